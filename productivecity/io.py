@@ -1,0 +1,88 @@
+"""Writing outputs safely: atomic writes and no silent overwrites.
+
+Every writer first writes to a temporary file in the target folder, then
+renames it into place, so an interrupted run never leaves a half-written file.
+An existing output is only replaced when ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import geopandas as gpd
+
+from productivecity._errors import OutputExistsError
+
+logger = logging.getLogger(__name__)
+
+
+def check_output_path(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Return ``path`` as a Path, refusing an existing file unless ``overwrite``."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(
+            f"output {path} exists; pass overwrite=True (CLI: --overwrite) to replace it"
+        )
+    if path.exists() and path.is_dir():
+        raise OutputExistsError(f"output {path} is a folder, expected a file path")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; move it onto ``path`` on success.
+
+    On any exception the temporary file is removed and ``path`` is untouched.
+    """
+    path = check_output_path(path, overwrite=overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    tmp.unlink()  # writers (GDAL) want to create the file themselves
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise OSError(f"nothing was written to the temporary file for {path}")
+        os.replace(tmp, path)
+        logger.info("wrote %s", path)
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"), Path(f"{tmp}-journal")):
+            if leftover.exists():
+                leftover.unlink()
+
+
+def write_geopackage(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    path: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Write several GeoDataFrames as layers of one GeoPackage, atomically.
+
+    Parameters
+    ----------
+    layers : mapping of str to GeoDataFrame
+        Layer name to data; written in the mapping's order.
+    path : path-like
+        Target ``.gpkg`` file.
+    overwrite : bool, default False
+        Replace an existing file.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    if not layers:
+        raise ValueError("write_geopackage needs at least one layer")
+    target = Path(path)
+    with atomic_path(target, overwrite=overwrite) as tmp:
+        for name, gdf in layers.items():
+            gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+    return target

@@ -1,0 +1,42 @@
+"""Shared fixtures.
+
+``testbed`` is the real-data test bed, located through the environment
+variable ``PRODUCTIVECITY_TESTBED`` (default ``../shared/data/brussels-vilvoorde``
+next to the repository). Outside CI a missing test bed skips the integration
+tests; in CI (``CI=true``) it is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def testbed_path() -> Path:
+    """Return the configured test-bed folder (it may not exist)."""
+    default = REPO_ROOT.parent / "shared" / "data" / "brussels-vilvoorde"
+    return Path(os.environ.get("PRODUCTIVECITY_TESTBED", default)).expanduser()
+
+
+@pytest.fixture(scope="session")
+def testbed() -> Path:
+    """The real-data test bed folder; skip (or fail in CI) when it is missing."""
+    path = testbed_path()
+    if not (path / "README.md").is_file():
+        msg = (f"real-data test bed not found at {path}; set PRODUCTIVECITY_TESTBED "
+               f"to the brussels-vilvoorde folder")
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Keep every test's cache out of the user's home and offline by default."""
+    monkeypatch.setenv("PRODUCTIVECITY_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setenv("PRODUCTIVECITY_OFFLINE", "1")
