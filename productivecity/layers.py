@@ -1,0 +1,241 @@
+"""All layers of a study area in one call, ready for analysis and export.
+
+:func:`load_layers` resolves the study area, loads every layer from a data
+directory (or online), and returns a :class:`LayerSet`: the GeoDataFrames
+(EPSG:31370) and one :class:`~productivecity.report.LayerReport` per layer
+saying where the features came from and what was repaired, merged, clipped
+or skipped.
+
+Layers and their schemas (one row = one ...):
+
+``study_area``
+    the study area polygon: ``name``, ``source``, ``area_ha``.
+``industrial_zones``
+    one OSM landuse=industrial or brownfield object, reassembled from tile
+    fragments where needed: index ``zone_id``; ``kind``, ``name``, ``osm_id``,
+    ``area_ha``.
+``canal``
+    one canal centre line (``feature="waterway"``) or canal water polygon
+    (``feature="water"``): ``name``, ``length_km`` / ``area_ha``.
+``canal_zone``
+    the land within ``distance_m`` of the canal: ``distance_m``, ``area_ha``.
+``hubs``
+    one existing maker-learning hub or kin (package catalogue + user file):
+    index ``hub_id``; ``name``, ``city``, ``type``, ``source_url``, ...
+``transit_stops``
+    one rail station or tram/metro/bus stop: index ``stop_id``; ``name``,
+    ``mode``, ``operator``, ``routes_n``, ``daily_stops_n``.
+``units_municipalities`` / ``units_neighbourhoods``
+    one municipality (index ``nis5``) / neighbourhood (index ``code``) with
+    ``name``, ``population_n`` where known, ``area_ha``.
+``poi``
+    one point of interest: ``kind`` (vacant_shop, craft, hackerspace,
+    makerspace, school, disused), ``tag``, ``name``, ``osm_id``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from tqdm.auto import tqdm
+
+from productivecity._errors import DataSourceError, EmptyLayerError
+from productivecity.area import PRESETS, study_area
+from productivecity.io import write_geopackage
+from productivecity.report import LayerReport, reports_frame
+from productivecity.settings import Settings, get_settings
+from productivecity.sources import hubs as _hubs
+from productivecity.sources import osm as _osm
+from productivecity.sources import transit as _transit
+from productivecity.sources import units as _units
+from productivecity.sources.catalog import sample_data_dir
+
+logger = logging.getLogger(__name__)
+
+#: The layers of a :class:`LayerSet`, in the order they are loaded and written.
+LAYER_NAMES = (
+    "study_area",
+    "industrial_zones",
+    "canal",
+    "canal_zone",
+    "hubs",
+    "transit_stops",
+    "units_municipalities",
+    "units_neighbourhoods",
+    "poi",
+)
+
+# re-exported single-layer loaders
+industrial_zones = _osm.industrial_zones
+canal = _osm.canal
+canal_zone = _osm.canal_zone
+poi = _osm.poi
+hubs = _hubs.hubs
+transit_stops = _transit.transit_stops
+municipalities = _units.municipalities
+neighbourhoods = _units.neighbourhoods
+
+
+@dataclasses.dataclass
+class LayerSet:
+    """The layers of one study area and how they were obtained.
+
+    Attributes
+    ----------
+    layers : dict of str to GeoDataFrame
+        Layer name to data, all in EPSG:31370, in :data:`LAYER_NAMES` order.
+    reports : list of LayerReport
+        One report per layer (also for layers left out, with the reason).
+    data_dir : Path or None
+        The data directory used.
+    """
+
+    layers: dict[str, gpd.GeoDataFrame]
+    reports: list[LayerReport]
+    data_dir: Path | None = None
+
+    def __getitem__(self, name: str) -> gpd.GeoDataFrame:
+        try:
+            return self.layers[name]
+        except KeyError:
+            raise KeyError(f"no layer {name!r}; layers: {list(self.layers)}") from None
+
+    def summary(self) -> pd.DataFrame:
+        """Return one row per layer: features, total hectares / kilometres and what was fixed.
+
+        Columns: ``features_n``, ``area_ha`` (polygons), ``length_km`` (lines),
+        ``read_n``, ``merged_fragments_n``, ``repaired_n``, ``outside_area_n``,
+        ``skipped``, ``sources``.
+        """
+        rep = reports_frame(self.reports)
+        rows = []
+        for name in rep.index:
+            gdf = self.layers.get(name)
+            area = length = float("nan")
+            if gdf is not None and len(gdf):
+                geom = gdf.geometry
+                poly = geom.geom_type.isin(["Polygon", "MultiPolygon"])
+                line = geom.geom_type.isin(["LineString", "MultiLineString"])
+                area = float(geom[poly].area.sum() / 10_000) if poly.any() else float("nan")
+                length = float(geom[line].length.sum() / 1_000) if line.any() else float("nan")
+            rows.append({"layer": name, "area_ha": area, "length_km": length})
+        sizes = pd.DataFrame(rows).set_index("layer")
+        cols = ["features_n", "read_n", "merged_fragments_n", "repaired_n", "outside_area_n",
+                "skipped", "sources", "notes"]
+        return sizes.join(rep[cols])[["features_n", "area_ha", "length_km", *cols[1:]]]
+
+    def to_gpkg(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write every layer into one GeoPackage, atomically (see :func:`io.write_geopackage`)."""
+        return write_geopackage(
+            {name: gdf.reset_index() if gdf.index.name else gdf for name, gdf in self.layers.items()},
+            path, overwrite=overwrite,
+        )
+
+
+def load_layers(
+    area="sample",
+    *,
+    data_dir: str | os.PathLike | None = None,
+    online: bool = False,
+    canal_buffer_m: float = 500.0,
+    hubs_path: str | os.PathLike | None = None,
+    skip_missing: bool = False,
+    progress: bool = True,
+    settings: Settings | None = None,
+) -> LayerSet:
+    """Load every layer of a study area.
+
+    Parameters
+    ----------
+    area : str, path, tuple or GeoDataFrame, default "sample"
+        Anything :func:`productivecity.area.study_area` accepts.
+    data_dir : path-like, optional
+        Folder of raw inputs (layout in :mod:`productivecity.sources.catalog`).
+        Default: the preset's own data (the shipped synthetic sample for
+        ``"sample"``); none otherwise.
+    online : bool, default False
+        Download what the data directory lacks through osmnx (cached).
+    canal_buffer_m : float, default 500
+        Width of the ``canal_zone`` buffer in metres.
+    hubs_path : path-like, optional
+        The user's own hubs file, added to the package catalogue.
+    skip_missing : bool, default False
+        Leave out a layer whose source is missing (reported) instead of raising.
+    progress : bool, default True
+        Show a progress bar.
+    settings : Settings, optional
+        Cache and online settings.
+
+    Returns
+    -------
+    LayerSet
+
+    Raises
+    ------
+    DataSourceError
+        A layer's source is missing (the message names the file that would
+        provide it), unless ``skip_missing``.
+    EmptyLayerError
+        A layer has no features in the area, unless ``skip_missing``.
+
+    Examples
+    --------
+    >>> from productivecity.layers import load_layers
+    >>> ls = load_layers("sample", progress=False)
+    >>> sorted(ls.layers) == sorted(LAYER_NAMES)
+    True
+    """
+    settings = settings or get_settings()
+    if data_dir is None and isinstance(area, str) and area in PRESETS:
+        data_dir = PRESETS[area].data_dir
+    data_dir = Path(data_dir) if data_dir is not None else None
+    if data_dir is not None and not data_dir.is_dir():
+        raise DataSourceError(f"data directory {data_dir} does not exist or is not a folder")
+    if data_dir == sample_data_dir():
+        logger.warning("using the SYNTHETIC sample data shipped with the package (not real data)")
+
+    area_gdf = study_area(area, data_dir=data_dir, settings=settings)
+    report = LayerReport("study_area", sources=[str(area_gdf["source"].iloc[0])], read_n=1,
+                         features_n=1)
+    layers: dict[str, gpd.GeoDataFrame] = {"study_area": area_gdf}
+    reports: list[LayerReport] = [report]
+    src = {"data_dir": data_dir, "online": online, "settings": settings}
+    steps: list[tuple[str, Callable[[], tuple[gpd.GeoDataFrame, LayerReport]]]] = [
+        ("industrial_zones", lambda: industrial_zones(area_gdf, **src)),
+        ("canal", lambda: canal(area_gdf, **src)),
+        ("canal_zone", lambda: canal_zone(layers["canal"], distance_m=canal_buffer_m,
+                                          area=area_gdf)),
+        ("hubs", lambda: hubs(area_gdf, path=hubs_path)),
+        ("transit_stops", lambda: transit_stops(area_gdf, data_dir=data_dir)),
+        ("units_municipalities", lambda: municipalities(area_gdf, data_dir=data_dir)),
+        ("units_neighbourhoods", lambda: neighbourhoods(area_gdf, data_dir=data_dir)),
+        ("poi", lambda: poi(area_gdf, **src)),
+    ]
+    bar = tqdm(steps, desc="layers", unit="layer", disable=not progress)
+    for name, load in bar:
+        bar.set_postfix_str(name)
+        if name == "canal_zone" and "canal" not in layers:
+            rep = LayerReport(name, notes=["left out: no canal layer"])
+            reports.append(rep)
+            continue
+        try:
+            gdf, rep = load()
+        except (DataSourceError, EmptyLayerError) as exc:
+            if not skip_missing:
+                raise
+            rep = LayerReport(name, notes=[f"left out: {exc}"])
+            logger.warning("layer %s left out: %s", name, exc)
+            reports.append(rep)
+            continue
+        rep.layer = name
+        rep.features_n = len(gdf)
+        rep.log()
+        layers[name] = gdf
+        reports.append(rep)
+    return LayerSet(layers=layers, reports=reports, data_dir=data_dir)

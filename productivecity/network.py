@@ -1,0 +1,919 @@
+"""Walk and bike street networks in compact arrays.
+
+A :class:`Network` is built from a local OSM file (PBF or XML, read with
+pyosmium), from an osmnx graph, or downloaded through osmnx when online.
+Ways are filtered per mode like osmnx's ``network_type="walk"`` / ``"bike"``
+filters; bikes follow one-way rules (``oneway``, roundabouts) unless the way
+allows contraflow cycling (``oneway:bicycle=no``, ``cycleway=opposite*``).
+Degree-2 nodes are contracted (as ``osmnx.simplify_graph`` does) while edge
+geometries and lengths stay exact. Arcs are stored in CSR form (``indptr``,
+``indices``) with lengths in metres and travel times in minutes, node
+coordinates in EPSG:31370. Builds from files and downloads are cached on
+disk, named by a hash of the input bytes (or request) and the build
+parameters.
+
+Examples
+--------
+>>> from productivecity import network
+>>> net = network.walk_network("brussels.osm.pbf")  # doctest: +SKIP
+>>> net.n_nodes, net.n_edges  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import logging
+import math
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyproj
+import scipy.sparse as sp
+import shapely
+from scipy.sparse.csgraph import connected_components
+
+from productivecity._errors import CRSError, DataSourceError, NetworkError
+from productivecity.settings import PROJECT_CRS, Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+#: Default speeds (km/h).
+WALK_SPEED_KMH = 4.8
+BIKE_SPEED_KMH = 15.0
+
+#: Bump when the build changes, so cached builds are not reused.
+_BUILD_VERSION = "1"
+
+# Way filters, as in osmnx 2.x ``_overpass._get_network_filter`` (Overpass "!~" is an
+# unanchored regex match; a missing tag passes).
+_EXCLUDE = {
+    "walk": {
+        "area": "yes",
+        "access": "private",
+        "highway": "abandoned|bus_guideway|construction|cycleway|motor|no|planned|platform|"
+        "proposed|raceway|razed|rest_area|services",
+        "foot": "no",
+        "service": "private",
+        "sidewalk": "separate",
+        "sidewalk:both": "separate",
+        "sidewalk:left": "separate",
+        "sidewalk:right": "separate",
+    },
+    "bike": {
+        "area": "yes",
+        "access": "private",
+        "highway": "abandoned|bus_guideway|construction|corridor|elevator|escalator|footway|"
+        "motor|no|planned|platform|proposed|raceway|razed|rest_area|services|steps",
+        "bicycle": "no",
+        "service": "private",
+    },
+}
+_EXCLUDE_RE = {
+    mode: {k: re.compile(v) for k, v in rules.items()} for mode, rules in _EXCLUDE.items()
+}
+_TAGS_USED = sorted(
+    {k for rules in _EXCLUDE.values() for k in rules}
+    | {"oneway", "oneway:bicycle", "junction", "cycleway", "cycleway:left", "cycleway:right",
+       "cycleway:both"}
+)
+_ONEWAY_YES = {"yes", "true", "1"}
+_ONEWAY_REVERSE = {"-1", "reverse"}
+_MODES = ("walk", "bike")
+
+
+def way_allowed(tags: dict, mode: str) -> bool:
+    """Return True if a way with these OSM ``tags`` belongs to the ``mode`` network.
+
+    Parameters
+    ----------
+    tags : dict of str to str
+        OSM tags of the way.
+    mode : {"walk", "bike"}
+        Network mode; the rules are osmnx's ``walk`` / ``bike`` filters.
+    """
+    if "highway" not in tags:
+        return False
+    for key, rx in _EXCLUDE_RE[mode].items():
+        value = tags.get(key)
+        if value is not None and rx.search(value):
+            return False
+    return True
+
+
+def way_directions(tags: dict, mode: str) -> tuple[bool, bool]:
+    """Return ``(forward, backward)``: may the mode travel along / against the way's node order.
+
+    Walking ignores one-way tags. Cycling follows ``oneway=yes|-1`` and roundabouts
+    (``junction=roundabout|circular``), ``oneway:bicycle`` overrides them, and
+    contraflow cycleways (``cycleway[:left|:right|:both]=opposite*``) make a one-way
+    street two-way for bikes.
+    """
+    if mode == "walk":
+        return True, True
+    oneway = tags.get("oneway", "").strip().lower()
+    if tags.get("junction") in ("roundabout", "circular") and oneway != "no":
+        oneway = "yes"
+    bike_rule = tags.get("oneway:bicycle", "").strip().lower()
+    if bike_rule:
+        oneway = bike_rule
+    elif oneway and any(
+        tags.get(k, "").startswith("opposite")
+        for k in ("cycleway", "cycleway:left", "cycleway:right", "cycleway:both")
+    ):
+        oneway = "no"
+    if oneway in _ONEWAY_YES:
+        return True, False
+    if oneway in _ONEWAY_REVERSE:
+        return False, True
+    return True, True
+
+
+@dataclasses.dataclass
+class NetworkReport:
+    """What the build did.
+
+    Attributes
+    ----------
+    source : str
+        File, graph or request the network came from.
+    mode : str
+        ``"walk"`` or ``"bike"``.
+    ways_n : int
+        OSM ways (or graph edges) read for the mode.
+    raw_nodes_n : int
+        Nodes before simplification.
+    contracted_nodes_n : int
+        Degree-2 nodes removed by simplification (kept as edge geometry).
+    removed_components_n, removed_nodes_n : int
+        Disconnected pieces left out (``retain_all=False``) and their nodes.
+    components_n : int
+        Weakly connected components kept.
+    from_cache : bool
+        True if the build was loaded from the disk cache.
+    """
+
+    source: str
+    mode: str
+    ways_n: int = 0
+    raw_nodes_n: int = 0
+    contracted_nodes_n: int = 0
+    removed_components_n: int = 0
+    removed_nodes_n: int = 0
+    components_n: int = 0
+    from_cache: bool = False
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Network:
+    """A street network for one mode, in compact arrays (EPSG:31370, metres, minutes).
+
+    Nodes are numbered ``0..n_nodes-1``; edges (physical street segments after
+    simplification) ``0..n_edges-1``; arcs are the allowed travel directions of
+    edges, stored in CSR order by tail node.
+
+    Attributes
+    ----------
+    mode : str
+        ``"walk"`` or ``"bike"``.
+    speed_kmh : float
+        Travel speed on every edge (km/h).
+    node_id : ndarray of int64, shape (n_nodes,)
+        OSM node ids (or the osmnx graph's node labels when they are integers).
+    x, y : ndarray of float64, shape (n_nodes,)
+        Node coordinates in EPSG:31370 (easting, northing; metres).
+    edge_u, edge_v : ndarray of int32, shape (n_edges,)
+        End nodes of each edge; the geometry runs from ``u`` to ``v``.
+    edge_length_m : ndarray of float64, shape (n_edges,)
+        Edge lengths in metres (length of the full geometry).
+    edge_forward, edge_backward : ndarray of bool, shape (n_edges,)
+        Travel allowed from ``u`` to ``v`` / from ``v`` to ``u``.
+    geom_offsets : ndarray of int64, shape (n_edges + 1,)
+        Edge ``e``'s vertices are ``geom_xy[geom_offsets[e]:geom_offsets[e+1]]``.
+    geom_xy : ndarray of float64, shape (n_vertices, 2)
+        Edge geometry vertices (x, y) in EPSG:31370.
+    indptr : ndarray of int64, shape (n_nodes + 1,)
+        CSR row pointer: arcs leaving node ``i`` are ``indptr[i]:indptr[i+1]``.
+    indices : ndarray of int32, shape (n_arcs,)
+        Head node of each arc.
+    arc_edge : ndarray of int32, shape (n_arcs,)
+        Edge of each arc.
+    arc_length_m, arc_time_min : ndarray of float64, shape (n_arcs,)
+        Arc length (m) and travel time (min).
+    component : ndarray of int32, shape (n_nodes,)
+        Weakly connected component; 0 is the largest.
+    report : NetworkReport
+        What the build did.
+    crs : str
+        Always :data:`~productivecity.settings.PROJECT_CRS`.
+    """
+
+    mode: str
+    speed_kmh: float
+    node_id: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    edge_length_m: np.ndarray
+    edge_forward: np.ndarray
+    edge_backward: np.ndarray
+    geom_offsets: np.ndarray
+    geom_xy: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    arc_edge: np.ndarray
+    arc_length_m: np.ndarray
+    arc_time_min: np.ndarray
+    component: np.ndarray
+    report: NetworkReport
+    crs: str = PROJECT_CRS
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return len(self.node_id)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of edges (street segments)."""
+        return len(self.edge_u)
+
+    @property
+    def n_arcs(self) -> int:
+        """Number of arcs (allowed edge directions)."""
+        return len(self.indices)
+
+    @property
+    def edge_time_min(self) -> np.ndarray:
+        """Edge travel times in minutes at :attr:`speed_kmh`."""
+        return self.edge_length_m / (self.speed_kmh * 1000.0 / 60.0)
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(xmin, ymin, xmax, ymax)`` of the nodes and geometries, EPSG:31370 metres."""
+        xy = self.geom_xy
+        return (float(xy[:, 0].min()), float(xy[:, 1].min()),
+                float(xy[:, 0].max()), float(xy[:, 1].max()))
+
+    @functools.cached_property
+    def edge_geometries(self) -> np.ndarray:
+        """Edge geometries as an array of shapely LineStrings (EPSG:31370)."""
+        counts = np.diff(self.geom_offsets)
+        idx = np.repeat(np.arange(self.n_edges), counts)
+        return shapely.linestrings(self.geom_xy, indices=idx)
+
+    def with_speed(self, speed_kmh: float) -> Network:
+        """Return the same network with another travel speed (km/h)."""
+        _check_speed(speed_kmh)
+        return dataclasses.replace(
+            self, speed_kmh=float(speed_kmh),
+            arc_time_min=self.arc_length_m / (float(speed_kmh) * 1000.0 / 60.0),
+        )
+
+    def nodes_gdf(self) -> gpd.GeoDataFrame:
+        """Return nodes as a GeoDataFrame indexed by ``node_id`` (columns ``component``)."""
+        return gpd.GeoDataFrame(
+            {"component": self.component},
+            geometry=shapely.points(self.x, self.y),
+            index=pd.Index(self.node_id, name="node_id"),
+            crs=self.crs,
+        )
+
+    def edges_gdf(self) -> gpd.GeoDataFrame:
+        """Return edges as a GeoDataFrame.
+
+        Columns: ``u``, ``v`` (node ids), ``length_m``, ``time_min``, ``forward``,
+        ``backward`` (travel allowed u→v / v→u), geometry (EPSG:31370, from u to v).
+        """
+        return gpd.GeoDataFrame(
+            {
+                "u": self.node_id[self.edge_u],
+                "v": self.node_id[self.edge_v],
+                "length_m": self.edge_length_m,
+                "time_min": self.edge_time_min,
+                "forward": self.edge_forward,
+                "backward": self.edge_backward,
+            },
+            geometry=self.edge_geometries,
+            index=pd.RangeIndex(self.n_edges, name="edge"),
+            crs=self.crs,
+        )
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """Return the network as a networkx MultiDiGraph (one edge per arc).
+
+        Nodes are the positions ``0..n_nodes-1`` with attributes ``x``, ``y``,
+        ``osmid``; edges carry ``length_m``, ``time_min`` and ``edge`` (edge number).
+        """
+        g = nx.MultiDiGraph(crs=self.crs)
+        g.add_nodes_from(
+            (i, {"x": float(self.x[i]), "y": float(self.y[i]), "osmid": int(self.node_id[i])})
+            for i in range(self.n_nodes)
+        )
+        tails = np.repeat(np.arange(self.n_nodes), np.diff(self.indptr))
+        g.add_edges_from(
+            (int(u), int(v), {"length_m": float(lm), "time_min": float(tm), "edge": int(e)})
+            for u, v, lm, tm, e in zip(tails, self.indices, self.arc_length_m,
+                                       self.arc_time_min, self.arc_edge, strict=True)
+        )
+        return g
+
+
+# --------------------------------------------------------------------------- public builders
+
+
+def walk_network(
+    source,
+    *,
+    speed_kmh: float = WALK_SPEED_KMH,
+    simplify: bool = True,
+    retain_all: bool = False,
+    cache: bool = True,
+    settings: Settings | None = None,
+) -> Network:
+    """Build the walking network.
+
+    Parameters
+    ----------
+    source : str, Path, networkx.MultiDiGraph, or shapely Polygon / GeoDataFrame / GeoSeries
+        A local OSM file (``.osm.pbf``, ``.pbf``, ``.osm``, ``.xml``); an osmnx graph in
+        a projected CRS; or an area to download through osmnx (a polygon in
+        EPSG:4326, or a GeoDataFrame/GeoSeries with a CRS) when online.
+    speed_kmh : float, default 4.8
+        Walking speed in km/h.
+    simplify : bool, default True
+        Contract degree-2 nodes (geometries and lengths stay exact).
+    retain_all : bool, default False
+        Keep every connected component; otherwise only the largest (the others are
+        counted in :attr:`Network.report`).
+    cache : bool, default True
+        Reuse/store the build in ``settings.cache_dir / "networks"`` (files and
+        downloads only).
+    settings : Settings, optional
+        Cache folder, offline flag, Overpass endpoint; default :func:`get_settings`.
+
+    Returns
+    -------
+    Network
+    """
+    return build_network(source, mode="walk", speed_kmh=speed_kmh, simplify=simplify,
+                         retain_all=retain_all, cache=cache, settings=settings)
+
+
+def bike_network(
+    source,
+    *,
+    speed_kmh: float = BIKE_SPEED_KMH,
+    simplify: bool = True,
+    retain_all: bool = False,
+    cache: bool = True,
+    settings: Settings | None = None,
+) -> Network:
+    """Build the cycling network (one-way rules for bikes apply).
+
+    Parameters are those of :func:`walk_network`; ``speed_kmh`` defaults to 15 km/h.
+    An osmnx graph given as ``source`` is taken with its own edge directions.
+    """
+    return build_network(source, mode="bike", speed_kmh=speed_kmh, simplify=simplify,
+                         retain_all=retain_all, cache=cache, settings=settings)
+
+
+def build_network(
+    source,
+    *,
+    mode: str,
+    speed_kmh: float,
+    simplify: bool = True,
+    retain_all: bool = False,
+    cache: bool = True,
+    settings: Settings | None = None,
+) -> Network:
+    """Build a network for ``mode`` (``"walk"`` or ``"bike"``); see :func:`walk_network`."""
+    if mode not in _MODES:
+        raise NetworkError(f"unknown network mode {mode!r}; expected one of {list(_MODES)}")
+    _check_speed(speed_kmh)
+    settings = settings or get_settings()
+    if isinstance(source, nx.MultiDiGraph | nx.MultiGraph | nx.DiGraph | nx.Graph):
+        segs, label = _segments_from_graph(source, mode), "osmnx graph"
+        return _assemble(segs, mode=mode, speed_kmh=speed_kmh, simplify=simplify,
+                         retain_all=retain_all, source=label)
+    if isinstance(source, str | Path):
+        path = Path(source)
+        if not path.is_file():
+            raise DataSourceError(f"OSM file not found: {path}")
+        key = _cache_key({"file_sha256": _file_sha256(path), "mode": mode,
+                          "simplify": simplify, "retain_all": retain_all})
+        loader = functools.partial(_segments_from_osm_file, path, mode)
+        label = str(path)
+    else:
+        polygon = _polygon_wgs84(source)
+        key = _cache_key({"polygon_wkb": shapely.to_wkb(polygon, hex=True),
+                          "overpass_url": settings.overpass_url, "mode": mode,
+                          "simplify": simplify, "retain_all": retain_all})
+        loader = functools.partial(_segments_online, polygon, mode, settings)
+        label = f"osmnx download ({settings.overpass_url})"
+    cache_file = settings.cache_dir / "networks" / f"{mode}-{key}.npz"
+    if cache and cache_file.is_file():
+        try:
+            net = _load(cache_file, speed_kmh)
+        except (OSError, ValueError, KeyError) as exc:
+            logger.warning("ignoring unreadable network cache %s: %s", cache_file, exc)
+        else:
+            logger.info("network loaded from cache %s", cache_file)
+            return net
+    net = _assemble(loader(), mode=mode, speed_kmh=speed_kmh, simplify=simplify,
+                    retain_all=retain_all, source=label)
+    if cache:
+        _save(net, cache_file)
+    return net
+
+
+def from_arrays(
+    u: Iterable[int],
+    v: Iterable[int],
+    length_m: Iterable[float],
+    x: dict | pd.Series,
+    y: dict | pd.Series,
+    *,
+    mode: str = "walk",
+    speed_kmh: float = WALK_SPEED_KMH,
+    forward: Iterable[bool] | None = None,
+    backward: Iterable[bool] | None = None,
+    simplify: bool = False,
+    retain_all: bool = True,
+) -> Network:
+    """Build a network from an edge list with straight edges (small hand-made graphs).
+
+    Parameters
+    ----------
+    u, v : sequences of int
+        End node ids of each edge.
+    length_m : sequence of float
+        Edge lengths in metres (may differ from the straight-line distance).
+    x, y : mapping of node id to float
+        Node coordinates in EPSG:31370 (metres).
+    mode, speed_kmh : see :func:`build_network`
+    forward, backward : sequences of bool, optional
+        Travel allowed u→v / v→u (default: both).
+    simplify, retain_all : bool
+        See :func:`walk_network` (defaults keep the graph as given).
+
+    Returns
+    -------
+    Network
+    """
+    if mode not in _MODES:
+        raise NetworkError(f"unknown network mode {mode!r}; expected one of {list(_MODES)}")
+    _check_speed(speed_kmh)
+    u = list(u)
+    v = list(v)
+    lengths = np.asarray(list(length_m), dtype=float)
+    if not (len(u) == len(v) == len(lengths)):
+        raise NetworkError("u, v and length_m must have the same length")
+    if len(u) and (not np.isfinite(lengths).all() or (lengths < 0).any()):
+        raise NetworkError("edge lengths must be finite and non-negative (metres)")
+    fwd = [True] * len(u) if forward is None else [bool(f) for f in forward]
+    bwd = [True] * len(u) if backward is None else [bool(b) for b in backward]
+    segs = _Segments()
+    for a, b, length, f, bk in zip(u, v, lengths, fwd, bwd, strict=True):
+        segs.add(a, b, [(float(x[a]), float(y[a])), (float(x[b]), float(y[b]))], f, bk,
+                 length_m=float(length))
+    segs.ways_n = len(u)
+    return _assemble(segs, mode=mode, speed_kmh=speed_kmh, simplify=simplify,
+                     retain_all=retain_all, source="edge list")
+
+
+# --------------------------------------------------------------------------- readers
+
+
+class _Segments:
+    """Edges before assembly: end node ids, polylines (EPSG:31370), directions, lengths."""
+
+    def __init__(self):
+        self.u: list[int] = []
+        self.v: list[int] = []
+        self.coords: list = []
+        self.fwd: list[bool] = []
+        self.bwd: list[bool] = []
+        self.length: list[float] = []  # NaN: geometric length
+        self.ways_n = 0
+
+    def add(self, u, v, coords, fwd, bwd, length_m=math.nan):
+        self.u.append(u)
+        self.v.append(v)
+        self.coords.append(coords)
+        self.fwd.append(fwd)
+        self.bwd.append(bwd)
+        self.length.append(length_m)
+
+
+_TO_LAMBERT = functools.lru_cache(maxsize=1)(
+    lambda: pyproj.Transformer.from_crs("EPSG:4326", PROJECT_CRS, always_xy=True)
+)
+
+
+def _segments_from_osm_file(path: Path, mode: str) -> _Segments:
+    """Read the ways of ``mode`` from an OSM PBF/XML file with pyosmium."""
+    import osmium
+
+    ways = []  # (node refs, lon, lat, fwd, bwd)
+    try:
+        fp = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+              .with_locations()
+              .with_filter(osmium.filter.KeyFilter("highway")))
+        for obj in fp:
+            if not obj.is_way():
+                continue
+            tags = {k: obj.tags.get(k) for k in _TAGS_USED + ["highway"] if k in obj.tags}
+            if not way_allowed(tags, mode):
+                continue
+            refs, lons, lats = [], [], []
+            for nd in obj.nodes:
+                loc = nd.location
+                if not loc.valid():
+                    raise DataSourceError(
+                        f"{path}: way {obj.id} refers to node {nd.ref} that is missing from "
+                        f"the file (the extract lacks referential integrity)"
+                    )
+                refs.append(nd.ref)
+                lons.append(loc.lon)
+                lats.append(loc.lat)
+            if len(refs) >= 2:
+                ways.append((refs, lons, lats, *way_directions(tags, mode)))
+    except RuntimeError as exc:  # osmium reports format errors as RuntimeError
+        raise DataSourceError(f"cannot read OSM file {path}: {exc}") from exc
+    if not ways:
+        raise NetworkError(f"{path}: no {mode} ways (highway=*) found")
+    lon = np.concatenate([np.asarray(w[1]) for w in ways])
+    lat = np.concatenate([np.asarray(w[2]) for w in ways])
+    xs, ys = _TO_LAMBERT().transform(lon, lat)
+    segs = _Segments()
+    segs.ways_n = len(ways)
+    pos = 0
+    for refs, _lo, _la, fwd, bwd in ways:
+        n = len(refs)
+        xy = list(zip(xs[pos:pos + n].tolist(), ys[pos:pos + n].tolist(), strict=True))
+        pos += n
+        for i in range(n - 1):
+            if refs[i] == refs[i + 1]:
+                continue
+            segs.add(refs[i], refs[i + 1], [xy[i], xy[i + 1]], fwd, bwd)
+    logger.info("%s: %d %s ways read", path, len(ways), mode)
+    return segs
+
+
+def _segments_from_graph(graph, mode: str) -> _Segments:
+    """Convert an osmnx-style graph (projected CRS; x/y node attributes) to segments."""
+    crs = graph.graph.get("crs")
+    if crs is None:
+        raise CRSError(
+            "the graph has no CRS (graph.graph['crs']); build it with osmnx, or set it and "
+            f"project it with ox.project_graph(G, to_crs='{PROJECT_CRS}')"
+        )
+    crs = pyproj.CRS.from_user_input(crs)
+    if not crs.is_projected:
+        raise CRSError(
+            f"the graph is in the geographic CRS {crs.to_string()}; project it first with "
+            f"ox.project_graph(G, to_crs='{PROJECT_CRS}')"
+        )
+    if graph.number_of_edges() == 0:
+        raise NetworkError("the graph has no edges")
+    nodes = list(graph.nodes)
+    try:
+        xs = np.array([graph.nodes[n]["x"] for n in nodes], dtype=float)
+        ys = np.array([graph.nodes[n]["y"] for n in nodes], dtype=float)
+    except KeyError as exc:
+        raise NetworkError("every graph node needs 'x' and 'y' attributes (osmnx style)") from exc
+    if not crs.equals(pyproj.CRS.from_user_input(PROJECT_CRS)):
+        xs, ys = pyproj.Transformer.from_crs(crs, PROJECT_CRS, always_xy=True).transform(xs, ys)
+    pos = {n: (float(a), float(b)) for n, a, b in zip(nodes, xs, ys, strict=True)}
+    to_project = None
+    if not crs.equals(pyproj.CRS.from_user_input(PROJECT_CRS)):
+        to_project = pyproj.Transformer.from_crs(crs, PROJECT_CRS, always_xy=True)
+    directed = graph.is_directed()
+    multi = graph.is_multigraph()
+    seen = set()
+    segs = _Segments()
+    edges = graph.edges(keys=True, data=True) if multi else graph.edges(data=True)
+    for item in edges:
+        if multi:
+            a, b, _k, data = item
+        else:
+            a, b, data = item
+        geom = data.get("geometry")
+        if geom is not None:
+            coords = list(geom.coords)
+            if to_project is not None:
+                cx, cy = to_project.transform(*zip(*coords, strict=True))
+                coords = list(zip(cx, cy, strict=True))
+        else:
+            coords = [pos[a], pos[b]]
+        length = float(data["length"]) if "length" in data else math.nan
+        if not directed:
+            segs.add(a, b, coords, True, True, length)
+            continue
+        if mode == "walk":
+            # one undirected segment per pair of reciprocal edges with the same geometry
+            sig = (min(a, b), max(a, b), round(length, 3) if length == length else None,
+                   len(coords))
+            if sig in seen:
+                continue
+            seen.add(sig)
+            segs.add(a, b, coords, True, True, length)
+        else:
+            segs.add(a, b, coords, True, False, length)
+    segs.ways_n = graph.number_of_edges()
+    return segs
+
+
+def _polygon_wgs84(source) -> shapely.Polygon | shapely.MultiPolygon:
+    """Return the download area as a (multi)polygon in EPSG:4326."""
+    if isinstance(source, gpd.GeoDataFrame | gpd.GeoSeries):
+        if source.crs is None:
+            raise CRSError("the download area has no CRS; set one (e.g. EPSG:31370)")
+        geom = shapely.union_all(np.asarray(source.to_crs("EPSG:4326").geometry.values))
+    elif isinstance(source, shapely.Geometry):
+        geom = source
+        xmin, ymin, xmax, ymax = geom.bounds
+        if not (-180 <= xmin <= xmax <= 180 and -90 <= ymin <= ymax <= 90):
+            raise CRSError(
+                "a shapely polygon given as download area must be in EPSG:4326 (lon/lat); "
+                "pass a GeoDataFrame/GeoSeries with its CRS for other coordinates"
+            )
+    else:
+        raise NetworkError(
+            f"cannot build a network from {type(source).__name__}; give an OSM file path, "
+            "an osmnx graph, or an area (polygon) to download"
+        )
+    if geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise NetworkError(f"the download area must be a non-empty polygon, got {geom.geom_type}")
+    return geom
+
+
+def _segments_online(polygon, mode: str, settings: Settings) -> _Segments:
+    """Download the unsimplified ``mode`` graph of ``polygon`` through osmnx."""
+    if settings.offline:
+        raise DataSourceError(
+            "the network must be downloaded but productivecity is offline "
+            "(PRODUCTIVECITY_OFFLINE=1); give a local OSM PBF/XML file instead"
+        )
+    import osmnx as ox
+
+    saved = {k: getattr(ox.settings, k) for k in
+             ("overpass_url", "overpass_rate_limit", "requests_timeout", "use_cache",
+              "cache_folder", "http_user_agent")}
+    try:
+        ox.settings.overpass_url = settings.overpass_url.rstrip("/")
+        ox.settings.overpass_rate_limit = False
+        ox.settings.requests_timeout = settings.timeout_s
+        ox.settings.use_cache = False
+        ox.settings.cache_folder = str(settings.cache_dir / "osmnx")
+        ox.settings.http_user_agent = settings.user_agent
+        try:
+            graph = ox.graph_from_polygon(polygon, network_type=mode, simplify=False,
+                                          retain_all=True)
+        except Exception as exc:  # osmnx raises requests / its own errors
+            raise DataSourceError(
+                f"downloading the {mode} network from {settings.overpass_url} failed: {exc}"
+            ) from exc
+    finally:
+        for k, val in saved.items():
+            setattr(ox.settings, k, val)
+    graph = ox.project_graph(graph, to_crs=PROJECT_CRS)
+    return _segments_from_graph(graph, mode)
+
+
+# --------------------------------------------------------------------------- assembly
+
+
+def _assemble(segs: _Segments, *, mode, speed_kmh, simplify, retain_all, source) -> Network:
+    """Simplify, keep components, and lay out the CSR arrays."""
+    report = NetworkReport(source=source, mode=mode, ways_n=segs.ways_n)
+    if not segs.u:
+        raise NetworkError(f"{source}: the {mode} network has no edges")
+    # renumber nodes
+    ids = np.asarray(segs.u + segs.v)
+    try:
+        ids = ids.astype(np.int64)
+    except (TypeError, ValueError):
+        ids = None
+    labels = segs.u + segs.v
+    uniq = list(dict.fromkeys(labels))
+    index_of = {lab: i for i, lab in enumerate(uniq)}
+    node_id = (np.asarray(uniq, dtype=np.int64) if ids is not None
+               else np.arange(len(uniq), dtype=np.int64))
+    su = [index_of[a] for a in segs.u]
+    sv = [index_of[b] for b in segs.v]
+    nx_ = np.empty(len(uniq))
+    ny_ = np.empty(len(uniq))
+    for i, cs in enumerate(segs.coords):
+        nx_[su[i]], ny_[su[i]] = cs[0]
+        nx_[sv[i]], ny_[sv[i]] = cs[-1]
+    report.raw_nodes_n = len(uniq)
+    edges = list(zip(su, sv, segs.coords, segs.fwd, segs.bwd, segs.length, strict=True))
+    if simplify:
+        edges = _contract(edges, len(uniq))
+    # keep used nodes only
+    used = np.zeros(len(uniq), bool)
+    for e in edges:
+        used[e[0]] = used[e[1]] = True
+    report.contracted_nodes_n = int(len(uniq) - used.sum())
+    eu = np.array([e[0] for e in edges], dtype=np.int64)
+    ev = np.array([e[1] for e in edges], dtype=np.int64)
+    # components (weak)
+    n = len(uniq)
+    adj = sp.coo_matrix((np.ones(len(eu)), (eu, ev)), shape=(n, n))
+    _ncomp, lab = connected_components(adj, directed=False)
+    lab = np.where(used, lab, -1)
+    sizes = np.bincount(lab[used])
+    order = np.argsort(-sizes, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    comp = np.where(used, rank[np.maximum(lab, 0)], -1)
+    keep_node = used.copy()
+    if not retain_all:
+        keep_node &= comp == 0
+        report.removed_components_n = int((sizes > 0).sum() - 1)
+        report.removed_nodes_n = int(used.sum() - keep_node.sum())
+    keep_edge = keep_node[eu]
+    new_index = np.full(n, -1, dtype=np.int64)
+    new_index[keep_node] = np.arange(int(keep_node.sum()))
+    edges = [e for e, k in zip(edges, keep_edge, strict=True) if k]
+    eu = new_index[eu[keep_edge]].astype(np.int32)
+    ev = new_index[ev[keep_edge]].astype(np.int32)
+    comp = comp[keep_node].astype(np.int32)
+    report.components_n = int(len(np.unique(comp)))
+    # geometry arrays and lengths
+    counts = np.array([len(e[2]) for e in edges], dtype=np.int64)
+    offsets = np.zeros(len(edges) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    geom_xy = np.array([p for e in edges for p in e[2]], dtype=float).reshape(-1, 2)
+    d = np.hypot(np.diff(geom_xy[:, 0]), np.diff(geom_xy[:, 1]))
+    d[offsets[1:-1] - 1] = 0.0  # no length between consecutive edges
+    csum = np.concatenate([[0.0], np.cumsum(d)])
+    geom_len = csum[offsets[1:] - 1] - csum[offsets[:-1]]
+    given = np.array([e[5] for e in edges], dtype=float)
+    length = np.where(np.isnan(given), geom_len, given)
+    fwd = np.array([e[3] for e in edges], dtype=bool)
+    bwd = np.array([e[4] for e in edges], dtype=bool)
+    net = _layout(mode=mode, speed_kmh=speed_kmh, node_id=node_id[keep_node],
+                  x=nx_[keep_node], y=ny_[keep_node], edge_u=eu, edge_v=ev,
+                  edge_length_m=length, edge_forward=fwd, edge_backward=bwd,
+                  geom_offsets=offsets, geom_xy=geom_xy, component=comp, report=report)
+    logger.info(
+        "%s network from %s: %d nodes, %d edges (%d degree-2 nodes contracted, "
+        "%d small components with %d nodes left out)",
+        mode, source, net.n_nodes, net.n_edges, report.contracted_nodes_n,
+        report.removed_components_n, report.removed_nodes_n,
+    )
+    return net
+
+
+def _layout(*, mode, speed_kmh, node_id, x, y, edge_u, edge_v, edge_length_m, edge_forward,
+            edge_backward, geom_offsets, geom_xy, component, report) -> Network:
+    """Build the CSR arc arrays from the edge table."""
+    m = len(edge_u)
+    e_idx = np.arange(m, dtype=np.int32)
+    tails = np.concatenate([edge_u[edge_forward], edge_v[edge_backward]])
+    heads = np.concatenate([edge_v[edge_forward], edge_u[edge_backward]])
+    arc_edge = np.concatenate([e_idx[edge_forward], e_idx[edge_backward]])
+    order = np.lexsort((heads, tails))
+    tails, heads, arc_edge = tails[order], heads[order], arc_edge[order]
+    n = len(node_id)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(tails, minlength=n), out=indptr[1:])
+    arc_length = edge_length_m[arc_edge]
+    return Network(
+        mode=mode, speed_kmh=float(speed_kmh), node_id=np.asarray(node_id, dtype=np.int64),
+        x=np.asarray(x, float), y=np.asarray(y, float),
+        edge_u=edge_u.astype(np.int32), edge_v=edge_v.astype(np.int32),
+        edge_length_m=np.asarray(edge_length_m, float),
+        edge_forward=edge_forward, edge_backward=edge_backward,
+        geom_offsets=geom_offsets, geom_xy=geom_xy,
+        indptr=indptr, indices=heads.astype(np.int32), arc_edge=arc_edge.astype(np.int32),
+        arc_length_m=arc_length, arc_time_min=arc_length / (float(speed_kmh) * 1000.0 / 60.0),
+        component=component, report=report,
+    )
+
+
+def _contract(edges: list, n: int) -> list:
+    """Merge chains through degree-2 nodes (osmnx's endpoint rules), keeping geometry.
+
+    ``edges`` holds tuples ``(u, v, coords, fwd, bwd, length)``. A node is interior
+    when it has exactly two incident edges, two distinct neighbours, no self-loop,
+    and both edges are two-way, or both one-way with the flow passing through it.
+    Lengths given explicitly (NaN = geometric) are summed along the chain.
+    """
+    inc: list[list[int]] = [[] for _ in range(n)]
+    for i, (u, v, *_r) in enumerate(edges):
+        inc[u].append(i)
+        if v != u:
+            inc[v].append(i)
+        else:
+            inc[u].append(i)
+
+    def interior(node):
+        es = inc[node]
+        if len(es) != 2 or es[0] == es[1]:
+            return False
+        e1, e2 = edges[es[0]], edges[es[1]]
+        o1 = e1[1] if e1[0] == node else e1[0]
+        o2 = e2[1] if e2[0] == node else e2[0]
+        if o1 == o2 or o1 == node or o2 == node:
+            return False
+        d1 = (e1[3], e1[4]) if e1[1] == node else (e1[4], e1[3])  # (into node, out of node)
+        d2 = (e2[3], e2[4]) if e2[1] == node else (e2[4], e2[3])
+        if d1 == (True, True) and d2 == (True, True):
+            return True
+        return d1 in ((True, False), (False, True)) and d2 == (d1[1], d1[0])
+
+    is_int = np.fromiter((interior(i) for i in range(n)), dtype=bool, count=n)
+    used = np.zeros(len(edges), bool)
+    out = []
+
+    def walk(start, first):
+        """Follow the chain from endpoint ``start`` along edge ``first``."""
+        coords, length, node, e = [], 0.0, start, first
+        fwd = bwd = None
+        while True:
+            used[e] = True
+            u, v, cs, f, b, ln = edges[e]
+            if u == node:
+                seg, nf, nb, nxt = cs, f, b, v
+            else:
+                seg, nf, nb, nxt = cs[::-1], b, f, u
+            coords.extend(seg if not coords else seg[1:])
+            length += ln
+            fwd = nf if fwd is None else fwd
+            bwd = nb if bwd is None else bwd
+            node = nxt
+            if not is_int[node] or node == start:
+                break
+            es = inc[node]
+            e = es[0] if es[1] == e else es[1]
+            if used[e]:
+                break
+        return (start, node, coords, fwd, bwd, length)
+
+    for node in range(n):
+        if is_int[node]:
+            continue
+        for e in inc[node]:
+            if not used[e]:
+                out.append(walk(node, e))
+    # loops made only of interior nodes: cut each at one of its nodes
+    for e in range(len(edges)):
+        if not used[e]:
+            out.append(walk(edges[e][0], e))
+    return out
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def _check_speed(speed_kmh) -> None:
+    if not (isinstance(speed_kmh, int | float) and math.isfinite(speed_kmh) and speed_kmh > 0):
+        raise NetworkError(f"speed_kmh must be a positive number of km/h, got {speed_kmh!r}")
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _cache_key(request: dict) -> str:
+    request = {**request, "build_version": _BUILD_VERSION}
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()[:24]
+
+
+_ARRAYS = ("node_id", "x", "y", "edge_u", "edge_v", "edge_length_m", "edge_forward",
+           "edge_backward", "geom_offsets", "geom_xy", "component")
+
+
+def _save(net: Network, path: Path) -> None:
+    """Write the build atomically (temp file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **{k: getattr(net, k) for k in _ARRAYS},
+             report=json.dumps(dataclasses.asdict(net.report)), mode=net.mode)
+    tmp.replace(path)
+
+
+def _load(path: Path, speed_kmh: float) -> Network:
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in _ARRAYS}
+        report = NetworkReport(**json.loads(str(z["report"])))
+        mode = str(z["mode"])
+    report.from_cache = True
+    return _layout(mode=mode, speed_kmh=speed_kmh, report=report, **arrays)
