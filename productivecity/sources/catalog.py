@@ -101,6 +101,16 @@ SOURCES: dict[str, SourceKind] = {
         "population per statistical sector",
         "Statbel OPENDATA_SECTOREN population per statistical sector",
     ),
+    "statsec_ggw7": SourceKind(
+        ("boundaries/**/statsec_ggw7.xlsx", "boundaries/**/statsec_ggw7.csv"),
+        "a statistical sector → ggw7 wijk lookup (columns statsec, ggw7)",
+        "Provincies in Cijfers 'statsec_ggw7.xlsx' (aggregatietabellen) saved under boundaries/",
+    ),
+    "urbis_quarters": SourceKind(
+        ("boundaries/**/*monitoring_quartiers*.gpkg", "boundaries/**/*urbadm_md*.gpkg"),
+        "the UrbIS 'Monitoring des Quartiers' quarters of Brussels (mdrc codes)",
+        "the UrbIS-Adm MD layer (paradigm.brussels) saved as boundaries/urbis_md.gpkg",
+    ),
     "labour_actiris": SourceKind(
         ("labour/actiris*commune*education*.csv", "labour/actiris*.csv"),
         "Actiris job seekers by municipality, year, sex and education level",

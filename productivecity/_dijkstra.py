@@ -1,0 +1,184 @@
+"""Bounded multi-seed Dijkstra on CSR arrays, compiled with numba.
+
+Each origin is a set of seeds ``(node, start cost)``; the search stops at
+``limit``. Two kernels share the search:
+
+* :func:`reach_chunk` returns, per origin, every node reached within the limit
+  and its cost;
+* :func:`od_chunk` returns, per origin, every destination reached within the
+  limit: destinations hang on nodes through *attachments* ``(node, destination,
+  offset)`` (a destination reached from node ``n`` costs ``cost(n) + offset``),
+  plus *direct* candidates (origin and destination on the same edge).
+
+Both work on a chunk of origins at a time and write into caller-provided
+buffers of ``capacity`` entries per origin, so memory stays bounded by
+``chunk × capacity`` whatever the number of origins. Origins of a chunk are
+split over threads in a static stride; each thread owns its work arrays.
+Costs add up edge weights in path order, as networkx's Dijkstra does.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+_CACHE = True
+
+
+@numba.njit(cache=_CACHE, inline="always")
+def _push(hk, hv, size, key, val):
+    i = size
+    hk[i] = key
+    hv[i] = val
+    while i > 0:
+        p = (i - 1) >> 1
+        if hk[p] <= hk[i]:
+            break
+        hk[p], hk[i] = hk[i], hk[p]
+        hv[p], hv[i] = hv[i], hv[p]
+        i = p
+    return size + 1
+
+
+@numba.njit(cache=_CACHE, inline="always")
+def _pop(hk, hv, size):
+    key = hk[0]
+    val = hv[0]
+    size -= 1
+    hk[0] = hk[size]
+    hv[0] = hv[size]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= size:
+            break
+        if c + 1 < size and hk[c + 1] < hk[c]:
+            c += 1
+        if hk[i] <= hk[c]:
+            break
+        hk[c], hk[i] = hk[i], hk[c]
+        hv[c], hv[i] = hv[i], hv[c]
+        i = c
+    return key, val, size
+
+
+@numba.njit(cache=_CACHE)
+def _search(indptr, indices, w, seed_ptr, seed_node, seed_cost, o, limit,
+            dist, done, touched, hk, hv):
+    """Run one bounded search; return the number of touched nodes (settled or not)."""
+    nt = 0
+    size = 0
+    for s in range(seed_ptr[o], seed_ptr[o + 1]):
+        node = seed_node[s]
+        c = seed_cost[s]
+        if c <= limit and c < dist[node]:
+            if dist[node] == np.inf:
+                touched[nt] = node
+                nt += 1
+            dist[node] = c
+            size = _push(hk, hv, size, c, node)
+    while size > 0:
+        c, u, size = _pop(hk, hv, size)
+        if done[u] or c > dist[u]:
+            continue
+        done[u] = True
+        for a in range(indptr[u], indptr[u + 1]):
+            v = indices[a]
+            nc = c + w[a]
+            if nc <= limit and nc < dist[v]:
+                if dist[v] == np.inf:
+                    touched[nt] = v
+                    nt += 1
+                dist[v] = nc
+                size = _push(hk, hv, size, nc, v)
+    return nt
+
+
+@numba.njit(cache=_CACHE, parallel=True)
+def reach_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, limit,
+                o_start, o_end, nthreads, out_node, out_cost, out_n):
+    """Nodes reached within ``limit`` for origins ``o_start..o_end-1``.
+
+    Writes origin ``o``'s results to row ``o - o_start`` of ``out_node``/``out_cost``
+    (sorted by cost) and their count to ``out_n``.
+    """
+    n = len(indptr) - 1
+    cap_heap = len(indices) + len(seed_node) + 1
+    for t in numba.prange(nthreads):
+        dist = np.full(n, np.inf)
+        done = np.zeros(n, np.bool_)
+        touched = np.empty(n, np.int32)
+        hk = np.empty(cap_heap, np.float64)
+        hv = np.empty(cap_heap, np.int32)
+        for o in range(o_start + t, o_end, nthreads):
+            nt = _search(indptr, indices, w, seed_ptr, seed_node, seed_cost, o, limit,
+                         dist, done, touched, hk, hv)
+            row = o - o_start
+            costs = np.empty(nt, np.float64)
+            for k in range(nt):
+                costs[k] = dist[touched[k]]
+            order = np.argsort(costs, kind="mergesort")
+            for k in range(nt):
+                node = touched[order[k]]
+                out_node[row, k] = node
+                out_cost[row, k] = dist[node]
+            out_n[row] = nt
+            for k in range(nt):
+                node = touched[k]
+                dist[node] = np.inf
+                done[node] = False
+
+
+@numba.njit(cache=_CACHE, parallel=True)
+def od_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_dest, att_off,
+             dir_ptr, dir_dest, dir_cost, n_dest, limit, o_start, o_end, nthreads,
+             out_dest, out_cost, out_n):
+    """Destinations reached within ``limit`` for origins ``o_start..o_end-1``.
+
+    ``att_ptr`` (CSR over nodes) lists attachments ``(att_dest, att_off)``;
+    ``dir_ptr`` (CSR over origins) lists direct candidates ``(dir_dest, dir_cost)``.
+    Row ``o - o_start`` of ``out_dest``/``out_cost`` receives the reached destinations
+    (each once, at its least cost), ``out_n`` their count.
+    """
+    n = len(indptr) - 1
+    cap_heap = len(indices) + len(seed_node) + 1
+    for t in numba.prange(nthreads):
+        dist = np.full(n, np.inf)
+        done = np.zeros(n, np.bool_)
+        touched = np.empty(n, np.int32)
+        hk = np.empty(cap_heap, np.float64)
+        hv = np.empty(cap_heap, np.int32)
+        best = np.full(n_dest, np.inf)
+        dtouched = np.empty(n_dest, np.int32)
+        for o in range(o_start + t, o_end, nthreads):
+            nd = 0
+            for k in range(dir_ptr[o], dir_ptr[o + 1]):
+                d = dir_dest[k]
+                c = dir_cost[k]
+                if c <= limit and c < best[d]:
+                    if best[d] == np.inf:
+                        dtouched[nd] = d
+                        nd += 1
+                    best[d] = c
+            nt = _search(indptr, indices, w, seed_ptr, seed_node, seed_cost, o, limit,
+                         dist, done, touched, hk, hv)
+            for k in range(nt):
+                u = touched[k]
+                cu = dist[u]
+                for a in range(att_ptr[u], att_ptr[u + 1]):
+                    d = att_dest[a]
+                    c = cu + att_off[a]
+                    if c <= limit and c < best[d]:
+                        if best[d] == np.inf:
+                            dtouched[nd] = d
+                            nd += 1
+                        best[d] = c
+                dist[u] = np.inf
+                done[u] = False
+            row = o - o_start
+            for k in range(nd):
+                d = dtouched[k]
+                out_dest[row, k] = d
+                out_cost[row, k] = best[d]
+                best[d] = np.inf
+            out_n[row] = nd
