@@ -46,3 +46,19 @@ class ProductiveCityWarning(UserWarning):
 
 class DataQualityWarning(ProductiveCityWarning):
     """Input data were repaired, clipped or partly unusable; counts are reported."""
+
+
+class CriteriaError(ProductiveCityError, ValueError):
+    """A criteria specification is invalid (bad weights, unknown keys, inconsistent AHP matrix)."""
+
+
+class AllocationError(ProductiveCityError, ValueError):
+    """A location-allocation problem is ill-posed (k larger than the candidates, bad ids)."""
+
+
+class SolverError(ProductiveCityError, RuntimeError):
+    """An optimisation solve failed or proved the problem infeasible; no partial result is returned."""
+
+
+class CriteriaWarning(ProductiveCityWarning):
+    """A criteria specification was adjusted (weights normalised, a constant criterion)."""

@@ -83,7 +83,8 @@ def cached_frame(
     gdf = produce()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.gpkg")
     try:
-        gdf.to_file(tmp, driver="GPKG", engine="pyogrio")
+        # the layer name must not come from the dotted temporary file name (GPKG refuses it)
+        gdf.to_file(tmp, driver="GPKG", engine="pyogrio", layer=kind)
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -345,8 +345,10 @@ def walk_network(
     ----------
     source : str, Path, networkx.MultiDiGraph, or shapely Polygon / GeoDataFrame / GeoSeries
         A local OSM file (``.osm.pbf``, ``.pbf``, ``.osm``, ``.xml``); an osmnx graph in
-        a projected CRS; or an area to download through osmnx (a polygon in
-        EPSG:4326, or a GeoDataFrame/GeoSeries with a CRS) when online.
+        a projected CRS (its edge ``length`` attribute is used as is); or an area to
+        download through osmnx (a polygon in EPSG:4326, or a GeoDataFrame/GeoSeries
+        with a CRS) when online. Lengths of file and downloaded networks are those of
+        the edge geometries in EPSG:31370.
     speed_kmh : float, default 4.8
         Walking speed in km/h.
     simplify : bool, default True
@@ -570,8 +572,12 @@ def _segments_from_osm_file(path: Path, mode: str) -> _Segments:
     return segs
 
 
-def _segments_from_graph(graph, mode: str) -> _Segments:
-    """Convert an osmnx-style graph (projected CRS; x/y node attributes) to segments."""
+def _segments_from_graph(graph, mode: str, *, use_length_attr: bool = True) -> _Segments:
+    """Convert an osmnx-style graph (projected CRS; x/y node attributes) to segments.
+
+    Edge lengths come from the ``length`` attribute (metres) when present and
+    ``use_length_attr``; otherwise from the geometry in EPSG:31370.
+    """
     crs = graph.graph.get("crs")
     if crs is None:
         raise CRSError(
@@ -616,7 +622,8 @@ def _segments_from_graph(graph, mode: str) -> _Segments:
                 coords = list(zip(cx, cy, strict=True))
         else:
             coords = [pos[a], pos[b]]
-        length = float(data["length"]) if "length" in data else math.nan
+        length = (float(data["length"]) if use_length_attr and "length" in data
+                  else math.nan)
         if not directed:
             segs.add(a, b, coords, True, True, length)
             continue
@@ -688,7 +695,8 @@ def _segments_online(polygon, mode: str, settings: Settings) -> _Segments:
         for k, val in saved.items():
             setattr(ox.settings, k, val)
     graph = ox.project_graph(graph, to_crs=PROJECT_CRS)
-    return _segments_from_graph(graph, mode)
+    # lengths from the projected geometry, as for OSM files (osmnx's are great-circle)
+    return _segments_from_graph(graph, mode, use_length_attr=False)
 
 
 # --------------------------------------------------------------------------- assembly
@@ -758,8 +766,7 @@ def _assemble(segs: _Segments, *, mode, speed_kmh, simplify, retain_all, source)
     geom_xy = np.array([p for e in edges for p in e[2]], dtype=float).reshape(-1, 2)
     d = np.hypot(np.diff(geom_xy[:, 0]), np.diff(geom_xy[:, 1]))
     d[offsets[1:-1] - 1] = 0.0  # no length between consecutive edges
-    csum = np.concatenate([[0.0], np.cumsum(d)])
-    geom_len = csum[offsets[1:] - 1] - csum[offsets[:-1]]
+    geom_len = np.add.reduceat(np.append(d, 0.0), offsets[:-1]) if len(edges) else d[:0]
     given = np.array([e[5] for e in edges], dtype=float)
     length = np.where(np.isnan(given), geom_len, given)
     fwd = np.array([e[3] for e in edges], dtype=bool)

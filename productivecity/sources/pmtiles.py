@@ -15,7 +15,8 @@ back into one geometry:
   tippecanoe's simplification along a tile edge) are closed with a
   buffer-in/buffer-out, accepted only when it joins parts and changes the area
   by less than 1 %;
-- line fragments are joined end to end (``line_merge``); point duplicates in
+- line ends less than ``LINE_GAP_M`` apart are joined and the pieces merged
+  end to end (``line_merge``); point duplicates in
   the tile buffer are reduced to the first copy.
 
 The GDAL "PMTiles" driver reads the highest zoom level by default, where
@@ -25,6 +26,7 @@ fragments are least simplified.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import warnings
@@ -46,6 +48,10 @@ logger = logging.getLogger(__name__)
 GRID_M = 0.01
 #: Largest gap (metres, EPSG:3857) between parts of one object closed as a sliver.
 SLIVER_M = 0.5
+#: Largest gap (metres) between line ends of one object that are joined. Each tile
+#: rounds the point where a line leaves it to its own grid (~0.6 m at z14); a line
+#: crossing the edge at a shallow angle turns that into metres along the edge.
+LINE_GAP_M = 5.0
 
 _FAMILY = {
     "Polygon": "polygon", "MultiPolygon": "polygon",
@@ -135,7 +141,7 @@ def read_pmtiles_with_stats(
 ) -> tuple[gpd.GeoDataFrame, PMTilesStats]:
     """Like :func:`read_pmtiles`, also returning :class:`PMTilesStats` (counts)."""
     path = Path(path)
-    info = _open_info(path, layer)
+    info = pmtiles_info(path, layer)
     fields = list(info["fields"])
     if "mvt_id" not in fields:
         raise DataSourceError(
@@ -156,6 +162,23 @@ def read_pmtiles_with_stats(
     if frags.crs is None:
         frags = frags.set_crs(file_crs)
     return _reassemble(frags, sliver_m=sliver_m, what=str(path))
+
+
+def pmtiles_info(path: str | os.PathLike, layer: str | None = None) -> dict:
+    """Return ``pyogrio.read_info`` of a PMTiles layer (memoised per file version).
+
+    Raises :class:`DataSourceError` for a missing, empty or unreadable file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataSourceError(f"file {path} does not exist")
+    st = path.stat()
+    return _cached_info(str(path.resolve()), st.st_mtime_ns, st.st_size, layer)
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_info(path: str, mtime_ns: int, size: int, layer: str | None) -> dict:
+    return _open_info(Path(path), layer)
 
 
 def _open_info(path: Path, layer: str | None) -> dict:
@@ -237,6 +260,33 @@ def _split_families(frags: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return pd.concat([frags.loc[~is_gc], *rows]) if rows else frags.loc[~is_gc]
 
 
+def reassemble_fragments(
+    fragments: gpd.GeoDataFrame, *, sliver_m: float = SLIVER_M
+) -> tuple[gpd.GeoDataFrame, PMTilesStats]:
+    """Union tile fragments that share an ``mvt_id`` into whole objects.
+
+    Parameters
+    ----------
+    fragments : GeoDataFrame
+        Tile fragments with an ``mvt_id`` column, in the tiles' CRS (metres,
+        normally EPSG:3857).
+    sliver_m : float, default 0.5
+        Largest gap in metres between parts of one polygon that is closed.
+
+    Returns
+    -------
+    objects : GeoDataFrame
+        EPSG:31370, as :func:`read_pmtiles`.
+    stats : PMTilesStats
+    """
+    if "mvt_id" not in fragments.columns:
+        raise DataSourceError("fragments have no 'mvt_id' column to reassemble by")
+    if fragments.crs is None:
+        from productivecity._errors import CRSError
+        raise CRSError("fragments have no CRS; vector tiles are normally EPSG:3857")
+    return _reassemble(fragments, sliver_m=sliver_m, what="fragments")
+
+
 def _reassemble(
     frags: gpd.GeoDataFrame, *, sliver_m: float, what: str
 ) -> tuple[gpd.GeoDataFrame, PMTilesStats]:
@@ -292,7 +342,7 @@ def _merge(geoms: np.ndarray, family: str, sliver_m: float):
     if family == "line":
         if merged.geom_type != "MultiLineString":
             return merged, 0
-        return _join_line_ends(shapely.get_parts(merged), sliver_m), 0
+        return _join_line_ends(shapely.get_parts(merged), LINE_GAP_M if sliver_m > 0 else 0), 0
     if family != "polygon" or merged.geom_type != "MultiPolygon" or sliver_m <= 0:
         return merged, 0
     parts = shapely.get_parts(merged)

@@ -169,7 +169,8 @@ def _keep_overlapping(gdf, area, report: LayerReport, *, min_overlap_pct: float,
     if kept.empty:
         raise EmptyLayerError(
             f"no {what} overlap the study area by more than {min_overlap_pct:g}% "
-            f"({len(gdf)} read from {', '.join(report.sources)}); is the area in the file's coverage?"
+            f"({len(gdf)} read from {', '.join(report.sources)}); "
+            f"is the area in the file's coverage?"
         )
     return kept
 
@@ -244,12 +245,15 @@ def read_population(
     pop_col = population_column or _first_present(df, POPULATION_COLUMNS)
     missing = []
     if code_col is None or code_col not in df.columns:
-        missing.append(repr(code_column) if code_column else f"a NIS code column (one of {list(_POP_CODE_COLUMNS)})")
+        missing.append(repr(code_column) if code_column
+                       else f"a NIS code column (one of {list(_POP_CODE_COLUMNS)})")
     if pop_col is None or pop_col not in df.columns:
         missing.append(repr(population_column) if population_column
                        else f"a population column (one of {list(POPULATION_COLUMNS)})")
     if missing:
-        raise SchemaError(f"{path} lacks {' and '.join(missing)}; available columns: {list(df.columns)}")
+        raise SchemaError(
+            f"{path} lacks {' and '.join(missing)}; available columns: {list(df.columns)}"
+        )
     codes = normalise_nis5(df[code_col])
     values = pd.to_numeric(
         df[pop_col].str.strip().str.replace(r"[\s\u202f]", "", regex=True), errors="coerce"
@@ -394,7 +398,9 @@ def read_statsec_lookup(path: str | os.PathLike) -> pd.Series:
         raise DataSourceError(f"could not read the sector lookup {path}: {exc}") from exc
     missing = [c for c in ("statsec", "ggw7") if c not in df.columns]
     if missing:
-        raise SchemaError(f"{path} lacks column(s) {missing}; available columns: {list(df.columns)}")
+        raise SchemaError(
+            f"{path} lacks column(s) {missing}; available columns: {list(df.columns)}"
+        )
     df = df.dropna(subset=["statsec", "ggw7"])
     return pd.Series(df["ggw7"].str.strip().to_numpy(),
                      index=pd.Index(df["statsec"].str.strip().to_numpy(), name="statsec"),
@@ -454,7 +460,9 @@ def sector_population_by_wijk(
     wijk = pd.Series(pd.NA, index=sector_population.index, dtype="object")
     wijk[exact] = lookup.reindex(sector_population.index[exact]).to_numpy()
     prefix8 = pd.Series(lookup.index.str[:8], index=lookup.index)
-    unique_by_prefix = lookup.groupby(prefix8.to_numpy()).agg(lambda v: v.iloc[0] if v.nunique() == 1 else pd.NA)
+    unique_by_prefix = lookup.groupby(prefix8.to_numpy()).agg(
+        lambda v: v.iloc[0] if v.nunique() == 1 else pd.NA
+    )
     rest = ~exact
     via_prefix = pd.Series(sector_population.index[rest].str[:8]).map(unique_by_prefix)
     wijk[rest] = via_prefix.to_numpy()

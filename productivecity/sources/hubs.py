@@ -1,0 +1,357 @@
+"""Existing maker-learning hubs: the catalogue shipped with the package and the user's own.
+
+The catalogue (``productivecity/data/hubs.csv``, documented in
+``data/hubs_README.md``) lists maker-learning hubs and kin (fablabs,
+makerspaces, hackerspaces, broedplekken, makers districts) in Brussels and
+reference cases in Flanders and the Netherlands, each with the public source
+of its location and a ``location_precision``. Users add their own hubs from a
+CSV (longitude/latitude columns), GeoJSON or GeoPackage.
+
+Schema of :func:`hubs` and :func:`read_hubs` (index ``hub_id``, str, unique):
+
+=========================  ==============================================================
+``name``                   hub name (str)
+``city``                   city or municipality as stated by the source (str, may be "")
+``municipality_nis5``      NIS5 code of the Belgian municipality (str, "" if not Belgian)
+``country``                ISO 3166-1 alpha-2 (str, may be "")
+``type``                   one of :data:`HUB_TYPES`
+``training_places_n``      training places (Int64; <NA> where no source gives capacity,
+                           never 0 by default)
+``location_precision``     ``address``, ``osm_point``, ``street``, ``site_approx``
+                           (hand-placed on the documented site) or ``user``
+``source``                 ``catalogue`` or the user's file (str)
+``source_url``             public source of the location (str, may be "")
+``geometry``               Point, EPSG:31370
+=========================  ==============================================================
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from productivecity._errors import DataSourceError, EmptyLayerError, SchemaError
+from productivecity._validate import require_columns
+from productivecity.report import LayerReport
+from productivecity.settings import PROJECT_CRS
+from productivecity.sources._read import read_vector
+from productivecity.sources.units import _area_geometry, normalise_nis5
+
+logger = logging.getLogger(__name__)
+
+#: Controlled vocabulary of the ``type`` column.
+HUB_TYPES = ("maker_learning_hub", "fablab", "makerspace", "hackerspace", "broedplek",
+             "makers_district", "other")
+#: Columns of every hub layer (index ``hub_id``), in order.
+HUB_COLUMNS = ("name", "city", "municipality_nis5", "country", "type", "training_places_n",
+               "location_precision", "source", "source_url")
+#: User hubs closer than this (metres) to a catalogue hub of the same name are duplicates.
+DUPLICATE_DISTANCE_M = 100.0
+
+_CATALOGUE = Path(__file__).resolve().parent.parent / "data" / "hubs.csv"
+
+
+def catalogue_path() -> Path:
+    """Return the path of the shipped hub catalogue CSV."""
+    return _CATALOGUE
+
+
+def catalogue() -> gpd.GeoDataFrame:
+    """Return the whole shipped hub catalogue, in EPSG:31370.
+
+    Returns
+    -------
+    GeoDataFrame
+        Index ``hub_id``; the columns of :data:`HUB_COLUMNS` plus ``address``,
+        ``source_note`` and ``checked`` (date the entry was checked), and
+        ``geometry`` (Point, EPSG:31370). Coordinates in the CSV are WGS84
+        ``lon``/``lat``.
+
+    Examples
+    --------
+    >>> from productivecity.sources.hubs import catalogue
+    >>> cat = catalogue()
+    >>> cat.loc["atelier-groot-eiland", "municipality_nis5"]
+    '21012'
+    >>> cat.crs.to_epsg()
+    31370
+    """
+    df = pd.read_csv(_CATALOGUE, dtype=str, keep_default_na=False, encoding="utf-8")
+    require_columns(df, ["hub_id", "name", "lon", "lat", "type", "source_url"],
+                    what=str(_CATALOGUE))
+    problems = []
+    if df["hub_id"].duplicated().any():
+        problems.append(f"repeated hub_id {df.loc[df['hub_id'].duplicated(), 'hub_id'].tolist()}")
+    bad_type = ~df["type"].isin(HUB_TYPES)
+    if bad_type.any():
+        problems.append(f"unknown type {df.loc[bad_type, 'type'].tolist()}")
+    lon = pd.to_numeric(df["lon"], errors="coerce")
+    lat = pd.to_numeric(df["lat"], errors="coerce")
+    if lon.isna().any() or lat.isna().any():
+        problems.append("rows without coordinates")
+    if problems:  # the shipped file is checked by the tests; this guards local edits
+        raise SchemaError(f"{_CATALOGUE}: " + "; ".join(problems))
+    out = gpd.GeoDataFrame(
+        {
+            "name": df["name"],
+            "city": df["city"],
+            "municipality_nis5": df["municipality_nis5"],
+            "country": df["country"],
+            "type": df["type"],
+            "training_places_n": _int_column(df["training_places_n"], what=str(_CATALOGUE)),
+            "location_precision": df["location_precision"],
+            "source": "catalogue",
+            "source_url": df["source_url"],
+            "address": df["address"],
+            "source_note": df["source_note"],
+            "checked": df["checked"],
+        },
+        geometry=gpd.points_from_xy(lon, lat, crs="EPSG:4326"),
+    )
+    out.index = pd.Index(df["hub_id"].to_numpy(), name="hub_id")
+    return out.to_crs(PROJECT_CRS)
+
+
+def read_hubs(
+    path: str | os.PathLike,
+    *,
+    name_column: str = "name",
+    lon_column: str = "lon",
+    lat_column: str = "lat",
+    crs: str = "EPSG:4326",
+    id_column: str | None = None,
+    type_column: str | None = "type",
+    capacity_column: str | None = "training_places_n",
+    layer: str | None = None,
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """Read the user's own hubs from a CSV, GeoJSON or GeoPackage.
+
+    Parameters
+    ----------
+    path : path-like
+        A CSV with a name and longitude/latitude columns, or any vector file
+        with point geometry (polygons are reduced to a point inside them).
+    name_column : str, default "name"
+        Column with the hub name (required).
+    lon_column, lat_column : str, default "lon", "lat"
+        Coordinate columns of a CSV, in ``crs`` (longitude = x).
+    crs : str, default "EPSG:4326"
+        CRS of the CSV coordinates (vector files carry their own CRS).
+    id_column : str, optional
+        Column of stable ids; default: a slug of the name, made unique.
+    type_column : str or None, default "type"
+        Column with the hub type; values outside :data:`HUB_TYPES` become
+        ``other`` (counted). Missing column → ``other``.
+    capacity_column : str or None, default "training_places_n"
+        Column with training places; missing → <NA> (never 0).
+    layer : str, optional
+        Layer of a multi-layer file.
+
+    Returns
+    -------
+    GeoDataFrame
+        The hub schema of this module, ``source`` = the file,
+        ``location_precision`` = ``user``.
+    LayerReport
+        Layer ``hubs``: rows without coordinates or with a repeated id are
+        skipped and counted.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataSourceError(f"hub file {path} does not exist")
+    report = LayerReport("hubs", sources=[str(path)])
+    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
+        try:
+            df = pd.read_csv(path, sep=None, engine="python", dtype=str, encoding="utf-8-sig")
+        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise DataSourceError(f"could not read {path} as a CSV table: {exc}") from exc
+        require_columns(df, [name_column, lon_column, lat_column], what=str(path))
+        report.read_n = len(df)
+        x = pd.to_numeric(df[lon_column].str.replace(",", ".", regex=False), errors="coerce")
+        y = pd.to_numeric(df[lat_column].str.replace(",", ".", regex=False), errors="coerce")
+        ok = (x.notna() & y.notna()).to_numpy()
+        report.skip("no coordinates", int((~ok).sum()))
+        df = df.loc[ok]
+        geoms = gpd.GeoSeries(gpd.points_from_xy(x[ok], y[ok]), index=df.index, crs=crs)
+        geoms = geoms.to_crs(PROJECT_CRS)
+    else:
+        gdf = read_vector(path, layer=layer)
+        require_columns(gdf, [name_column], what=str(path))
+        report.read_n = len(gdf)
+        missing = (gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy()
+        report.skip("no coordinates", int(missing.sum()))
+        gdf = gdf.loc[~missing]
+        not_point = (gdf.geom_type != "Point").to_numpy()
+        if not_point.any():
+            report.notes.append(f"{int(not_point.sum())} non-point geometries reduced to a "
+                                f"point inside them")
+        geoms = gdf.geometry.where(~not_point, gdf.geometry.representative_point())
+        df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    names = df[name_column].fillna("").astype(str).str.strip()
+    if id_column is not None:
+        require_columns(df, [id_column], what=str(path))
+        ids = df[id_column].astype(str).str.strip()
+    else:
+        ids = _unique_slugs(names)
+    first = ~ids.duplicated(keep="first").to_numpy()
+    report.skip("repeated hub id (first kept)", int((~first).sum()))
+    types = (df[type_column].fillna("").astype(str).str.strip()
+             if type_column and type_column in df.columns else pd.Series("other", index=df.index))
+    unknown = ~types.isin(HUB_TYPES)
+    if unknown.any():
+        report.notes.append(f"{int(unknown.sum())} hubs with a type outside {list(HUB_TYPES)} set "
+                            f"to 'other'")
+        types = types.where(~unknown, "other")
+    places = (_int_column(df[capacity_column], what=f"{path} column {capacity_column!r}")
+              if capacity_column and capacity_column in df.columns
+              else pd.array([pd.NA] * len(df), dtype="Int64"))
+    blank = pd.Series("", index=df.index)
+    city = df["city"].fillna("").astype(str) if "city" in df.columns else blank
+    nis = (normalise_nis5(df["municipality_nis5"]).fillna("")
+           if "municipality_nis5" in df.columns else blank)
+    country = df["country"].fillna("").astype(str) if "country" in df.columns else blank
+    url = df["source_url"].fillna("").astype(str) if "source_url" in df.columns else blank
+    out = gpd.GeoDataFrame(
+        {
+            "name": names.to_numpy(),
+            "city": city.to_numpy(),
+            "municipality_nis5": np.asarray(nis, dtype=object),
+            "country": country.to_numpy(),
+            "type": types.to_numpy(),
+            "training_places_n": pd.array(places, dtype="Int64"),
+            "location_precision": "user",
+            "source": str(path),
+            "source_url": url.to_numpy(),
+        },
+        geometry=np.asarray(geoms.values),
+        crs=PROJECT_CRS,
+        index=pd.Index(ids.to_numpy(), name="hub_id"),
+    )
+    out = out.loc[first]
+    report.features_n = len(out)
+    return out, report
+
+
+def hubs(
+    area=None,
+    *,
+    path: str | os.PathLike | None = None,
+    include_catalogue: bool = True,
+    **read_options,
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """Return the existing hubs in the study area: the catalogue and/or the user's file.
+
+    Parameters
+    ----------
+    area : GeoDataFrame or GeoSeries, optional
+        Study-area polygon(s), any CRS; None keeps every hub.
+    path : path-like, optional
+        The user's hubs (see :func:`read_hubs`; ``read_options`` are passed on).
+    include_catalogue : bool, default True
+        Include the shipped catalogue.
+
+    Returns
+    -------
+    GeoDataFrame
+        The hub schema of this module, index ``hub_id``, EPSG:31370. A user
+        hub within :data:`DUPLICATE_DISTANCE_M` of a catalogue hub with the
+        same name replaces it (the user's data are taken as newer); such
+        pairs, and user ids that collide with catalogue ids, are counted.
+    LayerReport
+        Layer ``hubs``.
+    """
+    if path is None and not include_catalogue:
+        raise DataSourceError("no hubs requested: give path=... and/or include_catalogue=True")
+    report = LayerReport("hubs")
+    parts = []
+    if include_catalogue:
+        cat = catalogue()[list(HUB_COLUMNS) + ["geometry"]]
+        report.sources.append(str(_CATALOGUE))
+        report.read_n += len(cat)
+        parts.append(cat)
+    if path is not None:
+        user, urep = read_hubs(path, **read_options)
+        report.sources += urep.sources
+        report.read_n += urep.read_n
+        for reason, n in urep.skipped.items():
+            report.skip(reason, n)
+        report.notes += urep.notes
+        if include_catalogue:
+            dup = _same_hub(user, parts[0])
+            if len(dup):
+                report.skip("catalogue hub replaced by the same hub in the user's file", len(dup))
+                parts[0] = parts[0].drop(index=dup)
+            clash = user.index.intersection(parts[0].index)
+            if len(clash):
+                report.notes.append(f"user hub ids also used by the catalogue renamed with "
+                                    f"suffix '-user': {list(clash)}")
+                user = user.rename(index={c: f"{c}-user" for c in clash})
+        parts.append(user)
+    out = gpd.GeoDataFrame(pd.concat(parts), crs=PROJECT_CRS)
+    out.index.name = "hub_id"
+    if area is not None:
+        poly = _area_geometry(area)
+        inside = out.geometry.intersects(poly).to_numpy()
+        report.outside_area_n = int((~inside).sum())
+        out = out.loc[inside]
+        if out.empty:
+            raise EmptyLayerError(
+                f"no hub lies in the study area ({report.outside_area_n} hubs from "
+                f"{', '.join(report.sources)} are all outside); give your own with path=..."
+            )
+    unknown_cap = int(out["training_places_n"].isna().sum())
+    if unknown_cap:
+        report.notes.append(f"{unknown_cap} of {len(out)} hubs have no documented training "
+                            f"places (training_places_n <NA>)")
+    report.features_n = len(out)
+    report.log()
+    return out, report
+
+
+def _same_hub(user: gpd.GeoDataFrame, cat: gpd.GeoDataFrame) -> list[str]:
+    """Catalogue ids of hubs that a user hub repeats (same normalised name, close by)."""
+    if user.empty or cat.empty:
+        return []
+    key_u = user["name"].map(_norm_name)
+    dup = []
+    for hid, row in cat.iterrows():
+        same = key_u == _norm_name(row["name"])
+        if same.any():
+            d = user.loc[same.to_numpy()].geometry.distance(row.geometry)
+            if (d <= DUPLICATE_DISTANCE_M).any():
+                dup.append(hid)
+    return dup
+
+
+def _norm_name(name: str) -> str:
+    s = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "", s.lower())
+
+
+def _unique_slugs(names: pd.Series) -> pd.Series:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        s = unicodedata.normalize("NFKD", n).encode("ascii", "ignore").decode()
+        s = re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-") or "hub"
+        seen[s] = seen.get(s, 0) + 1
+        out.append(s if seen[s] == 1 else f"{s}-{seen[s]}")
+    return pd.Series(out, index=names.index)
+
+
+def _int_column(values: pd.Series, *, what: str):
+    """Parse a count column: blanks → <NA>; non-numbers raise SchemaError."""
+    s = values.fillna("").astype(str).str.strip()
+    num = pd.to_numeric(s.where(s != ""), errors="coerce")
+    bad = num.isna() & (s != "")
+    if bad.any():
+        raise SchemaError(f"{what}: expected whole numbers of training places, got "
+                          f"{s[bad].head(3).tolist()}")
+    return pd.array(num.round().to_numpy(), dtype="Int64")

@@ -1,0 +1,1062 @@
+"""OpenStreetMap layers: industrial zones, the canal, points of interest.
+
+Every layer can come from four kinds of source, all reduced to one
+intermediate *tagged frame* (one row per OSM object with its tags as
+columns) before the layer is built, so the rules that pick and classify
+features are the same whatever the source:
+
+1. a PMTiles archive of OSM vector tiles (tile fragments are reassembled by
+   ``mvt_id``, see :mod:`productivecity.sources.pmtiles`);
+2. a raw OSM file, PBF or XML, read with GDAL's OSM driver
+   (:func:`read_osm_file`; the tags that osmconf.ini does not turn into
+   columns are parsed from ``other_tags``);
+3. any other vector file with a ``kind`` column (and ``name``);
+4. online, Overpass through ``osmnx.features_from_polygon``, cached on disk
+   by request (:func:`productivecity._online.cached_frame`).
+
+Source choice, per layer. An explicit ``source=`` file wins. With
+``online=True`` the layer comes from Overpass (or the cache); offline, a cache
+miss falls back to local files. Otherwise the data directory is searched in
+this order: PMTiles (``osm/**/<layer>.pmtiles``, newest data) → OSM PBF →
+OSM XML. When the first source found has none of a requested kind (e.g. no
+``leisure=hackerspace`` in the 2026 POI tiles) and a later local source has
+some, that kind is taken from the later source; the report's ``notes`` say
+which kind came from which file. The layer's report lists every file read.
+
+All layers are returned in EPSG:31370 (metres) together with a
+:class:`~productivecity.report.LayerReport`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from productivecity import _online
+from productivecity._errors import (
+    AreaError,
+    CRSError,
+    DataSourceError,
+    EmptyLayerError,
+    SchemaError,
+)
+from productivecity._geom import area_ha, clip_to_area, length_km, repair_geometries
+from productivecity._validate import to_project_crs
+from productivecity.report import LayerReport
+from productivecity.settings import PROJECT_CRS, Settings, get_settings
+from productivecity.sources._read import read_vector
+from productivecity.sources.catalog import DataDir, missing_message
+from productivecity.sources.pmtiles import pmtiles_info, read_pmtiles_with_stats
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "POI_KINDS",
+    "canal",
+    "canal_zone",
+    "industrial_zones",
+    "parse_other_tags",
+    "poi",
+    "read_osm_file",
+]
+
+#: Tags = osmnx-style filter: key -> True (any value), a value, or a list of values.
+Tags = Mapping[str, "bool | str | list[str]"]
+
+#: POI kinds in order of precedence (a feature gets the first kind whose rule matches).
+POI_KINDS = (
+    "vacant_shop", "hackerspace", "makerspace", "craft", "school", "college", "disused",
+)
+
+_POI_TAGS: dict[str, bool | list[str]] = {
+    "shop": ["vacant"],
+    "craft": True,
+    "leisure": ["hackerspace", "makerspace"],
+    "amenity": ["school", "college", "makerspace", "fablab"],
+    "disused:shop": True,
+    "disused:amenity": True,
+    "disused:craft": True,
+    "disused:office": True,
+    "abandoned:shop": True,
+    "abandoned:amenity": True,
+}
+_CANAL_TAGS: dict[str, list[str]] = {"waterway": ["canal"], "water": ["canal"]}
+_DISUSED_KEYS = ("disused:shop", "disused:amenity", "disused:craft", "disused:office",
+                 "abandoned:shop", "abandoned:amenity")
+_ACTIVE_KEYS = ("shop", "amenity", "craft", "office")
+
+#: GDAL OSM layers searched per geometry family.
+_OSM_LAYERS = {"polygon": ("multipolygons",), "line": ("lines",), "point": ("points",)}
+_OSM_ELEMENT_LETTER = {"node": "n", "way": "w", "relation": "r"}
+
+#: DataDir source kinds per layer, in order of preference.
+_LOCAL_KINDS = {
+    "industrial_zones": ("osm_pmtiles_landuse", "osm_pbf", "osm_xml"),
+    "canal": ("osm_pmtiles_water", "osm_pbf", "osm_xml"),
+    "poi": ("osm_pmtiles_poi", "osm_pbf", "osm_xml"),
+}
+
+
+# --------------------------------------------------------------------------------------
+# public layers
+# --------------------------------------------------------------------------------------
+
+
+def industrial_zones(
+    area: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    data_dir: str | os.PathLike | DataDir | None = None,
+    source: str | os.PathLike | None = None,
+    online: bool = False,
+    settings: Settings | None = None,
+    kinds: tuple[str, ...] = ("industrial", "brownfield"),
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """Industrial and brownfield land (OSM ``landuse=*``) intersecting the study area.
+
+    Parameters
+    ----------
+    area : GeoDataFrame or GeoSeries
+        Study-area polygon(s), any CRS (projected here).
+    data_dir : path-like or DataDir, optional
+        Data directory searched for ``osm/**/landuse.pmtiles``, then an OSM
+        PBF, then an OSM XML file.
+    source : path-like, optional
+        One file to read instead: ``.pmtiles``, ``.osm.pbf``/``.pbf``,
+        ``.osm``, or any vector file with a ``kind`` (or ``landuse``) column.
+    online : bool, default False
+        Fetch through Overpass (osmnx), cached on disk by request.
+    settings : Settings, optional
+        Cache folder, offline flag, Overpass endpoint.
+    kinds : tuple of str
+        ``landuse`` values to keep.
+
+    Returns
+    -------
+    zones : GeoDataFrame
+        EPSG:31370, index ``zone_id`` (``"mvt-<id>"``, ``"osm-w<id>"``,
+        ``"osm-r<id>"`` or ``"file-<row>"``); columns ``kind`` (str),
+        ``name`` (str or None), ``osm_id`` (``"way/123"``, None for tiles),
+        ``area_ha`` (float, hectares), ``geometry`` (Polygon/MultiPolygon).
+        Zones crossing the area's border are kept whole.
+    report : LayerReport
+
+    Raises
+    ------
+    DataSourceError
+        No source, or a missing/unreadable file.
+    CRSError
+        A vector file or the area without CRS.
+    SchemaError
+        A vector file without a ``kind``/``landuse`` column.
+    EmptyLayerError
+        No zone of ``kinds`` intersects the area.
+    """
+    kinds = _check_kinds(kinds, "industrial_zones")
+    tags = {"landuse": list(kinds)}
+    spec = _LayerSpec("industrial_zones", tags, "polygon", kinds,
+                      lambda t: _classify_landuse(t, kinds), kind_column=("kind", "landuse"))
+    frame, report, area_poly = _load(spec, area, data_dir=data_dir, source=source,
+                                     online=online, settings=settings)
+    frame, outside = clip_to_area(frame, area_poly)
+    report.outside_area_n += outside
+    _require_features(frame, spec, area_poly, report)
+    out = gpd.GeoDataFrame(
+        {"kind": frame["kind"].to_numpy(), "name": frame["name"].to_numpy(),
+         "osm_id": frame["osm_id"].to_numpy()},
+        geometry=frame.geometry.to_numpy(), crs=PROJECT_CRS,
+        index=pd.Index(frame["feature_id"].to_numpy(), name="zone_id"),
+    )
+    out["area_ha"] = area_ha(out.geometry)
+    out = out[["kind", "name", "osm_id", "area_ha", "geometry"]].sort_index()
+    return _finish(out, report)
+
+
+def canal(
+    area: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    data_dir: str | os.PathLike | DataDir | None = None,
+    source: str | os.PathLike | None = None,
+    online: bool = False,
+    settings: Settings | None = None,
+    clip: bool = True,
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """The canal: ``waterway=canal`` lines and canal water polygons, cut to the area.
+
+    Lines tagged only ``water=canal`` are the outlines of water polygons and
+    are left out (counted). Unnamed water polygons take the name of the
+    named canal line running through them (counted in the notes).
+
+    Parameters
+    ----------
+    area : GeoDataFrame or GeoSeries
+        Study-area polygon(s), any CRS.
+    data_dir, source, online, settings
+        As in :func:`industrial_zones`; the PMTiles file is
+        ``osm/**/water.pmtiles``. A vector ``source`` needs no special
+        column: every line is a ``waterway`` and every polygon ``water``.
+    clip : bool, default True
+        Cut features at the area's border, so lengths and areas are those
+        inside the study area (the canal runs on beyond any study area).
+        With False, features intersecting the area are kept whole.
+
+    Returns
+    -------
+    canal : GeoDataFrame
+        EPSG:31370, index ``canal_id``; columns ``feature`` (``"waterway"``
+        for lines, ``"water"`` for polygons), ``name``, ``osm_id``,
+        ``length_km`` (lines, kilometres; NaN for polygons), ``area_ha``
+        (polygons, hectares; NaN for lines), ``geometry``.
+    report : LayerReport
+    """
+    spec = _LayerSpec("canal", _CANAL_TAGS, "line+polygon", ("waterway", "water"),
+                      _classify_canal, kind_column=None)
+    frame, report, area_poly = _load(spec, area, data_dir=data_dir, source=source,
+                                     online=online, settings=settings)
+    frame, outside = clip_to_area(frame, area_poly, clip=clip)
+    report.outside_area_n += outside
+    if clip and len(frame):
+        # cutting can leave points or a polygon's stray line; keep each feature's own family
+        frame = frame.copy()
+        frame[frame.geometry.name] = [
+            _family_part(g, "line" if k == "waterway" else "polygon")
+            for g, k in zip(frame.geometry, frame["kind"], strict=True)
+        ]
+        empty = frame.geometry.isna() | frame.geometry.is_empty
+        report.skip("touch the area only at a point", int(empty.sum()))
+        frame = frame.loc[~empty]
+    _require_features(frame, spec, area_poly, report)
+    out = gpd.GeoDataFrame(
+        {"feature": frame["kind"].to_numpy(), "name": frame["name"].to_numpy(),
+         "osm_id": frame["osm_id"].to_numpy()},
+        geometry=frame.geometry.to_numpy(), crs=PROJECT_CRS,
+        index=pd.Index(frame["feature_id"].to_numpy(), name="canal_id"),
+    )
+    is_line = out["feature"].eq("waterway").to_numpy()
+    out["length_km"] = np.where(is_line, length_km(out.geometry), np.nan)
+    out["area_ha"] = np.where(~is_line, area_ha(out.geometry), np.nan)
+    out = _fill_water_names(out, report)
+    out = out[["feature", "name", "osm_id", "length_km", "area_ha", "geometry"]].sort_index()
+    return _finish(out, report)
+
+
+def canal_zone(
+    canal_gdf: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    distance_m: float = 500,
+    area: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """The canal zone: everything within ``distance_m`` metres of the canal, dissolved.
+
+    Parameters
+    ----------
+    canal_gdf : GeoDataFrame or GeoSeries
+        The canal (e.g. from :func:`canal`), in a projected CRS or any CRS
+        that can be projected to EPSG:31370.
+    distance_m : float, default 500
+        Buffer distance in metres (> 0).
+    area : GeoDataFrame or GeoSeries, optional
+        If given, the zone is cut to this area.
+
+    Returns
+    -------
+    zone : GeoDataFrame
+        One row, index ``zone`` = ``"canal_zone"``; columns ``distance_m``
+        (float, metres), ``area_ha`` (float, hectares), ``geometry``
+        (Polygon/MultiPolygon, EPSG:31370).
+    report : LayerReport
+
+    Raises
+    ------
+    ValueError
+        ``distance_m`` not a positive finite number.
+    EmptyLayerError
+        ``canal_gdf`` has no geometry, or the zone misses ``area``.
+    """
+    try:
+        dist = float(distance_m)
+    except (TypeError, ValueError):
+        raise ValueError(f"distance_m must be a number of metres, got {distance_m!r}") from None
+    if not np.isfinite(dist) or dist <= 0:
+        raise ValueError(f"distance_m must be a positive number of metres, got {distance_m!r}")
+    report = LayerReport("canal_zone", notes=[f"buffer of {dist:g} m around the canal"])
+    canal_p = to_project_crs(_as_frame(canal_gdf), what="canal_gdf")
+    geoms = canal_p.geometry[canal_p.geometry.notna() & ~canal_p.geometry.is_empty]
+    report.read_n = len(canal_p)
+    report.skip("empty geometry", len(canal_p) - len(geoms))
+    if geoms.empty:
+        raise EmptyLayerError("canal_zone: the canal layer given has no geometry to buffer")
+    zone = shapely.union_all(shapely.buffer(np.asarray(geoms.values), dist))
+    if area is not None:
+        poly, desc = _area_polygon(area)
+        zone = shapely.intersection(zone, poly)
+        if zone.is_empty:
+            raise EmptyLayerError(f"canal_zone: the {dist:g} m canal zone does not reach area "
+                                  f"{desc}")
+        zone = _family_part(zone, "polygon")
+    out = gpd.GeoDataFrame({"distance_m": [dist]}, geometry=[zone], crs=PROJECT_CRS,
+                           index=pd.Index(["canal_zone"], name="zone"))
+    out["area_ha"] = area_ha(out.geometry)
+    out = out[["distance_m", "area_ha", "geometry"]]
+    return _finish(out, report)
+
+
+def poi(
+    area: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    data_dir: str | os.PathLike | DataDir | None = None,
+    source: str | os.PathLike | None = None,
+    online: bool = False,
+    settings: Settings | None = None,
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """Points of interest for maker-learning hubs: vacancy proxies, crafts, makers, schools.
+
+    Kinds (first matching rule wins, in this order): ``vacant_shop``
+    (``shop=vacant``), ``hackerspace`` (``leisure=hackerspace``),
+    ``makerspace`` (``leisure=makerspace``, ``amenity=makerspace|fablab``),
+    ``craft`` (``craft=*``), ``school`` (``amenity=school``), ``college``
+    (``amenity=college``), ``disused`` (a ``disused:``/``abandoned:`` shop,
+    amenity, craft or office with no active shop/amenity/craft/office: a
+    vacancy proxy). Polygons (e.g. school grounds) become their
+    representative point; the number is in the report notes.
+
+    Parameters
+    ----------
+    area : GeoDataFrame or GeoSeries
+        Study-area polygon(s), any CRS.
+    data_dir, source, online, settings
+        As in :func:`industrial_zones`; the PMTiles file is
+        ``osm/**/poi.pmtiles``. A vector ``source`` needs a ``kind`` column
+        with the kinds above.
+
+    Returns
+    -------
+    poi : GeoDataFrame
+        EPSG:31370, index ``poi_id``; columns ``kind``, ``tag`` (the tag
+        that decided the kind, e.g. ``"craft=carpenter"``), ``name``,
+        ``osm_id``, ``source`` (file or ``"overpass"`` the feature came
+        from; sources may differ by kind), ``geometry`` (Point).
+    report : LayerReport
+    """
+    spec = _LayerSpec("poi", _POI_TAGS, "point+polygon", POI_KINDS, _classify_poi,
+                      kind_column=("kind",))
+    frame, report, area_poly = _load(spec, area, data_dir=data_dir, source=source,
+                                     online=online, settings=settings)
+    frame = frame.copy()
+    geoms = np.asarray(frame.geometry.values)
+    single = (shapely.get_type_id(geoms) == 4) & (shapely.get_num_geometries(geoms) == 1)
+    if single.any():  # vector tiles store points as one-point MultiPoints
+        frame.loc[single, frame.geometry.name] = shapely.get_geometry(geoms[single], 0)
+    not_point = ~frame.geom_type.isin(["Point"]) & frame.geometry.notna()
+    if not_point.any():
+        frame.loc[not_point, frame.geometry.name] = shapely.point_on_surface(
+            np.asarray(frame.geometry[not_point].values))
+        report.notes.append(f"{int(not_point.sum())} polygon/line features reduced to a "
+                            f"representative point")
+    frame, outside = clip_to_area(frame, area_poly)
+    report.outside_area_n += outside
+    _require_features(frame, spec, area_poly, report)
+    out = gpd.GeoDataFrame(
+        {"kind": frame["kind"].to_numpy(), "tag": frame["tag"].to_numpy(),
+         "name": frame["name"].to_numpy(), "osm_id": frame["osm_id"].to_numpy(),
+         "source": frame["source"].to_numpy()},
+        geometry=frame.geometry.to_numpy(), crs=PROJECT_CRS,
+        index=pd.Index(frame["feature_id"].to_numpy(), name="poi_id"),
+    )
+    out = out.sort_values(["kind"], kind="stable")
+    return _finish(out, report)
+
+
+# --------------------------------------------------------------------------------------
+# low-level readers
+# --------------------------------------------------------------------------------------
+
+_HSTORE_RE = re.compile(r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"')
+_UNESCAPE_RE = re.compile(r"\\(.)")
+
+
+def parse_other_tags(text: str | None) -> dict[str, str]:
+    """Parse GDAL's OSM ``other_tags`` hstore text into a dict.
+
+    Examples
+    --------
+    >>> parse_other_tags('"craft"=>"carpenter","name:nl"=>"De \\\\"Zaag\\\\""')
+    {'craft': 'carpenter', 'name:nl': 'De "Zaag"'}
+    """
+    if text is None or (isinstance(text, float) and np.isnan(text)) or not text:
+        return {}
+    return {_UNESCAPE_RE.sub(r"\1", k): _UNESCAPE_RE.sub(r"\1", v)
+            for k, v in _HSTORE_RE.findall(str(text))}
+
+
+def read_osm_file(
+    path: str | os.PathLike,
+    *,
+    geometry: str = "multipolygons",
+    tags: Tags | None = None,
+) -> gpd.GeoDataFrame:
+    """Read one layer of an OSM PBF or XML file with GDAL's OSM driver.
+
+    GDAL's ``osmconf.ini`` turns a few keys into columns and packs every
+    other tag into the ``other_tags`` hstore column; both are merged here,
+    so every tag of a returned feature is a column.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.osm.pbf`` / ``.pbf`` or ``.osm`` (XML).
+    geometry : {"multipolygons", "lines", "points", "multilinestrings"}
+        GDAL OSM layer: closed areas and multipolygon relations, open ways,
+        tagged nodes, or route relations.
+    tags : mapping, optional
+        osmnx-style filter, ``{key: True | value | [values]}``: keep features
+        matching any entry. Default: all features.
+
+    Returns
+    -------
+    GeoDataFrame
+        EPSG:31370; columns ``osm_element`` (``"node"``, ``"way"`` or
+        ``"relation"``), ``osm_id`` (int64), one column per tag key present
+        (strings), ``geometry``.
+    """
+    path = Path(path)
+    layers = ("points", "lines", "multipolygons", "multilinestrings", "other_relations")
+    if geometry not in layers:
+        raise ValueError(f"geometry must be one of {layers}, got {geometry!r}")
+    if not path.exists():
+        raise DataSourceError(f"OSM file {path} does not exist")
+    if path.is_file() and path.stat().st_size == 0:
+        raise DataSourceError(f"OSM file {path} is empty")
+    try:
+        fields = list(pyogrio.read_info(path, layer=geometry)["fields"])
+        drv = pyogrio.read_info(path, layer=geometry).get("driver")
+    except Exception as exc:
+        raise DataSourceError(f"could not open {path} as an OSM PBF/XML file: {exc}") from exc
+    if drv != "OSM":
+        raise DataSourceError(f"{path} is not an OSM PBF/XML file (GDAL reads it as {drv})")
+    where = _osm_where(tags, fields) if tags else None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            raw = pyogrio.read_dataframe(path, layer=geometry, where=where)
+    except Exception as exc:
+        raise DataSourceError(f"could not read layer {geometry!r} of {path}: {exc}") from exc
+    if raw.crs is None:
+        raw = raw.set_crs("EPSG:4326")
+    return _expand_osm(raw, geometry, tags)
+
+
+def _osm_where(tags: Tags, fields: list[str]) -> str:
+    """OGR SQL prefilter: one clause per key, on its column or on other_tags (exact test later)."""
+    clauses = []
+    for key in tags:
+        if key in fields:
+            clauses.append(f'"{key}" IS NOT NULL')
+        elif "other_tags" in fields:
+            clauses.append(f"other_tags LIKE '%\"{key}\"=>%'")
+    return " OR ".join(clauses) if clauses else "1=0"
+
+
+def _expand_osm(raw: gpd.GeoDataFrame, layer: str, tags: Tags | None) -> gpd.GeoDataFrame:
+    skip = {"osm_id", "osm_way_id", "other_tags", "z_order", raw.geometry.name}
+    fixed = [c for c in raw.columns if c not in skip]
+    records = []
+    for row in raw[fixed + [c for c in ("other_tags",) if c in raw.columns]].itertuples(
+            index=False):
+        d = {k: v for k, v in zip(fixed, row[:len(fixed)], strict=True)
+             if v is not None and not (isinstance(v, float) and np.isnan(v))}
+        if "other_tags" in raw.columns:
+            d.update(parse_other_tags(row[-1]))
+        records.append({k: str(v) for k, v in d.items()})
+    if layer == "multipolygons" and "osm_way_id" in raw.columns:
+        way = pd.to_numeric(raw["osm_way_id"], errors="coerce")
+        rel = pd.to_numeric(raw["osm_id"], errors="coerce")
+        element = np.where(way.notna(), "way", "relation")
+        ids = way.fillna(rel)
+    else:
+        element = np.full(len(raw), {"points": "node"}.get(layer, "way" if layer == "lines"
+                                                                  else "relation"))
+        ids = pd.to_numeric(raw["osm_id"], errors="coerce")
+    tag_df = pd.DataFrame.from_records(records, index=raw.index) if records else pd.DataFrame(
+        index=raw.index)
+    out = gpd.GeoDataFrame(
+        pd.concat([pd.DataFrame({"osm_element": element, "osm_id": ids.astype("Int64")},
+                                index=raw.index), tag_df], axis=1),
+        geometry=raw.geometry.values, crs=raw.crs,
+    )
+    if tags:
+        out = out.loc[_match_tags(out, tags)]
+    return to_project_crs(out.reset_index(drop=True), what="OSM file")
+
+
+def _match_tags(df: pd.DataFrame, tags: Tags) -> np.ndarray:
+    """Rows matching any ``key: True | value | [values]`` entry (osmnx semantics)."""
+    keep = np.zeros(len(df), dtype=bool)
+    for key, want in tags.items():
+        if key not in df.columns:
+            continue
+        col = df[key]
+        if want is True:
+            keep |= col.notna().to_numpy()
+        elif want is False:
+            continue
+        else:
+            values = [want] if isinstance(want, str) else list(want)
+            keep |= col.isin(values).to_numpy()
+    return keep
+
+
+# --------------------------------------------------------------------------------------
+# source choice and loading
+# --------------------------------------------------------------------------------------
+
+
+class _LayerSpec:
+    """What a layer needs: tags to fetch, geometry family, kinds, and the classifier."""
+
+    def __init__(self, name: str, tags: dict, family: str, kinds: tuple[str, ...],
+                 classify: Callable[[pd.DataFrame], pd.DataFrame],
+                 kind_column: tuple[str, ...] | None):
+        self.name = name
+        self.tags = tags
+        self.family = family
+        self.kinds = kinds
+        self.classify = classify
+        self.kind_column = kind_column
+
+
+def _load(spec: _LayerSpec, area, *, data_dir, source, online, settings):
+    """Return (classified frame with feature_id/kind/name/osm_id/tag/source, report, area)."""
+    area_poly, area_desc = _area_polygon(area)
+    area_gs = gpd.GeoSeries([area_poly], crs=PROJECT_CRS)
+    report = LayerReport(spec.name)
+    if source is not None:
+        frame = _read_source(Path(source), spec, area_gs, report)
+        return frame, report, area_gs
+    settings = settings or get_settings()
+    dd = _data_dir(data_dir)
+    local = _local_candidates(spec.name, dd)
+    if online:
+        try:
+            frame = _read_overpass(spec, area_poly, area_desc, settings, report, local)
+            return frame, report, area_gs
+        except DataSourceError as exc:
+            if not local or not settings.offline:
+                raise
+            report.notes.append(f"offline and not in the cache; used local files ({exc})")
+    if not local:
+        raise DataSourceError(_missing_layer_message(spec.name, dd))
+    frames = []
+    missing = set(spec.kinds)
+    for i, path in enumerate(local):
+        if i and not missing:
+            break
+        sub = LayerReport(spec.name)
+        frame = _read_source(path, spec, area_gs, sub)
+        if i == 0:
+            _absorb(report, sub)
+            frames.append(frame)
+            found = _kinds_in_area(frame, area_poly)
+            missing -= found
+            report.notes.append(f"from {path.name}: "
+                                + (", ".join(sorted(found)) if found else "nothing in the area"))
+            continue
+        found = _kinds_in_area(frame, area_poly) & missing
+        if found:
+            _absorb(report, sub)
+            frames.append(frame.loc[frame["kind"].isin(found)])
+            report.skip(f"kinds already taken from the preferred source ({path.name})",
+                        int((~frame["kind"].isin(found)).sum()))
+            report.notes.append(f"{', '.join(sorted(found))} missing from {local[0].name}: "
+                                f"taken from {path.name}")
+            missing -= found
+    frame = pd.concat(frames) if len(frames) > 1 else frames[0]
+    return gpd.GeoDataFrame(frame, geometry=frame.geometry.name, crs=PROJECT_CRS), report, \
+        area_gs
+
+
+def _absorb(report: LayerReport, sub: LayerReport) -> None:
+    report.sources.extend(sub.sources)
+    report.read_n += sub.read_n
+    report.repaired_n += sub.repaired_n
+    report.merged_fragments_n += sub.merged_fragments_n
+    for k, v in sub.skipped.items():
+        report.skip(k, v)
+    report.notes.extend(sub.notes)
+
+
+def _kinds_in_area(frame: gpd.GeoDataFrame, area_poly) -> set[str]:
+    if frame.empty:
+        return set()
+    inside = shapely.intersects(area_poly, np.asarray(frame.geometry.values))
+    return set(frame.loc[inside, "kind"].dropna())
+
+
+def _data_dir(data_dir) -> DataDir | None:
+    if data_dir is None or isinstance(data_dir, DataDir):
+        return data_dir
+    return DataDir(data_dir)
+
+
+def _local_candidates(layer: str, dd: DataDir | None) -> list[Path]:
+    if dd is None:
+        return []
+    found = []
+    for kind in _LOCAL_KINDS[layer]:
+        path = dd.find(kind)
+        if path is not None and path not in found:
+            found.append(path)
+    return found
+
+
+def _missing_layer_message(layer: str, dd: DataDir | None) -> str:
+    root = dd.root if dd is not None else None
+    kinds = _LOCAL_KINDS[layer]
+    return (f"{layer}: no source. {missing_message(kinds[0], root)}; or "
+            f"{missing_message(kinds[1], root)}; or pass source=<file> (PMTiles, OSM PBF/XML, "
+            f"or a vector file), or online=True to download it from Overpass through osmnx")
+
+
+def _read_source(path: Path, spec: _LayerSpec, area_gs, report: LayerReport):
+    name = path.name.lower()
+    if name.endswith(".pmtiles"):
+        tagged = _tagged_from_pmtiles(path, spec, area_gs, report)
+    elif name.endswith((".pbf", ".osm")):
+        tagged = _tagged_from_osm(path, spec, report)
+    else:
+        return _from_vector(path, spec, report)
+    frame = _classified(tagged, spec, report)
+    return frame.assign(source=str(path))
+
+
+def _classified(tagged: gpd.GeoDataFrame, spec: _LayerSpec, report: LayerReport):
+    """Classify a tagged frame; left-out rows are counted by reason."""
+    fam = tagged.geom_type.map(_family_of)
+    wanted = spec.family.split("+")
+    ok_fam = fam.isin(wanted)
+    report.skip(f"not a {' or '.join(wanted)} geometry", int((~ok_fam).sum()))
+    tagged = tagged.loc[ok_fam]
+    cls = spec.classify(tagged)
+    keep = cls["kind"].notna()
+    for reason, n in cls.loc[~keep, "reason"].value_counts().items():
+        report.skip(reason, int(n))
+    tagged = tagged.loc[keep]
+    cls = cls.loc[keep]
+    name = tagged["name"] if "name" in tagged.columns else pd.Series(None, index=tagged.index)
+    return gpd.GeoDataFrame(
+        {"feature_id": tagged["feature_id"], "kind": cls["kind"], "tag": cls["tag"],
+         "name": name.where(name.notna(), None), "osm_id": tagged["osm_ref"]},
+        geometry=tagged.geometry, crs=PROJECT_CRS,
+    )
+
+
+def _family_of(gtype: str) -> str:
+    return {"Polygon": "polygon", "MultiPolygon": "polygon", "LineString": "line",
+            "MultiLineString": "line", "Point": "point", "MultiPoint": "point"}.get(gtype, "other")
+
+
+def _tagged_from_pmtiles(path: Path, spec: _LayerSpec, area_gs, report: LayerReport):
+    fields = _pmtiles_fields(path)
+    keys = [k for k in spec.tags if k in fields]
+    if not keys:
+        report.sources.append(str(path))
+        report.notes.append(f"{path.name} has none of the tag columns {list(spec.tags)}")
+        return _empty_tagged()
+    where = _sql_filter({k: spec.tags[k] for k in keys})
+    cols = sorted({*keys, *_extra_columns(spec, fields)})
+    frags, stats = read_pmtiles_with_stats(path, area=area_gs, where=where, columns=cols)
+    report.sources.append(str(path))
+    report.read_n += stats.fragments_n
+    report.merged_fragments_n += stats.merged_fragments_n
+    report.repaired_n += stats.repaired_n
+    report.skip("tile fragments without geometry", stats.empty_n)
+    if stats.slivers_closed_n:
+        report.notes.append(f"{stats.slivers_closed_n} objects joined across slivers at tile "
+                            f"edges")
+    tagged = frags.drop(columns=["fragments_n"])
+    # tile objects keep the same mvt_id across geometry families: make ids unique
+    fam = tagged.geom_type.map(_family_of)
+    dup = tagged["mvt_id"].duplicated(keep=False)
+    suffix = np.where(dup, "-" + fam.str[0], "")
+    tagged["feature_id"] = "mvt-" + tagged["mvt_id"].astype("int64").astype(str) + suffix
+    tagged["osm_ref"] = None
+    for k in spec.tags:
+        if k not in tagged.columns:
+            tagged[k] = None
+    return tagged
+
+
+def _pmtiles_fields(path: Path) -> list[str]:
+    return list(pmtiles_info(path)["fields"])
+
+
+def _extra_columns(spec: _LayerSpec, fields: list[str]) -> list[str]:
+    extra = ["name"]
+    if spec.name == "poi":
+        extra += list(_ACTIVE_KEYS) + list(_DISUSED_KEYS) + ["leisure", "amenity"]
+    if spec.name == "canal":
+        extra += ["waterway", "water"]
+    return [c for c in extra if c in fields]
+
+
+def _sql_filter(tags: Tags) -> str:
+    clauses = []
+    for key, want in tags.items():
+        col = '"' + key.replace('"', '""') + '"'
+        if want is True:
+            clauses.append(f"{col} IS NOT NULL")
+        else:
+            values = [want] if isinstance(want, str) else list(want)
+            quoted = ",".join("'" + v.replace("'", "''") + "'" for v in values)
+            clauses.append(f"{col} IN ({quoted})")
+    return " OR ".join(clauses)
+
+
+def _tagged_from_osm(path: Path, spec: _LayerSpec, report: LayerReport):
+    layers = []
+    for fam in spec.family.split("+"):
+        layers += [lyr for lyr in _OSM_LAYERS[fam] if lyr not in layers]
+    frames = [read_osm_file(path, geometry=lyr, tags=spec.tags) for lyr in layers]
+    report.sources.append(str(path))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return _empty_tagged()
+    osm = pd.concat(frames, ignore_index=True)
+    osm = gpd.GeoDataFrame(osm, geometry="geometry", crs=PROJECT_CRS)
+    report.read_n += len(osm)
+    return _tagged_from_osm_frame(osm, report)
+
+
+def _tagged_from_osm_frame(osm: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoDataFrame:
+    """Add ``feature_id``/``osm_ref`` to a frame with ``osm_element``/``osm_id``; repair."""
+    letters = osm["osm_element"].map(_OSM_ELEMENT_LETTER)
+    ids = osm["osm_id"].astype("Int64").astype(str)
+    osm = osm.assign(feature_id="osm-" + letters + ids,
+                     osm_ref=osm["osm_element"] + "/" + ids)
+    dup = osm["feature_id"].duplicated()
+    report.skip("duplicate OSM objects", int(dup.sum()))
+    osm = osm.loc[~dup]
+    osm, repaired = repair_geometries(osm)
+    report.repaired_n += repaired
+    bad = osm.geometry.isna() | osm.geometry.is_empty
+    report.skip("no usable geometry", int(bad.sum()))
+    return osm.loc[~bad]
+
+
+def _empty_tagged() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"feature_id": pd.Series(dtype=object),
+                             "osm_ref": pd.Series(dtype=object)},
+                            geometry=gpd.GeoSeries([], crs=PROJECT_CRS), crs=PROJECT_CRS)
+
+
+def _from_vector(path: Path, spec: _LayerSpec, report: LayerReport) -> gpd.GeoDataFrame:
+    """A user's vector file: kinds from a ``kind`` column (or alias); every row kept."""
+    gdf = read_vector(path)
+    report.sources.append(str(path))
+    report.read_n += len(gdf)
+    gdf, repaired = repair_geometries(gdf)
+    report.repaired_n += repaired
+    bad = gdf.geometry.isna() | gdf.geometry.is_empty
+    report.skip("no geometry", int(bad.sum()))
+    gdf = gdf.loc[~bad]
+    fam = gdf.geom_type.map(_family_of)
+    wanted = spec.family.split("+")
+    report.skip(f"not a {' or '.join(wanted)} geometry", int((~fam.isin(wanted)).sum()))
+    gdf, fam = gdf.loc[fam.isin(wanted)], fam.loc[fam.isin(wanted)]
+    if spec.kind_column is None:  # canal: kind from geometry
+        kind = fam.map({"line": "waterway", "polygon": "water"})
+        tag = kind.map({"waterway": "waterway=canal", "water": "water=canal"})
+    else:
+        col = next((c for c in spec.kind_column if c in gdf.columns), None)
+        if col is None:
+            raise SchemaError(
+                f"{path} lacks a {' or '.join(repr(c) for c in spec.kind_column)} column for "
+                f"the {spec.name} layer (expected one of {list(spec.kinds)}); available columns: "
+                f"{[c for c in gdf.columns if c != gdf.geometry.name]}")
+        kind = gdf[col].astype("string")
+        other = ~kind.isin(spec.kinds)
+        report.skip(f"{col} not one of {list(spec.kinds)}", int(other.sum()))
+        gdf, kind = gdf.loc[~other], kind.loc[~other]
+        tag = (col + "=" + kind).astype(object)
+    if "zone_id" in gdf.columns or "id" in gdf.columns:
+        ids = gdf["zone_id" if "zone_id" in gdf.columns else "id"].astype(str)
+    else:
+        ids = pd.Series([f"file-{i}" for i in range(len(gdf))], index=gdf.index)
+    name = gdf["name"] if "name" in gdf.columns else pd.Series(None, index=gdf.index,
+                                                                dtype=object)
+    osm_id = gdf["osm_id"].astype(str) if "osm_id" in gdf.columns else pd.Series(
+        None, index=gdf.index, dtype=object)
+    return gpd.GeoDataFrame(
+        {"feature_id": ids.to_numpy(), "kind": kind.astype(object).to_numpy(),
+         "tag": tag.to_numpy(),
+         "name": name.astype(object).where(name.notna(), None).to_numpy(),
+         "osm_id": osm_id.to_numpy(), "source": str(path)},
+        geometry=gdf.geometry.to_numpy(), crs=PROJECT_CRS,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# online: Overpass through osmnx
+# --------------------------------------------------------------------------------------
+
+
+def _read_overpass(spec: _LayerSpec, area_poly, area_desc: str, settings: Settings,
+                   report: LayerReport, local: list[Path]) -> gpd.GeoDataFrame:
+    polygon_ll = gpd.GeoSeries([area_poly], crs=PROJECT_CRS).to_crs("EPSG:4326").iloc[0]
+    polygon_ll = shapely.set_precision(polygon_ll, 1e-6)
+    alternative = (f"Or use local files: {', '.join(map(str, local))}." if local else
+                   f"Or give a local file: {_missing_layer_message(spec.name, None)}")
+    tagged = _online.cached_frame(
+        "overpass", (spec.name, spec.tags, polygon_ll.wkt),
+        lambda: fetch_overpass(polygon_ll, spec.tags, settings=settings),
+        what=f"OSM {spec.name} for area {area_desc}", settings=settings,
+        alternative=alternative,
+    )
+    report.sources.append(f"overpass:{settings.overpass_url}")
+    tagged = to_project_crs(tagged, what="Overpass response")
+    report.read_n += len(tagged)
+    tagged = _tagged_from_osm_frame(tagged, report)
+    return _classified(tagged, spec, report).assign(source="overpass")
+
+
+def fetch_overpass(polygon_lonlat, tags: Tags, *, settings: Settings | None = None
+                   ) -> gpd.GeoDataFrame:
+    """Download OSM features inside a lon/lat polygon from Overpass through osmnx.
+
+    The thin network call: the answer goes through :func:`parse_osmnx_features`.
+
+    Parameters
+    ----------
+    polygon_lonlat : shapely Polygon or MultiPolygon
+        Area in EPSG:4326 (x = longitude, y = latitude).
+    tags : mapping
+        osmnx tag filter.
+    settings : Settings, optional
+        Overpass endpoint, cache folder, timeout.
+
+    Returns
+    -------
+    GeoDataFrame
+        See :func:`parse_osmnx_features` (EPSG:4326).
+    """
+    import osmnx as ox
+    import requests
+
+    with _online.osmnx_configured(settings):
+        try:
+            gdf = ox.features_from_polygon(polygon_lonlat, tags=dict(tags))
+        except ox._errors.InsufficientResponseError:
+            gdf = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs="EPSG:4326"))
+        except (requests.RequestException, ValueError) as exc:
+            s = settings or get_settings()
+            raise DataSourceError(f"Overpass request to {s.overpass_url} failed: {exc}") from exc
+    return parse_osmnx_features(gdf)
+
+
+def parse_osmnx_features(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Turn an ``osmnx.features_from_*`` result into a flat, GeoPackage-safe frame.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Indexed by (``element``, ``id``) with one column per tag.
+
+    Returns
+    -------
+    GeoDataFrame
+        Same CRS; columns ``osm_element``, ``osm_id`` (int64), the tags as
+        strings (list-valued columns such as ``nodes``/``ways`` dropped),
+        ``geometry``; a RangeIndex.
+    """
+    if gdf.empty:
+        return gpd.GeoDataFrame({"osm_element": pd.Series(dtype=object),
+                                 "osm_id": pd.Series(dtype="int64")},
+                                geometry=gpd.GeoSeries([], crs=gdf.crs or "EPSG:4326"))
+    if gdf.index.nlevels != 2:
+        raise DataSourceError("unexpected osmnx answer: index is not (element, id)")
+    element = gdf.index.get_level_values(0).astype(str)
+    ids = gdf.index.get_level_values(1).astype("int64")
+    cols = {}
+    for c in gdf.columns:
+        if c == gdf.geometry.name or c in ("nodes", "ways"):
+            continue
+        s = gdf[c]
+        if s.map(lambda v: isinstance(v, list | dict | tuple)).any():
+            continue
+        cols[str(c)] = np.array([None if v is None or (isinstance(v, float) and np.isnan(v))
+                                 else str(v) for v in s], dtype=object)
+    out = gpd.GeoDataFrame({"osm_element": np.asarray(element), "osm_id": np.asarray(ids),
+                            **cols},
+                           geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# classification rules (pure)
+# --------------------------------------------------------------------------------------
+
+
+def _col(df: pd.DataFrame, key: str) -> pd.Series:
+    if key in df.columns:
+        return df[key].where(df[key].notna(), None)
+    return pd.Series(None, index=df.index, dtype=object)
+
+
+def _classify_landuse(df: pd.DataFrame, kinds) -> pd.DataFrame:
+    landuse = _col(df, "landuse")
+    ok = landuse.isin(kinds)
+    return pd.DataFrame({"kind": landuse.where(ok, None),
+                         "tag": ("landuse=" + landuse.astype(str)).where(ok, None),
+                         "reason": np.where(ok, "", f"landuse not one of {list(kinds)}")},
+                        index=df.index)
+
+
+def _classify_canal(df: pd.DataFrame) -> pd.DataFrame:
+    fam = df.geom_type.map(_family_of)
+    waterway, water = _col(df, "waterway"), _col(df, "water")
+    line = (fam == "line") & waterway.eq("canal")
+    poly = (fam == "polygon") & (water.eq("canal") | waterway.eq("canal"))
+    kind = pd.Series(np.where(line, "waterway", np.where(poly, "water", None)), index=df.index)
+    tag = np.where(line, "waterway=canal",
+                   np.where(poly & water.eq("canal"), "water=canal", "waterway=canal"))
+    reason = np.where((fam == "line") & water.eq("canal"),
+                      "outline of a canal water polygon (line tagged water=canal)",
+                      "not waterway=canal / water=canal")
+    return pd.DataFrame({"kind": kind.where(line | poly, None),
+                         "tag": pd.Series(tag, index=df.index).where(line | poly, None),
+                         "reason": np.where(line | poly, "", reason)}, index=df.index)
+
+
+def _classify_poi(df: pd.DataFrame) -> pd.DataFrame:
+    shop, craft = _col(df, "shop"), _col(df, "craft")
+    leisure, amenity = _col(df, "leisure"), _col(df, "amenity")
+    kind = pd.Series(None, index=df.index, dtype=object)
+    tag = pd.Series(None, index=df.index, dtype=object)
+
+    def assign(mask, k, t):
+        mask = mask & kind.isna()
+        kind[mask] = k
+        tag[mask] = t[mask] if isinstance(t, pd.Series) else t
+
+    assign(shop.eq("vacant"), "vacant_shop", "shop=vacant")
+    assign(leisure.eq("hackerspace"), "hackerspace", "leisure=hackerspace")
+    assign(leisure.eq("makerspace"), "makerspace", "leisure=makerspace")
+    assign(amenity.isin(["makerspace", "fablab"]), "makerspace", "amenity=" + amenity.astype(str))
+    assign(craft.notna(), "craft", "craft=" + craft.astype(str))
+    assign(amenity.eq("school"), "school", "amenity=school")
+    assign(amenity.eq("college"), "college", "amenity=college")
+    active = pd.concat([_col(df, k).notna() & ~_col(df, k).eq("vacant") for k in _ACTIVE_KEYS],
+                       axis=1).any(axis=1)
+    for key in _DISUSED_KEYS:
+        value = _col(df, key)
+        assign(value.notna() & ~active, "disused", key + "=" + value.astype(str))
+    reason = np.where(kind.notna(), "", "no POI kind (e.g. a disused tag on an active place)")
+    return pd.DataFrame({"kind": kind, "tag": tag, "reason": reason}, index=df.index)
+
+
+# --------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------
+
+
+def _as_frame(obj) -> gpd.GeoDataFrame:
+    if isinstance(obj, gpd.GeoSeries):
+        return gpd.GeoDataFrame(geometry=obj)
+    if isinstance(obj, gpd.GeoDataFrame):
+        return obj
+    raise TypeError(f"expected a GeoDataFrame or GeoSeries, got {type(obj).__name__}")
+
+
+def _area_polygon(area) -> tuple:
+    """Return the study area as one polygon in EPSG:31370 and a description for messages."""
+    try:
+        frame = _as_frame(area)
+    except TypeError as exc:
+        raise AreaError(f"area: {exc}") from None
+    if frame.crs is None:
+        raise CRSError("area has no CRS; set it first, e.g. area.set_crs('EPSG:4326') for "
+                       "longitude/latitude")
+    frame = to_project_crs(frame, what="area")
+    geoms = frame.geometry[frame.geometry.notna() & ~frame.geometry.is_empty]
+    geoms = geoms[geoms.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if geoms.empty:
+        raise AreaError("area has no polygon: give the study area as (Multi)Polygon geometry")
+    poly = shapely.union_all(np.asarray(shapely.make_valid(np.asarray(geoms.values))))
+    poly = _family_part(poly, "polygon")
+    if poly is None or poly.is_empty:
+        raise AreaError("area has no polygon with a surface")
+    names = []
+    if isinstance(area, gpd.GeoDataFrame) and "name" in area.columns:
+        names = [str(n) for n in area["name"].dropna().unique()[:4]]
+    lon0, lat0, lon1, lat1 = gpd.GeoSeries([poly], crs=PROJECT_CRS).to_crs(4326).total_bounds
+    bounds = f"lon {lon0:.3f}–{lon1:.3f}, lat {lat0:.3f}–{lat1:.3f}"
+    desc = f"'{', '.join(names)}' ({bounds})" if names else f"({bounds})"
+    return poly, desc
+
+
+def _family_part(geom, family: str):
+    """Keep only the polygonal or linear part of ``geom`` (None if nothing is left)."""
+    if geom is None or geom.is_empty:
+        return None
+    if _family_of(geom.geom_type) == family:
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if _family_of(p.geom_type) == family]
+    if not parts:
+        return None
+    merged = shapely.union_all(parts)
+    return shapely.line_merge(merged) if merged.geom_type == "MultiLineString" else merged
+
+
+def _require_features(frame, spec: _LayerSpec, area_gs, report: LayerReport) -> None:
+    if len(frame):
+        return
+    area_poly = area_gs.iloc[0] if isinstance(area_gs, gpd.GeoSeries) else area_gs
+    lon0, lat0, lon1, lat1 = gpd.GeoSeries([area_poly], crs=PROJECT_CRS).to_crs(4326).total_bounds
+    sources = ", ".join(report.sources) or "no source"
+    raise EmptyLayerError(
+        f"{spec.name}: no features ({', '.join(spec.kinds)}) in the area (lon "
+        f"{lon0:.3f}–{lon1:.3f}, lat {lat0:.3f}–{lat1:.3f}); source(s) read: {sources}")
+
+
+def _fill_water_names(out: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoDataFrame:
+    """Give unnamed water polygons the name of the named canal line running through them."""
+    water_unnamed = out["feature"].eq("water") & out["name"].isna()
+    lines = out.loc[out["feature"].eq("waterway") & out["name"].notna()]
+    if not water_unnamed.any() or lines.empty:
+        return out
+    out = out.copy()
+    filled = 0
+    for idx, geom in out.geometry[water_unnamed].items():
+        inside = lines.geometry.intersection(geom).length
+        if inside.max() > 0:
+            out.loc[idx, "name"] = lines.loc[inside.idxmax(), "name"]
+            filled += 1
+    if filled:
+        report.notes.append(f"{filled} unnamed canal water polygons named after the canal line "
+                            f"through them")
+    return out
+
+
+def _check_kinds(kinds, layer: str) -> tuple[str, ...]:
+    if isinstance(kinds, str):
+        kinds = (kinds,)
+    kinds = tuple(kinds)
+    if not kinds or not all(isinstance(k, str) and k for k in kinds):
+        raise ValueError(f"{layer}: kinds must be a non-empty sequence of landuse values, "
+                         f"got {kinds!r}")
+    return kinds
+
+
+def _finish(out: gpd.GeoDataFrame, report: LayerReport):
+    report.features_n = len(out)
+    report.log()
+    return out, report

@@ -1,0 +1,307 @@
+"""Tests of productivecity.network: OSM readers, filters, one-way rules, simplification,
+CSR layout, disk cache, osmnx graphs, online download (loopback Overpass server)."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import math
+import threading
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import osmium
+import pyproj
+import pytest
+import shapely
+
+from productivecity import CRSError, DataSourceError, NetworkError, network
+from productivecity.settings import get_settings
+
+PBF_2013 = "osm/pbf_brussels_2013/01_01_2013_brussels_capital_region.osm.pbf"
+
+# A small hand-made OSM extract near Brussels (lon, lat). 0.001° lat ≈ 111 m.
+NODES = {
+    1: (4.3500, 50.8500),  # A
+    2: (4.3510, 50.8500),  # B (degree 2, contracted)
+    3: (4.3520, 50.8505),  # C (degree 2, contracted)
+    4: (4.3530, 50.8500),  # D
+    5: (4.3530, 50.8510),  # E
+    6: (4.3540, 50.8500),  # F
+    7: (4.3500, 50.8510),  # G
+    8: (4.3510, 50.8520),  # H
+    9: (4.3530, 50.8490),  # I
+    10: (4.3540, 50.8490),  # J
+    11: (4.3550, 50.8490),  # K
+    12: (4.3600, 50.8600),  # L (separate piece)
+    13: (4.3610, 50.8600),  # M
+    14: (4.3500, 50.8490),  # N
+    15: (4.3490, 50.8500),  # O (dead end at A)
+    16: (4.3505, 50.8525),  # P (dead end at H)
+}
+WAYS = [
+    (101, [1, 2, 3, 4], {"highway": "residential"}),
+    (102, [4, 5], {"highway": "cycleway"}),
+    (103, [4, 6], {"highway": "footway"}),
+    (104, [1, 7], {"highway": "residential", "oneway": "yes"}),
+    (105, [7, 8], {"highway": "residential", "oneway": "yes", "oneway:bicycle": "no"}),
+    (106, [8, 4], {"highway": "residential", "oneway": "-1"}),
+    (107, [4, 9], {"highway": "residential", "oneway": "yes", "cycleway": "opposite_lane"}),
+    (108, [9, 10], {"highway": "residential", "junction": "roundabout"}),
+    (109, [10, 11], {"highway": "residential", "access": "private"}),
+    (110, [12, 13], {"highway": "residential"}),
+    (111, [1, 14], {"highway": "service", "area": "yes"}),
+    (112, [9, 14], {"highway": "steps"}),
+    (113, [1, 15], {"highway": "residential"}),
+    (114, [8, 16], {"highway": "living_street"}),
+]
+
+
+def write_osm_xml(path: Path, nodes=NODES, ways=WAYS) -> Path:
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="test">']
+    for nid, (lon, lat) in nodes.items():
+        lines.append(f'  <node id="{nid}" version="1" lat="{lat}" lon="{lon}"/>')
+    for wid, refs, tags in ways:
+        lines.append(f'  <way id="{wid}" version="1">')
+        lines += [f'    <nd ref="{r}"/>' for r in refs]
+        lines += [f'    <tag k="{k}" v="{v}"/>' for k, v in tags.items()]
+        lines.append("  </way>")
+    lines.append("</osm>")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def write_osm_pbf(path: Path, nodes=NODES, ways=WAYS) -> Path:
+    with osmium.SimpleWriter(str(path)) as w:
+        for nid, (lon, lat) in nodes.items():
+            w.add_node(osmium.osm.mutable.Node(id=nid, location=(lon, lat), version=1))
+        for wid, refs, tags in ways:
+            w.add_way(osmium.osm.mutable.Way(id=wid, nodes=refs, tags=tags, version=1))
+    return path
+
+
+@pytest.fixture
+def osm_xml(tmp_path) -> Path:
+    """The hand-made extract as OSM XML."""
+    return write_osm_xml(tmp_path / "small.osm")
+
+
+@pytest.fixture
+def osm_pbf(tmp_path) -> Path:
+    """The hand-made extract as OSM PBF (written with pyosmium)."""
+    return write_osm_pbf(tmp_path / "small.osm.pbf")
+
+
+@pytest.fixture(scope="session")
+def brussels_walk(testbed, tmp_path_factory) -> network.Network:
+    """The 2013 Brussels walk network, built once per session (disk-cached)."""
+    settings = get_settings(cache_dir=tmp_path_factory.getbasetemp() / "netcache")
+    return network.walk_network(testbed / PBF_2013, settings=settings)
+
+
+def projected_length(refs) -> float:
+    """Length (m) of a node chain in EPSG:31370, computed independently with pyproj."""
+    tr = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:31370", always_xy=True)
+    x, y = tr.transform(*zip(*(NODES[r] for r in refs), strict=True))
+    return float(np.hypot(np.diff(x), np.diff(y)).sum())
+
+
+def edge_table(net):
+    """{(u_osm, v_osm): (length, forward, backward)} with u < v."""
+    out = {}
+    for u, v, length, f, b in zip(net.node_id[net.edge_u], net.node_id[net.edge_v],
+                                  net.edge_length_m, net.edge_forward, net.edge_backward,
+                                  strict=True):
+        if u > v:
+            u, v, f, b = v, u, b, f
+        out[(int(u), int(v))] = (float(length), bool(f), bool(b))
+    return out
+
+
+def test_walk_filter_and_simplification(osm_xml):
+    net = network.walk_network(osm_xml, retain_all=True, cache=False)
+    edges = edge_table(net)
+    # walk: no cycleway (4-5), no private (10-11), no area=yes (1-14); footway & steps kept
+    assert set(edges) == {(1, 4), (4, 6), (1, 8), (4, 8), (4, 9), (9, 10), (9, 14), (1, 15),
+                          (8, 16), (12, 13)}
+    # 2 and 3 contracted into 1-4, 7 into 1-8, with the exact polyline lengths
+    assert edges[(1, 4)][0] == pytest.approx(projected_length([1, 2, 3, 4]), rel=1e-12)
+    assert edges[(1, 8)][0] == pytest.approx(projected_length([1, 7, 8]), rel=1e-12)
+    assert all(f and b for _, f, b in edges.values())  # walking ignores one-way
+    assert net.report.contracted_nodes_n == 3
+    assert net.report.ways_n == 11
+    assert net.crs == "EPSG:31370"
+    g = net.edge_geometries[[i for i, (u, v) in enumerate(zip(net.edge_u, net.edge_v,
+                                                              strict=True))
+                             if {net.node_id[u], net.node_id[v]} == {1, 4}][0]]
+    assert len(g.coords) == 4 and g.length == pytest.approx(edges[(1, 4)][0])
+
+
+def test_bike_one_way_rules(osm_pbf):
+    net = network.bike_network(osm_pbf, retain_all=True, cache=False)
+    edges = edge_table(net)
+    assert (4, 6) not in edges and (9, 14) not in edges  # footway, steps
+    assert edges[(4, 5)][1:] == (True, True)  # cycleway
+    assert edges[(1, 7)][1:] == (True, False)  # oneway=yes
+    assert edges[(7, 8)][1:] == (True, True)  # oneway:bicycle=no
+    assert edges[(4, 8)][1:] == (True, False)  # oneway=-1 on way 8->4: travel 4->8 only
+    assert edges[(4, 9)][1:] == (True, True)  # contraflow cycle lane
+    assert edges[(9, 10)][1:] == (True, False)  # roundabout
+    # arcs: one per allowed direction, CSR sorted by tail
+    assert net.n_arcs == int(net.edge_forward.sum() + net.edge_backward.sum())
+    tails = np.repeat(np.arange(net.n_nodes), np.diff(net.indptr))
+    for t, h, e in zip(tails, net.indices, net.arc_edge, strict=True):
+        u, v = net.edge_u[e], net.edge_v[e]
+        assert (t, h) in {(u, v), (v, u)}
+        assert ((t, h) == (u, v) and net.edge_forward[e]) or net.edge_backward[e]
+    assert np.allclose(net.arc_time_min, net.arc_length_m / (15.0 * 1000 / 60))
+
+
+def test_pbf_and_xml_give_the_same_network(osm_xml, osm_pbf):
+    a = network.walk_network(osm_xml, cache=False)
+    b = network.walk_network(osm_pbf, cache=False)
+    assert edge_table(a) == edge_table(b)
+    # retain_all=False keeps the largest component and counts the rest
+    assert 12 not in set(a.node_id) and a.report.removed_components_n == 1
+    assert a.report.removed_nodes_n == 2
+
+
+def test_cache_is_keyed_by_input_and_parameters(osm_xml, tmp_path):
+    settings = get_settings(cache_dir=tmp_path / "cache")
+    a = network.walk_network(osm_xml, settings=settings)
+    b = network.walk_network(osm_xml, settings=settings, speed_kmh=6.0)
+    assert not a.report.from_cache and b.report.from_cache
+    assert np.array_equal(a.edge_length_m, b.edge_length_m)
+    assert np.allclose(b.arc_time_min, b.arc_length_m / 100.0)
+    c = network.walk_network(osm_xml, settings=settings, simplify=False)
+    assert not c.report.from_cache and c.n_nodes > a.n_nodes
+    write_osm_xml(osm_xml, ways=WAYS[:3])  # new content -> new key
+    d = network.walk_network(osm_xml, settings=settings)
+    assert not d.report.from_cache and d.n_edges < a.n_edges
+    assert len(list((tmp_path / "cache" / "networks").glob("*.npz"))) == 3
+
+
+def test_from_osmnx_graph_matches_osmnx_shortest_paths(osm_xml):
+    import osmnx as ox
+
+    g = ox.graph_from_xml(osm_xml, bidirectional=True, simplify=True, retain_all=False)
+    gp = ox.project_graph(g, to_crs="EPSG:31370")
+    net = network.walk_network(gp)
+    assert set(net.node_id) == set(gp.nodes)
+    gu = nx.Graph()
+    for u, v, d in gp.edges(data=True):
+        if not gu.has_edge(u, v) or gu[u][v]["length"] > d["length"]:
+            gu.add_edge(u, v, length=d["length"])
+    ref = dict(nx.all_pairs_dijkstra_path_length(gu, weight="length"))
+    ours = dict(nx.all_pairs_dijkstra_path_length(net.to_networkx(), weight="length_m"))
+    for i, a in enumerate(net.node_id):
+        for j, b in enumerate(net.node_id):
+            assert ours[i][j] == pytest.approx(ref[a][b], rel=1e-9)
+
+
+def test_bad_inputs(osm_xml, tmp_path):
+    import osmnx as ox
+
+    g = ox.graph_from_xml(osm_xml, bidirectional=True)
+    with pytest.raises(CRSError, match="geographic"):
+        network.walk_network(g)
+    g2 = ox.project_graph(g, to_crs="EPSG:31370")
+    del g2.graph["crs"]
+    with pytest.raises(CRSError, match="no CRS"):
+        network.walk_network(g2)
+    with pytest.raises(NetworkError, match="speed_kmh"):
+        network.walk_network(osm_xml, speed_kmh=-4.8)
+    with pytest.raises(NetworkError, match="speed_kmh"):
+        network.bike_network(osm_xml, speed_kmh=float("nan"))
+    with pytest.raises(DataSourceError, match="not found"):
+        network.walk_network(tmp_path / "missing.osm.pbf")
+    bad = tmp_path / "bad.osm.pbf"
+    bad.write_bytes(b"not a pbf at all")
+    with pytest.raises(DataSourceError, match="bad.osm.pbf"):
+        network.walk_network(bad, cache=False)
+    with pytest.raises(NetworkError, match="no walk ways"):
+        network.walk_network(write_osm_xml(tmp_path / "none.osm", ways=[]), cache=False)
+    with pytest.raises(DataSourceError, match="offline"):
+        network.walk_network(shapely.box(4.35, 50.85, 4.36, 50.86))
+    with pytest.raises(NetworkError, match="cannot build"):
+        network.walk_network(42)
+
+
+class _OverpassHandler(http.server.BaseHTTPRequestHandler):
+    """Answers any POST /api/interpreter with the small extract as Overpass JSON."""
+
+    requests: list = []
+
+    def do_POST(self):  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        type(self).requests.append((self.path, body))
+        elements = [{"type": "node", "id": k, "lon": lon, "lat": lat}
+                    for k, (lon, lat) in NODES.items()]
+        elements += [{"type": "way", "id": wid, "nodes": refs, "tags": tags}
+                     for wid, refs, tags in WAYS if network.way_allowed(tags, "walk")]
+        payload = json.dumps({"version": 0.6, "elements": elements}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def overpass_server():
+    """A loopback HTTP server standing in for the Overpass API; yields its base URL."""
+    _OverpassHandler.requests = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OverpassHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/api"
+    server.shutdown()
+    server.server_close()
+
+
+def test_online_download_through_osmnx(overpass_server, tmp_path, osm_xml):
+    import osmnx as ox
+
+    url_before = ox.settings.overpass_url
+    settings = get_settings(cache_dir=tmp_path / "c", offline=False, overpass_url=overpass_server)
+    area = shapely.box(4.3490, 50.8480, 4.3560, 50.8530)
+    net = network.walk_network(area, settings=settings)
+    assert len(_OverpassHandler.requests) == 1
+    path, body = _OverpassHandler.requests[0]
+    assert path == "/api/interpreter" and "highway" in body
+    assert ox.settings.overpass_url == url_before  # osmnx settings restored
+    local = network.walk_network(osm_xml, cache=False)
+    assert edge_table(net).keys() == edge_table(local).keys()
+    for k, (length, _f, _b) in edge_table(net).items():
+        # osmnx-projected coordinates: same projection, so the same lengths
+        assert length == pytest.approx(edge_table(local)[k][0], rel=1e-9)
+    again = network.walk_network(area, settings=settings)  # from the disk cache
+    assert again.report.from_cache and len(_OverpassHandler.requests) == 1
+
+
+@pytest.mark.integration
+def test_brussels_2013_walk_network(brussels_walk, testbed):
+    net = brussels_walk
+    assert 20_000 < net.n_nodes < 30_000
+    assert net.report.components_n == 1
+    # simplification keeps the exact geometry length of the whole network
+    raw = network.walk_network(testbed / PBF_2013, simplify=False, retain_all=True, cache=False)
+    simple_all = network.walk_network(testbed / PBF_2013, retain_all=True, cache=False)
+    assert simple_all.edge_length_m.sum() == pytest.approx(raw.edge_length_m.sum(), rel=1e-12)
+    assert raw.n_nodes - simple_all.n_nodes == simple_all.report.contracted_nodes_n
+    geom_len = shapely.length(simple_all.edge_geometries)
+    assert np.allclose(geom_len, simple_all.edge_length_m, rtol=1e-12, atol=1e-9)
+    xmin, ymin, xmax, ymax = net.bounds  # Brussels region in Lambert 72
+    assert 135_000 < xmin < xmax < 165_000 and 155_000 < ymin < ymax < 185_000
+    assert math.isclose(net.speed_kmh, 4.8)
+
+
+@pytest.mark.integration
+def test_brussels_2013_bike_network(testbed):
+    net = network.bike_network(testbed / PBF_2013, cache=False)
+    one_way = ~(net.edge_forward & net.edge_backward)
+    assert 1_000 < one_way.sum() < net.n_edges / 2
