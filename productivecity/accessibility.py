@@ -324,14 +324,14 @@ def snap(
     on_edge = shapely.line_interpolate_point(eg, frac, normalized=True)
     connector = shapely.distance(sp, on_edge)
     item = pt_item[pick_pt]
-    # drop duplicate access points of one item (same edge, within 1 m)
+    # of access points of one item that meet the same edge within 1 m, keep the closest
+    order = np.lexsort((connector, item))
+    item, pick_edge, frac, connector, on_edge = (a[order] for a in
+                                                (item, pick_edge, frac, connector, on_edge))
     key = pd.DataFrame({"i": item, "e": pick_edge,
                         "f": np.round(frac * network.edge_length_m[pick_edge])})
     keep = ~key.duplicated().to_numpy()
     item, pick_edge, frac, connector, on_edge = (a[keep] for a in
-                                                (item, pick_edge, frac, connector, on_edge))
-    order = np.argsort(item, kind="stable")
-    item, pick_edge, frac, connector, on_edge = (a[order] for a in
                                                 (item, pick_edge, frac, connector, on_edge))
     node = np.full(len(item), -1, dtype=np.int64)
     edge = pick_edge.astype(np.int64)
@@ -792,7 +792,7 @@ def nearest_dist_m(network: Network, origins, facilities, *, limit_m: float,
 
 def count_within(network: Network, origins, facilities, *, limit_min: float | None = None,
                  limit_m: float | None = None, progress: bool = False) -> pd.Series:
-    """Number of facilities reachable within a time or distance limit.
+    """Count the facilities reachable within a time or distance limit.
 
     Returns
     -------

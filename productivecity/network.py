@@ -667,33 +667,18 @@ def _polygon_wgs84(source) -> shapely.Polygon | shapely.MultiPolygon:
 
 def _segments_online(polygon, mode: str, settings: Settings) -> _Segments:
     """Download the unsimplified ``mode`` graph of ``polygon`` through osmnx."""
-    if settings.offline:
-        raise DataSourceError(
-            "the network must be downloaded but productivecity is offline "
-            "(PRODUCTIVECITY_OFFLINE=1); give a local OSM PBF/XML file instead"
-        )
     import osmnx as ox
 
-    saved = {k: getattr(ox.settings, k) for k in
-             ("overpass_url", "overpass_rate_limit", "requests_timeout", "use_cache",
-              "cache_folder", "http_user_agent")}
-    try:
-        ox.settings.overpass_url = settings.overpass_url.rstrip("/")
-        ox.settings.overpass_rate_limit = False
-        ox.settings.requests_timeout = settings.timeout_s
-        ox.settings.use_cache = False
-        ox.settings.cache_folder = str(settings.cache_dir / "osmnx")
-        ox.settings.http_user_agent = settings.user_agent
+    from productivecity._online import osmnx_configured
+
+    with osmnx_configured(settings):
         try:
             graph = ox.graph_from_polygon(polygon, network_type=mode, simplify=False,
                                           retain_all=True)
-        except Exception as exc:  # osmnx raises requests / its own errors
+        except Exception as exc:  # osmnx raises requests' and its own errors
             raise DataSourceError(
                 f"downloading the {mode} network from {settings.overpass_url} failed: {exc}"
             ) from exc
-    finally:
-        for k, val in saved.items():
-            setattr(ox.settings, k, val)
     graph = ox.project_graph(graph, to_crs=PROJECT_CRS)
     # lengths from the projected geometry, as for OSM files (osmnx's are great-circle)
     return _segments_from_graph(graph, mode, use_length_attr=False)

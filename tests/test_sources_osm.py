@@ -413,12 +413,13 @@ def _overpass_json():
 def overpass_server():
     """A loopback HTTP server answering every POST to /api/interpreter; counts requests."""
     requests_seen = []
+    state = {"payload": _overpass_json()}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802
             n = int(self.headers.get("Content-Length", 0))
             requests_seen.append((self.path, self.rfile.read(n).decode()))
-            body = json.dumps(_overpass_json()).encode()
+            body = json.dumps(state["payload"]).encode()
             self.send_response(200 if self.path.endswith("/interpreter") else 404)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -431,13 +432,13 @@ def overpass_server():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/api", requests_seen
+    yield f"http://127.0.0.1:{server.server_address[1]}/api", requests_seen, state
     server.shutdown()
     server.server_close()
 
 
 def test_online_overpass_then_cache_offline(tmp_path, overpass_server):
-    url, seen = overpass_server
+    url, seen, _ = overpass_server
     settings = Settings(cache_dir=tmp_path / "cache", overpass_url=url, offline=False)
     area = _bbox_area(*AREA_XML)
     zones, report = osm.industrial_zones(area, online=True, settings=settings)
@@ -455,6 +456,15 @@ def test_online_overpass_then_cache_offline(tmp_path, overpass_server):
     with pytest.raises(DataSourceError, match=r"offline.*landuse\.pmtiles"):
         osm.industrial_zones(_bbox_area(4.30, 50.80, 4.31, 50.81), online=True,
                              settings=settings.replace(offline=True))
+
+
+def test_online_empty_answer_is_an_empty_layer_error(tmp_path, overpass_server):
+    url, seen, state = overpass_server
+    state["payload"] = {"version": 0.6, "elements": []}
+    settings = Settings(cache_dir=tmp_path / "cache", overpass_url=url, offline=False)
+    with pytest.raises(EmptyLayerError, match=r"canal: no features.*'test area'.*overpass:"):
+        osm.canal(_bbox_area(*AREA_XML), online=True, settings=settings)
+    assert len(seen) >= 1
 
 
 def test_parse_osmnx_features_flattens():

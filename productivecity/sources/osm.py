@@ -190,7 +190,7 @@ def canal(
     settings: Settings | None = None,
     clip: bool = True,
 ) -> tuple[gpd.GeoDataFrame, LayerReport]:
-    """The canal: ``waterway=canal`` lines and canal water polygons, cut to the area.
+    """Return the canal: ``waterway=canal`` lines and canal water polygons, cut to the area.
 
     Lines tagged only ``water=canal`` are the outlines of water polygons and
     are left out (counted). Unnamed water polygons take the name of the
@@ -255,7 +255,7 @@ def canal_zone(
     distance_m: float = 500,
     area: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
 ) -> tuple[gpd.GeoDataFrame, LayerReport]:
-    """The canal zone: everything within ``distance_m`` metres of the canal, dissolved.
+    """Return the canal zone: all within ``distance_m`` metres of the canal, dissolved.
 
     Parameters
     ----------
@@ -385,11 +385,11 @@ _UNESCAPE_RE = re.compile(r"\\(.)")
 
 
 def parse_other_tags(text: str | None) -> dict[str, str]:
-    """Parse GDAL's OSM ``other_tags`` hstore text into a dict.
+    r"""Parse GDAL's OSM ``other_tags`` hstore text into a dict.
 
     Examples
     --------
-    >>> parse_other_tags('"craft"=>"carpenter","name:nl"=>"De \\\\"Zaag\\\\""')
+    >>> parse_other_tags('"craft"=>"carpenter","name:nl"=>"De \\"Zaag\\""')
     {'craft': 'carpenter', 'name:nl': 'De "Zaag"'}
     """
     if text is None or (isinstance(text, float) and np.isnan(text)) or not text:
@@ -538,6 +538,7 @@ def _load(spec: _LayerSpec, area, *, data_dir, source, online, settings):
     """Return (classified frame with feature_id/kind/name/osm_id/tag/source, report, area)."""
     area_poly, area_desc = _area_polygon(area)
     area_gs = gpd.GeoSeries([area_poly], crs=PROJECT_CRS)
+    area_gs.attrs["description"] = area_desc
     report = LayerReport(spec.name)
     if source is not None:
         frame = _read_source(Path(source), spec, area_gs, report)
@@ -759,7 +760,7 @@ def _empty_tagged() -> gpd.GeoDataFrame:
 
 
 def _from_vector(path: Path, spec: _LayerSpec, report: LayerReport) -> gpd.GeoDataFrame:
-    """A user's vector file: kinds from a ``kind`` column (or alias); every row kept."""
+    """Read a user's vector file: kinds from a ``kind`` column (or alias), all rows counted."""
     gdf = read_vector(path)
     report.sources.append(str(path))
     report.read_n += len(gdf)
@@ -1019,12 +1020,10 @@ def _family_part(geom, family: str):
 def _require_features(frame, spec: _LayerSpec, area_gs, report: LayerReport) -> None:
     if len(frame):
         return
-    area_poly = area_gs.iloc[0] if isinstance(area_gs, gpd.GeoSeries) else area_gs
-    lon0, lat0, lon1, lat1 = gpd.GeoSeries([area_poly], crs=PROJECT_CRS).to_crs(4326).total_bounds
     sources = ", ".join(report.sources) or "no source"
     raise EmptyLayerError(
-        f"{spec.name}: no features ({', '.join(spec.kinds)}) in the area (lon "
-        f"{lon0:.3f}–{lon1:.3f}, lat {lat0:.3f}–{lat1:.3f}); source(s) read: {sources}")
+        f"{spec.name}: no features ({', '.join(spec.kinds)}) in the area "
+        f"{area_gs.attrs['description']}; source(s) read: {sources}")
 
 
 def _fill_water_names(out: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoDataFrame:
