@@ -64,7 +64,7 @@ def _pop(hk, hv, size):
 
 @numba.njit(cache=_CACHE)
 def _search(indptr, indices, w, seed_ptr, seed_node, seed_cost, o, limit,
-            dist, done, touched, hk, hv):
+            dist, touched, hk, hv):
     """Run one bounded search; return the number of touched nodes (settled or not)."""
     nt = 0
     size = 0
@@ -79,9 +79,8 @@ def _search(indptr, indices, w, seed_ptr, seed_node, seed_cost, o, limit,
             size = _push(hk, hv, size, c, node)
     while size > 0:
         c, u, size = _pop(hk, hv, size)
-        if done[u] or c > dist[u]:
-            continue
-        done[u] = True
+        if c > dist[u]:
+            continue  # stale entry: u was reached more cheaply since (no equal-cost duplicates)
         for a in range(indptr[u], indptr[u + 1]):
             v = indices[a]
             nc = c + w[a]
@@ -100,33 +99,34 @@ def reach_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, limit,
     """Nodes reached within ``limit`` for origins ``o_start..o_end-1``.
 
     Writes origin ``o``'s results to row ``o - o_start`` of ``out_node``/``out_cost``
-    (sorted by cost) and their count to ``out_n``.
+    (sorted by cost) and their count to ``out_n``; when the count exceeds the row
+    length nothing is written for that origin and the caller must run it again.
     """
     n = len(indptr) - 1
     cap_heap = len(indices) + len(seed_node) + 1
     for t in numba.prange(nthreads):
         dist = np.full(n, np.inf)
-        done = np.zeros(n, np.bool_)
         touched = np.empty(n, np.int32)
         hk = np.empty(cap_heap, np.float64)
         hv = np.empty(cap_heap, np.int32)
         for o in range(o_start + t, o_end, nthreads):
             nt = _search(indptr, indices, w, seed_ptr, seed_node, seed_cost, o, limit,
-                         dist, done, touched, hk, hv)
+                         dist, touched, hk, hv)
             row = o - o_start
-            costs = np.empty(nt, np.float64)
-            for k in range(nt):
-                costs[k] = dist[touched[k]]
-            order = np.argsort(costs, kind="mergesort")
-            for k in range(nt):
-                node = touched[order[k]]
-                out_node[row, k] = node
-                out_cost[row, k] = dist[node]
-            out_n[row] = nt
+            cap = out_node.shape[1]
+            if nt <= cap:
+                costs = np.empty(nt, np.float64)
+                for k in range(nt):
+                    costs[k] = dist[touched[k]]
+                order = np.argsort(costs, kind="mergesort")
+                for k in range(nt):
+                    node = touched[order[k]]
+                    out_node[row, k] = node
+                    out_cost[row, k] = dist[node]
+            out_n[row] = nt  # > cap: the caller runs this origin again with more room
             for k in range(nt):
                 node = touched[k]
                 dist[node] = np.inf
-                done[node] = False
 
 
 @numba.njit(cache=_CACHE, parallel=True)
@@ -144,7 +144,6 @@ def od_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_de
     cap_heap = len(indices) + len(seed_node) + 1
     for t in numba.prange(nthreads):
         dist = np.full(n, np.inf)
-        done = np.zeros(n, np.bool_)
         touched = np.empty(n, np.int32)
         hk = np.empty(cap_heap, np.float64)
         hv = np.empty(cap_heap, np.int32)
@@ -161,7 +160,7 @@ def od_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_de
                         nd += 1
                     best[d] = c
             nt = _search(indptr, indices, w, seed_ptr, seed_node, seed_cost, o, limit,
-                         dist, done, touched, hk, hv)
+                         dist, touched, hk, hv)
             for k in range(nt):
                 u = touched[k]
                 cu = dist[u]
@@ -174,7 +173,6 @@ def od_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_de
                             nd += 1
                         best[d] = c
                 dist[u] = np.inf
-                done[u] = False
             row = o - o_start
             for k in range(nd):
                 d = dtouched[k]
@@ -182,3 +180,32 @@ def od_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_de
                 out_cost[row, k] = best[d]
                 best[d] = np.inf
             out_n[row] = nd
+
+
+@numba.njit(cache=_CACHE)
+def multi_source(indptr, indices, w, seed_node, seed_cost, limit):
+    """One search from all seeds at once; return the cost of every node (inf if beyond)."""
+    n = len(indptr) - 1
+    dist = np.full(n, np.inf)
+    touched = np.empty(n, np.int32)
+    cap_heap = len(indices) + len(seed_node) + 1
+    hk = np.empty(cap_heap, np.float64)
+    hv = np.empty(cap_heap, np.int32)
+    seed_ptr = np.array([0, len(seed_node)], np.int64)
+    _search(indptr, indices, w, seed_ptr, seed_node, seed_cost, 0, limit, dist, touched, hk, hv)
+    return dist
+
+
+@numba.njit(cache=_CACHE)
+def compact(out, out_n, cap):
+    """Concatenate the first ``min(out_n[i], cap)`` entries of each row of ``out``."""
+    total = 0
+    for i in range(len(out_n)):
+        total += min(out_n[i], cap)
+    res = np.empty(total, out.dtype)
+    k = 0
+    for i in range(len(out_n)):
+        for j in range(min(out_n[i], cap)):
+            res[k] = out[i, j]
+            k += 1
+    return res

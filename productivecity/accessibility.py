@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import geopandas as gpd
 import numba
@@ -274,8 +274,7 @@ def snap(
         )
 
     edge_geoms = network.edge_geometries
-    main_edges = np.flatnonzero(network.component[network.edge_u] == 0)
-    tree = shapely.STRtree(edge_geoms[main_edges])
+    main_edges, tree = network.main_edge_tree
     cand = np.flatnonzero(inside)
     qi, qe = tree.query_nearest(pts[cand], max_distance=max_snap_m, all_matches=False)
     pick_pt = cand[qi]
@@ -596,29 +595,62 @@ def reach(network: Network, origins, *, limit_min: float | None = None,
     w, _ = _weights_of(network, kind)
     seed_ptr, seed_node, seed_cost = _seeds(network, s, kind)
     n_o = len(seed_ptr) - 1
-    cap = network.n_nodes
-    chunk = int(np.clip(_CHUNK_ENTRIES // max(cap, 1), 1, 8192))
-    parts_n, parts_node, parts_cost = [], [], []
+    n = network.n_nodes
+    cap = min(n, 4096)
+    chunk = int(np.clip(_CHUNK_ENTRIES // cap, 1, 8192))
+    nthreads = _nthreads()
+    counts = np.zeros(n_o, np.int64)
+    parts_node: list = []
+    parts_cost: list = []
+    redo: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for start in tqdm(range(0, n_o, chunk), disable=not progress, desc="reach"):
         end = min(start + chunk, n_o)
         out_node = np.empty((end - start, cap), np.int32)
         out_cost = np.empty((end - start, cap), np.float64)
         out_n = np.zeros(end - start, np.int64)
         _dijkstra.reach_chunk(network.indptr, network.indices, w, seed_ptr, seed_node,
-                              seed_cost, limit, start, end, _nthreads(), out_node, out_cost,
-                              out_n)
-        mask = np.arange(cap)[None, :] < out_n[:, None]
-        parts_n.append(out_n)
-        parts_node.append(out_node[mask])
-        parts_cost.append(out_cost[mask])
-    counts = np.concatenate(parts_n) if parts_n else np.zeros(0, np.int64)
+                              seed_cost, limit, start, end, nthreads, out_node, out_cost, out_n)
+        counts[start:end] = out_n
+        over = np.flatnonzero(out_n > cap)
+        for k in over:  # rare: more nodes reached than the row holds; run alone, full room
+            o = start + int(k)
+            big_node = np.empty((1, n), np.int32)
+            big_cost = np.empty((1, n), np.float64)
+            big_n = np.zeros(1, np.int64)
+            _dijkstra.reach_chunk(network.indptr, network.indices, w, seed_ptr, seed_node,
+                                  seed_cost, limit, o, o + 1, 1, big_node, big_cost, big_n)
+            redo[o] = (big_node[0, :big_n[0]].copy(), big_cost[0, :big_n[0]].copy())
+        if len(over):
+            out_n = out_n.copy()
+            out_n[over] = 0
+        parts_node.append((start, _dijkstra.compact(out_node, out_n, cap)))
+        parts_cost.append(_dijkstra.compact(out_cost, out_n, cap))
+    nodes, costs = [], []
+    for (start, pn), pc in zip(parts_node, parts_cost, strict=True):
+        if not redo:
+            nodes.append(pn)
+            costs.append(pc)
+            continue
+        # splice the re-run origins back in order
+        end = min(start + chunk, n_o)
+        local = counts[start:end].copy()
+        for o in redo:
+            if start <= o < end:
+                local[o - start] = 0
+        bounds = np.concatenate([[0], np.cumsum(local)])
+        for k in range(end - start):
+            if start + k in redo:
+                nodes.append(redo[start + k][0])
+                costs.append(redo[start + k][1])
+            else:
+                nodes.append(pn[bounds[k]:bounds[k + 1]])
+                costs.append(pc[bounds[k]:bounds[k + 1]])
     indptr = np.zeros(n_o + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     index = _origin_index(network, s)
     return Reach(network=network, origins=s, index=index, kind=kind, limit=limit,
-                 indptr=indptr, node=np.concatenate(parts_node) if parts_node else
-                 np.empty(0, np.int32), cost=np.concatenate(parts_cost) if parts_cost else
-                 np.empty(0))
+                 indptr=indptr, node=np.concatenate(nodes) if nodes else np.empty(0, np.int32),
+                 cost=np.concatenate(costs) if costs else np.empty(0))
 
 
 def _origin_index(network: Network, s: Snapping | None) -> pd.Index:
@@ -630,20 +662,49 @@ def _origin_index(network: Network, s: Snapping | None) -> pd.Index:
 # --------------------------------------------------------------------------- OD core
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class _OD:
-    """Sparse origin × destination costs (positions), each pair once at its least cost."""
+    """Sparse origin × destination costs (positions), each pair once at its least cost.
 
-    origin: np.ndarray
-    dest: np.ndarray
-    cost: np.ndarray
+    ``chunks`` yields ``(origin, dest, cost)`` arrays chunk by chunk, so aggregations
+    never hold all pairs at once; :meth:`collect` concatenates them.
+    """
+
+    chunks: Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]
     n_origins: int
     index: pd.Index
     valid: np.ndarray  # origins that could be evaluated (snapped)
 
+    def collect(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        parts = list(self.chunks)
+        if not parts:
+            return np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0)
+        return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+
+    def bincount(self, values=None) -> np.ndarray:
+        """Per origin: number of pairs, or the sum of ``values(dest, cost)``."""
+        total = np.zeros(self.n_origins)
+        for o, d, c in self.chunks:
+            w = None if values is None else values(d, c)
+            total += np.bincount(o, weights=w, minlength=self.n_origins)
+        return total
+
+
+def _group(key: np.ndarray, n_groups: int, *cols: np.ndarray):
+    """CSR pointer over ``key`` (0..n_groups-1) and ``cols`` sorted by key."""
+    order = np.argsort(key, kind="stable")
+    ptr = np.zeros(n_groups + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key, minlength=n_groups), out=ptr[1:])
+    return (ptr, *(c[order] for c in cols))
+
 
 def _od(network: Network, origins, dests: Snapping, kind: str, limit: float,
         progress: bool = False) -> _OD:
+    """All (origin, destination) pairs within ``limit``, computed chunk by chunk.
+
+    The searches run from whichever side has fewer items: from the origins on the
+    network, or from the destinations on the reversed network (same costs).
+    """
     if isinstance(origins, Reach):
         return _od_from_reach(origins, dests, kind, limit)
     s = _as_snapping(network, origins, what="origins", allow_none=True)
@@ -652,24 +713,69 @@ def _od(network: Network, origins, dests: Snapping, kind: str, limit: float,
     att_ptr, att_dest, att_off = _attachments(network, dests, kind)
     dir_ptr, dir_dest, dir_cost = _direct(network, s, dests, kind)
     n_o = len(seed_ptr) - 1
-    cap = dests.n_items
+    n_d = dests.n_items
+    reverse = n_d < n_o
+    if reverse:
+        indptr, indices, arc = network.reverse_arcs
+        w = w[arc]
+        # searches start at the destinations' attachment nodes ...
+        att_node = np.repeat(np.arange(network.n_nodes), np.diff(att_ptr))
+        src_ptr, src_node, src_cost = _group(att_dest.astype(np.int64), n_d,
+                                             att_node.astype(np.int32), att_off)
+        # ... and find the origins where their searches would have started
+        seed_item = np.repeat(np.arange(n_o), np.diff(seed_ptr))
+        tgt_ptr, tgt_item, tgt_off = _group(seed_node.astype(np.int64), network.n_nodes,
+                                            seed_item.astype(np.int32), seed_cost)
+        dir_item = np.repeat(np.arange(n_o), np.diff(dir_ptr))
+        rdir_ptr, rdir_item, rdir_cost = _group(dir_dest.astype(np.int64), n_d,
+                                                dir_item.astype(np.int32), dir_cost)
+        args = (src_ptr, src_node, src_cost, tgt_ptr, tgt_item, tgt_off,
+                rdir_ptr, rdir_item, rdir_cost)
+        n_rows, cap = n_d, n_o
+    else:
+        indptr, indices = network.indptr, network.indices
+        args = (seed_ptr, seed_node, seed_cost, att_ptr, att_dest, att_off,
+                dir_ptr, dir_dest, dir_cost)
+        n_rows, cap = n_o, n_d
     chunk = int(np.clip(_CHUNK_ENTRIES // max(cap, 1), 1, 8192))
-    po, pd_, pc = [], [], []
-    for start in tqdm(range(0, n_o, chunk), disable=not progress, desc="travel times"):
-        end = min(start + chunk, n_o)
-        out_dest = np.empty((end - start, cap), np.int32)
-        out_cost = np.empty((end - start, cap), np.float64)
-        out_n = np.zeros(end - start, np.int64)
-        _dijkstra.od_chunk(network.indptr, network.indices, w, seed_ptr, seed_node, seed_cost,
-                           att_ptr, att_dest, att_off, dir_ptr, dir_dest, dir_cost, cap, limit,
-                           start, end, _nthreads(), out_dest, out_cost, out_n)
-        mask = np.arange(cap)[None, :] < out_n[:, None]
-        po.append(np.repeat(np.arange(start, end), out_n))
-        pd_.append(out_dest[mask])
-        pc.append(out_cost[mask])
+    nthreads = _nthreads()
+
+    def chunks():
+        for start in tqdm(range(0, n_rows, chunk), disable=not progress, desc="travel times"):
+            end = min(start + chunk, n_rows)
+            out_item = np.empty((end - start, cap), np.int32)
+            out_cost = np.empty((end - start, cap), np.float64)
+            out_n = np.zeros(end - start, np.int64)
+            _dijkstra.od_chunk(indptr, indices, w, *args, cap, limit, start, end, nthreads,
+                               out_item, out_cost, out_n)
+            rows = np.repeat(np.arange(start, end), out_n)
+            items = _dijkstra.compact(out_item, out_n, cap).astype(np.int64)
+            costs = _dijkstra.compact(out_cost, out_n, cap)
+            yield (items, rows, costs) if reverse else (rows, items, costs)
+
     valid = np.ones(n_o, bool) if s is None else s.snapped.to_numpy()
-    return _OD(origin=np.concatenate(po), dest=np.concatenate(pd_), cost=np.concatenate(pc),
-               n_origins=n_o, index=_origin_index(network, s), valid=valid)
+    return _OD(chunks=chunks(), n_origins=n_o, index=_origin_index(network, s), valid=valid)
+
+
+def _nearest_costs(network: Network, s: Snapping | None, dests: Snapping, kind: str,
+                   limit: float) -> np.ndarray:
+    """Cost from each origin to its nearest destination: one search from all of them."""
+    w, _ = _weights_of(network, kind)
+    indptr, indices, arc = network.reverse_arcs
+    att_ptr, _att_dest, att_off = _attachments(network, dests, kind)
+    att_node = np.repeat(np.arange(network.n_nodes), np.diff(att_ptr)).astype(np.int32)
+    to_dest = _dijkstra.multi_source(indptr, indices, w[arc], att_node, att_off, limit)
+    if s is None:
+        best = to_dest
+    else:
+        seed_ptr, seed_node, seed_cost = _seeds(network, s, kind)
+        seed_item = np.repeat(np.arange(s.n_items), np.diff(seed_ptr))
+        best = np.full(s.n_items, np.inf)
+        np.minimum.at(best, seed_item, seed_cost + to_dest[seed_node])
+        dir_ptr, _dir_dest, dir_cost = _direct(network, s, dests, kind)
+        np.minimum.at(best, np.repeat(np.arange(s.n_items), np.diff(dir_ptr)), dir_cost)
+    best = np.where(best <= limit, best, np.nan)
+    return best
 
 
 def _od_from_reach(r: Reach, dests: Snapping, kind: str, limit: float) -> _OD:
@@ -698,9 +804,9 @@ def _od_from_reach(r: Reach, dests: Snapping, kind: str, limit: float) -> _OD:
                                                                      sort=True)["c"].min()
     valid = (np.ones(len(r.indptr) - 1, bool) if r.origins is None
              else r.origins.snapped.to_numpy())
-    return _OD(origin=frame.index.get_level_values(0).to_numpy(),
-               dest=frame.index.get_level_values(1).to_numpy(), cost=frame.to_numpy(),
-               n_origins=len(r.indptr) - 1, index=r.index, valid=valid)
+    pairs = (frame.index.get_level_values(0).to_numpy(),
+             frame.index.get_level_values(1).to_numpy().astype(np.int32), frame.to_numpy())
+    return _OD(chunks=iter([pairs]), n_origins=len(r.indptr) - 1, index=r.index, valid=valid)
 
 
 def _network_of(network: Network, origins) -> None:
@@ -735,21 +841,27 @@ def travel_times(network: Network, origins, destinations, *, limit_min: float | 
     _network_of(network, origins)
     d = _as_snapping(network, destinations, what="destinations", allow_none=False)
     od = _od(network, origins, d, kind, limit, progress)
-    order = np.lexsort((od.dest, od.origin))
+    o, dd, c = od.collect()
+    order = np.lexsort((dd, o))
     idx = pd.MultiIndex.from_arrays(
-        [od.index[od.origin[order]], d.index[od.dest[order]]], names=["origin", "destination"]
+        [od.index[o[order]], d.index[dd[order]]], names=["origin", "destination"]
     )
-    return pd.Series(od.cost[order], index=idx, name="time_min" if kind == "time" else "dist_m")
+    return pd.Series(c[order], index=idx, name="time_min" if kind == "time" else "dist_m")
 
 
 def _nearest(network, origins, facilities, kind, limit, progress, name) -> pd.Series:
     _network_of(network, origins)
     f = _as_snapping(network, facilities, what="facilities", allow_none=False)
-    od = _od(network, origins, f, kind, limit, progress)
-    best = np.full(od.n_origins, np.inf)
-    np.minimum.at(best, od.origin, od.cost)
-    best[~np.isfinite(best)] = np.nan
-    return pd.Series(best, index=od.index, name=name)
+    if isinstance(origins, Reach):
+        od = _od(network, origins, f, kind, limit, progress)
+        best = np.full(od.n_origins, np.inf)
+        for o, _d, c in od.chunks:
+            np.minimum.at(best, o, c)
+        best[~np.isfinite(best)] = np.nan
+        return pd.Series(best, index=od.index, name=name)
+    s = _as_snapping(network, origins, what="origins", allow_none=True)
+    best = _nearest_costs(network, s, f, kind, limit)
+    return pd.Series(best, index=_origin_index(network, s), name=name)
 
 
 def nearest_time_min(network: Network, origins, facilities, *, limit_min: float,
@@ -804,7 +916,7 @@ def count_within(network: Network, origins, facilities, *, limit_min: float | No
     _network_of(network, origins)
     f = _as_snapping(network, facilities, what="facilities", allow_none=False)
     od = _od(network, origins, f, kind, limit, progress)
-    n = pd.array(np.bincount(od.origin, minlength=od.n_origins), dtype="Int64")
+    n = pd.array(od.bincount().astype(np.int64), dtype="Int64")
     n[~od.valid] = pd.NA
     return pd.Series(n, index=od.index, name=f"within_{_label(kind, limit)}_n")
 
@@ -873,7 +985,7 @@ def cumulative_opportunities(network: Network, origins, destinations, *, weights
     d = _as_snapping(network, destinations, what="destinations", allow_none=False)
     w, name = _weights(d, weights, what="destinations")
     od = _od(network, origins, d, kind, limit, progress)
-    total = np.bincount(od.origin, weights=w[od.dest], minlength=od.n_origins).astype(float)
+    total = od.bincount(lambda dest, _cost: w[dest])
     total[~od.valid] = np.nan
     return pd.Series(total, index=od.index, name=f"{name}_within_{_label(kind, limit)}")
 
@@ -965,9 +1077,8 @@ def gravity(network: Network, origins, destinations, *, weights, limit_min: floa
     decay(np.zeros(1), kind=decay_kind, limit_min=limit, beta_per_min=beta_per_min,
           steps=steps)  # check the decay parameters before the search
     od = _od(network, origins, d, kind, limit, progress)
-    f = decay(od.cost, kind=decay_kind, limit_min=limit, beta_per_min=beta_per_min, steps=steps)
-    total = np.bincount(od.origin, weights=w[od.dest] * f, minlength=od.n_origins)
-    total = total.astype(float)
+    total = od.bincount(lambda dest, cost: w[dest] * decay(
+        cost, kind=decay_kind, limit_min=limit, beta_per_min=beta_per_min, steps=steps))
     total[~od.valid] = np.nan
     return pd.Series(total, index=od.index, name=f"{name}_gravity")
 
@@ -1019,12 +1130,12 @@ def two_step_fca(network: Network, demand, supply, *, demand_weights, supply_wei
     if zones is not None:
         limit = min(limit, float(_check_steps(zones)[0][-1]))
     od = _od(network, demand if isinstance(demand, Reach) else dsnap, s, kind, limit, progress)
-    f = (np.ones(len(od.cost)) if zones is None
-         else decay(od.cost, kind="step", steps=zones))
-    demand_at_site = np.bincount(od.dest, weights=dw[od.origin] * f, minlength=s.n_items)
+    o, d, c = od.collect()
+    f = np.ones(len(c)) if zones is None else decay(c, kind="step", steps=zones)
+    demand_at_site = np.bincount(d, weights=dw[o] * f, minlength=s.n_items)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(demand_at_site > 0, sw / demand_at_site, 0.0)
-    acc = np.bincount(od.origin, weights=ratio[od.dest] * f, minlength=od.n_origins)
+    acc = np.bincount(o, weights=ratio[d] * f, minlength=od.n_origins)
     acc = acc.astype(float)
     acc[~od.valid] = np.nan
     return pd.Series(acc, index=od.index, name="fca_supply_per_demand")

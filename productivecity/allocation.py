@@ -355,6 +355,9 @@ class _Milp:
     col_hi: np.ndarray
     integer: np.ndarray
     maximize: bool
+    # HiGHS options tuned for this model (e.g. presolve off for MCLP, where
+    # presolve costs more than it saves); used by the highspy backend only
+    highs_options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -391,7 +394,10 @@ def _solve(
         )
     if not sol.optimal:
         logger.warning(
-            "%s: status %r, solution not proven optimal (gap %.3g)", what, sol.status, sol.gap
+            "%s: status %r, solution not proven optimal (solver gap %.3g)",
+            what,
+            sol.status,
+            sol.gap,
         )
     return sol
 
@@ -422,6 +428,8 @@ def _solve_highspy(
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     if time_limit_s is not None:
         h.setOptionValue("time_limit", float(time_limit_s))
+    for key, value in milp.highs_options.items():
+        h.setOptionValue(key, value)
     h.passModel(lp)
     if start is not None:
         s = highspy.HighsSolution()
@@ -716,6 +724,8 @@ def _mclp_model(tt: TravelTimes, max_time_min: float, allowed: np.ndarray) -> _M
         col_hi=col_hi,
         integer=np.concatenate([np.ones(n_c, dtype=bool), np.zeros(n_g, dtype=bool)]),
         maximize=True,
+        # measured on 5,000 candidates x 2,000 demand points: presolve took 6 of 7 s
+        highs_options={"presolve": "off"},
     )
     logger.debug(
         "MCLP model: %d candidates, %d demand groups (from %d points)", n_c, n_g, len(rows)
@@ -772,8 +782,12 @@ def _solve_mclp_model(
         raise SolverError(
             f"maximal covering (k={k}): solver returned {int(open_cand.sum())} open sites"
         )
+    # the model holds only demand the existing hubs miss: add their coverage back and state
+    # the gap relative to the reported (total) coverage
     sol.objective += model.baseline
     sol.bound += model.baseline
+    if not sol.optimal and math.isfinite(sol.bound) and sol.objective > 0:
+        sol.gap = abs(sol.bound - sol.objective) / sol.objective
     return _build_result(
         tt,
         problem="mclp",

@@ -136,13 +136,13 @@ def _cmd_layers(args) -> int:
 
 def _print_summary(summary: pd.DataFrame) -> None:
     table = summary[["features_n", "area_ha", "length_km", "read_n", "merged_fragments_n",
-                     "repaired_n", "outside_area_n", "skipped"]].copy()
+                     "repaired_n", "outside_area_n"]]
     table = table.rename(columns={"merged_fragments_n": "merged_n", "outside_area_n": "outside_n"})
-    with pd.option_context("display.max_colwidth", 60, "display.width", 160):
-        print(table.to_string(float_format=lambda v: f"{v:,.1f}", na_rep="-"))
-    notes = summary["notes"].replace("", pd.NA).dropna()
-    for layer, note in notes.items():
-        print(f"  {layer}: {note}")
+    print(table.to_string(float_format=lambda v: f"{v:,.1f}", na_rep="-"))
+    for column, label in (("skipped", "skipped"), ("notes", "note")):
+        for layer, text in summary[column].items():
+            if text:
+                print(f"  {layer} {label}: {text}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -50,7 +50,7 @@ WALK_SPEED_KMH = 4.8
 BIKE_SPEED_KMH = 15.0
 
 #: Bump when the build changes, so cached builds are not reused.
-_BUILD_VERSION = "1"
+_BUILD_VERSION = "2"
 
 # Way filters, as in osmnx 2.x ``_overpass._get_network_filter`` (Overpass "!~" is an
 # unanchored regex match; a missing tag passes).
@@ -269,6 +269,26 @@ class Network:
         counts = np.diff(self.geom_offsets)
         idx = np.repeat(np.arange(self.n_edges), counts)
         return shapely.linestrings(self.geom_xy, indices=idx)
+
+    @functools.cached_property
+    def reverse_arcs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """CSR of the reversed arcs: ``(indptr, indices, arc)``.
+
+        Reversed arcs leaving node ``i`` are ``indptr[i]:indptr[i+1]``; ``indices`` are
+        their heads (the forward arcs' tails) and ``arc`` the forward arc each one
+        reverses (index into :attr:`indices`, :attr:`arc_time_min`, ...).
+        """
+        tails = np.repeat(np.arange(self.n_nodes, dtype=np.int32), np.diff(self.indptr))
+        order = np.argsort(self.indices, kind="stable")
+        indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.indices, minlength=self.n_nodes), out=indptr[1:])
+        return indptr, tails[order], order.astype(np.int64)
+
+    @functools.cached_property
+    def main_edge_tree(self) -> tuple[np.ndarray, shapely.STRtree]:
+        """Edges of the largest component and an STRtree of their geometries."""
+        main = np.flatnonzero(self.component[self.edge_u] == 0)
+        return main, shapely.STRtree(self.edge_geometries[main])
 
     def with_speed(self, speed_kmh: float) -> Network:
         """Return the same network with another travel speed (km/h)."""
@@ -737,12 +757,17 @@ def _assemble(segs: _Segments, *, mode, speed_kmh, simplify, retain_all, source)
         report.removed_components_n = int((sizes > 0).sum() - 1)
         report.removed_nodes_n = int(used.sum() - keep_node.sum())
     keep_edge = keep_node[eu]
+    # number kept nodes along a Z-order curve: nearby nodes sit close in memory
+    kept = np.flatnonzero(keep_node)
     new_index = np.full(n, -1, dtype=np.int64)
-    new_index[keep_node] = np.arange(int(keep_node.sum()))
+    new_index[kept[np.argsort(_morton(nx_[kept], ny_[kept]), kind="stable")]] = np.arange(
+        len(kept))
+    keep_node_order = np.argsort(new_index[kept])
+    kept = kept[keep_node_order]
     edges = [e for e, k in zip(edges, keep_edge, strict=True) if k]
     eu = new_index[eu[keep_edge]].astype(np.int32)
     ev = new_index[ev[keep_edge]].astype(np.int32)
-    comp = comp[keep_node].astype(np.int32)
+    comp = comp[kept].astype(np.int32)
     report.components_n = int(len(np.unique(comp)))
     # geometry arrays and lengths
     counts = np.array([len(e[2]) for e in edges], dtype=np.int64)
@@ -756,8 +781,8 @@ def _assemble(segs: _Segments, *, mode, speed_kmh, simplify, retain_all, source)
     length = np.where(np.isnan(given), geom_len, given)
     fwd = np.array([e[3] for e in edges], dtype=bool)
     bwd = np.array([e[4] for e in edges], dtype=bool)
-    net = _layout(mode=mode, speed_kmh=speed_kmh, node_id=node_id[keep_node],
-                  x=nx_[keep_node], y=ny_[keep_node], edge_u=eu, edge_v=ev,
+    net = _layout(mode=mode, speed_kmh=speed_kmh, node_id=node_id[kept],
+                  x=nx_[kept], y=ny_[kept], edge_u=eu, edge_v=ev,
                   edge_length_m=length, edge_forward=fwd, edge_backward=bwd,
                   geom_offsets=offsets, geom_xy=geom_xy, component=comp, report=report)
     logger.info(
@@ -767,6 +792,24 @@ def _assemble(segs: _Segments, *, mode, speed_kmh, simplify, retain_all, source)
         report.removed_components_n, report.removed_nodes_n,
     )
     return net
+
+
+def _morton(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Z-order (Morton) code of points on a 2^16 grid over their bounding box."""
+    if len(x) == 0:
+        return np.zeros(0, np.uint64)
+
+    def spread(v):
+        v = v.astype(np.uint64)
+        v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
+        v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
+        v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
+        return (v | (v << np.uint64(1))) & np.uint64(0x55555555)
+
+    span = max(float(np.ptp(x)), float(np.ptp(y)), 1e-9)
+    gx = np.clip((x - x.min()) / span * 65535, 0, 65535)
+    gy = np.clip((y - y.min()) / span * 65535, 0, 65535)
+    return spread(gx) | (spread(gy) << np.uint64(1))
 
 
 def _layout(*, mode, speed_kmh, node_id, x, y, edge_u, edge_v, edge_length_m, edge_forward,

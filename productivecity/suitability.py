@@ -729,6 +729,7 @@ def standardise(values: pd.Series, criterion: Criterion) -> pd.Series:
     method = criterion.standardisation
     valid = x.dropna()
     constant = len(valid) > 0 and valid.min() == valid.max() and method != "fuzzy"
+    # a single site is "constant" too (rank: n - 1 = 0)
     if constant:
         warnings.warn(
             f"criterion {criterion.name!r} ({criterion.column}) has the same value "
@@ -736,19 +737,14 @@ def standardise(values: pd.Series, criterion: Criterion) -> pd.Series:
             CriteriaWarning,
             stacklevel=2,
         )
+    if constant:  # whatever the direction: no site is worse than another
+        return x.where(x.isna(), 0.0 if method == "zscore" else 1.0).rename(name)
     if method == "minmax":
-        lo, hi = valid.min(), valid.max()
-        s = x.where(x.isna(), 1.0) if constant else (x - lo) / (hi - lo)
+        s = (x - valid.min()) / (valid.max() - valid.min())
     elif method == "rank":
-        if constant or len(valid) == 1:
-            s = x.where(x.isna(), 1.0)
-        else:
-            s = (x.rank(method="average") - 1) / (len(valid) - 1)
+        s = (x.rank(method="average") - 1) / (len(valid) - 1)
     elif method == "zscore":
-        if constant:
-            s = x.where(x.isna(), 0.0)
-        else:
-            s = (x - valid.mean()) / valid.std(ddof=0)
+        s = (x - valid.mean()) / valid.std(ddof=0)
         return (-s if criterion.direction == "cost" else s).rename(name)
     else:  # fuzzy
         bp = criterion.breakpoints

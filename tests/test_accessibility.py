@@ -424,7 +424,12 @@ def test_bike_times_equal_networkx_on_brussels(brussels_bike):
     ref = nx_reference(net, "time", origins, dests, 8)
     assert len(ref) > 100
     assert_same_pairs(ours, ref, 8)
-    back = acc.travel_times(net, dests, origins, limit_min=8)
+    back = acc.travel_times(net, dests, origins, limit_min=8)  # searched on reversed arcs
+    assert_same_pairs(back, nx_reference(net, "time", dests, origins, 8), 8)
+    near = acc.nearest_time_min(net, dests, origins, limit_min=8)
+    ref_near = back.groupby(level=0).min()
+    assert near.loc[ref_near.index].to_numpy() == pytest.approx(ref_near.to_numpy(), rel=1e-9)
+    assert near.drop(ref_near.index).isna().all()
     swapped = back.swaplevel().sort_index()
     common = ours.index.intersection(swapped.index)
     assert (np.abs(ours[common] - swapped[common]) > 1e-6).any()  # one-way streets matter

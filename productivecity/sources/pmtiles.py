@@ -222,24 +222,23 @@ def _bbox_in(area, crs) -> tuple[float, float, float, float]:
 
 
 def _read_complete(read, bbox) -> gpd.GeoDataFrame:
-    """Read fragments in ``bbox``, then grow the box until every object found is complete."""
+    """Read fragments in ``bbox``; if objects reach beyond it, read those objects whole.
+
+    The second read selects the objects by ``mvt_id`` without a bounding box,
+    so they are complete by construction (one extra pass over the tiles
+    instead of growing the box step by step).
+    """
     frags = read(bbox, None)
+    if frags.empty:
+        return frags
+    minx, miny, maxx, maxy = frags.total_bounds
+    pad = 1.0  # metres of EPSG:3857: fragments reaching the box edge continue outside it
+    inside = (minx > bbox[0] + pad and miny > bbox[1] + pad and maxx < bbox[2] - pad
+              and maxy < bbox[3] - pad)
+    if inside:
+        return frags
     ids = set(frags["mvt_id"].dropna().astype("int64"))
-    for _ in range(20):
-        if frags.empty:
-            return frags
-        minx, miny, maxx, maxy = frags.total_bounds
-        pad = 1.0
-        grown = (min(bbox[0], minx - pad), min(bbox[1], miny - pad),
-                 max(bbox[2], maxx + pad), max(bbox[3], maxy + pad))
-        if grown == bbox:
-            break
-        bbox = grown
-        more = read(bbox, ids)
-        if len(more) == len(frags):
-            break
-        frags = more
-    return frags
+    return read(None, ids)
 
 
 def _split_families(frags: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
