@@ -138,7 +138,8 @@ def od_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_de
     ``att_ptr`` (CSR over nodes) lists attachments ``(att_dest, att_off)``;
     ``dir_ptr`` (CSR over origins) lists direct candidates ``(dir_dest, dir_cost)``.
     Row ``o - o_start`` of ``out_dest``/``out_cost`` receives the reached destinations
-    (each once, at its least cost), ``out_n`` their count.
+    (each once, at its least cost), ``out_n`` their count; when the count exceeds the
+    row length nothing is written for that origin and the caller must run it again.
     """
     n = len(indptr) - 1
     cap_heap = len(indices) + len(seed_node) + 1
@@ -174,12 +175,14 @@ def od_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_de
                         best[d] = c
                 dist[u] = np.inf
             row = o - o_start
+            fits = nd <= out_dest.shape[1]
             for k in range(nd):
                 d = dtouched[k]
-                out_dest[row, k] = d
-                out_cost[row, k] = best[d]
+                if fits:
+                    out_dest[row, k] = d
+                    out_cost[row, k] = best[d]
                 best[d] = np.inf
-            out_n[row] = nd
+            out_n[row] = nd  # > row length: nothing written, the caller runs it again
 
 
 @numba.njit(cache=_CACHE)

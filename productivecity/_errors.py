@@ -57,7 +57,7 @@ class AllocationError(ProductiveCityError, ValueError):
 
 
 class SolverError(ProductiveCityError, RuntimeError):
-    """An optimisation solve failed or proved the problem infeasible; no partial result is returned."""
+    """An optimisation solve failed or the problem is infeasible; no partial result is returned."""
 
 
 class CriteriaWarning(ProductiveCityWarning):

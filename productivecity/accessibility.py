@@ -51,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 #: Buffer budget (entries) for one chunk of origins in the compiled kernels.
 _CHUNK_ENTRIES = 4_000_000
+#: Entries per origin row before an origin is re-run alone with a full-width row.
+_ROW_ENTRIES = 4096
 
 # reasons an item is not snapped
 EMPTY = "empty geometry"
@@ -596,7 +598,7 @@ def reach(network: Network, origins, *, limit_min: float | None = None,
     seed_ptr, seed_node, seed_cost = _seeds(network, s, kind)
     n_o = len(seed_ptr) - 1
     n = network.n_nodes
-    cap = min(n, 4096)
+    cap = min(n, _ROW_ENTRIES)
     chunk = int(np.clip(_CHUNK_ENTRIES // cap, 1, 8192))
     nthreads = _nthreads()
     counts = np.zeros(n_o, np.int64)
@@ -737,24 +739,43 @@ def _od(network: Network, origins, dests: Snapping, kind: str, limit: float,
         args = (seed_ptr, seed_node, seed_cost, att_ptr, att_dest, att_off,
                 dir_ptr, dir_dest, dir_cost)
         n_rows, cap = n_o, n_d
+    n_cols = cap
+    cap = min(n_cols, _ROW_ENTRIES)
     chunk = int(np.clip(_CHUNK_ENTRIES // max(cap, 1), 1, 8192))
     nthreads = _nthreads()
+
+    def run(start, end, width):
+        out_item = np.empty((end - start, width), np.int32)
+        out_cost = np.empty((end - start, width), np.float64)
+        out_n = np.zeros(end - start, np.int64)
+        _dijkstra.od_chunk(indptr, indices, w, *args, n_cols, limit, start, end, nthreads,
+                           out_item, out_cost, out_n)
+        return out_item, out_cost, out_n
 
     def chunks():
         for start in tqdm(range(0, n_rows, chunk), disable=not progress, desc="travel times"):
             end = min(start + chunk, n_rows)
-            out_item = np.empty((end - start, cap), np.int32)
-            out_cost = np.empty((end - start, cap), np.float64)
-            out_n = np.zeros(end - start, np.int64)
-            _dijkstra.od_chunk(indptr, indices, w, *args, cap, limit, start, end, nthreads,
-                               out_item, out_cost, out_n)
+            out_item, out_cost, out_n = run(start, end, cap)
+            over = np.flatnonzero(out_n > cap)
+            if len(over):  # rare: more destinations reached than a row holds
+                out_n = out_n.copy()
+                for k in over:
+                    it, co, nn = run(start + int(k), start + int(k) + 1, n_cols)
+                    yield _orient(reverse, np.full(nn[0], start + k), it[0, :nn[0]].astype(
+                        np.int64), co[0, :nn[0]].copy())
+                out_n[over] = 0
             rows = np.repeat(np.arange(start, end), out_n)
             items = _dijkstra.compact(out_item, out_n, cap).astype(np.int64)
             costs = _dijkstra.compact(out_cost, out_n, cap)
-            yield (items, rows, costs) if reverse else (rows, items, costs)
+            yield _orient(reverse, rows, items, costs)
 
     valid = np.ones(n_o, bool) if s is None else s.snapped.to_numpy()
     return _OD(chunks=chunks(), n_origins=n_o, index=_origin_index(network, s), valid=valid)
+
+
+def _orient(reverse: bool, rows, items, costs):
+    """Return ``(origin, dest, cost)`` from a forward or reversed search's output."""
+    return (items, rows, costs) if reverse else (rows, items, costs)
 
 
 def _nearest_costs(network: Network, s: Snapping | None, dests: Snapping, kind: str,

@@ -64,12 +64,25 @@ class Preset:
 
 
 _BRUSSELS_19 = {
-    "21001": "Anderlecht", "21002": "Auderghem", "21003": "Berchem-Sainte-Agathe",
-    "21004": "Bruxelles", "21005": "Etterbeek", "21006": "Evere", "21007": "Forest",
-    "21008": "Ganshoren", "21009": "Ixelles", "21010": "Jette", "21011": "Koekelberg",
-    "21012": "Molenbeek-Saint-Jean", "21013": "Saint-Gilles", "21014": "Saint-Josse-ten-Noode",
-    "21015": "Schaerbeek", "21016": "Uccle", "21017": "Watermael-Boitsfort",
-    "21018": "Woluwe-Saint-Lambert", "21019": "Woluwe-Saint-Pierre",
+    "21001": "Anderlecht",
+    "21002": "Auderghem",
+    "21003": "Berchem-Sainte-Agathe",
+    "21004": "Bruxelles",
+    "21005": "Etterbeek",
+    "21006": "Evere",
+    "21007": "Forest",
+    "21008": "Ganshoren",
+    "21009": "Ixelles",
+    "21010": "Jette",
+    "21011": "Koekelberg",
+    "21012": "Molenbeek-Saint-Jean",
+    "21013": "Saint-Gilles",
+    "21014": "Saint-Josse-ten-Noode",
+    "21015": "Schaerbeek",
+    "21016": "Uccle",
+    "21017": "Watermael-Boitsfort",
+    "21018": "Woluwe-Saint-Lambert",
+    "21019": "Woluwe-Saint-Pierre",
 }
 
 PRESETS: dict[str, Preset] = {
@@ -140,24 +153,33 @@ def study_area(
     """
     settings = settings or get_settings()
     if isinstance(spec, gpd.GeoDataFrame | gpd.GeoSeries):
-        gdf = to_project_crs(gpd.GeoDataFrame(geometry=spec.geometry if isinstance(
-            spec, gpd.GeoDataFrame) else spec), what="study area")
+        gdf = to_project_crs(
+            gpd.GeoDataFrame(
+                geometry=spec.geometry if isinstance(spec, gpd.GeoDataFrame) else spec
+            ),
+            what="study area",
+        )
         return _one_polygon(gdf.geometry, name=name or "custom area", source="GeoDataFrame")
     if isinstance(spec, BaseGeometry):
-        return _one_polygon(gpd.GeoSeries([spec], crs=PROJECT_CRS), name=name or "custom area",
-                            source="geometry (taken as EPSG:31370)")
+        return _one_polygon(
+            gpd.GeoSeries([spec], crs=PROJECT_CRS),
+            name=name or "custom area",
+            source="geometry (taken as EPSG:31370)",
+        )
     if isinstance(spec, tuple | list):
         return from_bbox(spec, name=name)
     text = str(spec)
     if text in PRESETS:
-        return from_preset(text, data_dir=data_dir, municipalities=municipalities,
-                           settings=settings)
+        return from_preset(
+            text, data_dir=data_dir, municipalities=municipalities, settings=settings
+        )
     if text.startswith("bbox:"):
         try:
             values = tuple(float(v) for v in text[5:].split(","))
         except ValueError:
-            raise AreaError(f"cannot read bounding box {text!r}; expected "
-                            f"'bbox:minlon,minlat,maxlon,maxlat'") from None
+            raise AreaError(
+                f"cannot read bounding box {text!r}; expected 'bbox:minlon,minlat,maxlon,maxlat'"
+            ) from None
         return from_bbox(values, name=name)
     if text.startswith("place:"):
         return from_place(text[6:].strip(), settings=settings)
@@ -182,8 +204,9 @@ def from_preset(
     if preset not in PRESETS:
         raise AreaError(f"unknown area preset {preset!r}; presets are {preset_names()}")
     p = PRESETS[preset]
-    members = preset_municipalities(preset, data_dir=data_dir, municipalities=municipalities,
-                                    settings=settings)
+    members = preset_municipalities(
+        preset, data_dir=data_dir, municipalities=municipalities, settings=settings
+    )
     source = members.attrs.get("source", "municipality boundaries")
     return _one_polygon(members.geometry, name=p.name, source=source)
 
@@ -225,16 +248,25 @@ def preset_municipalities(
         out.attrs["source"] = str(path)
         return out
     if not p.place_queries:
-        raise DataSourceError(missing_message("municipalities", Path(data_dir) if data_dir else None))
+        raise DataSourceError(
+            missing_message("municipalities", Path(data_dir) if data_dir else None)
+        )
     alternative = "Or " + missing_message("municipalities", Path(data_dir) if data_dir else None)
     gdf = cached_frame(
-        "nominatim", ("preset", p.name, p.place_queries),
-        lambda: _geocode_members(p), what=f"boundaries of preset {p.name!r}",
-        settings=settings, alternative=alternative,
+        "nominatim",
+        ("preset", p.name, p.place_queries),
+        lambda: _geocode_members(p),
+        what=f"boundaries of preset {p.name!r}",
+        settings=settings,
+        alternative=alternative,
     )
     gdf = to_project_crs(gdf, what=f"geocoded boundaries of preset {p.name!r}")
-    out = gpd.GeoDataFrame({"name": gdf["name"].to_numpy()}, geometry=gdf.geometry.to_numpy(),
-                           index=pd.Index(gdf["nis5"].to_numpy(), name="nis5"), crs=gdf.crs)
+    out = gpd.GeoDataFrame(
+        {"name": gdf["name"].to_numpy()},
+        geometry=gdf.geometry.to_numpy(),
+        index=pd.Index(gdf["nis5"].to_numpy(), name="nis5"),
+        crs=gdf.crs,
+    )
     out.attrs["source"] = "OpenStreetMap via Nominatim (osmnx)"
     return out
 
@@ -250,8 +282,9 @@ def _geocode_members(p: Preset) -> gpd.GeoDataFrame:
     return gdf
 
 
-def from_file(path: str | os.PathLike, *, layer: str | None = None,
-              name: str | None = None) -> gpd.GeoDataFrame:
+def from_file(
+    path: str | os.PathLike, *, layer: str | None = None, name: str | None = None
+) -> gpd.GeoDataFrame:
     """Dissolve all polygons of a vector file into the study area."""
     gdf = read_vector(path, layer=layer)
     return _one_polygon(gdf.geometry, name=name or Path(path).stem, source=str(path))
@@ -260,17 +293,21 @@ def from_file(path: str | os.PathLike, *, layer: str | None = None,
 def from_bbox(bbox, *, name: str | None = None) -> gpd.GeoDataFrame:
     """Build the area from ``(minlon, minlat, maxlon, maxlat)`` in WGS84."""
     if len(bbox) != 4 or not np.all(np.isfinite(np.asarray(bbox, dtype=float))):
-        raise AreaError(f"a bounding box needs 4 finite numbers (minlon, minlat, maxlon, maxlat), "
-                        f"got {bbox!r}")
+        raise AreaError(
+            f"a bounding box needs 4 finite numbers (minlon, minlat, maxlon, maxlat), got {bbox!r}"
+        )
     minx, miny, maxx, maxy = (float(v) for v in bbox)
     if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
-        raise AreaError(f"bounding box {bbox!r} is not (minlon, minlat, maxlon, maxlat) in degrees "
-                        f"with min < max")
+        raise AreaError(
+            f"bounding box {bbox!r} is not (minlon, minlat, maxlon, maxlat) in degrees "
+            f"with min < max"
+        )
     geom = gpd.GeoSeries([shapely.box(minx, miny, maxx, maxy)], crs="EPSG:4326")
     # densify so the box edges stay straight lines of latitude/longitude once projected
     geom = geom.segmentize(0.001).to_crs(PROJECT_CRS)
-    return _one_polygon(geom, name=name or f"bbox {minx},{miny},{maxx},{maxy}",
-                        source="bounding box (WGS84)")
+    return _one_polygon(
+        geom, name=name or f"bbox {minx},{miny},{maxx},{maxy}", source="bounding box (WGS84)"
+    )
 
 
 def from_place(query: str, *, settings: Settings | None = None) -> gpd.GeoDataFrame:
@@ -283,8 +320,9 @@ def from_place(query: str, *, settings: Settings | None = None) -> gpd.GeoDataFr
         with osmnx_configured(settings):
             return ox.geocode_to_gdf(query)[["geometry"]]
 
-    gdf = cached_frame("nominatim", ("place", query), produce, what=f"boundary of {query!r}",
-                       settings=settings)
+    gdf = cached_frame(
+        "nominatim", ("place", query), produce, what=f"boundary of {query!r}", settings=settings
+    )
     gdf = to_project_crs(gdf, what=f"geocoded boundary of {query!r}")
     return _one_polygon(gdf.geometry, name=query, source="OpenStreetMap via Nominatim (osmnx)")
 
@@ -293,8 +331,10 @@ def _one_polygon(geoms: gpd.GeoSeries, *, name: str, source: str) -> gpd.GeoData
     geoms = geoms[~(geoms.is_empty | geoms.isna())]
     polys = geoms[geoms.geom_type.isin(["Polygon", "MultiPolygon"])]
     if polys.empty:
-        raise AreaError(f"study area {name!r} from {source} has no polygon "
-                        f"(geometry types: {sorted(set(geoms.geom_type))})")
+        raise AreaError(
+            f"study area {name!r} from {source} has no polygon "
+            f"(geometry types: {sorted(set(geoms.geom_type))})"
+        )
     geom = shapely.union_all(shapely.make_valid(np.asarray(polys.values)))
     # dissolving municipality files leaves hairline slivers along shared borders: close them
     geom = shapely.make_valid(geom.buffer(0.5).buffer(-0.5))
@@ -302,7 +342,9 @@ def _one_polygon(geoms: gpd.GeoSeries, *, name: str, source: str) -> gpd.GeoData
         raise AreaError(f"study area {name!r} from {source} has zero area")
     out = gpd.GeoDataFrame(
         {"name": [name], "source": [source], "area_ha": [geom.area / 10_000.0]},
-        geometry=[geom], crs=polys.crs, index=pd.Index(["area"], name="area"),
+        geometry=[geom],
+        crs=polys.crs,
+        index=pd.Index(["area"], name="area"),
     )
     logger.info("study area %r: %.0f ha from %s", name, out["area_ha"].iloc[0], source)
     return out

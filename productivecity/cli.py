@@ -24,25 +24,43 @@ DEFAULT_OUT_DIR = Path("data") / "processed"
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("output and logging")
-    g.add_argument("-v", "--verbose", action="count", default=0,
-                   help="more log output (-v info, -vv debug with tracebacks)")
+    g.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more log output (-v info, -vv debug with tracebacks)",
+    )
     g.add_argument("-q", "--quiet", action="store_true", help="only errors; no progress bars")
-    g.add_argument("--offline", action="store_true",
-                   help="never use the network (only local files and the cache)")
+    g.add_argument(
+        "--offline",
+        action="store_true",
+        help="never use the network (only local files and the cache)",
+    )
     g.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
 
 def _add_source_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--area", default=None,
-                   help="study area: a preset (brussels-vilvoorde, sample), a polygon file, "
-                        "'bbox:minlon,minlat,maxlon,maxlat' or 'place:<name>' (online). "
-                        "Default: 'sample' (the synthetic sample shipped with the package) when "
-                        "no --data-dir is given")
-    p.add_argument("--data-dir", type=Path, default=None,
-                   help="folder of raw inputs (osm/, boundaries/, stats/, labour/, transit/); "
-                        "default: the area preset's own data")
-    p.add_argument("--online", action="store_true",
-                   help="download what the data directory lacks (osmnx / HTTP, cached)")
+    p.add_argument(
+        "--area",
+        default=None,
+        help="study area: a preset (brussels-vilvoorde, sample), a polygon file, "
+        "'bbox:minlon,minlat,maxlon,maxlat' or 'place:<name>' (online). "
+        "Default: 'sample' (the synthetic sample shipped with the package) when "
+        "no --data-dir is given",
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder of raw inputs (osm/, boundaries/, stats/, labour/, transit/); "
+        "default: the area preset's own data",
+    )
+    p.add_argument(
+        "--online",
+        action="store_true",
+        help="download what the data directory lacks (osmnx / HTTP, cached)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,28 +68,44 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="productivecity",
         description="Find sites for maker-learning hubs in the productive city: layers, "
-                    "accessibility, indicators, ranking and maps from open geodata.",
+        "accessibility, indicators, ranking and maps from open geodata.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
     p = sub.add_parser(
-        "layers", help="load every layer of a study area into one GeoPackage",
+        "layers",
+        help="load every layer of a study area into one GeoPackage",
         description="Load the study area, industrial zones, canal and canal zone, hubs, transit "
-                    "stops, municipalities, neighbourhoods and points of interest into one "
-                    "GeoPackage (EPSG:31370) and print a summary table.",
+        "stops, municipalities, neighbourhoods and points of interest into one "
+        "GeoPackage (EPSG:31370) and print a summary table.",
     )
     _add_source_args(p)
-    p.add_argument("--out", type=Path, default=None,
-                   help="output GeoPackage (default: data/processed/<area>_layers.gpkg)")
-    p.add_argument("--canal-buffer-m", type=float, default=500.0,
-                   help="width of the canal zone in metres (default 500)")
-    p.add_argument("--hubs", type=Path, default=None,
-                   help="your own hubs file (CSV with lon/lat, GeoJSON, GeoPackage), added to "
-                        "the catalogue shipped with the package")
-    p.add_argument("--skip-missing", action="store_true",
-                   help="leave out layers whose source is missing instead of stopping")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output GeoPackage (default: data/processed/<area>_layers.gpkg)",
+    )
+    p.add_argument(
+        "--canal-buffer-m",
+        type=float,
+        default=500.0,
+        help="width of the canal zone in metres (default 500)",
+    )
+    p.add_argument(
+        "--hubs",
+        type=Path,
+        default=None,
+        help="your own hubs file (CSV with lon/lat, GeoJSON, GeoPackage), added to "
+        "the catalogue shipped with the package",
+    )
+    p.add_argument(
+        "--skip-missing",
+        action="store_true",
+        help="leave out layers whose source is missing instead of stopping",
+    )
     _add_common(p)
     p.set_defaults(func=_cmd_layers)
     return parser
@@ -123,8 +157,13 @@ def _cmd_layers(args) -> int:
     out = args.out or DEFAULT_OUT_DIR / f"{_area_slug(area)}_layers.gpkg"
     check_output_path(out, overwrite=args.overwrite)  # fail before the work, not after
     layerset = load_layers(
-        area, data_dir=args.data_dir, online=args.online, canal_buffer_m=args.canal_buffer_m,
-        hubs_path=args.hubs, skip_missing=args.skip_missing, progress=not args.quiet,
+        area,
+        data_dir=args.data_dir,
+        online=args.online,
+        canal_buffer_m=args.canal_buffer_m,
+        hubs_path=args.hubs,
+        skip_missing=args.skip_missing,
+        progress=not args.quiet,
         settings=_settings(args),
     )
     layerset.to_gpkg(out, overwrite=args.overwrite)
@@ -135,8 +174,17 @@ def _cmd_layers(args) -> int:
 
 
 def _print_summary(summary: pd.DataFrame) -> None:
-    table = summary[["features_n", "area_ha", "length_km", "read_n", "merged_fragments_n",
-                     "repaired_n", "outside_area_n"]]
+    table = summary[
+        [
+            "features_n",
+            "area_ha",
+            "length_km",
+            "read_n",
+            "merged_fragments_n",
+            "repaired_n",
+            "outside_area_n",
+        ]
+    ]
     table = table.rename(columns={"merged_fragments_n": "merged_n", "outside_area_n": "outside_n"})
     print(table.to_string(float_format=lambda v: f"{v:,.1f}", na_rep="-"))
     for column, label in (("skipped", "skipped"), ("notes", "note")):
@@ -163,8 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"productivecity {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"productivecity {args.command}: interrupted; no partial output was kept",
-              file=sys.stderr)
+        print(
+            f"productivecity {args.command}: interrupted; no partial output was kept",
+            file=sys.stderr,
+        )
         return 130
 
 

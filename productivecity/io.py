@@ -41,7 +41,9 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator
     """
     path = check_output_path(path, overwrite=overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
+    )
     os.close(fd)
     tmp = Path(tmp)
     tmp.unlink()  # writers (GDAL) want to create the file themselves

@@ -126,15 +126,27 @@ class LayerSet:
                 length = float(geom[line].length.sum() / 1_000) if line.any() else float("nan")
             rows.append({"layer": name, "area_ha": area, "length_km": length})
         sizes = pd.DataFrame(rows).set_index("layer")
-        cols = ["features_n", "read_n", "merged_fragments_n", "repaired_n", "outside_area_n",
-                "skipped", "sources", "notes"]
+        cols = [
+            "features_n",
+            "read_n",
+            "merged_fragments_n",
+            "repaired_n",
+            "outside_area_n",
+            "skipped",
+            "sources",
+            "notes",
+        ]
         return sizes.join(rep[cols])[["features_n", "area_ha", "length_km", *cols[1:]]]
 
     def to_gpkg(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """Write every layer into one GeoPackage, atomically (see :func:`io.write_geopackage`)."""
         return write_geopackage(
-            {name: gdf.reset_index() if gdf.index.name else gdf for name, gdf in self.layers.items()},
-            path, overwrite=overwrite,
+            {
+                name: gdf.reset_index() if gdf.index.name else gdf
+                for name, gdf in self.layers.items()
+            },
+            path,
+            overwrite=overwrite,
         )
 
 
@@ -201,16 +213,19 @@ def load_layers(
         logger.warning("using the SYNTHETIC sample data shipped with the package (not real data)")
 
     area_gdf = study_area(area, data_dir=data_dir, settings=settings)
-    report = LayerReport("study_area", sources=[str(area_gdf["source"].iloc[0])], read_n=1,
-                         features_n=1)
+    report = LayerReport(
+        "study_area", sources=[str(area_gdf["source"].iloc[0])], read_n=1, features_n=1
+    )
     layers: dict[str, gpd.GeoDataFrame] = {"study_area": area_gdf}
     reports: list[LayerReport] = [report]
     src = {"data_dir": data_dir, "online": online, "settings": settings}
     steps: list[tuple[str, Callable[[], tuple[gpd.GeoDataFrame, LayerReport]]]] = [
         ("industrial_zones", lambda: industrial_zones(area_gdf, **src)),
         ("canal", lambda: canal(area_gdf, **src)),
-        ("canal_zone", lambda: canal_zone(layers["canal"], distance_m=canal_buffer_m,
-                                          area=area_gdf)),
+        (
+            "canal_zone",
+            lambda: canal_zone(layers["canal"], distance_m=canal_buffer_m, area=area_gdf),
+        ),
         ("hubs", lambda: hubs(area_gdf, path=hubs_path)),
         ("transit_stops", lambda: transit_stops(area_gdf, data_dir=data_dir)),
         ("units_municipalities", lambda: municipalities(area_gdf, data_dir=data_dir)),

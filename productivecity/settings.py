@@ -53,7 +53,9 @@ class Settings:
         if not isinstance(self.offline, bool):
             raise TypeError(f"Settings.offline must be a bool, got {self.offline!r}")
         if not (isinstance(self.timeout_s, int | float) and self.timeout_s > 0):
-            raise ValueError(f"Settings.timeout_s must be a positive number, got {self.timeout_s!r}")
+            raise ValueError(
+                f"Settings.timeout_s must be a positive number, got {self.timeout_s!r}"
+            )
 
     def replace(self, **changes) -> Settings:
         """Return a copy with some fields changed (unknown names raise ``TypeError``)."""
@@ -70,7 +72,11 @@ def get_settings(**overrides) -> Settings:
     if "PRODUCTIVECITY_CACHE_DIR" in os.environ:
         env["cache_dir"] = Path(os.environ["PRODUCTIVECITY_CACHE_DIR"])
     if "PRODUCTIVECITY_OFFLINE" in os.environ:
-        env["offline"] = os.environ["PRODUCTIVECITY_OFFLINE"].strip().lower() in {"1", "true", "yes"}
+        env["offline"] = os.environ["PRODUCTIVECITY_OFFLINE"].strip().lower() in {
+            "1",
+            "true",
+            "yes",
+        }
     if "PRODUCTIVECITY_OVERPASS_URL" in os.environ:
         env["overpass_url"] = os.environ["PRODUCTIVECITY_OVERPASS_URL"]
     if "PRODUCTIVECITY_NOMINATIM_URL" in os.environ:

@@ -27,7 +27,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 import shapely
 from pyproj import Transformer
-from shapely.geometry import LineString, Point, Polygon, box
+from shapely.geometry import LineString, Point, box
 
 SEED = 20261121
 X0, Y0, X1, Y1 = 146000.0, 169000.0, 150000.0, 172000.0  # EPSG:31370, metres
@@ -82,21 +82,27 @@ class OsmWriter:
         return wid
 
     def write(self, path: Path) -> None:
-        lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-                 '<osm version="0.6" generator="productivecity make_sample.py">',
-                 f"  <!-- {LABEL} -->"]
+        lines = [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            '<osm version="0.6" generator="productivecity make_sample.py">',
+            f"  <!-- {LABEL} -->",
+        ]
         ids = sorted(self.coords)
         xs = np.array([self.coords[i][0] for i in ids])
         ys = np.array([self.coords[i][1] for i in ids])
         lon, lat = TO_LONLAT.transform(xs, ys)
-        lines.append(f'  <bounds minlat="{lat.min():.7f}" minlon="{lon.min():.7f}" '
-                     f'maxlat="{lat.max():.7f}" maxlon="{lon.max():.7f}"/>')
+        lines.append(
+            f'  <bounds minlat="{lat.min():.7f}" minlon="{lon.min():.7f}" '
+            f'maxlat="{lat.max():.7f}" maxlon="{lon.max():.7f}"/>'
+        )
         for nid, lo, la in zip(ids, lon, lat, strict=True):
             tags = self.node_tags.get(nid)
-            head = (f'  <node id="{nid}" version="1" lat="{la:.7f}" lon="{lo:.7f}"')
+            head = f'  <node id="{nid}" version="1" lat="{la:.7f}" lon="{lo:.7f}"'
             if tags:
                 lines.append(head + ">")
-                lines += [f"    <tag k={quoteattr(k)} v={quoteattr(str(v))}/>" for k, v in tags.items()]
+                lines += [
+                    f"    <tag k={quoteattr(k)} v={quoteattr(str(v))}/>" for k, v in tags.items()
+                ]
                 lines.append("  </node>")
             else:
                 lines.append(head + "/>")
@@ -156,17 +162,24 @@ def build_osm(rng: np.random.Generator) -> tuple[OsmWriter, dict]:
 
     # the canal itself
     osm.way(list(canal.coords), {"waterway": "canal", "name": "Sample Canal"})
-    osm.way(list(water.exterior.coords), {"natural": "water", "water": "canal",
-                                          "name": "Sample Canal"})
+    osm.way(
+        list(water.exterior.coords), {"natural": "water", "water": "canal", "name": "Sample Canal"}
+    )
 
     # industrial and brownfield land along the canal, with buildings
     zones = []
-    for k, (cx, w, h, kind) in enumerate([
-        (146400, 500, 300, "industrial"), (146950, 400, 350, "industrial"),
-        (147500, 300, 250, "brownfield"), (147900, 600, 400, "industrial"),
-        (148550, 350, 300, "brownfield"), (149000, 500, 300, "industrial"),
-        (149550, 450, 350, "industrial"), (149880, 200, 200, "brownfield"),
-    ]):
+    for k, (cx, w, h, kind) in enumerate(
+        [
+            (146400, 500, 300, "industrial"),
+            (146950, 400, 350, "industrial"),
+            (147500, 300, 250, "brownfield"),
+            (147900, 600, 400, "industrial"),
+            (148550, 350, 300, "brownfield"),
+            (149000, 500, 300, "industrial"),
+            (149550, 450, 350, "industrial"),
+            (149880, 200, 200, "brownfield"),
+        ]
+    ):
         cy = canal.interpolate(canal.project(Point(cx, Y0 + 1500))).y
         side = 1 if k % 2 else -1
         poly = box(cx - w / 2, cy + side * 40, cx + w / 2, cy + side * (40 + h))
@@ -200,8 +213,11 @@ def build_osm(rng: np.random.Generator) -> tuple[OsmWriter, dict]:
             x, y = rng.uniform(X0 + 100, X1 - 100), rng.uniform(Y0 + 100, Y1 - 100)
             if water.buffer(10).contains(Point(x, y)):
                 continue
-            osm.node(x, y, {**tags, "name": f"Sample {tags.get('name', list(tags.values())[0])} "
-                                            f"{placed + 1}"})
+            osm.node(
+                x,
+                y,
+                {**tags, "name": f"Sample {tags.get('name', list(tags.values())[0])} {placed + 1}"},
+            )
             placed += 1
 
     poi({"shop": "vacant"}, 18)
@@ -234,12 +250,22 @@ def lonlat_geojson(features, path: Path) -> None:
     """Write (properties, shapely geometry in EPSG:31370) pairs as RFC 7946 GeoJSON."""
     out = []
     for props, geom in features:
-        g = shapely.transform(geom, lambda c: np.column_stack(TO_LONLAT.transform(c[:, 0], c[:, 1])))
+        g = shapely.transform(
+            geom, lambda c: np.column_stack(TO_LONLAT.transform(c[:, 0], c[:, 1]))
+        )
         g = shapely.set_precision(g, 1e-7)
-        out.append({"type": "Feature", "properties": {**props, "note": LABEL},
-                    "geometry": shapely.geometry.mapping(g)})
-    path.write_text(json.dumps({"type": "FeatureCollection", "name": path.stem,
-                                "features": out}, indent=1) + "\n", encoding="utf-8")
+        out.append(
+            {
+                "type": "Feature",
+                "properties": {**props, "note": LABEL},
+                "geometry": shapely.geometry.mapping(g),
+            }
+        )
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "name": path.stem, "features": out}, indent=1)
+        + "\n",
+        encoding="utf-8",
+    )
 
 
 def write_csv(path: Path, header, rows, *, delimiter=",", bom=False) -> None:
@@ -267,16 +293,22 @@ def main(out: Path = OUT) -> None:
         k = 0
         for ya, yb in zip(np.linspace(Y0, Y1, 5)[:-1], np.linspace(Y0, Y1, 5)[1:], strict=True):
             k += 1
-            hoods.append(({"code": f"{nis5}W{k:02d}", "name": f"{name} {k}", "nis5": nis5},
-                          box(xa, ya, xb, yb)))
+            hoods.append(
+                (
+                    {"code": f"{nis5}W{k:02d}", "name": f"{name} {k}", "nis5": nis5},
+                    box(xa, ya, xb, yb),
+                )
+            )
     lonlat_geojson(munis, out / "boundaries" / "municipalities.geojson")
     lonlat_geojson(hoods, out / "boundaries" / "neighbourhoods.geojson")
 
     # population per municipality, in the Statbel file format
-    write_csv(out / "stats" / "population_by_municipality_sample.csv",
-              ["NIS code", "Woonplaats", "Mannen", "Vrouwen", "Totaal"],
-              [[n, nm, pop[n] // 2, pop[n] - pop[n] // 2, pop[n]] for n, nm, _ in MUNICIPALITIES],
-              bom=True)
+    write_csv(
+        out / "stats" / "population_by_municipality_sample.csv",
+        ["NIS code", "Woonplaats", "Mannen", "Vrouwen", "Totaal"],
+        [[n, nm, pop[n] // 2, pop[n] - pop[n] // 2, pop[n]] for n, nm, _ in MUNICIPALITIES],
+        bom=True,
+    )
 
     # job seekers by municipality, year and education (Actiris file format)
     rows = []
@@ -288,20 +320,58 @@ def main(out: Path = OUT) -> None:
             high = int(total * rng.uniform(0.1, 0.2))
             foreign = total - low - mid - high
             men = int(total * 0.53)
-            rows.append([year, name, name, f"{total}.0", men, 100 * men / total, total - men,
-                         100 * (total - men) / total, low, 100 * low / total, mid, 100 * mid / total,
-                         high, 100 * high / total, foreign, 100 * foreign / total])
-    write_csv(out / "labour" / "actiris_sample_commune_education.csv",
-              ["Année", "Commune", "Gemeente", "Total commune", "Total hommes", "% Hommes",
-               "Total femmes", "% Femmes", 'Total niveau d\'étude "faible"',
-               '% Niveau d\'étude "faible"', 'Total niveau d\'étude "moyen"',
-               '% Niveau d\'étude "moyen"', 'Total niveau d\'étude "élevé"',
-               '% Niveau d\'étude "élevé"', "Total étrangers sans équivalence",
-               "% Étrangers sans équivalence"], rows, delimiter=";", bom=True)
-    write_csv(out / "labour" / "bestcost_sample_municipalities.csv",
-              ["nis5", "unemployed", "edu"],
-              [[n, round(float(rng.uniform(8, 18)), 2), round(float(rng.uniform(25, 50)), 2)]
-               for n, _, _ in MUNICIPALITIES])
+            rows.append(
+                [
+                    year,
+                    name,
+                    name,
+                    f"{total}.0",
+                    men,
+                    100 * men / total,
+                    total - men,
+                    100 * (total - men) / total,
+                    low,
+                    100 * low / total,
+                    mid,
+                    100 * mid / total,
+                    high,
+                    100 * high / total,
+                    foreign,
+                    100 * foreign / total,
+                ]
+            )
+    write_csv(
+        out / "labour" / "actiris_sample_commune_education.csv",
+        [
+            "Année",
+            "Commune",
+            "Gemeente",
+            "Total commune",
+            "Total hommes",
+            "% Hommes",
+            "Total femmes",
+            "% Femmes",
+            'Total niveau d\'étude "faible"',
+            '% Niveau d\'étude "faible"',
+            'Total niveau d\'étude "moyen"',
+            '% Niveau d\'étude "moyen"',
+            'Total niveau d\'étude "élevé"',
+            '% Niveau d\'étude "élevé"',
+            "Total étrangers sans équivalence",
+            "% Étrangers sans équivalence",
+        ],
+        rows,
+        delimiter=";",
+        bom=True,
+    )
+    write_csv(
+        out / "labour" / "bestcost_sample_municipalities.csv",
+        ["nis5", "unemployed", "edu"],
+        [
+            [n, round(float(rng.uniform(8, 18)), 2), round(float(rng.uniform(25, 50)), 2)]
+            for n, _, _ in MUNICIPALITIES
+        ],
+    )
 
     # GTFS: tram line and bus stops with a timetable (so frequencies are derivable)
     stops, stop_times, trips = [], [], []
@@ -309,19 +379,38 @@ def main(out: Path = OUT) -> None:
         lon, lat = TO_LONLAT.transform(x, y)
         stops.append([f"S{k + 1:03d}", name, f"{lat:.6f}", f"{lon:.6f}", 0])
     tram_ids = [s[0] for s in stops[: len(facts["tram_stops"])]]
-    bus_ids = [s[0] for s in stops[len(facts["tram_stops"]):]]
-    write_csv(out / "transit" / "gtfs_sample" / "stops.txt",
-              ["stop_id", "stop_name", "stop_lat", "stop_lon", "location_type"], stops)
-    write_csv(out / "transit" / "gtfs_sample" / "routes.txt",
-              ["route_id", "agency_id", "route_short_name", "route_long_name", "route_type"],
-              [["T1", "SAMPLE", "1", "Sample Tram", 0], ["B7", "SAMPLE", "7", "Sample Bus", 3]])
-    write_csv(out / "transit" / "gtfs_sample" / "agency.txt",
-              ["agency_id", "agency_name", "agency_url", "agency_timezone"],
-              [["SAMPLE", "Sample Transit (synthetic)", "https://example.org", "Europe/Brussels"]])
-    write_csv(out / "transit" / "gtfs_sample" / "calendar.txt",
-              ["service_id", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
-               "sunday", "start_date", "end_date"],
-              [["WD", 1, 1, 1, 1, 1, 0, 0, "20260101", "20261231"]])
+    bus_ids = [s[0] for s in stops[len(facts["tram_stops"]) :]]
+    write_csv(
+        out / "transit" / "gtfs_sample" / "stops.txt",
+        ["stop_id", "stop_name", "stop_lat", "stop_lon", "location_type"],
+        stops,
+    )
+    write_csv(
+        out / "transit" / "gtfs_sample" / "routes.txt",
+        ["route_id", "agency_id", "route_short_name", "route_long_name", "route_type"],
+        [["T1", "SAMPLE", "1", "Sample Tram", 0], ["B7", "SAMPLE", "7", "Sample Bus", 3]],
+    )
+    write_csv(
+        out / "transit" / "gtfs_sample" / "agency.txt",
+        ["agency_id", "agency_name", "agency_url", "agency_timezone"],
+        [["SAMPLE", "Sample Transit (synthetic)", "https://example.org", "Europe/Brussels"]],
+    )
+    write_csv(
+        out / "transit" / "gtfs_sample" / "calendar.txt",
+        [
+            "service_id",
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+            "start_date",
+            "end_date",
+        ],
+        [["WD", 1, 1, 1, 1, 1, 0, 0, "20260101", "20261231"]],
+    )
     for route, ids, headway in (("T1", tram_ids, 10), ("B7", bus_ids, 20)):
         for start in range(6 * 60, 22 * 60, headway):
             tid = f"{route}-{start}"
@@ -330,23 +419,58 @@ def main(out: Path = OUT) -> None:
                 t = start + 2 * seq
                 hhmm = f"{t // 60:02d}:{t % 60:02d}:00"
                 stop_times.append([tid, hhmm, hhmm, sid, seq + 1])
-    write_csv(out / "transit" / "gtfs_sample" / "trips.txt", ["route_id", "service_id", "trip_id"],
-              trips)
-    write_csv(out / "transit" / "gtfs_sample" / "stop_times.txt",
-              ["trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence"], stop_times)
+    write_csv(
+        out / "transit" / "gtfs_sample" / "trips.txt", ["route_id", "service_id", "trip_id"], trips
+    )
+    write_csv(
+        out / "transit" / "gtfs_sample" / "stop_times.txt",
+        ["trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence"],
+        stop_times,
+    )
 
     # rail stations in the iRail stations.csv format
     rows = []
     for (_, name, x, y), stops_n in zip(facts["stations"], (312.5, 96.0), strict=True):
         lon, lat = TO_LONLAT.transform(x, y)
-        rows.append([f"http://example.org/stations/sample/{name.replace(' ', '')}", name, "", "", "",
-                     "", "", "", "be", f"{lon:.6f}", f"{lat:.6f}", stops_n, ""])
-    write_csv(out / "transit" / "sncb" / "irail_stations.csv",
-              ["URI", "name", "alternative-fr", "alternative-nl", "alternative-de",
-               "alternative-en", "taf-tap-code", "telegraph-code", "country-code", "longitude",
-               "latitude", "avg_stop_times", "official_transfer_time"], rows)
+        rows.append(
+            [
+                f"http://example.org/stations/sample/{name.replace(' ', '')}",
+                name,
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "be",
+                f"{lon:.6f}",
+                f"{lat:.6f}",
+                stops_n,
+                "",
+            ]
+        )
+    write_csv(
+        out / "transit" / "sncb" / "irail_stations.csv",
+        [
+            "URI",
+            "name",
+            "alternative-fr",
+            "alternative-nl",
+            "alternative-de",
+            "alternative-en",
+            "taf-tap-code",
+            "telegraph-code",
+            "country-code",
+            "longitude",
+            "latitude",
+            "avg_stop_times",
+            "official_transfer_time",
+        ],
+        rows,
+    )
 
-    (out / "README.md").write_text(f"""# Sample Canal Town: SYNTHETIC sample data
+    (out / "README.md").write_text(
+        f"""# Sample Canal Town: SYNTHETIC sample data
 
 {LABEL}.
 
@@ -371,7 +495,9 @@ Layout (the same as a real data directory, see productivecity/sources/catalog.py
 | transit/sncb/irail_stations.csv | iRail CSV | 2 rail stations with average daily stops |
 
 Regenerate with `python scripts/make_sample.py`; the output is deterministic.
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     print(f"wrote sample to {out}")
 
 

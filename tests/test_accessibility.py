@@ -457,3 +457,15 @@ def test_isochrones_on_brussels(brussels_walk):
         np.append(net.edge_geometries[near], connector), 26.0))
     assert hull.contains(ten)
     assert ten.area < 0.9 * hull.area  # partial edges are cut at the 10-min point
+
+
+def test_rows_that_overflow_the_buffer_are_run_again(line_net, monkeypatch):
+    pts = gs((0, 0), (500, 10), (1000, 0), (1500, -10), (2000, 0))
+    full_r = acc.reach(line_net, pts, limit_m=5000).to_frame()
+    full_t = acc.travel_times(line_net, pts, pts, limit_m=5000)
+    monkeypatch.setattr(acc, "_ROW_ENTRIES", 2)
+    small_r = acc.reach(line_net, pts, limit_m=5000).to_frame()
+    small_t = acc.travel_times(line_net, pts, pts, limit_m=5000)
+    pd.testing.assert_frame_equal(small_r, full_r)
+    pd.testing.assert_series_equal(small_t, full_t)
+    assert len(full_t) == 25 and full_r.groupby(level=0).size().eq(3).all()

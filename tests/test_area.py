@@ -50,8 +50,9 @@ def test_polygon_file_without_crs_is_refused(tmp_path):
 
 def test_polygon_file_is_dissolved(tmp_path):
     path = tmp_path / "area.gpkg"
-    gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1000, 1000), shapely.box(1000, 0, 2000, 1000)],
-                     crs=31370).to_file(path)
+    gpd.GeoDataFrame(
+        geometry=[shapely.box(0, 0, 1000, 1000), shapely.box(1000, 0, 2000, 1000)], crs=31370
+    ).to_file(path)
     area = study_area(path)
     assert area["area_ha"].iloc[0] == pytest.approx(200)
     assert area["name"].iloc[0] == "area"
@@ -76,8 +77,9 @@ def test_preset_offline_without_boundaries_names_the_file(tmp_path):
 
 def test_preset_reports_missing_member(tmp_path):
     path = tmp_path / "municipalities.gpkg"
-    gpd.GeoDataFrame({"nis5": ["21001"], "name": ["Anderlecht"]},
-                     geometry=[shapely.box(0, 0, 10, 10)], crs=31370).to_file(path)
+    gpd.GeoDataFrame(
+        {"nis5": ["21001"], "name": ["Anderlecht"]}, geometry=[shapely.box(0, 0, 10, 10)], crs=31370
+    ).to_file(path)
     with pytest.raises(AreaError, match="23088"):
         study_area("brussels-vilvoorde", municipalities=path)
 

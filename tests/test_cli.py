@@ -62,17 +62,41 @@ def test_area_file_without_crs(tmp_path, capsys):
     path = tmp_path / "area.shp"
     with pytest.warns(UserWarning, match="crs"):
         gpd.GeoDataFrame(geometry=[shapely.box(146500, 169500, 147500, 170500)]).to_file(path)
-    assert main(["layers", "-q", "--area", str(path), "--data-dir",
-                 "productivecity/data/sample", "--out", str(tmp_path / "x.gpkg")]) == 2
+    assert (
+        main(
+            [
+                "layers",
+                "-q",
+                "--area",
+                str(path),
+                "--data-dir",
+                "productivecity/data/sample",
+                "--out",
+                str(tmp_path / "x.gpkg"),
+            ]
+        )
+        == 2
+    )
     assert "area.shp has no CRS" in capsys.readouterr().err
 
 
 def test_console_script_exits_nonzero_without_traceback(tmp_path):
     env = {**os.environ, "PRODUCTIVECITY_OFFLINE": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "productivecity.cli", "layers", "--area", "nowhere",
-         "--out", str(tmp_path / "x.gpkg")],
-        capture_output=True, text=True, env=env, check=False,
+        [
+            sys.executable,
+            "-m",
+            "productivecity.cli",
+            "layers",
+            "--area",
+            "nowhere",
+            "--out",
+            str(tmp_path / "x.gpkg"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
@@ -89,8 +113,21 @@ def test_help_for_every_command():
 @pytest.mark.integration
 def test_layers_on_testbed(testbed, tmp_path, capsys):
     out = tmp_path / "bv.gpkg"
-    assert main(["layers", "--area", "brussels-vilvoorde", "--data-dir", str(testbed),
-                 "--out", str(out), "-q"]) == 0
+    assert (
+        main(
+            [
+                "layers",
+                "--area",
+                "brussels-vilvoorde",
+                "--data-dir",
+                str(testbed),
+                "--out",
+                str(out),
+                "-q",
+            ]
+        )
+        == 0
+    )
     layers = {str(n) for n in pyogrio.list_layers(out)[:, 0]}
     assert layers == set(LAYER_NAMES)
     for name in LAYER_NAMES:

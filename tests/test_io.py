@@ -12,8 +12,9 @@ from productivecity.io import write_geopackage
 
 
 def _layer(n=3):
-    return gpd.GeoDataFrame({"v": range(n)}, geometry=[shapely.Point(i, i) for i in range(n)],
-                            crs=31370)
+    return gpd.GeoDataFrame(
+        {"v": range(n)}, geometry=[shapely.Point(i, i) for i in range(n)], crs=31370
+    )
 
 
 def test_writes_all_layers(tmp_path):
@@ -53,8 +54,9 @@ def test_failure_midway_leaves_nothing(tmp_path, monkeypatch):
 def test_failure_keeps_previous_output(tmp_path, monkeypatch):
     out = tmp_path / "x.gpkg"
     write_geopackage({"a": _layer(2)}, out)
-    monkeypatch.setattr(gpd.GeoDataFrame, "to_file",
-                        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr(
+        gpd.GeoDataFrame, "to_file", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom"))
+    )
     with pytest.raises(RuntimeError):
         write_geopackage({"a": _layer(7)}, out, overwrite=True)
     assert pyogrio.read_info(out, layer="a")["features"] == 2

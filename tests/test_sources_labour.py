@@ -14,9 +14,11 @@ from productivecity.sources.labour import (
     read_unit_table,
 )
 
-HEADER = ("Année;Commune;Gemeente;Total commune;Total hommes;Total femmes;"
-          "Total niveau d'étude \"faible\";Total niveau d'étude \"moyen\";"
-          "Total niveau d'étude \"élevé\";Total étrangers sans équivalence\n")
+HEADER = (
+    "Année;Commune;Gemeente;Total commune;Total hommes;Total femmes;"
+    'Total niveau d\'étude "faible";Total niveau d\'étude "moyen";'
+    'Total niveau d\'étude "élevé";Total étrangers sans équivalence\n'
+)
 
 
 def _actiris(tmp_path, rows):
@@ -32,11 +34,14 @@ def test_name_key_folds_accents_case_and_qualifiers():
 
 
 def test_actiris_by_french_or_dutch_name(tmp_path):
-    path = _actiris(tmp_path, [
-        "2024;Molenbeek-Saint-Jean;Sint-Jans-Molenbeek;9000.0;5000;4000;3000;2000;1000;3000\n",
-        "2024;Forest;Vorst;2000.0;1000;1000;500;500;500;500\n",
-        "2023;Forest;Vorst;1800.0;900;900;400;400;500;500\n",
-    ])
+    path = _actiris(
+        tmp_path,
+        [
+            "2024;Molenbeek-Saint-Jean;Sint-Jans-Molenbeek;9000.0;5000;4000;3000;2000;1000;3000\n",
+            "2024;Forest;Vorst;2000.0;1000;1000;500;500;500;500\n",
+            "2023;Forest;Vorst;1800.0;900;900;400;400;500;500\n",
+        ],
+    )
     out = read_actiris_jobseekers(path, year=2024)
     assert list(out.index) == ["21007", "21012"]
     assert out.loc["21012", "jobseekers_low_edu_n"] == 3000
@@ -59,8 +64,9 @@ def test_actiris_unmatched_names_are_listed(tmp_path):
 
 
 def test_actiris_duplicates_and_non_numeric(tmp_path):
-    dup = _actiris(tmp_path, ["2024;Forest;Vorst;1.0;1;0;1;0;0;0\n",
-                              "2024;Forest;Vorst;1.0;1;0;1;0;0;0\n"])
+    dup = _actiris(
+        tmp_path, ["2024;Forest;Vorst;1.0;1;0;1;0;0;0\n", "2024;Forest;Vorst;1.0;1;0;1;0;0;0\n"]
+    )
     with pytest.raises(SchemaError, match="more than once.*21007"):
         read_actiris_jobseekers(dup, year=2024)
     bad = _actiris(tmp_path, ["2024;Forest;Vorst;many;1;0;1;0;0;0\n"])
@@ -86,8 +92,9 @@ def test_unit_table_checks_codes(tmp_path):
     out = read_unit_table(path, code_column="code", value_columns=["jobs"])
     assert list(out.index) == ["0101", "0102", "9999"]  # leading zeros kept
     with pytest.raises(SchemaError, match=r"1 code\(s\).*'9999'"):
-        read_unit_table(path, code_column="code", value_columns=["jobs"],
-                        unit_codes=["0101", "0102"])
+        read_unit_table(
+            path, code_column="code", value_columns=["jobs"], unit_codes=["0101", "0102"]
+        )
 
 
 @pytest.mark.integration
@@ -98,8 +105,14 @@ def test_actiris_real_regional_total(testbed):
     # PROVENANCE-part2: regional sum 2024 = 91,629 (monitoringdesquartiers.brussels quotes 91,628)
     assert out["jobseekers_n"].sum() == pytest.approx(91_629, abs=1)
     # the four education groups add up to the total within rounding (+-3 per municipality)
-    parts = out[["jobseekers_low_edu_n", "jobseekers_medium_edu_n", "jobseekers_high_edu_n",
-                 "jobseekers_foreign_edu_n"]].sum(axis=1)
+    parts = out[
+        [
+            "jobseekers_low_edu_n",
+            "jobseekers_medium_edu_n",
+            "jobseekers_high_edu_n",
+            "jobseekers_foreign_edu_n",
+        ]
+    ].sum(axis=1)
     assert ((parts - out["jobseekers_n"]).abs() <= 3).all()
     assert actiris_years(path)[0] == 2011 and actiris_years(path)[-1] == 2025
 

@@ -76,11 +76,16 @@ def read_vector(
                 path, layer=layer, columns=columns, where=where, bbox=bbox, engine="pyogrio"
             )
     except Exception as exc:
-        raise DataSourceError(f"could not read {path} (layer {layer or available[0]!r}): {exc}") from exc
+        raise DataSourceError(
+            f"could not read {path} (layer {layer or available[0]!r}): {exc}"
+        ) from exc
     if gdf.crs is None:
         if path.suffix.lower() in _LONLAT_BY_SPEC and _looks_lonlat(gdf):
-            logger.info("%s declares no CRS; taking longitude/latitude (EPSG:4326) as its "
-                        "format prescribes", path)
+            logger.info(
+                "%s declares no CRS; taking longitude/latitude (EPSG:4326) as its "
+                "format prescribes",
+                path,
+            )
             gdf = gdf.set_crs("EPSG:4326")
         else:
             raise CRSError(

@@ -40,45 +40,60 @@ class SourceKind:
 
 SOURCES: dict[str, SourceKind] = {
     "municipalities": SourceKind(
-        ("boundaries/**/gemeente.shp", "boundaries/**/*municipalit*.gpkg",
-         "boundaries/**/*municipalit*.geojson", "boundaries/**/*municipalit*topojson*.json"),
+        (
+            "boundaries/**/gemeente.shp",
+            "boundaries/**/*municipalit*.gpkg",
+            "boundaries/**/*municipalit*.geojson",
+            "boundaries/**/*municipalit*topojson*.json",
+        ),
         "municipality polygons with NIS5 codes",
         "Statbel / Provincies in Cijfers 'gemeente.shp' (field geoitem = NIS5), or any vector "
         "file with a 'nis5' column, saved as boundaries/municipalities.gpkg",
     ),
     "neighbourhoods": SourceKind(
-        ("boundaries/**/ggw7.shp", "boundaries/**/*neighbourhood*.gpkg",
-         "boundaries/**/*neighbourhood*.geojson", "boundaries/**/*quartiers*.gpkg"),
+        (
+            "boundaries/**/ggw7.shp",
+            "boundaries/**/*neighbourhood*.gpkg",
+            "boundaries/**/*neighbourhood*.geojson",
+            "boundaries/**/*quartiers*.gpkg",
+        ),
         "neighbourhood polygons with codes",
         "Provincies in Cijfers 'ggw7.shp' (wijken), UrbIS 'Monitoring des Quartiers' (MD) "
         "GeoPackage, or boundaries/neighbourhoods.gpkg with 'code' and 'name' columns",
     ),
     "osm_pmtiles_landuse": SourceKind(
-        ("osm/**/landuse.pmtiles",), "OSM landuse vector tiles",
+        ("osm/**/landuse.pmtiles",),
+        "OSM landuse vector tiles",
         "a PMTiles archive of OSM landuse (e.g. built with tippecanoe --generate-ids)",
     ),
     "osm_pmtiles_water": SourceKind(
-        ("osm/**/water.pmtiles",), "OSM water and waterway vector tiles",
+        ("osm/**/water.pmtiles",),
+        "OSM water and waterway vector tiles",
         "a PMTiles archive of OSM water features",
     ),
     "osm_pmtiles_poi": SourceKind(
-        ("osm/**/poi.pmtiles",), "OSM points of interest vector tiles",
+        ("osm/**/poi.pmtiles",),
+        "OSM points of interest vector tiles",
         "a PMTiles archive of OSM points of interest",
     ),
     "osm_pmtiles_railway": SourceKind(
-        ("osm/**/railway.pmtiles",), "OSM railway, tram and stop vector tiles",
+        ("osm/**/railway.pmtiles",),
+        "OSM railway, tram and stop vector tiles",
         "a PMTiles archive of OSM railway features",
     ),
     "osm_pbf": SourceKind(
-        ("osm/**/*.osm.pbf", "osm/**/*.pbf", "*.osm.pbf"), "a raw OSM extract (PBF)",
+        ("osm/**/*.osm.pbf", "osm/**/*.pbf", "*.osm.pbf"),
+        "a raw OSM extract (PBF)",
         "an OSM PBF extract of the area (e.g. from Geofabrik) saved as osm/<name>.osm.pbf",
     ),
     "osm_xml": SourceKind(
-        ("osm/**/*.osm", "*.osm"), "a raw OSM extract (XML)",
+        ("osm/**/*.osm", "*.osm"),
+        "a raw OSM extract (XML)",
         "an OSM XML file of the area saved as osm/<name>.osm",
     ),
     "gtfs": SourceKind(
-        ("transit/**/stops.txt",), "GTFS stops (stops.txt, with routes.txt where present)",
+        ("transit/**/stops.txt",),
+        "GTFS stops (stops.txt, with routes.txt where present)",
         "an operator's GTFS feed unzipped into transit/<operator>/",
     ),
     "stib_json": SourceKind(
@@ -169,7 +184,7 @@ class DataDir:
         return list(seen)
 
     def require(self, kind: str) -> Path:
-        """Return the first file of ``kind`` or raise :class:`DataSourceError` saying what is missing."""
+        """Return the first file of ``kind``, or raise :class:`DataSourceError` naming what is missing."""
         path = self.find(kind)
         if path is None:
             raise DataSourceError(missing_message(kind, self.root))

@@ -66,9 +66,9 @@ _ACTIRIS_COUNTS = {
     "Total commune": "jobseekers_n",
     "Total hommes": "jobseekers_men_n",
     "Total femmes": "jobseekers_women_n",
-    "Total niveau d'étude \"faible\"": "jobseekers_low_edu_n",
-    "Total niveau d'étude \"moyen\"": "jobseekers_medium_edu_n",
-    "Total niveau d'étude \"élevé\"": "jobseekers_high_edu_n",
+    'Total niveau d\'étude "faible"': "jobseekers_low_edu_n",
+    'Total niveau d\'étude "moyen"': "jobseekers_medium_edu_n",
+    'Total niveau d\'étude "élevé"': "jobseekers_high_edu_n",
     "Total étrangers sans équivalence": "jobseekers_foreign_edu_n",
 }
 
@@ -192,8 +192,10 @@ def read_municipal_rates(path: str | os.PathLike) -> pd.DataFrame:
     require_columns(df, [code, "unemployed", "edu"], what=str(path))
     require_numeric(df, ["unemployed", "edu"], what=str(path))
     out = pd.DataFrame(
-        {"unemployment_rate_pct": pd.to_numeric(df["unemployed"]).to_numpy(dtype=float),
-         "low_edu_adults_pct": pd.to_numeric(df["edu"]).to_numpy(dtype=float)},
+        {
+            "unemployment_rate_pct": pd.to_numeric(df["unemployed"]).to_numpy(dtype=float),
+            "low_edu_adults_pct": pd.to_numeric(df["edu"]).to_numpy(dtype=float),
+        },
         index=pd.Index(normalise_nis5(df[code]).to_numpy(), name="nis5"),
     )
     _refuse_duplicates(out.index, what=str(path))
@@ -255,8 +257,13 @@ def _read_csv(path: Path, *, sep: str | None, dtype=None) -> pd.DataFrame:
     if not path.exists():
         raise DataSourceError(f"file {path} does not exist")
     try:
-        return pd.read_csv(path, sep=sep, encoding="utf-8-sig", dtype=dtype,
-                           engine="python" if sep is None else "c")
+        return pd.read_csv(
+            path,
+            sep=sep,
+            encoding="utf-8-sig",
+            dtype=dtype,
+            engine="python" if sep is None else "c",
+        )
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataSourceError(f"could not read {path} as a CSV table: {exc}") from exc
 
