@@ -184,7 +184,7 @@ class DataDir:
         return list(seen)
 
     def require(self, kind: str) -> Path:
-        """Return the first file of ``kind``, or raise :class:`DataSourceError` naming what is missing."""
+        """Return the first file of ``kind``; raise :class:`DataSourceError` if there is none."""
         path = self.find(kind)
         if path is None:
             raise DataSourceError(missing_message(kind, self.root))
