@@ -454,25 +454,30 @@ def _direct(network: Network, o: Snapping | None, d: Snapping, kind: str):
     empty = (np.zeros(n_o + 1, dtype=np.int64), np.empty(0, np.int32), np.empty(0))
     if o is None:
         return empty
-    oe, de = o.edge >= 0, d.edge >= 0
-    a = pd.DataFrame({"e": o.edge[oe], "oi": o.item[oe], "of": o.frac[oe],
-                      "oc": _connector_cost(o, kind)[oe]})
-    b = pd.DataFrame({"e": d.edge[de], "di": d.item[de], "df": d.frac[de],
-                      "dc": _connector_cost(d, kind)[de]})
-    m = a.merge(b, on="e")
-    if m.empty:
+    oe, de = np.flatnonzero(o.edge >= 0), np.flatnonzero(d.edge >= 0)
+    # join origin and destination access points on their edge (sort + searchsorted)
+    de = de[np.argsort(d.edge[de], kind="stable")]
+    d_edges = d.edge[de]
+    lo = np.searchsorted(d_edges, o.edge[oe], side="left")
+    hi = np.searchsorted(d_edges, o.edge[oe], side="right")
+    k = hi - lo
+    if not k.sum():
         return empty
+    oa = np.repeat(oe, k)
+    da = de[np.repeat(lo, k) + (np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k))]
     _, ew = _weights_of(network, kind)
-    e = m["e"].to_numpy()
-    df_, of_ = m["df"].to_numpy(), m["of"].to_numpy()
-    cost = np.full(len(m), np.inf)
+    e = o.edge[oa]
+    df_, of_ = d.frac[da], o.frac[oa]
+    oc, dc = _connector_cost(o, kind)[oa], _connector_cost(d, kind)[da]
+    cost = np.full(len(oa), np.inf)
     fwd = (df_ >= of_) & network.edge_forward[e]
     bwd = (df_ <= of_) & network.edge_backward[e]
-    cost[fwd] = (m["oc"].to_numpy() + (df_ - of_) * ew[e] + m["dc"].to_numpy())[fwd]
-    alt = m["oc"].to_numpy() + (of_ - df_) * ew[e] + m["dc"].to_numpy()
+    cost[fwd] = (oc + (df_ - of_) * ew[e] + dc)[fwd]
+    alt = oc + (of_ - df_) * ew[e] + dc
     cost[bwd] = np.minimum(cost[bwd], alt[bwd])
+    oi, di = o.item[oa], d.item[da]
     ok = np.isfinite(cost)
-    oi, di, cost = m["oi"].to_numpy()[ok], m["di"].to_numpy()[ok], cost[ok]
+    oi, di, cost = oi[ok], di[ok], cost[ok]
     order = np.argsort(oi, kind="stable")
     ptr = np.zeros(n_o + 1, dtype=np.int64)
     np.cumsum(np.bincount(oi, minlength=n_o), out=ptr[1:])

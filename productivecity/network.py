@@ -477,7 +477,7 @@ def from_arrays(
     Parameters
     ----------
     u, v : sequences of int
-        End node ids of each edge.
+        End node ids of each edge (integers).
     length_m : sequence of float
         Edge lengths in metres (may differ from the straight-line distance).
     x, y : mapping of node id to float
@@ -504,6 +504,25 @@ def from_arrays(
         raise NetworkError("edge lengths must be finite and non-negative (metres)")
     fwd = [True] * len(u) if forward is None else [bool(f) for f in forward]
     bwd = [True] * len(u) if backward is None else [bool(b) for b in backward]
+    if not len(u):
+        raise NetworkError("edge list: the network has no edges")
+    if not simplify:
+        ids, inv = np.unique(np.asarray(u + v, dtype=np.int64), return_inverse=True)
+        xs = pd.Series(x, dtype=float).reindex(ids).to_numpy()
+        ys = pd.Series(y, dtype=float).reindex(ids).to_numpy()
+        if np.isnan(xs).any() or np.isnan(ys).any():
+            raise NetworkError("x and y must give coordinates for every node of u and v")
+        eu, ev = inv[:len(u)], inv[len(u):]
+        geom_xy = np.empty((2 * len(u), 2))
+        geom_xy[0::2] = np.c_[xs[eu], ys[eu]]
+        geom_xy[1::2] = np.c_[xs[ev], ys[ev]]
+        report = NetworkReport(source="edge list", mode=mode, ways_n=len(u),
+                               raw_nodes_n=len(ids))
+        return _finish(report, node_id=ids, x=xs, y=ys, eu=eu, ev=ev,
+                       offsets=np.arange(0, 2 * len(u) + 1, 2, dtype=np.int64),
+                       geom_xy=geom_xy, given_length=lengths, fwd=np.asarray(fwd, bool),
+                       bwd=np.asarray(bwd, bool), mode=mode, speed_kmh=speed_kmh,
+                       retain_all=retain_all, source="edge list")
     segs = _Segments()
     for a, b, length, f, bk in zip(u, v, lengths, fwd, bwd, strict=True):
         segs.add(a, b, [(float(x[a]), float(y[a])), (float(x[b]), float(y[b]))], f, bk,
@@ -554,20 +573,19 @@ def _segments_from_osm_file(path: Path, mode: str) -> _Segments:
         for obj in fp:
             if not obj.is_way():
                 continue
-            tags = {k: obj.tags.get(k) for k in _TAGS_USED + ["highway"] if k in obj.tags}
+            tags = {t.k: t.v for t in obj.tags}
             if not way_allowed(tags, mode):
                 continue
-            refs, lons, lats = [], [], []
-            for nd in obj.nodes:
-                loc = nd.location
-                if not loc.valid():
-                    raise DataSourceError(
-                        f"{path}: way {obj.id} refers to node {nd.ref} that is missing from "
-                        f"the file (the extract lacks referential integrity)"
-                    )
-                refs.append(nd.ref)
-                lons.append(loc.lon)
-                lats.append(loc.lat)
+            nodes = obj.nodes
+            refs = [nd.ref for nd in nodes]
+            try:
+                lons = [nd.lon for nd in nodes]
+                lats = [nd.lat for nd in nodes]
+            except osmium.InvalidLocationError as exc:
+                raise DataSourceError(
+                    f"{path}: way {obj.id} refers to a node that is missing from the file "
+                    f"(the extract lacks referential integrity)"
+                ) from exc
             if len(refs) >= 2:
                 ways.append((refs, lons, lats, *way_directions(tags, mode)))
     except RuntimeError as exc:  # osmium reports format errors as RuntimeError
@@ -739,10 +757,32 @@ def _assemble(segs: _Segments, *, mode, speed_kmh, simplify, retain_all, source)
     for e in edges:
         used[e[0]] = used[e[1]] = True
     report.contracted_nodes_n = int(len(uniq) - used.sum())
-    eu = np.array([e[0] for e in edges], dtype=np.int64)
-    ev = np.array([e[1] for e in edges], dtype=np.int64)
-    # components (weak)
-    n = len(uniq)
+    counts = np.array([len(e[2]) for e in edges], dtype=np.int64)
+    offsets = np.zeros(len(edges) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return _finish(
+        report, node_id=node_id, x=nx_, y=ny_,
+        eu=np.array([e[0] for e in edges], dtype=np.int64),
+        ev=np.array([e[1] for e in edges], dtype=np.int64),
+        offsets=offsets,
+        geom_xy=np.array([p for e in edges for p in e[2]], dtype=float).reshape(-1, 2),
+        given_length=np.array([e[5] for e in edges], dtype=float),
+        fwd=np.array([e[3] for e in edges], dtype=bool),
+        bwd=np.array([e[4] for e in edges], dtype=bool),
+        mode=mode, speed_kmh=speed_kmh, retain_all=retain_all, source=source)
+
+
+def _finish(report, *, node_id, x, y, eu, ev, offsets, geom_xy, given_length, fwd, bwd, mode,
+            speed_kmh, retain_all, source) -> Network:
+    """Components, node order, lengths and CSR layout from edge arrays.
+
+    Node arrays may hold unused nodes (dropped here); ``given_length`` NaN means
+    "length of the geometry".
+    """
+    n = len(node_id)
+    used = np.zeros(n, bool)
+    used[eu] = True
+    used[ev] = True
     adj = sp.coo_matrix((np.ones(len(eu)), (eu, ev)), shape=(n, n))
     _ncomp, lab = connected_components(adj, directed=False)
     lab = np.where(used, lab, -1)
@@ -759,32 +799,28 @@ def _assemble(segs: _Segments, *, mode, speed_kmh, simplify, retain_all, source)
     keep_edge = keep_node[eu]
     # number kept nodes along a Z-order curve: nearby nodes sit close in memory
     kept = np.flatnonzero(keep_node)
+    kept = kept[np.argsort(_morton(x[kept], y[kept]), kind="stable")]
     new_index = np.full(n, -1, dtype=np.int64)
-    new_index[kept[np.argsort(_morton(nx_[kept], ny_[kept]), kind="stable")]] = np.arange(
-        len(kept))
-    keep_node_order = np.argsort(new_index[kept])
-    kept = kept[keep_node_order]
-    edges = [e for e, k in zip(edges, keep_edge, strict=True) if k]
+    new_index[kept] = np.arange(len(kept))
+    counts = np.diff(offsets)[keep_edge]
+    vertex_keep = np.repeat(keep_edge, np.diff(offsets))
+    geom_xy = geom_xy[vertex_keep]
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
     eu = new_index[eu[keep_edge]].astype(np.int32)
     ev = new_index[ev[keep_edge]].astype(np.int32)
     comp = comp[kept].astype(np.int32)
     report.components_n = int(len(np.unique(comp)))
-    # geometry arrays and lengths
-    counts = np.array([len(e[2]) for e in edges], dtype=np.int64)
-    offsets = np.zeros(len(edges) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    geom_xy = np.array([p for e in edges for p in e[2]], dtype=float).reshape(-1, 2)
     d = np.hypot(np.diff(geom_xy[:, 0]), np.diff(geom_xy[:, 1]))
     d[offsets[1:-1] - 1] = 0.0  # no length between consecutive edges
-    geom_len = np.add.reduceat(np.append(d, 0.0), offsets[:-1]) if len(edges) else d[:0]
-    given = np.array([e[5] for e in edges], dtype=float)
+    geom_len = np.add.reduceat(np.append(d, 0.0), offsets[:-1]) if len(counts) else d[:0]
+    given = given_length[keep_edge]
     length = np.where(np.isnan(given), geom_len, given)
-    fwd = np.array([e[3] for e in edges], dtype=bool)
-    bwd = np.array([e[4] for e in edges], dtype=bool)
     net = _layout(mode=mode, speed_kmh=speed_kmh, node_id=node_id[kept],
-                  x=nx_[kept], y=ny_[kept], edge_u=eu, edge_v=ev,
-                  edge_length_m=length, edge_forward=fwd, edge_backward=bwd,
-                  geom_offsets=offsets, geom_xy=geom_xy, component=comp, report=report)
+                  x=x[kept], y=y[kept], edge_u=eu, edge_v=ev,
+                  edge_length_m=length, edge_forward=fwd[keep_edge],
+                  edge_backward=bwd[keep_edge], geom_offsets=offsets, geom_xy=geom_xy,
+                  component=comp, report=report)
     logger.info(
         "%s network from %s: %d nodes, %d edges (%d degree-2 nodes contracted, "
         "%d small components with %d nodes left out)",
