@@ -108,6 +108,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(p)
     p.set_defaults(func=_cmd_layers)
+
+    p = sub.add_parser(
+        "indicators", help="compute vacancy, labour-market and accessibility indicators per site",
+        description="Build candidate sites (a grid, the industrial zones, or your own file) and "
+                    "compute every indicator per site; writes a GeoPackage layer 'sites'.",
+    )
+    _add_source_args(p)
+    p.add_argument("--sites", default="grid",
+                   help="'grid' (hexagonal grid), 'zones' (industrial and brownfield zones, "
+                        "large ones split into parcels) or a vector file of your own sites")
+    p.add_argument("--cell-m", type=float, default=250.0,
+                   help="grid cell size in metres (default 250)")
+    p.add_argument("--within", choices=["industrial", "canal_zone", "none"], default="none",
+                   help="restrict grid cells to industrial/brownfield land or the canal zone")
+    p.add_argument("--parcel-ha", type=float, default=5.0,
+                   help="target parcel size when splitting large zones (default 5 ha)")
+    p.add_argument("--site-id-column", default=None,
+                   help="id column of your sites file (default: row numbers)")
+    p.add_argument("--year", type=int, default=2024,
+                   help="year of the job-seeker table (default 2024)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output GeoPackage (default: data/processed/<area>_sites.gpkg)")
+    _add_common(p)
+    p.set_defaults(func=_cmd_indicators)
     return parser
 
 
@@ -171,6 +195,71 @@ def _cmd_layers(args) -> int:
         _print_summary(layerset.summary())
         print(f"\nwrote {len(layerset.layers)} layers (EPSG:31370) to {out}")
     return 0
+
+
+def _cmd_indicators(args) -> int:
+    import time
+
+    from productivecity.indicators.table import INDICATORS, site_indicators
+    from productivecity.io import check_output_path, write_geopackage
+    from productivecity.layers import load_layers
+
+    t0 = time.perf_counter()
+    area = _resolve_area(args)
+    out = args.out or DEFAULT_OUT_DIR / f"{_area_slug(area)}_sites.gpkg"
+    check_output_path(out, overwrite=args.overwrite)
+    layerset = load_layers(area, data_dir=args.data_dir, online=args.online,
+                           progress=not args.quiet, settings=_settings(args))
+    sites = _make_sites(args, layerset)
+    table, report = site_indicators(sites, layerset, data_dir=args.data_dir or layerset.data_dir,
+                                    year=args.year, progress=not args.quiet)
+    defs = pd.DataFrame({"indicator": list(INDICATORS), "definition": list(INDICATORS.values())})
+    write_geopackage({"sites": table.reset_index(), "study_area": layerset["study_area"],
+                      "indicator_definitions": defs}, out, overwrite=args.overwrite)
+    if not args.quiet:
+        _print_indicator_summary(table, report)
+        print(f"\n{len(table)} sites, {len(INDICATORS)} indicators, "
+              f"{time.perf_counter() - t0:.0f} s; wrote {out}")
+    return 0
+
+
+def _make_sites(args, layerset):
+    from productivecity import sites as _sites
+
+    if args.sites == "grid":
+        within = {"industrial": "industrial_zones", "canal_zone": "canal_zone",
+                  "none": None}[args.within]
+        gdf, rep = _sites.grid_sites(
+            layerset["study_area"], cell_m=args.cell_m,
+            within=layerset[within] if within else None)
+    elif args.sites == "zones":
+        gdf, rep = _sites.zone_sites(layerset["industrial_zones"], target_ha=args.parcel_ha)
+    else:
+        gdf, rep = _sites.read_sites(args.sites, id_column=args.site_id_column)
+    rep.log()
+    return gdf
+
+
+def _print_indicator_summary(table, report) -> None:
+    from productivecity.indicators.table import INDICATORS
+
+    rows = []
+    for col in INDICATORS:
+        if col not in table.columns:
+            continue
+        v = pd.to_numeric(table[col].astype("Float64"), errors="coerce")
+        rows.append({"indicator": col, "sites_n": int(v.notna().sum()), "min": v.min(),
+                     "median": v.median(), "max": v.max(),
+                     "missing": report.missing.loc[col, "reason"] if col in report.missing.index
+                     else ""})
+    frame = pd.DataFrame(rows).set_index("indicator")
+    print(frame.to_string(float_format=lambda v: f"{v:,.1f}", na_rep="-"))
+    for note in report.notes:
+        print(f"  note: {note}")
+    if len(report.unsnapped_sites):
+        reasons = report.unsnapped_sites["reason"].value_counts()
+        for reason, n in reasons.items():
+            print(f"  {n} site(s) not on the street network: {reason}")
 
 
 def _print_summary(summary: pd.DataFrame) -> None:

@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
+import pyogrio
 
 from productivecity._errors import OutputExistsError
 
@@ -60,7 +62,7 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator
 
 
 def write_geopackage(
-    layers: Mapping[str, gpd.GeoDataFrame],
+    layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame],
     path: str | os.PathLike,
     *,
     overwrite: bool = False,
@@ -69,8 +71,9 @@ def write_geopackage(
 
     Parameters
     ----------
-    layers : mapping of str to GeoDataFrame
-        Layer name to data; written in the mapping's order.
+    layers : mapping of str to GeoDataFrame or DataFrame
+        Layer name to data; written in the mapping's order. A plain DataFrame
+        becomes an attribute table (no geometry), e.g. indicator definitions.
     path : path-like
         Target ``.gpkg`` file.
     overwrite : bool, default False
@@ -86,5 +89,8 @@ def write_geopackage(
     target = Path(path)
     with atomic_path(target, overwrite=overwrite) as tmp:
         for name, gdf in layers.items():
-            gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+            if isinstance(gdf, gpd.GeoDataFrame):
+                gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+            else:
+                pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG")
     return target

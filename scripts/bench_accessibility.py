@@ -99,7 +99,12 @@ def pandana_run(net, opp_xy, weights):
 
 
 def nx_sites(net, sites: acc.Snapping, fac: acc.Snapping):
-    """networkx reference: snapped points inserted as nodes, then per-site bounded Dijkstra."""
+    """networkx reference: snapped points inserted as nodes, then per-site bounded Dijkstra.
+
+    Returns nearest times, counts, the query time and the time networkx took to build its
+    graph with the points inserted (its share of "snapping").
+    """
+    t_build = time.perf_counter()
     g = nx.MultiDiGraph()
     w = net.edge_time_min
     per_edge: dict[int, list] = {}
@@ -121,6 +126,7 @@ def nx_sites(net, sites: acc.Snapping, fac: acc.Snapping):
             g.add_edge(a, b, w=(fb - fa) * w[e])
             g.add_edge(b, a, w=(fb - fa) * w[e])
     t = time.perf_counter()
+    build_s = t - t_build
     nearest = np.full(sites.n_items, np.nan)
     count = np.zeros(sites.n_items, np.int64)
     for i in range(sites.n_items):
@@ -131,7 +137,7 @@ def nx_sites(net, sites: acc.Snapping, fac: acc.Snapping):
         count[i] = len(fd)
         if fd:
             nearest[i] = min(fd)
-    return nearest, count, time.perf_counter() - t
+    return nearest, count, time.perf_counter() - t, build_s
 
 
 def ours_sites(net, sites_gdf, fac_gdf):
@@ -240,15 +246,17 @@ def main(argv=None) -> int:
     # --- 2. 1000 sites x 500 facilities ----------------------------------------------
     ours_sites(net, sites_gdf, fac_gdf)  # warm the edge STRtree (built once per network)
     s, f, near, cnt, sites_s, sites_query_s = ours_sites(net, sites_gdf, fac_gdf)
-    ref_near, ref_cnt, nx_s = nx_sites(net, s, f)
+    ref_near, ref_cnt, nx_s, nx_build_s = nx_sites(net, s, f)
+    nx_total_s = nx_build_s + nx_s
+    nx_speedup = nx_total_s / sites_s  # end to end on both sides
     ok_near = np.allclose(near.to_numpy(), ref_near, rtol=1e-9, atol=1e-9, equal_nan=True)
     ok_cnt = np.array_equal(cnt.fillna(0).to_numpy(dtype=np.int64), ref_cnt)
     print("\n[2] 1000 sites: nearest of 500 facilities + count within 15 min walk")
     print(f"  ours: snap + 2 queries {sites_s:.3f} s, of which queries {sites_query_s:.4f} s")
-    print(f"  networkx: queries {nx_s:.2f} s (on the graph with the same snapped points "
-          f"inserted as nodes; inserting them not timed)")
-    print(f"  speedup: queries {nx_s / sites_query_s:.0f}x; end to end (networkx given our "
-          f"snapping) {(nx_s + sites_s - sites_query_s) / sites_s:.0f}x")
+    print(f"  networkx: graph with the same snapped points inserted as nodes {nx_build_s:.2f} s "
+          f"+ queries {nx_s:.2f} s = {nx_total_s:.2f} s")
+    print(f"  speedup: end to end {nx_speedup:.0f}x (snapping/insertion + queries on both sides); "
+          f"queries only {nx_s / sites_query_s:.0f}x")
     print(f"  results equal: nearest {ok_near}, count {ok_cnt}; median nearest "
           f"{near.median():.1f} min, mean count {cnt.mean():.1f}")
 
@@ -283,7 +291,7 @@ def main(argv=None) -> int:
     mb = peak_mb()
     print(f"\npeak memory (max RSS of this process): {mb:.0f} MB")
     print(f"RESULT ours_s={ours_s:.3f} pandana_s={pdn['total']:.3f} "
-          f"ratio={ours_s / pdn['total']:.3f} networkx_speedup={nx_s / sites_query_s:.1f} "
+          f"ratio={ours_s / pdn['total']:.3f} networkx_speedup={nx_speedup:.1f} "
           f"sites_s={sites_s:.3f} peak_mb={mb:.0f}")
     return 0
 

@@ -1,0 +1,1 @@
+"""Indicators per candidate site: vacancy, labour market, accessibility, canal."""

@@ -1,0 +1,306 @@
+"""Labour-market indicators per site: job seekers within reach, local rates, hub catchment.
+
+Job seekers and residents are counted per municipality (or any unit); to ask
+how many live within 20 minutes of a site they are first spread over the
+land, then over the street network:
+
+1. :func:`dasymetric_points` cuts every unit into lattice cells
+   (``cell_m``, default 100 m) and shares the unit's totals among its cells
+   in proportion to the residential building footprint in each cell (where a
+   buildings layer covers the unit), else to the cell's land area. With a
+   finer population layer (e.g. neighbourhoods with ``population_n``) the
+   shares follow population first. Totals are conserved exactly: the cells of
+   a unit add up to the unit's total. Units without data stay out and are
+   reported; they are never counted as zero.
+2. The cell points are snapped to the network
+   (:func:`productivecity.accessibility.snap`); points too far from any street
+   are reported with the totals they carry.
+3. :func:`reachable_totals` sums the snapped values reachable from each site
+   within a time limit (cumulative opportunities on the network).
+
+Functions return pandas objects aligned to the sites' index.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from productivecity import accessibility as acc
+from productivecity._errors import SchemaError
+from productivecity._validate import check_projected, to_project_crs
+from productivecity.network import Network
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class DasymetricReport:
+    """What happened to unit totals on their way to demand points.
+
+    Attributes
+    ----------
+    totals : DataFrame
+        Per unit (index) and value column: the input total.
+    method : Series
+        Per unit: ``"buildings"`` (residential footprint), ``"population"`` (finer
+        population layer, then buildings or area), ``"area"``, or ``"no data"``.
+    units_without_data : list of str
+        Units whose value is missing in the table (not distributed, not zero).
+    """
+
+    totals: pd.DataFrame
+    method: pd.Series
+    units_without_data: list[str]
+
+    def notes(self) -> list[str]:
+        """Return human-readable notes for logs and reports."""
+        out = [f"{n} unit(s) by {m}" for m, n in self.method.value_counts().items()]
+        if self.units_without_data:
+            out.append(f"no data (not distributed, not zero): {self.units_without_data}")
+        return out
+
+
+def lattice_cells(area_geom, *, cell_m: float) -> np.ndarray:
+    """Square cells of ``cell_m`` metres anchored at the CRS origin covering ``area_geom``."""
+    if not cell_m > 0:
+        raise ValueError(f"cell_m must be positive, got {cell_m!r}")
+    minx, miny, maxx, maxy = shapely.bounds(area_geom)
+    i0, j0 = int(np.floor(minx / cell_m)), int(np.floor(miny / cell_m))
+    i1, j1 = int(np.ceil(maxx / cell_m)), int(np.ceil(maxy / cell_m))
+    ii, jj = np.meshgrid(np.arange(i0, i1), np.arange(j0, j1), indexing="ij")
+    ii, jj = ii.ravel(), jj.ravel()
+    return shapely.box(ii * cell_m, jj * cell_m, (ii + 1) * cell_m, (jj + 1) * cell_m)
+
+
+def dasymetric_points(
+    units: gpd.GeoDataFrame,
+    totals: pd.DataFrame,
+    *,
+    cell_m: float = 100.0,
+    buildings: gpd.GeoDataFrame | None = None,
+    building_coverage=None,
+    population: gpd.GeoDataFrame | None = None,
+) -> tuple[gpd.GeoDataFrame, DasymetricReport]:
+    """Spread unit totals over lattice cells inside the units (dasymetric mapping).
+
+    Parameters
+    ----------
+    units : GeoDataFrame
+        Polygons indexed by unit code (e.g. municipalities, index ``nis5``).
+    totals : DataFrame
+        Counts per unit code (index) in ``*_n`` columns, e.g. ``jobseekers_n``.
+        Codes must match ``units``; a unit whose row is missing or NaN has no
+        data and is reported (its cells get nothing, not zero).
+    cell_m : float, default 100
+        Cell size in metres.
+    buildings : GeoDataFrame, optional
+        Building footprints with a boolean ``residential`` column; the
+        residential footprint area per cell weights the shares.
+    building_coverage : shapely geometry, optional
+        Where ``buildings`` is complete; units outside it fall back to area.
+        Default: the union of the units (buildings assumed complete).
+    population : GeoDataFrame, optional
+        A finer layer (e.g. neighbourhoods) with ``population_n``; where it
+        has values, cell weights are scaled so each of its polygons carries
+        its population before unit totals are shared.
+
+    Returns
+    -------
+    points : GeoDataFrame
+        One point per cell piece (its representative point), index
+        ``cell_id`` (``"<unit>:<i>_<j>"``); columns ``unit`` (code), ``weight``
+        (the share weight), the value columns of ``totals`` (float, persons).
+    report : DasymetricReport
+    """
+    check_projected(units, what="units")
+    value_cols = [c for c in totals.columns if pd.api.types.is_numeric_dtype(totals[c])]
+    if not value_cols:
+        raise SchemaError(f"totals has no numeric columns; columns: {list(totals.columns)}")
+    unknown = sorted(set(map(str, totals.index)) - set(map(str, units.index)))
+    if unknown:
+        raise SchemaError(f"the table has codes that match no unit: {unknown}")
+    totals = totals.reindex(units.index)[value_cols].astype(float)
+    has_data = totals.notna().all(axis=1)
+    no_data = [str(u) for u in units.index[~has_data]]
+
+    # 1. cells cut by units
+    unit_geoms = np.asarray(units.geometry.values)
+    cells = lattice_cells(shapely.union_all(unit_geoms), cell_m=cell_m)
+    tree = shapely.STRtree(cells)
+    u_idx, c_idx = tree.query(unit_geoms, predicate="intersects")
+    pieces = shapely.intersection(cells[c_idx], unit_geoms[u_idx])
+    area = shapely.area(pieces)
+    keep = area > 1e-6
+    u_idx, c_idx, pieces, area = u_idx[keep], c_idx[keep], pieces[keep], area[keep]
+    cx = np.floor(shapely.bounds(cells[c_idx])[:, 0] / cell_m + 0.5).astype(np.int64)
+    cy = np.floor(shapely.bounds(cells[c_idx])[:, 1] / cell_m + 0.5).astype(np.int64)
+    pts = shapely.point_on_surface(pieces)
+
+    # 2. weights: residential footprint where buildings cover the unit, else area
+    method = pd.Series("area", index=units.index, dtype=object)
+    weight = area.copy()
+    if buildings is not None and len(buildings):
+        b = to_project_crs(buildings, what="buildings")
+        if "residential" not in b.columns:
+            raise SchemaError("buildings lack the boolean column 'residential'")
+        res = b.loc[b["residential"].astype(bool)]
+        coverage = building_coverage if building_coverage is not None else shapely.union_all(
+            unit_geoms)
+        covered_units = shapely.covered_by(unit_geoms, shapely.buffer(coverage, 1.0))
+        if len(res):
+            bpts = shapely.point_on_surface(np.asarray(res.geometry.values))
+            barea = shapely.area(np.asarray(res.geometry.values))
+            ptree = shapely.STRtree(pieces)
+            bi, pi = ptree.query(bpts, predicate="intersects")
+            # a point on a shared edge hits two pieces: keep the first so nothing counts twice
+            first = ~pd.Series(bi).duplicated().to_numpy()
+            res_m2 = np.bincount(pi[first], weights=barea[bi[first]], minlength=len(pieces))
+            per_unit = np.bincount(u_idx, weights=res_m2, minlength=len(units))
+            use = covered_units & (per_unit > 0)
+            sel = use[u_idx]
+            weight = np.where(sel, res_m2, weight)
+            method[use] = "buildings"
+    if population is not None and "population_n" in population.columns:
+        pop = to_project_crs(population, what="population layer")
+        pop = pop.loc[pop["population_n"].notna()]
+        if len(pop):
+            ptree = shapely.STRtree(np.asarray(pop.geometry.values))
+            pi, qi = ptree.query(pts, predicate="within")
+            first = ~pd.Series(pi).duplicated().to_numpy()
+            pi, qi = pi[first], qi[first]
+            w_in = np.bincount(qi, weights=weight[pi], minlength=len(pop))
+            a_in = np.bincount(qi, weights=area[pi], minlength=len(pop))
+            popv = pop["population_n"].to_numpy(dtype=float)
+            # cells weighted by population: footprint share (or area share if no footprint)
+            scale_w = np.divide(popv, w_in, out=np.zeros_like(popv), where=w_in > 0)
+            scale_a = np.divide(popv, a_in, out=np.zeros_like(popv), where=a_in > 0)
+            new = np.where(w_in[qi] > 0, weight[pi] * scale_w[qi], area[pi] * scale_a[qi])
+            weight = weight.copy()
+            weight[pi] = new
+            touched = np.unique(u_idx[pi])
+            method.iloc[touched] = "population"
+    # 3. share totals
+    wsum = np.bincount(u_idx, weights=weight, minlength=len(units))
+    zero = (wsum <= 0) & has_data.to_numpy()
+    if zero.any():  # no weight at all (e.g. no residential building): fall back to area
+        sel = zero[u_idx]
+        weight = np.where(sel, area, weight)
+        wsum = np.bincount(u_idx, weights=weight, minlength=len(units))
+        method[zero] = "area"
+    share = weight / wsum[u_idx]
+    method[~has_data] = "no data"
+    codes = units.index.to_numpy()[u_idx].astype(str)
+    out = gpd.GeoDataFrame(
+        {"unit": codes, "weight": weight},
+        geometry=pts, crs=units.crs,
+        index=pd.Index([f"{u}:{i}_{j}" for u, i, j in zip(codes, cx, cy, strict=True)],
+                       name="cell_id"),
+    )
+    for col in value_cols:
+        out[col] = totals[col].to_numpy()[u_idx] * share
+    out = out.loc[has_data.to_numpy()[u_idx]]
+    report = DasymetricReport(totals=totals, method=method, units_without_data=no_data)
+    for note in report.notes():
+        logger.info("dasymetric: %s", note)
+    return out, report
+
+
+def snap_demand(network: Network, points: gpd.GeoDataFrame, *, value_columns: list[str],
+                max_snap_m: float = 250.0) -> tuple[acc.Snapping, pd.DataFrame]:
+    """Snap demand points to the network; return the snapping and what was left out.
+
+    Returns
+    -------
+    snapping : Snapping
+    lost : DataFrame
+        One row per value column: ``total``, ``snapped``, ``not_snapped`` (persons) and
+        ``not_snapped_pct``; totals are conserved (snapped + not snapped = total).
+    """
+    s = acc.snap(network, points, max_snap_m=max_snap_m)
+    ok = s.snapped.reindex(points.index).fillna(False).to_numpy(dtype=bool)
+    rows = {}
+    for col in value_columns:
+        v = points[col].to_numpy(dtype=float)
+        rows[col] = {"total": v.sum(), "snapped": v[ok].sum(), "not_snapped": v[~ok].sum()}
+    lost = pd.DataFrame(rows).T
+    lost["not_snapped_pct"] = 100 * lost["not_snapped"] / lost["total"].where(lost["total"] > 0)
+    for col, row in lost.iterrows():
+        if row["not_snapped"] > 0:
+            logger.warning("%.0f of %.0f %s (%.2f%%) live in cells farther than %g m from the "
+                           "network and are not counted in reachable totals", row["not_snapped"],
+                           row["total"], col, row["not_snapped_pct"], max_snap_m)
+    return s, lost
+
+
+def reachable_totals(
+    network: Network,
+    sites,
+    demand: acc.Snapping,
+    *,
+    columns: list[str],
+    limits_min: list[float],
+    prefix: str = "",
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Sum demand values reachable from each site within each time limit.
+
+    Parameters
+    ----------
+    network : Network
+    sites : GeoDataFrame, Snapping or Reach
+        Origins.
+    demand : Snapping
+        Snapped demand points (from :func:`snap_demand`) carrying ``columns``.
+    columns : list of str
+        Value columns of the demand points, e.g. ``["jobseekers_n"]``.
+    limits_min : list of float
+        Time limits in minutes.
+    prefix : str
+        Mode label put in the result names, e.g. ``"walk"``.
+
+    Returns
+    -------
+    DataFrame
+        Aligned to the sites; one column per (column, limit) named
+        ``<stem>_<prefix>_<T>min_n`` (``jobseekers_walk_20min_n``), persons (float);
+        NaN for sites not snapped.
+    """
+    out = {}
+    for col in columns:
+        stem = col[:-2] if col.endswith("_n") else col
+        for t in limits_min:
+            name = f"{stem}_{prefix}_{t:g}min_n" if prefix else f"{stem}_{t:g}min_n"
+            s = acc.cumulative_opportunities(network, sites, demand, weights=col, limit_min=t,
+                                             progress=progress)
+            out[name] = s.astype(float)
+    return pd.DataFrame(out)
+
+
+def unit_values_at_sites(sites: gpd.GeoDataFrame, units: gpd.GeoDataFrame,
+                         values: pd.Series) -> pd.Series:
+    """Value of the unit holding most of each site (e.g. the municipal unemployment rate).
+
+    Sites outside every unit, or in units without a value, get NaN.
+    """
+    check_projected(sites, what="sites")
+    units = to_project_crs(units, what="units")
+    geoms = np.asarray(sites.geometry.values)
+    ug = np.asarray(units.geometry.values)
+    tree = shapely.STRtree(ug)
+    si, ui = tree.query(geoms, predicate="intersects")
+    overlap = shapely.area(shapely.intersection(geoms[si], ug[ui]))
+    point_like = shapely.get_dimensions(geoms[si]) == 0
+    overlap = np.where(point_like, 1.0, overlap)
+    df = pd.DataFrame({"si": si, "ui": ui, "a": overlap}).sort_values(["si", "a"],
+                                                                        ascending=[True, False])
+    best = df.drop_duplicates("si")
+    vals = values.reindex(units.index).to_numpy(dtype=float)
+    out = np.full(len(sites), np.nan)
+    out[best["si"].to_numpy()] = vals[best["ui"].to_numpy()]
+    return pd.Series(out, index=sites.index, name=values.name)

@@ -1,0 +1,326 @@
+"""Every indicator for a set of candidate sites, in one table.
+
+:func:`site_indicators` takes candidate sites and the layers of their study
+area, builds (or takes) the walk and bike networks, spreads job seekers and
+residents over the land (dasymetric), and returns one GeoDataFrame of sites
+with documented indicator columns (:data:`INDICATORS`) and an
+:class:`IndicatorReport` of what could not be computed and why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from productivecity import accessibility as acc
+from productivecity._errors import DataSourceError
+from productivecity.indicators import access as _access
+from productivecity.indicators import labour as _labour
+from productivecity.indicators import vacancy as _vacancy
+from productivecity.layers import LayerSet
+from productivecity.network import Network, bike_network, walk_network
+from productivecity.sources import labour as _labour_src
+from productivecity.sources.catalog import DataDir
+
+logger = logging.getLogger(__name__)
+
+#: Indicator columns and their definitions (unit in the name).
+INDICATORS: dict[str, str] = {
+    "area_ha": "land area of the site (ha)",
+    "brownfield_share_pct": "share of the site's area on OSM landuse=brownfield (%)",
+    "industrial_share_pct": "share of the site's area on OSM landuse=industrial (%)",
+    "vacant_poi_n": "vacant shops (shop=vacant) and disused/abandoned features within 250 m of "
+                    "the site (count; OSM proxy of vacancy)",
+    "vacant_poi_per_ha": "the same per hectare of the site buffered by 250 m",
+    "building_coverage_pct": "building footprint area / land area of the site (%; NaN where no "
+                             "building data cover the site)",
+    "unbuilt_industrial_ha": "industrial and brownfield land in the site without buildings (ha; "
+                             "NaN where no building data)",
+    "jobseekers_walk_20min_n": "job seekers living within 20 min walk (persons, annual average)",
+    "jobseekers_walk_30min_n": "job seekers within 30 min walk",
+    "jobseekers_bike_20min_n": "job seekers within 20 min by bike",
+    "jobseekers_bike_30min_n": "job seekers within 30 min by bike",
+    "jobseekers_low_edu_walk_20min_n": "low-educated job seekers within 20 min walk",
+    "jobseekers_low_edu_walk_30min_n": "low-educated job seekers within 30 min walk",
+    "jobseekers_low_edu_bike_20min_n": "low-educated job seekers within 20 min by bike",
+    "jobseekers_low_edu_bike_30min_n": "low-educated job seekers within 30 min by bike",
+    "labour_data_complete": "True if no place within 30 min by bike lies in a municipality "
+                            "without job-seeker data (else the counts are lower bounds)",
+    "unemployment_rate_pct": "unemployment rate of the site's municipality (% of the active "
+                             "population 18-65, 2021, BEST-COST/Sciensano)",
+    "low_edu_adults_pct": "adults without upper-secondary diploma in the site's municipality (%)",
+    "hub_access_2sfca_per_1000_jobseekers": "existing hubs per 1,000 job seekers within 30 min "
+                                            "by bike (two-step floating catchment; a hub counts "
+                                            "its training places where known, else 1)",
+    "rail_station_walk_time_min": "walk to the nearest rail station (min)",
+    "rail_station_daily_stops_n": "average daily train stops at that station (iRail)",
+    "tram_metro_stop_walk_time_min": "walk to the nearest tram or metro stop (min)",
+    "stops_walk_10min_n": "transit stops (any mode) within 10 min walk",
+    "canal_quay_walk_time_min": "walk to the nearest point of the canal bank (min)",
+    "nearest_hub_walk_time_min": "walk to the nearest existing hub (min)",
+    "nearest_hub_bike_time_min": "bike to the nearest existing hub (min)",
+    "residents_bike_15min_n": "residents within 15 min by bike (persons)",
+}
+
+
+@dataclasses.dataclass
+class IndicatorReport:
+    """What could not be computed, and why.
+
+    Attributes
+    ----------
+    missing : DataFrame
+        Per indicator column: ``missing_n`` (sites with NaN) and ``reason``.
+    unsnapped_sites : DataFrame
+        Sites not tied to the walk network (index ``site_id``; ``reason``, ``dist_m``).
+    demand_not_snapped : DataFrame
+        Persons in cells too far from the network (not counted in reachable totals).
+    notes : list of str
+        Sources, fall-backs and caveats.
+    timings_s : dict of str to float
+        Seconds per step.
+    """
+
+    missing: pd.DataFrame
+    unsnapped_sites: pd.DataFrame
+    demand_not_snapped: pd.DataFrame
+    notes: list[str]
+    timings_s: dict[str, float]
+
+
+def site_indicators(
+    sites: gpd.GeoDataFrame,
+    layers: LayerSet,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    walk: Network | None = None,
+    bike: Network | None = None,
+    buildings: gpd.GeoDataFrame | None = None,
+    building_coverage=None,
+    inventory: gpd.GeoDataFrame | None = None,
+    inventory_status_column: str = "status",
+    year: int = 2024,
+    cell_m: float = 100.0,
+    progress: bool = True,
+) -> tuple[gpd.GeoDataFrame, IndicatorReport]:
+    """Compute every indicator of :data:`INDICATORS` for the sites.
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        Candidate sites (index ``site_id``), EPSG:31370.
+    layers : LayerSet
+        The study area's layers (:func:`productivecity.layers.load_layers`).
+    data_dir : path-like, optional
+        Data directory with the street network source (OSM PBF/XML) and the
+        labour tables (default: the layer set's).
+    walk, bike : Network, optional
+        Prebuilt networks (built from the data directory's OSM file otherwise).
+    buildings : GeoDataFrame, optional
+        Building footprints (``residential`` column); loaded from the data
+        directory's OSM file when it has them.
+    building_coverage : shapely geometry, optional
+        Where ``buildings`` are complete (default: the OSM file's extent ∩ area).
+    inventory : GeoDataFrame, optional
+        Official vacancy inventory, used in place of the OSM vacancy proxies.
+    year : int, default 2024
+        Year of the job-seeker table.
+    cell_m : float, default 100
+        Cell size of the dasymetric surface (m).
+    progress : bool
+        Show progress.
+
+    Returns
+    -------
+    sites : GeoDataFrame
+        The input sites with the indicator columns added (input not modified).
+    report : IndicatorReport
+    """
+    timings: dict[str, float] = {}
+    notes: list[str] = []
+    t0 = time.perf_counter()
+    data_dir = Path(data_dir) if data_dir is not None else layers.data_dir
+    if data_dir is None:
+        raise DataSourceError("site_indicators needs a data directory (street network and "
+                              "labour tables)")
+    dd = DataDir(data_dir)
+    area = layers["study_area"]
+    osm_file = dd.find("osm_pbf") or dd.find("osm_xml")
+
+    # networks
+    if walk is None or bike is None:
+        if osm_file is None:
+            raise DataSourceError(
+                f"no OSM street data (PBF or XML) in {data_dir} to build the walk and bike "
+                f"networks; pass walk= and bike= networks or add osm/<area>.osm.pbf")
+        walk = walk or walk_network(osm_file)
+        bike = bike or bike_network(osm_file)
+    timings["networks"] = time.perf_counter() - t0
+
+    # vacancy and land
+    t = time.perf_counter()
+    if buildings is None and osm_file is not None:
+        from productivecity.sources.osm import buildings as load_buildings
+
+        buildings, brep = load_buildings(area, source=osm_file)
+        notes.extend(f"buildings: {n}" for n in brep.notes)
+        if building_coverage is None:
+            building_coverage = _source_extent(walk, area)
+    out = sites.copy()
+    vac = _vacancy.vacancy_indicators(
+        sites, zones=layers["industrial_zones"], poi=layers["poi"], buildings=buildings,
+        building_coverage=building_coverage, inventory=inventory,
+        inventory_status_column=inventory_status_column,
+    )
+    timings["vacancy"] = time.perf_counter() - t
+
+    # labour: dasymetric job seekers and residents
+    t = time.perf_counter()
+    muni = layers["units_municipalities"]
+    js_path = dd.require("labour_actiris")
+    js = _labour_src.read_actiris_jobseekers(js_path, year=year, names=muni["name"])
+    js = js.loc[js.index.isin(muni.index)]
+    totals = js[["jobseekers_n", "jobseekers_low_edu_n"]].reindex(muni.index)
+    nodata = totals["jobseekers_n"].isna()
+    if nodata.any():
+        notes.append(f"no job-seeker data for {list(muni.loc[nodata, 'name'])} "
+                     f"({js_path.name} covers {len(js)} municipalities): sites reaching them get "
+                     f"lower bounds (labour_data_complete = False)")
+    totals["nodata_cells_n"] = np.where(nodata, 1.0, 0.0)
+    totals["population_n"] = muni["population_n"].astype("Float64").astype(float)
+    hoods = layers.layers.get("units_neighbourhoods")
+    cells, drep = _labour.dasymetric_points(
+        muni, totals[["population_n"]], cell_m=cell_m, buildings=buildings,
+        building_coverage=building_coverage, population=hoods,
+    )
+    js_cells, _ = _labour.dasymetric_points(
+        muni, totals[["jobseekers_n", "jobseekers_low_edu_n"]], cell_m=cell_m,
+        buildings=buildings, building_coverage=building_coverage, population=hoods,
+    )
+    notes.extend(f"dasymetric: {n}" for n in drep.notes())
+    # a marker surface for municipalities without job-seeker data
+    marker = totals[["nodata_cells_n"]]
+    nd_cells, _ = _labour.dasymetric_points(muni, marker, cell_m=cell_m)
+    cells = cells.join(js_cells[["jobseekers_n", "jobseekers_low_edu_n"]], how="left")
+    cells = cells.join(nd_cells[["nodata_cells_n"]], how="left")
+    cells[["jobseekers_n", "jobseekers_low_edu_n", "nodata_cells_n"]] = cells[
+        ["jobseekers_n", "jobseekers_low_edu_n", "nodata_cells_n"]].fillna(0.0)
+    value_cols = ["population_n", "jobseekers_n", "jobseekers_low_edu_n"]
+    wdem, wlost = _labour.snap_demand(walk, cells, value_columns=value_cols)
+    bdem, blost = _labour.snap_demand(bike, cells, value_columns=value_cols)
+    timings["dasymetric"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    ws = acc.snap(walk, sites, barriers=_water(layers))
+    bs = acc.snap(bike, sites, barriers=_water(layers))
+    lab = pd.concat([
+        _labour.reachable_totals(walk, ws, wdem, columns=["jobseekers_n", "jobseekers_low_edu_n"],
+                                 limits_min=[20, 30], prefix="walk", progress=progress),
+        _labour.reachable_totals(bike, bs, bdem, columns=["jobseekers_n", "jobseekers_low_edu_n"],
+                                 limits_min=[20, 30], prefix="bike", progress=progress),
+    ], axis=1)
+    order = [c for c in INDICATORS if c in lab.columns]
+    lab = lab[order]
+    nd = acc.cumulative_opportunities(bike, bs, bdem, weights="nodata_cells_n", limit_min=30)
+    lab["labour_data_complete"] = pd.array(
+        np.where(nd.isna(), pd.NA, nd.fillna(0).to_numpy() == 0), dtype="boolean")
+    rates = _labour_src.read_municipal_rates(dd.require("labour_municipal_rates"))
+    lab["unemployment_rate_pct"] = _labour.unit_values_at_sites(
+        sites, muni, rates["unemployment_rate_pct"])
+    lab["low_edu_adults_pct"] = _labour.unit_values_at_sites(
+        sites, muni, rates["low_edu_adults_pct"])
+    lab["hub_access_2sfca_per_1000_jobseekers"] = _hub_2sfca(bike, bs, bdem, layers["hubs"])
+    timings["labour"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    res = _access.access_indicators(
+        sites, walk=walk, bike=bike, transit_stops=layers["transit_stops"], hubs=layers["hubs"],
+        canal=layers["canal"], residents=bdem, walk_sites=ws, bike_sites=bs,
+    )
+    timings["accessibility"] = time.perf_counter() - t
+
+    for frame in (vac, lab, res):
+        for col in frame.columns:
+            out[col] = frame[col]
+    if "area_ha" not in out.columns:
+        out["area_ha"] = out.geometry.area / 10_000
+    missing = _missing_table(out, ws)
+    unsnapped = ws.unsnapped
+    lost = pd.concat({"walk": wlost, "bike": blost})
+    timings["total"] = time.perf_counter() - t0
+    for step, s in timings.items():
+        logger.info("indicators: %s %.1f s", step, s)
+    return out, IndicatorReport(missing=missing, unsnapped_sites=unsnapped,
+                                demand_not_snapped=lost, notes=notes, timings_s=timings)
+
+
+def _hub_2sfca(bike: Network, bs: acc.Snapping, bdem: acc.Snapping, hubs: gpd.GeoDataFrame,
+               *, limit_min: float = 30.0) -> pd.Series:
+    """2SFCA of hubs for job seekers, evaluated at the sites, per 1,000 job seekers.
+
+    R_j = S_j / (job seekers within ``limit_min`` of hub j); a site gets the sum of R_j of
+    the hubs within ``limit_min``. S_j = training places where known, else 1.
+    """
+    if hubs.empty:
+        return pd.Series(np.nan, index=bs.index)
+    supply = pd.to_numeric(hubs.get("training_places_n"), errors="coerce")
+    supply = supply.fillna(1.0) if supply is not None else pd.Series(1.0, index=hubs.index)
+    demand = acc.cumulative_opportunities(bike, hubs, bdem, weights="jobseekers_n",
+                                          limit_min=limit_min)
+    ratio = supply.astype(float) / demand.replace(0, np.nan)
+    ratio = ratio.dropna()
+    if ratio.empty:
+        return pd.Series(np.nan, index=bs.index)
+    tt = acc.travel_times(bike, bs, hubs.loc[ratio.index], limit_min=limit_min)
+    r = ratio.reindex(tt.index.get_level_values("destination")).to_numpy()
+    per_site = pd.Series(r, index=tt.index.get_level_values("origin")).groupby(level=0).sum()
+    out = per_site.reindex(bs.index).fillna(0.0) * 1000.0
+    snapped = bs.snapped.reindex(bs.index).to_numpy()
+    out[~snapped] = np.nan
+    return out.rename("hub_access_2sfca_per_1000_jobseekers")
+
+
+def _water(layers: LayerSet):
+    canal = layers.layers.get("canal")
+    if canal is None or canal.empty:
+        return None
+    polys = canal.loc[canal.geom_type.isin(["Polygon", "MultiPolygon"])]
+    return polys if len(polys) else None
+
+
+def _source_extent(network: Network, area: gpd.GeoDataFrame):
+    """Where an OSM extract's buildings can be trusted: the street network's hull ∩ area."""
+    import shapely
+
+    nodes = shapely.multipoints(np.column_stack([network.x, network.y]))
+    hull = shapely.concave_hull(nodes, ratio=0.05)
+    return shapely.intersection(hull.buffer(100), area.geometry.iloc[0])
+
+
+def _missing_table(out: gpd.GeoDataFrame, ws: acc.Snapping) -> pd.DataFrame:
+    rows = {}
+    snapped = ws.snapped.reindex(out.index).to_numpy()
+    for col in INDICATORS:
+        if col not in out.columns:
+            rows[col] = {"missing_n": len(out), "reason": "not computed (input missing)"}
+            continue
+        miss = out[col].isna().to_numpy()
+        n = int(miss.sum())
+        reason = ""
+        if n:
+            unsn = int((miss & ~snapped).sum())
+            parts = []
+            if unsn:
+                parts.append(f"{unsn} site(s) not on the walk network")
+            if n - unsn:
+                parts.append(f"{n - unsn} site(s) without the input data")
+            reason = "; ".join(parts)
+        rows[col] = {"missing_n": n, "reason": reason}
+    return pd.DataFrame(rows).T
