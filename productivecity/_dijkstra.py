@@ -1,20 +1,23 @@
 """Bounded multi-seed Dijkstra on CSR arrays, compiled with numba.
 
 Each origin is a set of seeds ``(node, start cost)``; the search stops at
-``limit``. Two kernels share the search:
+``limit``. Three kernels share the search:
 
 * :func:`reach_chunk` returns, per origin, every node reached within the limit
   and its cost;
 * :func:`od_chunk` returns, per origin, every destination reached within the
   limit: destinations hang on nodes through *attachments* ``(node, destination,
   offset)`` (a destination reached from node ``n`` costs ``cost(n) + offset``),
-  plus *direct* candidates (origin and destination on the same edge).
+  plus *direct* candidates (origin and destination on the same edge);
+* :func:`count_min_chunk` runs the same searches but only counts the pairs and
+  keeps their least cost per origin (or per destination), with no pair buffers.
 
-Both work on a chunk of origins at a time and write into caller-provided
-buffers of ``capacity`` entries per origin, so memory stays bounded by
-``chunk × capacity`` whatever the number of origins. Origins of a chunk are
+They work on a chunk of origins at a time; the first two write into
+caller-provided buffers of ``capacity`` entries per origin, so memory stays
+bounded by ``chunk × capacity`` whatever the number of origins. Origins of a chunk are
 split over threads in a static stride; each thread owns its work arrays.
-Costs add up edge weights in path order, as networkx's Dijkstra does.
+Costs add up edge weights in path order, as networkx's Dijkstra does. The
+priority queue is a 4-ary heap with lazy deletion.
 """
 
 from __future__ import annotations
@@ -27,38 +30,46 @@ _CACHE = True
 
 @numba.njit(cache=_CACHE, inline="always")
 def _push(hk, hv, size, key, val):
+    """Add ``(key, val)`` to the 4-ary min-heap ``hk``/``hv`` of ``size`` entries."""
     i = size
+    while i > 0:
+        p = (i - 1) >> 2
+        if hk[p] <= key:
+            break
+        hk[i] = hk[p]
+        hv[i] = hv[p]
+        i = p
     hk[i] = key
     hv[i] = val
-    while i > 0:
-        p = (i - 1) >> 1
-        if hk[p] <= hk[i]:
-            break
-        hk[p], hk[i] = hk[i], hk[p]
-        hv[p], hv[i] = hv[i], hv[p]
-        i = p
     return size + 1
 
 
 @numba.njit(cache=_CACHE, inline="always")
 def _pop(hk, hv, size):
+    """Remove and return the least ``(key, val)`` of the 4-ary min-heap, and the new size."""
     key = hk[0]
     val = hv[0]
     size -= 1
-    hk[0] = hk[size]
-    hv[0] = hv[size]
+    lk = hk[size]
+    lv = hv[size]
     i = 0
     while True:
-        c = 2 * i + 1
+        c = 4 * i + 1
         if c >= size:
             break
-        if c + 1 < size and hk[c + 1] < hk[c]:
-            c += 1
-        if hk[i] <= hk[c]:
+        m = c
+        mk = hk[c]
+        for j in range(c + 1, min(c + 4, size)):
+            if hk[j] < mk:
+                mk = hk[j]
+                m = j
+        if lk <= mk:
             break
-        hk[c], hk[i] = hk[i], hk[c]
-        hv[c], hv[i] = hv[i], hv[c]
-        i = c
+        hk[i] = mk
+        hv[i] = hv[m]
+        i = m
+    hk[i] = lk
+    hv[i] = lv
     return key, val, size
 
 
@@ -129,6 +140,40 @@ def reach_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, limit,
                 dist[node] = np.inf
 
 
+@numba.njit(cache=_CACHE, inline="always")
+def _row_dests(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_dest, att_off,
+               dir_ptr, dir_dest, dir_cost, limit, o, dist, touched, hk, hv, best, dtouched):
+    """Search from origin ``o``; return how many destinations were reached within ``limit``.
+
+    They are ``dtouched[:nd]`` with their least cost in ``best``; the caller reads them
+    and resets ``best`` to inf. ``dist`` is reset here.
+    """
+    nd = 0
+    for k in range(dir_ptr[o], dir_ptr[o + 1]):
+        d = dir_dest[k]
+        c = dir_cost[k]
+        if c <= limit and c < best[d]:
+            if best[d] == np.inf:
+                dtouched[nd] = d
+                nd += 1
+            best[d] = c
+    nt = _search(indptr, indices, w, seed_ptr, seed_node, seed_cost, o, limit,
+                 dist, touched, hk, hv)
+    for k in range(nt):
+        u = touched[k]
+        cu = dist[u]
+        for a in range(att_ptr[u], att_ptr[u + 1]):
+            d = att_dest[a]
+            c = cu + att_off[a]
+            if c <= limit and c < best[d]:
+                if best[d] == np.inf:
+                    dtouched[nd] = d
+                    nd += 1
+                best[d] = c
+        dist[u] = np.inf
+    return nd
+
+
 @numba.njit(cache=_CACHE, parallel=True)
 def od_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_dest, att_off,
              dir_ptr, dir_dest, dir_cost, n_dest, limit, o_start, o_end, nthreads,
@@ -151,29 +196,9 @@ def od_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_de
         best = np.full(n_dest, np.inf)
         dtouched = np.empty(n_dest, np.int32)
         for o in range(o_start + t, o_end, nthreads):
-            nd = 0
-            for k in range(dir_ptr[o], dir_ptr[o + 1]):
-                d = dir_dest[k]
-                c = dir_cost[k]
-                if c <= limit and c < best[d]:
-                    if best[d] == np.inf:
-                        dtouched[nd] = d
-                        nd += 1
-                    best[d] = c
-            nt = _search(indptr, indices, w, seed_ptr, seed_node, seed_cost, o, limit,
-                         dist, touched, hk, hv)
-            for k in range(nt):
-                u = touched[k]
-                cu = dist[u]
-                for a in range(att_ptr[u], att_ptr[u + 1]):
-                    d = att_dest[a]
-                    c = cu + att_off[a]
-                    if c <= limit and c < best[d]:
-                        if best[d] == np.inf:
-                            dtouched[nd] = d
-                            nd += 1
-                        best[d] = c
-                dist[u] = np.inf
+            nd = _row_dests(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr,
+                            att_dest, att_off, dir_ptr, dir_dest, dir_cost, limit, o, dist,
+                            touched, hk, hv, best, dtouched)
             row = o - o_start
             fits = nd <= out_dest.shape[1]
             for k in range(nd):
@@ -183,6 +208,41 @@ def od_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_de
                     out_cost[row, k] = best[d]
                 best[d] = np.inf
             out_n[row] = nd  # > row length: nothing written, the caller runs it again
+
+
+@numba.njit(cache=_CACHE, parallel=True)
+def count_min_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_dest,
+                    att_off, dir_ptr, dir_dest, dir_cost, n_dest, limit, o_start, o_end,
+                    nthreads, by_dest, acc_n, acc_min):
+    """Per item: number of pairs within ``limit`` and their least cost, without listing them.
+
+    Runs the searches of :func:`od_chunk` for origins ``o_start..o_end-1``; every
+    (origin, destination) pair reached (each once, at its least cost) adds 1 to
+    ``acc_n[t, k]`` and lowers ``acc_min[t, k]`` to its cost, where ``k`` is the
+    destination if ``by_dest`` else the origin and ``t`` the thread. The caller sums
+    ``acc_n`` and takes the minimum of ``acc_min`` over threads.
+    """
+    n = len(indptr) - 1
+    cap_heap = len(indices) + len(seed_node) + 1
+    for t in numba.prange(nthreads):
+        dist = np.full(n, np.inf)
+        touched = np.empty(n, np.int32)
+        hk = np.empty(cap_heap, np.float64)
+        hv = np.empty(cap_heap, np.int32)
+        best = np.full(n_dest, np.inf)
+        dtouched = np.empty(n_dest, np.int32)
+        for o in range(o_start + t, o_end, nthreads):
+            nd = _row_dests(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr,
+                            att_dest, att_off, dir_ptr, dir_dest, dir_cost, limit, o, dist,
+                            touched, hk, hv, best, dtouched)
+            for k in range(nd):
+                d = dtouched[k]
+                c = best[d]
+                key = d if by_dest else o
+                acc_n[t, key] += 1
+                if c < acc_min[t, key]:
+                    acc_min[t, key] = c
+                best[d] = np.inf
 
 
 @numba.njit(cache=_CACHE)

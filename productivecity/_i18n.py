@@ -173,6 +173,11 @@ _COLUMNS: dict[str, dict[str, str]] = {
         "nl": "Aandeel braakliggend terrein",
         "fr": "Part de friche du site",
     },
+    "industrial_share": {
+        "en": "Industrial share of the site",
+        "nl": "Aandeel bedrijventerrein",
+        "fr": "Part industrielle du site",
+    },
     "vacant_shops": {
         "en": "Vacant shop units",
         "nl": "Leegstaande winkelpanden",
@@ -319,8 +324,8 @@ def column_label(column: str, lang: str = "en", *, unit: bool = True) -> str:
 
     Examples
     --------
-    >>> column_label("rail_station_time_min", "fr")
-    'Marche jusqu\\'à la gare la plus proche (min)'
+    >>> column_label("rail_station_time_min", "nl")
+    'Wandeltijd tot het dichtstbijzijnde treinstation (min)'
     >>> column_label("bike_parking_n", "nl")
     'Bike parking (aantal)'
     """

@@ -276,46 +276,43 @@ def snap(
         )
 
     edge_geoms = network.edge_geometries
-    main_edges, tree = network.main_edge_tree
     cand = np.flatnonzero(inside)
-    qi, qe = tree.query_nearest(pts[cand], max_distance=max_snap_m, all_matches=False)
-    pick_pt = cand[qi]
-    pick_edge = main_edges[qe]
+    # nearest edge of the main component (grid search; distances as shapely's)
+    ce, _cd = network.nearest_edges(px[cand], py[cand], max_dist_m=max_snap_m)
+    hit = ce >= 0
+    pick_pt = cand[hit]
+    pick_edge = ce[hit]
     if barriers is not None:
-        pick_pt, pick_edge = _avoid_barriers(pts, pick_pt, pick_edge, cand, edge_geoms,
-                                             main_edges, tree, barriers, max_snap_m)
+        pick_pt, pick_edge = _avoid_barriers(network, pts, pick_pt, pick_edge, barriers,
+                                             max_snap_m)
     # classify unsnapped items
     ok_item = np.zeros(n, bool)
     ok_item[pt_item[pick_pt]] = True
-    inside_item = np.zeros(n, bool)
-    inside_item[pt_item[inside]] = True
     lost = ~ok_item & ~empty
-    reason[lost & ~inside_item] = OUTSIDE
-    lost_in = np.flatnonzero(lost & inside_item)
-    if len(lost_in):
-        lp = np.flatnonzero(np.isin(pt_item, lost_in) & inside)
-        li, le = tree.query_nearest(pts[lp], all_matches=False, return_distance=False)
-        d = shapely.distance(pts[lp[li]], edge_geoms[main_edges[le]])
-        best = pd.Series(d).groupby(pt_item[lp[li]]).min()
-        dist_report[best.index.to_numpy()] = best.to_numpy()
-        all_tree = shapely.STRtree(edge_geoms)
-        ai, _ae = all_tree.query(pts[lp], predicate="dwithin", distance=max_snap_m)
-        near_any = np.zeros(n, bool)
-        near_any[pt_item[lp[ai]]] = True
-        for it in lost_in:
-            if dist_report[it] <= max_snap_m:
-                reason[it] = BARRIER
-            elif near_any[it]:
-                reason[it] = CUT_OFF
-            else:
-                reason[it] = TOO_FAR
-    lost_out = np.flatnonzero(lost & ~inside_item)
-    if len(lost_out):
-        lp = np.flatnonzero(np.isin(pt_item, lost_out))
-        li, le = tree.query_nearest(pts[lp], all_matches=False)
-        d = shapely.distance(pts[lp[li]], edge_geoms[main_edges[le]])
-        best = pd.Series(d).groupby(pt_item[lp[li]]).min()
-        dist_report[best.index.to_numpy()] = best.to_numpy()
+    if lost.any():
+        inside_item = np.zeros(n, bool)
+        inside_item[pt_item[inside]] = True
+        reason[lost & ~inside_item] = OUTSIDE
+        # distance to the main component: from the item's points within the extent, or
+        # (items wholly outside it) from all of them
+        lp = np.flatnonzero(((lost & inside_item)[pt_item] & inside)
+                            | (lost & ~inside_item)[pt_item])
+        _le, d = network.nearest_edges(px[lp], py[lp])
+        np.fmin.at(dist_report, pt_item[lp], d)
+        lost_in = np.flatnonzero(lost & inside_item)
+        if len(lost_in):
+            lp = np.flatnonzero(np.isin(pt_item, lost_in) & inside)
+            ae, _ad = network.nearest_edges(px[lp], py[lp], max_dist_m=max_snap_m,
+                                            main_only=False)
+            near_any = np.zeros(n, bool)
+            near_any[pt_item[lp[ae >= 0]]] = True
+            for it in lost_in:
+                if dist_report[it] <= max_snap_m:
+                    reason[it] = BARRIER
+                elif near_any[it]:
+                    reason[it] = CUT_OFF
+                else:
+                    reason[it] = TOO_FAR
 
     # snapped locations
     sp = pts[pick_pt]
@@ -329,11 +326,10 @@ def snap(
     order = np.lexsort((connector, item))
     item, pick_edge, frac, connector, on_edge = (a[order] for a in
                                                 (item, pick_edge, frac, connector, on_edge))
-    key = pd.DataFrame({"i": item, "e": pick_edge,
-                        "f": np.round(frac * network.edge_length_m[pick_edge])})
-    keep = ~key.duplicated().to_numpy()
-    item, pick_edge, frac, connector, on_edge = (a[keep] for a in
-                                                (item, pick_edge, frac, connector, on_edge))
+    if len(item) > 1 and (item[1:] == item[:-1]).any():
+        keep = _first_of_each(item, pick_edge, np.round(frac * network.edge_length_m[pick_edge]))
+        item, pick_edge, frac, connector, on_edge = (a[keep] for a in
+                                                    (item, pick_edge, frac, connector, on_edge))
     node = np.full(len(item), -1, dtype=np.int64)
     edge = pick_edge.astype(np.int64)
     at_u, at_v = frac <= 0.0, frac >= 1.0
@@ -347,17 +343,30 @@ def snap(
     if len(unsnapped):
         counts = unsnapped["reason"].value_counts().to_dict()
         logger.warning("%d of %d items not snapped: %s", len(unsnapped), n, counts)
-    logger.info("snapped %d of %d items (%d access points), median connector %.1f m",
-                n - len(unsnapped), n, len(item),
-                float(np.median(connector)) if len(connector) else float("nan"))
+    if logger.isEnabledFor(logging.INFO):
+        logger.info("snapped %d of %d items (%d access points), median connector %.1f m",
+                    n - len(unsnapped), n, len(item),
+                    float(np.median(connector)) if len(connector) else float("nan"))
     return Snapping(network=network, index=index, item=item, edge=edge, node=node, frac=frac,
                     connector_m=connector, x=shapely.get_x(on_edge), y=shapely.get_y(on_edge),
                     access_speed_kmh=float(access_speed_kmh), unsnapped=unsnapped, frame=items)
 
 
-def _avoid_barriers(pts, pick_pt, pick_edge, cand, edge_geoms, main_edges, tree, barriers,
-                    max_snap_m):
+def _first_of_each(*keys: np.ndarray) -> np.ndarray:
+    """Boolean mask: True at the first occurrence of each distinct row of ``keys``."""
+    order = np.lexsort(keys[::-1])  # stable: equal rows keep their order
+    sorted_keys = [k[order] for k in keys]
+    same = np.ones(len(order) - 1, bool)
+    for k in sorted_keys:
+        same &= k[1:] == k[:-1]
+    keep = np.ones(len(order), bool)
+    keep[order[1:][same]] = False
+    return keep
+
+
+def _avoid_barriers(network, pts, pick_pt, pick_edge, barriers, max_snap_m):
     """Replace snaps whose connector crosses a barrier by the nearest edge that does not."""
+    edge_geoms = network.edge_geometries
     if isinstance(barriers, gpd.GeoSeries):
         barriers = gpd.GeoDataFrame(geometry=barriers)
     check_projected(barriers, what="barriers")
@@ -378,6 +387,7 @@ def _avoid_barriers(pts, pick_pt, pick_edge, cand, edge_geoms, main_edges, tree,
     if not bad.any():
         return pick_pt, pick_edge
     redo = pick_pt[bad]
+    main_edges, tree = network.main_edge_tree
     qi, qe = tree.query(pts[redo], predicate="dwithin", distance=max_snap_m)
     p_idx, e_idx = redo[qi], main_edges[qe]
     d = shapely.distance(pts[p_idx], edge_geoms[e_idx])
@@ -705,26 +715,35 @@ def _group(key: np.ndarray, n_groups: int, *cols: np.ndarray):
     return (ptr, *(c[order] for c in cols))
 
 
-def _od(network: Network, origins, dests: Snapping, kind: str, limit: float,
-        progress: bool = False) -> _OD:
-    """All (origin, destination) pairs within ``limit``, computed chunk by chunk.
+@dataclasses.dataclass
+class _Plan:
+    """How to run the searches between origins and destinations.
 
-    The searches run from whichever side has fewer items: from the origins on the
-    network, or from the destinations on the reversed network (same costs).
+    ``reverse``: the searches start at the destinations and run on the reversed arcs
+    (rows are destinations, columns origins); otherwise rows are origins.
     """
-    if isinstance(origins, Reach):
-        return _od_from_reach(origins, dests, kind, limit)
-    s = _as_snapping(network, origins, what="origins", allow_none=True)
+
+    reverse: bool
+    indptr: np.ndarray
+    indices: np.ndarray
+    w: np.ndarray
+    args: tuple  # seeds, attachments and direct candidates of the rows, for the kernels
+    n_rows: int
+    n_cols: int
+    n_origins: int
+
+
+def _plan(network: Network, s: Snapping | None, dests: Snapping, kind: str) -> _Plan:
+    """Search from whichever side has fewer items: the origins on the network, or the
+    destinations on the reversed network (same costs)."""
     w, _ = _weights_of(network, kind)
     seed_ptr, seed_node, seed_cost = _seeds(network, s, kind)
     att_ptr, att_dest, att_off = _attachments(network, dests, kind)
     dir_ptr, dir_dest, dir_cost = _direct(network, s, dests, kind)
     n_o = len(seed_ptr) - 1
     n_d = dests.n_items
-    reverse = n_d < n_o
-    if reverse:
+    if n_d < n_o:
         indptr, indices, arc = network.reverse_arcs
-        w = w[arc]
         # searches start at the destinations' attachment nodes ...
         att_node = np.repeat(np.arange(network.n_nodes), np.diff(att_ptr))
         src_ptr, src_node, src_cost = _group(att_dest.astype(np.int64), n_d,
@@ -736,15 +755,36 @@ def _od(network: Network, origins, dests: Snapping, kind: str, limit: float,
         dir_item = np.repeat(np.arange(n_o), np.diff(dir_ptr))
         rdir_ptr, rdir_item, rdir_cost = _group(dir_dest.astype(np.int64), n_d,
                                                 dir_item.astype(np.int32), dir_cost)
-        args = (src_ptr, src_node, src_cost, tgt_ptr, tgt_item, tgt_off,
-                rdir_ptr, rdir_item, rdir_cost)
-        n_rows, cap = n_d, n_o
-    else:
-        indptr, indices = network.indptr, network.indices
-        args = (seed_ptr, seed_node, seed_cost, att_ptr, att_dest, att_off,
-                dir_ptr, dir_dest, dir_cost)
-        n_rows, cap = n_o, n_d
-    n_cols = cap
+        return _Plan(reverse=True, indptr=indptr, indices=indices, w=w[arc],
+                     args=(src_ptr, src_node, src_cost, tgt_ptr, tgt_item, tgt_off,
+                           rdir_ptr, rdir_item, rdir_cost),
+                     n_rows=n_d, n_cols=n_o, n_origins=n_o)
+    return _Plan(reverse=False, indptr=network.indptr, indices=network.indices, w=w,
+                 args=(seed_ptr, seed_node, seed_cost, att_ptr, att_dest, att_off,
+                       dir_ptr, dir_dest, dir_cost),
+                 n_rows=n_o, n_cols=n_d, n_origins=n_o)
+
+
+def _valid(network: Network, s: Snapping | None) -> np.ndarray:
+    """Origins that can be evaluated (snapped), as a boolean array."""
+    if s is None:
+        return np.ones(network.n_nodes, bool)
+    ok = np.zeros(s.n_items, bool)
+    ok[s.item] = True
+    return ok
+
+
+def _od(network: Network, origins, dests: Snapping, kind: str, limit: float,
+        progress: bool = False) -> _OD:
+    """All (origin, destination) pairs within ``limit``, computed chunk by chunk.
+
+    The searches run from whichever side has fewer items (see :func:`_plan`).
+    """
+    if isinstance(origins, Reach):
+        return _od_from_reach(origins, dests, kind, limit)
+    s = _as_snapping(network, origins, what="origins", allow_none=True)
+    p = _plan(network, s, dests, kind)
+    reverse, n_rows, n_cols = p.reverse, p.n_rows, p.n_cols
     cap = min(n_cols, _ROW_ENTRIES)
     chunk = int(np.clip(_CHUNK_ENTRIES // max(cap, 1), 1, 8192))
     nthreads = _nthreads()
@@ -753,8 +793,8 @@ def _od(network: Network, origins, dests: Snapping, kind: str, limit: float,
         out_item = np.empty((end - start, width), np.int32)
         out_cost = np.empty((end - start, width), np.float64)
         out_n = np.zeros(end - start, np.int64)
-        _dijkstra.od_chunk(indptr, indices, w, *args, n_cols, limit, start, end, nthreads,
-                           out_item, out_cost, out_n)
+        _dijkstra.od_chunk(p.indptr, p.indices, p.w, *p.args, n_cols, limit, start, end,
+                           nthreads, out_item, out_cost, out_n)
         return out_item, out_cost, out_n
 
     def chunks():
@@ -774,8 +814,28 @@ def _od(network: Network, origins, dests: Snapping, kind: str, limit: float,
             costs = _dijkstra.compact(out_cost, out_n, cap)
             yield _orient(reverse, rows, items, costs)
 
-    valid = np.ones(n_o, bool) if s is None else s.snapped.to_numpy()
-    return _OD(chunks=chunks(), n_origins=n_o, index=_origin_index(network, s), valid=valid)
+    return _OD(chunks=chunks(), n_origins=p.n_origins, index=_origin_index(network, s),
+               valid=_valid(network, s))
+
+
+def _count_min(network: Network, s: Snapping | None, dests: Snapping, kind: str,
+               limit: float, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Per origin: destinations within ``limit`` (count) and the least cost (inf if none).
+
+    The same searches as :func:`_od`, aggregated in the compiled kernel: no pair lists.
+    """
+    p = _plan(network, s, dests, kind)
+    nthreads = _nthreads()
+    acc_n = np.zeros((nthreads, p.n_origins), np.int64)
+    acc_min = np.full((nthreads, p.n_origins), np.inf)
+    chunk = 4096 if progress else max(p.n_rows, 1)
+    for start in tqdm(range(0, p.n_rows, chunk), disable=not progress, desc="travel times"):
+        _dijkstra.count_min_chunk(p.indptr, p.indices, p.w, *p.args, p.n_cols, limit, start,
+                                  min(start + chunk, p.n_rows), nthreads, p.reverse,
+                                  acc_n, acc_min)
+    if nthreads == 1:
+        return acc_n[0], acc_min[0]
+    return acc_n.sum(axis=0), acc_min.min(axis=0)
 
 
 def _orient(reverse: bool, rows, items, costs):
@@ -941,10 +1001,71 @@ def count_within(network: Network, origins, facilities, *, limit_min: float | No
     kind, limit = _limit(limit_min, limit_m)
     _network_of(network, origins)
     f = _as_snapping(network, facilities, what="facilities", allow_none=False)
-    od = _od(network, origins, f, kind, limit, progress)
-    n = pd.array(od.bincount().astype(np.int64), dtype="Int64")
-    n[~od.valid] = pd.NA
-    return pd.Series(n, index=od.index, name=f"within_{_label(kind, limit)}_n")
+    if isinstance(origins, Reach):
+        od = _od(network, origins, f, kind, limit, progress)
+        n, valid, index = od.bincount().astype(np.int64), od.valid, od.index
+    else:
+        s = _as_snapping(network, origins, what="origins", allow_none=True)
+        n, _best = _count_min(network, s, f, kind, limit, progress)
+        valid, index = _valid(network, s), _origin_index(network, s)
+    return pd.Series(_counts_array(n, valid), index=index,
+                     name=f"within_{_label(kind, limit)}_n")
+
+
+def _counts_array(n: np.ndarray, valid: np.ndarray) -> pd.arrays.IntegerArray:
+    """Nullable Int64 counts, <NA> where not ``valid``."""
+    return pd.arrays.IntegerArray(n.astype(np.int64), ~valid)
+
+
+def nearest_and_count(network: Network, origins, facilities, *, limit_min: float,
+                      progress: bool = False) -> pd.DataFrame:
+    """Time to the nearest facility and the number of facilities within a time limit.
+
+    One bounded search per origin (or per facility, whichever set is smaller) gives
+    both results; they equal :func:`nearest_time_min` and :func:`count_within` with
+    the same limit.
+
+    Parameters
+    ----------
+    network : Network
+    origins : GeoDataFrame, GeoSeries, Snapping, Reach or None (every node)
+    facilities : GeoDataFrame, GeoSeries or Snapping
+    limit_min : float
+        Time limit in minutes, for both the search and the count (``np.inf``: none).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned to the origins, with columns ``nearest_time_min`` (float, minutes; NaN
+        when no facility lies within the limit or the origin is not snapped) and
+        ``within_<limit>_n`` (nullable Int64, e.g. ``within_15min_n``; <NA> for origins
+        not snapped). A polygon facility counts once.
+
+    Examples
+    --------
+    >>> acc.nearest_and_count(net, sites, stops, limit_min=15)  # doctest: +SKIP
+    """
+    kind, limit = _limit(limit_min, None)
+    _network_of(network, origins)
+    f = _as_snapping(network, facilities, what="facilities", allow_none=False)
+    if isinstance(origins, Reach):
+        od = _od(network, origins, f, kind, limit, progress)
+        n = np.zeros(od.n_origins, np.int64)
+        best = np.full(od.n_origins, np.inf)
+        for o, _d, c in od.chunks:
+            n += np.bincount(o, minlength=od.n_origins)
+            np.minimum.at(best, o, c)
+        valid, index = od.valid, od.index
+    else:
+        s = _as_snapping(network, origins, what="origins", allow_none=True)
+        n, best = _count_min(network, s, f, kind, limit, progress)
+        valid, index = _valid(network, s), _origin_index(network, s)
+    best = np.where(np.isfinite(best), best, np.nan)
+    return pd.DataFrame({"nearest_time_min": best,
+                         f"within_{_label(kind, limit)}_n": _counts_array(n, valid)},
+                        index=index, copy=False)
 
 
 def _weights(dest: Snapping, weights, *, what: str) -> tuple[np.ndarray, str]:

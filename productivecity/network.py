@@ -256,7 +256,7 @@ class Network:
         """Edge travel times in minutes at :attr:`speed_kmh`."""
         return self.edge_length_m / (self.speed_kmh * 1000.0 / 60.0)
 
-    @property
+    @functools.cached_property
     def bounds(self) -> tuple[float, float, float, float]:
         """``(xmin, ymin, xmax, ymax)`` of the nodes and geometries, EPSG:31370 metres."""
         xy = self.geom_xy
@@ -289,6 +289,55 @@ class Network:
         """Edges of the largest component and an STRtree of their geometries."""
         main = np.flatnonzero(self.component[self.edge_u] == 0)
         return main, shapely.STRtree(self.edge_geometries[main])
+
+    @functools.cached_property
+    def main_edge_mask(self) -> np.ndarray:
+        """Boolean array over edges: True for edges of the largest component (0)."""
+        return self.component[self.edge_u] == 0
+
+    @functools.cached_property
+    def segment_grid(self):
+        """Straight segments of the edge geometries bucketed in a uniform grid.
+
+        Built once per network (a :class:`productivecity._snapgrid.SegmentGrid`); used
+        by :meth:`nearest_edges`.
+        """
+        from productivecity import _snapgrid
+
+        return _snapgrid.build(self.geom_offsets, self.geom_xy)
+
+    def nearest_edges(self, x, y, *, max_dist_m: float = math.inf,
+                      main_only: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest edge to each point, by straight-line distance to the edge geometry.
+
+        Parameters
+        ----------
+        x, y : array-like of float
+            Point coordinates in EPSG:31370 (easting, northing; metres).
+        max_dist_m : float, default inf
+            Edges farther than this (m) are not considered.
+        main_only : bool, default True
+            Consider only edges of the largest component.
+
+        Returns
+        -------
+        edge : ndarray of int64
+            Edge number, or -1 where no edge lies within ``max_dist_m``.
+        dist_m : ndarray of float64
+            Distance to that edge (m; ``inf`` where ``edge`` is -1). Distances equal
+            :func:`shapely.distance` to :attr:`edge_geometries`; among edges at the same
+            distance the lowest edge number is returned.
+        """
+        from productivecity import _snapgrid
+
+        if not (isinstance(max_dist_m, int | float | np.number) and max_dist_m >= 0):
+            raise NetworkError(f"max_dist_m must be a number >= 0 (m), got {max_dist_m!r}")
+        x = np.asarray(x, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        if x.shape != y.shape or x.ndim != 1:
+            raise NetworkError("x and y must be 1-d arrays of the same length")
+        ok = self.main_edge_mask if main_only else np.ones(self.n_edges, bool)
+        return _snapgrid.nearest(self.segment_grid, x, y, ok, float(max_dist_m))
 
     def with_speed(self, speed_kmh: float) -> Network:
         """Return the same network with another travel speed (km/h)."""

@@ -114,9 +114,9 @@ def grid_sites(
         restricted grids only), ``geometry``. Sorted by ``site_id``'s lattice
         position (south to north, west to east).
     report : LayerReport
-        ``read_n`` = lattice cells intersecting the area; cells that only
-        touch the area's border, and cells below ``min_share_pct``, are
-        counted in ``skipped``.
+        ``read_n`` = lattice cells intersecting the area; cells below
+        ``min_share_pct`` are counted in ``skipped``; cells that only touch
+        the area's border (no area) in the notes.
 
     Raises
     ------
@@ -166,7 +166,9 @@ def grid_sites(
             cut = [_polygonal(g) for g in shapely.intersection(cells[edge], poly)]
             geoms[edge] = [shapely.Polygon() if g is None else g for g in cut]
         touch = shapely.area(geoms) <= 0
-        report.skip("cells touching the area only along its border", int(touch.sum()))
+        if touch.any():  # no area: not a site, and nothing lost
+            report.notes.append(f"{int(touch.sum())} lattice cells touch the area only along "
+                                f"its border (no area): not sites")
         keys, geoms, cells = keys[~touch], geoms[~touch], cells[~touch]
         report.notes.append(f"{int(edge.sum() - touch.sum())} edge cells cut at the area's "
                             f"border")
@@ -216,10 +218,13 @@ def _hex_cells(bounds, c: float) -> tuple[np.ndarray, np.ndarray]:
     cx = c * (q + rr / 2.0)
     cy = dy * rr
     keep = (cx + c / 2 >= minx) & (cx - c / 2 <= maxx) & (cy + big_r >= miny) & (cy - big_r <= maxy)
-    q, rr, cx, cy = q[keep], rr[keep], cx[keep], cy[keep]
-    ang = np.deg2rad(30.0 + 60.0 * np.arange(7))  # closed ring, counter-clockwise
-    xs = cx[:, None] + big_r * np.cos(ang)[None, :]
-    ys = cy[:, None] + big_r * np.sin(ang)[None, :]
+    q, rr = q[keep], rr[keep]
+    # corners at 30° + k·60°, counter-clockwise, as integer multiples of c/2 and R/2 so
+    # that neighbouring cells share bit-identical corners (no slivers between cells)
+    dx = np.array([1, 0, -1, -1, 0, 1, 1])
+    dy_ = np.array([1, 2, 1, -1, -2, -1, 1])
+    xs = (c / 2.0) * ((2 * q + rr)[:, None] + dx[None, :])
+    ys = (big_r / 2.0) * ((3 * rr)[:, None] + dy_[None, :])
     cells = shapely.polygons(np.stack([xs, ys], axis=-1))
     return np.stack([q, rr], axis=1), cells
 
@@ -320,10 +325,11 @@ def zone_sites(
     side = math.sqrt(target * 10_000.0)
     split = area_m2 > 1.5 * target * 10_000.0
     rows = []
-    for k in np.flatnonzero(~split):
-        rows.append((ids[k], ids[k], kind[k], name[k], geoms[k]))
     merged_n = 0
-    for k in np.flatnonzero(split):
+    for k in range(len(geoms)):  # one iteration per zone (hundreds), not per site pair
+        if not split[k]:
+            rows.append((ids[k], ids[k], kind[k], name[k], geoms[k]))
+            continue
         parcels, merged = _split_zone(geoms[k], side, min_ha * 10_000.0)
         merged_n += merged
         for p, g in enumerate(parcels, start=1):
@@ -523,7 +529,7 @@ def _frame(obj, what: str) -> gpd.GeoDataFrame:
 
 
 def _polygons_of(obj, what: str) -> np.ndarray:
-    """The polygons of ``obj`` in EPSG:31370, repaired, with overlaps dissolved."""
+    """Return the polygons of ``obj`` in EPSG:31370, repaired, with overlaps dissolved."""
     frame = _frame(obj, what)
     if frame.crs is None:
         raise CRSError(f"{what} has no CRS; set one first (e.g. .set_crs('EPSG:31370'))")
@@ -537,7 +543,7 @@ def _polygons_of(obj, what: str) -> np.ndarray:
 
 
 def _area_union(area, what: str):
-    """The study area as one (Multi)Polygon in EPSG:31370."""
+    """Return the study area as one (Multi)Polygon in EPSG:31370."""
     try:
         frame = _frame(area, what)
     except TypeError as exc:
@@ -555,7 +561,7 @@ def _area_union(area, what: str):
 
 
 def _polygonal(geom):
-    """The polygonal part of ``geom`` (None if it has none)."""
+    """Return the polygonal part of ``geom`` (None if it has none)."""
     if geom is None or geom.is_empty:
         return None
     tid = shapely.get_type_id(geom)

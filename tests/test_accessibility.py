@@ -157,6 +157,86 @@ def test_hand_worked_times_on_a_line(line_net):
     assert np.isnan(short).all()
 
 
+def test_nearest_and_count_in_one_pass(line_net, canal_net):
+    sites = acc.snap(line_net, gs((250, 30), (1000, 0), (1900, 0)))
+    facilities = acc.snap(line_net, gs((1500, -40), (100, 0)))
+    both = acc.nearest_and_count(line_net, sites, facilities, limit_min=10)
+    assert list(both.columns) == ["nearest_time_min", "within_10min_n"]
+    assert both.index.equals(sites.index)
+    assert both["within_10min_n"].dtype == "Int64"
+    # site 0: 180 m to the near one, the far one at 1320 m (> 800 m in 10 min)
+    # site 1: 540 m to the far one, 900 m to the near one; site 2: 440 m and 1800 m
+    assert both["nearest_time_min"].tolist() == pytest.approx(
+        [180 / M_PER_MIN, 540 / M_PER_MIN, 440 / M_PER_MIN])
+    assert both["within_10min_n"].tolist() == [1, 1, 1]
+    assert acc.nearest_and_count(line_net, sites, facilities, limit_min=20)[
+        "within_20min_n"].tolist() == [2, 2, 1]  # site 2: 1800 m to the near one
+    # the same as the two separate queries, searching from either side
+    for o, d in ((sites, facilities), (facilities, sites)):
+        for limit in (2.0, 10.0, 60.0):
+            both = acc.nearest_and_count(line_net, o, d, limit_min=limit)
+            near = acc.nearest_time_min(line_net, o, d, limit_min=limit)
+            n = acc.count_within(line_net, o, d, limit_min=limit)
+            pd.testing.assert_series_equal(both["nearest_time_min"], near)
+            pd.testing.assert_series_equal(both[n.name], n)
+    # from a precomputed reach and from every node
+    r = acc.reach(line_net, sites, limit_min=30)
+    pd.testing.assert_frame_equal(acc.nearest_and_count(line_net, r, facilities, limit_min=20),
+                                  acc.nearest_and_count(line_net, sites, facilities,
+                                                        limit_min=20))
+    nodes = acc.nearest_and_count(line_net, None, facilities, limit_min=20)
+    assert nodes.index.name == "node_id"
+    assert nodes["nearest_time_min"].tolist() == pytest.approx(
+        [100 / M_PER_MIN, 540 / M_PER_MIN, 540 / M_PER_MIN])
+    assert nodes["within_20min_n"].tolist() == [2, 2, 1]  # node 0: 1540 m to the far one
+    # unsnapped origins: NaN / <NA>, never zero
+    pts = gpd.GeoSeries([shapely.Point(500, 1000), shapely.Point(500, 10)],
+                        index=["far", "ok"], crs="EPSG:31370")
+    s = acc.snap(canal_net, pts, max_snap_m=250)
+    res = acc.nearest_and_count(canal_net, s, gs((600, 0)), limit_min=60)
+    assert res.loc["far"].isna().all() and res.loc["ok", "within_60min_n"] == 1
+    with pytest.raises(NetworkError, match="limit_min"):
+        acc.nearest_and_count(line_net, sites, facilities, limit_min=0)
+
+
+def test_results_do_not_depend_on_the_number_of_threads(line_net, monkeypatch):
+    o = random_points(line_net, 60, seed=11, spread_m=300)
+    d = random_points(line_net, 25, seed=12, spread_m=300)
+    runs = []
+    for nthreads in (1, 2, 3):
+        monkeypatch.setattr(acc, "_nthreads", lambda n=nthreads: n)
+        runs.append((acc.nearest_and_count(line_net, o, d, limit_min=15),
+                     acc.nearest_and_count(line_net, d, o, limit_min=15),
+                     acc.travel_times(line_net, o, d, limit_min=15)))
+    assert runs[0][0]["within_15min_n"].sum() > 100  # the searches find something
+    for other in runs[1:]:
+        pd.testing.assert_frame_equal(other[0], runs[0][0])
+        pd.testing.assert_frame_equal(other[1], runs[0][1])
+        pd.testing.assert_series_equal(other[2], runs[0][2])
+
+
+def test_polygon_access_points_on_one_spot_of_an_edge_are_merged():
+    # a 1 km street; a thin polygon along it: many access points meet the same edge
+    net = network.from_arrays([0], [1], [1000.0], x={0: 0.0, 1: 1000.0}, y={0: 0.0, 1: 0.0})
+    zone = gpd.GeoSeries([shapely.box(400, 5, 400.5, 8)], crs="EPSG:31370")
+    s = acc.snap(net, zone, spacing_m=1)
+    # 7 points along the boundary, all within 0.5 m of x = 400: one access point per
+    # (edge, position rounded to 1 m), the closest (5 m from the street) kept
+    assert 1 <= len(s.item) <= 2
+    key = pd.DataFrame({"e": s.edge, "f": np.round(s.frac * 1000)})
+    assert not key.duplicated().any()
+    assert s.connector_m.min() == pytest.approx(5.0)
+
+
+def test_first_of_each_marks_first_occurrences_like_pandas():
+    rng = np.random.default_rng(13)
+    keys = (rng.integers(0, 5, 300), rng.integers(0, 3, 300),
+            rng.integers(0, 4, 300).astype(float))
+    ref = ~pd.DataFrame({"a": keys[0], "b": keys[1], "c": keys[2]}).duplicated().to_numpy()
+    assert np.array_equal(acc._first_of_each(*keys), ref)
+    assert acc._first_of_each(np.array([7]), np.array([1]), np.array([0.0])).tolist() == [True]
+
+
 def test_bike_one_way_edge_forces_a_detour():
     # square 0-1-2-3; edge 0->1 one-way (east), the rest two-way; 100 m sides; 15 km/h
     x = {0: 0.0, 1: 100.0, 2: 100.0, 3: 0.0}
@@ -398,6 +478,13 @@ def test_travel_times_equal_networkx_on_brussels(brussels_walk):
     near = acc.nearest_time_min(net, origins, dests, limit_min=20)
     ref_near = pd.Series(ref).groupby(level=0).min()
     assert near.loc[ref_near.index].to_numpy() == pytest.approx(ref_near.to_numpy(), rel=1e-9)
+    # nearest time and count in one pass (searches from the origins here)
+    both = acc.nearest_and_count(net, origins, dests, limit_min=20)
+    ref_n = pd.Series(ref).groupby(level=0).size().reindex(origins.index, fill_value=0)
+    assert both["within_20min_n"].tolist() == ref_n.tolist()
+    got = both["nearest_time_min"].loc[ref_near.index].to_numpy()
+    assert got == pytest.approx(ref_near.to_numpy(), rel=1e-9)
+    assert both["nearest_time_min"].drop(ref_near.index).isna().all()
 
 
 @pytest.mark.integration
@@ -425,7 +512,17 @@ def test_bike_times_equal_networkx_on_brussels(brussels_bike):
     assert len(ref) > 100
     assert_same_pairs(ours, ref, 8)
     back = acc.travel_times(net, dests, origins, limit_min=8)  # searched on reversed arcs
-    assert_same_pairs(back, nx_reference(net, "time", dests, origins, 8), 8)
+    ref_back = nx_reference(net, "time", dests, origins, 8)
+    assert_same_pairs(back, ref_back, 8)
+    both = acc.nearest_and_count(net, dests, origins, limit_min=8)  # reversed arcs too
+    ref_s = pd.Series(ref_back)
+    ref_n = ref_s.groupby(level=0).size().reindex(dests.index, fill_value=0)
+    assert both["within_8min_n"].tolist() == ref_n.tolist()
+    ref_min = ref_s.groupby(level=0).min()
+    assert both["nearest_time_min"].loc[ref_min.index].to_numpy() == pytest.approx(
+        ref_min.to_numpy(), rel=1e-9)
+    pd.testing.assert_series_equal(acc.count_within(net, dests, origins, limit_min=8),
+                                   both["within_8min_n"])
     near = acc.nearest_time_min(net, dests, origins, limit_min=8)
     ref_near = back.groupby(level=0).min()
     assert near.loc[ref_near.index].to_numpy() == pytest.approx(ref_near.to_numpy(), rel=1e-9)

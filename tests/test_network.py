@@ -305,3 +305,124 @@ def test_brussels_2013_bike_network(testbed):
     net = network.bike_network(testbed / PBF_2013, cache=False)
     one_way = ~(net.edge_forward & net.edge_backward)
     assert 1_000 < one_way.sum() < net.n_edges / 2
+
+
+# --------------------------------------------------------------------------- nearest edges
+
+
+def nearest_reference(net, x, y, *, max_dist_m=math.inf, main_only=True):
+    """Independent reference: shapely/GEOS STRtree over the edge geometries.
+
+    Returns, per point, the set of edges at the least distance (ties) and that distance
+    (empty set and inf when no edge lies within ``max_dist_m``).
+    """
+    ok = np.flatnonzero(net.component[net.edge_u] == 0) if main_only else np.arange(
+        net.n_edges)
+    tree = shapely.STRtree(net.edge_geometries[ok])
+    pts = shapely.points(x, y)
+    kw = {} if math.isinf(max_dist_m) else {"max_distance": max_dist_m}
+    (pi, ei), d = tree.query_nearest(pts, all_matches=True, return_distance=True, **kw)
+    ties = [set() for _ in range(len(pts))]
+    dist = np.full(len(pts), np.inf)
+    for p, e, dd in zip(pi.tolist(), ok[ei].tolist(), d.tolist(), strict=True):
+        ties[p].add(e)
+        dist[p] = dd
+    return ties, dist
+
+
+def assert_nearest_like_shapely(net, x, y, edge, dist, **kw):
+    ties, ref_d = nearest_reference(net, x, y, **kw)
+    for k in range(len(x)):
+        if not ties[k]:
+            assert edge[k] == -1 and dist[k] == np.inf, k
+        else:
+            # same distance bit for bit; among ties, the lowest edge number
+            assert dist[k] == ref_d[k], (k, dist[k], ref_d[k])
+            assert edge[k] == min(ties[k]), (k, edge[k], ties[k])
+
+
+def grid_net():
+    """A 4 x 4 street grid (100 m blocks) plus a cut-off street 2 km east."""
+    ids = {(i, j): 10 * i + j for i in range(4) for j in range(4)}
+    x = {k: 100.0 * i for (i, j), k in ids.items()}
+    y = {k: 100.0 * j for (i, j), k in ids.items()}
+    u, v = [], []
+    for (i, j), k in ids.items():
+        if i < 3:
+            u.append(k), v.append(ids[(i + 1, j)])
+        if j < 3:
+            u.append(k), v.append(ids[(i, j + 1)])
+    x.update({100: 2300.0, 101: 2400.0})
+    y.update({100: 150.0, 101: 150.0})
+    u.append(100), v.append(101)
+    return network.from_arrays(u, v, [100.0] * len(u), x=x, y=y)
+
+
+def test_nearest_edges_equal_shapely_with_ties_and_limits():
+    net = grid_net()
+    assert net.report.components_n == 2
+    rng = np.random.default_rng(7)
+    # random points over and beyond the extent; grid nodes (2-4 edges tie there);
+    # block centres (4 edges tie); points on edges; far away points
+    rx, ry = rng.uniform(-400, 2800, 400), rng.uniform(-400, 700, 400)
+    nx_, ny_ = np.meshgrid(np.arange(4) * 100.0, np.arange(4) * 100.0)
+    cx, cy = np.meshgrid(np.arange(3) * 100.0 + 50, np.arange(3) * 100.0 + 50)
+    x = np.concatenate([rx, nx_.ravel(), cx.ravel(), [50.0, 300.0, 2350.0, -5000.0, 9000.0]])
+    y = np.concatenate([ry, ny_.ravel(), cy.ravel(), [0.0, 250.0, 150.0, 80_000.0, -3.0]])
+    for max_d in (math.inf, 250.0, 50.0, 30.0):
+        for main_only in (True, False):
+            e, d = net.nearest_edges(x, y, max_dist_m=max_d, main_only=main_only)
+            assert e.dtype == np.int64 and d.dtype == np.float64
+            assert_nearest_like_shapely(net, x, y, e, d, max_dist_m=max_d,
+                                        main_only=main_only)
+    e, d = net.nearest_edges(x, y, max_dist_m=30.0)
+    assert (e == -1).sum() > 100  # the limit matters
+    # the cut-off street is found only when every component counts
+    e_all, _ = net.nearest_edges([2350.0], [160.0], main_only=False)
+    e_main, _ = net.nearest_edges([2350.0], [160.0])
+    assert e_all[0] == net.n_edges - 1 and e_main[0] != e_all[0]
+    # exactly at the limit counts as within (as shapely's max_distance)
+    e, d = net.nearest_edges([150.0], [-40.0], max_dist_m=40.0)
+    assert e[0] >= 0 and d[0] == 40.0
+
+
+def test_nearest_edges_on_curved_edges_and_any_cell_size(osm_xml):
+    from productivecity import _snapgrid
+
+    net = network.walk_network(osm_xml, cache=False, retain_all=True)
+    assert (np.diff(net.geom_offsets) > 2).any()  # contracted edges keep their bends
+    xmin, ymin, xmax, ymax = net.bounds
+    rng = np.random.default_rng(8)
+    x = rng.uniform(xmin - 300, xmax + 300, 500)
+    y = rng.uniform(ymin - 300, ymax + 300, 500)
+    x = np.append(x, net.geom_xy[:, 0])  # every vertex: ties between edges meeting there
+    y = np.append(y, net.geom_xy[:, 1])
+    ok = np.ones(net.n_edges, bool)
+    for cell_m in (3.0, 37.0, 400.0, 5000.0):
+        grid = _snapgrid.build(net.geom_offsets, net.geom_xy, cell_m=cell_m)
+        for max_d in (math.inf, 60.0):
+            e, d = _snapgrid.nearest(grid, x, y, ok, max_d)
+            assert_nearest_like_shapely(net, x, y, e, d, max_dist_m=max_d, main_only=False)
+
+
+def test_nearest_edges_bad_input():
+    net = grid_net()
+    with pytest.raises(NetworkError, match="max_dist_m"):
+        net.nearest_edges([0.0], [0.0], max_dist_m=-1)
+    with pytest.raises(NetworkError, match="same length"):
+        net.nearest_edges([0.0, 1.0], [0.0])
+    e, d = net.nearest_edges([np.nan], [0.0])
+    assert e[0] == -1 and d[0] == np.inf
+
+
+@pytest.mark.integration
+def test_nearest_edges_equal_shapely_on_brussels(brussels_walk):
+    net = brussels_walk
+    rng = np.random.default_rng(9)
+    i = rng.integers(0, net.n_nodes, 3000)
+    x = net.x[i] + rng.normal(0, 120, len(i))
+    y = net.y[i] + rng.normal(0, 120, len(i))
+    x[:300], y[:300] = net.x[i[:300]], net.y[i[:300]]  # on nodes: ties
+    for max_d in (250.0, 40.0, math.inf):
+        e, d = net.nearest_edges(x, y, max_dist_m=max_d)
+        assert_nearest_like_shapely(net, x, y, e, d, max_dist_m=max_d)

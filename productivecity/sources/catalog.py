@@ -81,6 +81,11 @@ SOURCES: dict[str, SourceKind] = {
         "OSM railway, tram and stop vector tiles",
         "a PMTiles archive of OSM railway features",
     ),
+    "osm_pmtiles_buildings": SourceKind(
+        ("osm/**/buildings.pmtiles",),
+        "OSM building footprint vector tiles",
+        "a PMTiles archive of OSM buildings (e.g. built with tippecanoe --generate-ids)",
+    ),
     "osm_pbf": SourceKind(
         ("osm/**/*.osm.pbf", "osm/**/*.pbf", "*.osm.pbf"),
         "a raw OSM extract (PBF)",

@@ -1,4 +1,4 @@
-"""OpenStreetMap layers: industrial zones, the canal, points of interest.
+"""OpenStreetMap layers: industrial zones, the canal, points of interest, buildings.
 
 Every layer can come from four kinds of source, all reduced to one
 intermediate *tagged frame* (one row per OSM object with its tags as
@@ -24,7 +24,8 @@ some, that kind is taken from the later source; the report's ``notes`` say
 which kind came from which file. The layer's report lists every file read.
 
 All layers are returned in EPSG:31370 (metres) together with a
-:class:`~productivecity.report.LayerReport`.
+:class:`~productivecity.report.LayerReport`. Buildings come with a separate
+estimate of where the layer is complete, :func:`buildings_coverage`.
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "POI_KINDS",
+    "RESIDENTIAL_BUILDINGS",
+    "buildings",
+    "buildings_coverage",
     "canal",
     "canal_zone",
     "industrial_zones",
@@ -104,7 +108,15 @@ _LOCAL_KINDS = {
     "industrial_zones": ("osm_pmtiles_landuse", "osm_pbf", "osm_xml"),
     "canal": ("osm_pmtiles_water", "osm_pbf", "osm_xml"),
     "poi": ("osm_pmtiles_poi", "osm_pbf", "osm_xml"),
+    "buildings": ("osm_pmtiles_buildings", "osm_pbf", "osm_xml"),
+    "residential_land": ("osm_pmtiles_landuse", "osm_pbf", "osm_xml"),
 }
+
+#: ``building=*`` values taken as residential (plus ``building=yes`` on residential land).
+RESIDENTIAL_BUILDINGS = (
+    "house", "residential", "apartments", "detached", "semidetached_house", "terrace",
+    "dormitory", "bungalow",
+)
 
 
 # --------------------------------------------------------------------------------------
@@ -374,6 +386,264 @@ def poi(
     )
     out = out.sort_values(["kind"], kind="stable")
     return _finish(out, report)
+
+
+def buildings(
+    area: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    data_dir: str | os.PathLike | DataDir | None = None,
+    source: str | os.PathLike | None = None,
+    online: bool = False,
+    settings: Settings | None = None,
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """Return building footprints (OSM ``building=*`` polygons) intersecting the study area.
+
+    ``residential`` is a simple, documented proxy: a building is residential
+    when its ``building`` value is one of :data:`RESIDENTIAL_BUILDINGS`, or
+    when it is plain ``building=yes`` and its representative point lies on
+    ``landuse=residential`` land. That land is read from the buildings' own
+    OSM file (PBF/XML, same date), else from the data directory's landuse
+    sources (``landuse.pmtiles`` → PBF → XML), else from Overpass when
+    ``online``; the report notes which. Without any such source only the
+    tag values count (noted). ``building=no`` is left out (counted).
+
+    Where the layer is complete is a separate question: see
+    :func:`buildings_coverage`.
+
+    Parameters
+    ----------
+    area : GeoDataFrame or GeoSeries
+        Study-area polygon(s), any CRS.
+    data_dir : path-like or DataDir, optional
+        Searched for ``osm/**/buildings.pmtiles``, then an OSM PBF, then an
+        OSM XML file.
+    source : path-like, optional
+        One file instead: ``.pmtiles``, ``.osm.pbf``/``.pbf``, ``.osm``, or
+        any polygon vector file (a ``building`` column is used when present,
+        else every polygon is ``building=yes``).
+    online : bool, default False
+        Fetch ``building=*`` through Overpass (osmnx), cached on disk.
+    settings : Settings, optional
+        Cache folder, offline flag, Overpass endpoint.
+
+    Returns
+    -------
+    buildings : GeoDataFrame
+        EPSG:31370, index ``building_id`` (``"osm-w<id>"``, ``"osm-r<id>"``,
+        ``"mvt-<id>"`` or ``"file-<row>"``); columns ``building`` (the tag
+        value, str), ``residential`` (bool), ``footprint_m2`` (float, square
+        metres of the whole footprint), ``osm_id`` (``"way/123"``; None for
+        tiles and files), ``geometry`` (Polygon/MultiPolygon). Buildings
+        crossing the area's border are kept whole.
+    report : LayerReport
+
+    Raises
+    ------
+    DataSourceError
+        No source, or a missing/unreadable file.
+    CRSError
+        A vector file or the area without CRS.
+    EmptyLayerError
+        No building intersects the area.
+    """
+    spec = _LayerSpec("buildings", {"building": True}, "polygon", ("building",),
+                      _classify_building, kind_column=None)
+    if source is not None and not Path(source).name.lower().endswith(
+            (".pmtiles", ".pbf", ".osm")):
+        area_poly, area_desc = _area_polygon(area)
+        area_gs = gpd.GeoSeries([area_poly], crs=PROJECT_CRS)
+        area_gs.attrs["description"] = area_desc
+        report = LayerReport("buildings")
+        frame = _buildings_from_vector(Path(source), report)
+    else:
+        frame, report, area_gs = _load(spec, area, data_dir=data_dir, source=source,
+                                       online=online, settings=settings)
+    frame, outside = clip_to_area(frame, area_gs)
+    report.outside_area_n += outside
+    _require_features(frame, spec, area_gs, report)
+    value = frame["tag"].str.removeprefix("building=").to_numpy(dtype=object)
+    residential = np.isin(value, RESIDENTIAL_BUILDINGS)
+    plain = value == "yes"
+    land, land_note = _residential_land(area_gs, frame, source=source, data_dir=data_dir,
+                                        online=online, settings=settings)
+    if land is not None and plain.any():
+        tree = shapely.STRtree(land)
+        pts = shapely.point_on_surface(np.asarray(frame.geometry.values)[plain])
+        hit = np.unique(tree.query(pts, predicate="within")[0])
+        on_land = np.zeros(int(plain.sum()), dtype=bool)
+        on_land[hit] = True
+        residential[np.flatnonzero(plain)[on_land]] = True
+        land_note += f"; {int(on_land.sum())} of {int(plain.sum())} building=yes on it"
+    report.notes.append(land_note)
+    report.notes.append(f"{int(residential.sum())} residential buildings "
+                        f"(building in {list(RESIDENTIAL_BUILDINGS)}, or building=yes on "
+                        f"landuse=residential)")
+    out = gpd.GeoDataFrame(
+        {"building": value, "residential": residential,
+         "osm_id": frame["osm_id"].to_numpy()},
+        geometry=frame.geometry.to_numpy(), crs=PROJECT_CRS,
+        index=pd.Index(frame["feature_id"].to_numpy(), name="building_id"),
+    )
+    out["footprint_m2"] = out.geometry.area.to_numpy()
+    out = out[["building", "residential", "footprint_m2", "osm_id", "geometry"]].sort_index()
+    return _finish(out, report)
+
+
+def buildings_coverage(
+    buildings_gdf: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    area: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+    distance_m: float = 500.0,
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """Where a buildings layer demonstrably has data: its mapped extent, derived from itself.
+
+    OSM extracts end at a border (the 2013 Brussels PBF stops at the region's
+    edge), and OSM building mapping was patchy in places: beyond the mapped
+    extent "no building" means "no data", not "no building". This estimates
+    the extent from the buildings themselves:
+
+    1. every building's representative point marks its ``distance_m / 2``
+       lattice cell;
+    2. the marked cells are closed morphologically (grown by ``distance_m``,
+       then shrunk by it, with square corners), which joins areas whose
+       built parts are less than ``2 × distance_m`` apart (streets, squares,
+       small parks);
+    3. holes are filled (a park enclosed by mapped buildings is covered);
+    4. the result is cut to ``area`` when given.
+
+    Large building-free land at the edge of the data (e.g. a forest on the
+    border) falls outside; when the true extent of the source is known
+    (the extract's clipping polygon), use that instead.
+
+    Parameters
+    ----------
+    buildings_gdf : GeoDataFrame or GeoSeries
+        Building footprints (e.g. :func:`buildings`), any CRS.
+    area : GeoDataFrame or GeoSeries, optional
+        Study area to cut the coverage to.
+    distance_m : float, default 500
+        Closing distance in metres (> 0).
+
+    Returns
+    -------
+    coverage : GeoDataFrame
+        One row, index ``coverage`` = ``"buildings"``; columns
+        ``distance_m`` (m), ``area_ha`` (ha), ``geometry``
+        (Polygon/MultiPolygon, EPSG:31370; empty if there are no buildings).
+    report : LayerReport
+        ``read_n`` = buildings used; notes give the covered share of ``area``.
+
+    Raises
+    ------
+    ValueError
+        ``distance_m`` not a positive number.
+    CRSError
+        Input without CRS.
+    """
+    try:
+        dist = float(distance_m)
+    except (TypeError, ValueError):
+        raise ValueError(f"distance_m must be a number of metres, got {distance_m!r}") from None
+    if not np.isfinite(dist) or dist <= 0:
+        raise ValueError(f"distance_m must be a positive number of metres, got {distance_m!r}")
+    b = to_project_crs(_as_frame(buildings_gdf), what="buildings")
+    geoms = np.asarray(b.geometry.values)
+    geoms = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
+    report = LayerReport("buildings_coverage", read_n=len(geoms),
+                         notes=[f"closing of {dist:g} m around mapped buildings, holes filled"])
+    cover = shapely.Polygon()
+    if len(geoms):
+        cell = dist / 2.0
+        xy = shapely.get_coordinates(shapely.point_on_surface(geoms))
+        ij = np.unique(np.floor(xy / cell).astype(np.int64), axis=0)
+        boxes = shapely.box(ij[:, 0] * cell, ij[:, 1] * cell, (ij[:, 0] + 1) * cell,
+                            (ij[:, 1] + 1) * cell)
+        # closing with a square element: exact on the rectilinear union of cells
+        closed = shapely.union_all(boxes).buffer(dist, join_style="mitre").buffer(
+            -dist, join_style="mitre")
+        shells = [shapely.Polygon(p.exterior) for p in shapely.get_parts(closed)
+                  if not p.is_empty]
+        cover = shapely.union_all(shells) if shells else shapely.Polygon()
+    if area is not None:
+        poly, _ = _area_polygon(area)
+        cover = _family_part(shapely.intersection(cover, poly), "polygon") or shapely.Polygon()
+        share = 100.0 * cover.area / poly.area
+        report.notes.append(f"covers {share:.1f}% of the area ({cover.area / 10_000:.0f} of "
+                            f"{poly.area / 10_000:.0f} ha)")
+    out = gpd.GeoDataFrame({"distance_m": [dist]}, geometry=[cover], crs=PROJECT_CRS,
+                           index=pd.Index(["buildings"], name="coverage"))
+    out["area_ha"] = area_ha(out.geometry)
+    out = out[["distance_m", "area_ha", "geometry"]]
+    report.features_n = 1
+    report.log()
+    return out, report
+
+
+def _classify_building(df: pd.DataFrame) -> pd.DataFrame:
+    value = _col(df, "building")
+    ok = value.notna() & ~value.eq("no")
+    return pd.DataFrame({"kind": np.where(ok, "building", None),
+                         "tag": ("building=" + value.astype(str)).where(ok, None),
+                         "reason": np.where(ok, "", np.where(value.eq("no"), "building=no",
+                                                             "no building tag"))},
+                        index=df.index)
+
+
+def _buildings_from_vector(path: Path, report: LayerReport) -> gpd.GeoDataFrame:
+    """Read a user's footprint file: every polygon is a building (``building`` column used)."""
+    gdf = read_vector(path)
+    report.sources.append(str(path))
+    report.read_n += len(gdf)
+    gdf, repaired = repair_geometries(gdf)
+    report.repaired_n += repaired
+    bad = gdf.geometry.isna() | gdf.geometry.is_empty
+    report.skip("no geometry", int(bad.sum()))
+    poly = gdf.geom_type.isin(["Polygon", "MultiPolygon"]) & ~bad
+    report.skip("not a polygon geometry", int((~poly & ~bad).sum()))
+    ids = pd.Series([f"file-{i}" for i in range(len(gdf))], index=gdf.index)
+    gdf, ids = gdf.loc[poly], ids.loc[poly]
+    if "building" in gdf.columns:
+        value = gdf["building"].astype(object).where(gdf["building"].notna(), "yes").astype(str)
+        no = value.eq("no")
+        report.skip("building=no", int(no.sum()))
+        gdf, ids, value = gdf.loc[~no], ids.loc[~no], value.loc[~no]
+    else:
+        value = pd.Series("yes", index=gdf.index)
+        report.notes.append(f"{path.name} has no 'building' column: every polygon taken as "
+                            f"building=yes")
+    osm_id = gdf["osm_id"].astype(str) if "osm_id" in gdf.columns else pd.Series(
+        None, index=gdf.index, dtype=object)
+    return gpd.GeoDataFrame(
+        {"feature_id": ids.to_numpy(), "kind": "building",
+         "tag": ("building=" + value).to_numpy(), "name": None,
+         "osm_id": osm_id.to_numpy(), "source": str(path)},
+        geometry=gdf.geometry.to_numpy(), crs=PROJECT_CRS,
+    )
+
+
+def _residential_land(area_gs, frame, *, source, data_dir, online, settings):
+    """``landuse=residential`` polygons for the ``building=yes`` rule, and a note on the source."""
+    spec = _LayerSpec("residential_land", {"landuse": ["residential"]}, "polygon",
+                      ("residential",), lambda t: _classify_landuse(t, ("residential",)),
+                      kind_column=("kind", "landuse"))
+    own = sorted({s for s in frame["source"].dropna() if str(s).lower().endswith(
+        (".pbf", ".osm"))})
+    try:
+        if own:
+            land, rep, _ = _load(spec, area_gs, data_dir=None, source=own[0], online=False,
+                                 settings=settings)
+        else:
+            land, rep, _ = _load(spec, area_gs, data_dir=data_dir, source=None, online=online,
+                                 settings=settings)
+    except DataSourceError as exc:
+        logger.info("buildings: no landuse=residential source (%s)", exc)
+        return None, ("no landuse=residential source: building=yes never counted as "
+                      "residential")
+    geoms = np.asarray(land.geometry.values)
+    if not len(geoms):
+        return None, f"no landuse=residential in {', '.join(rep.sources)}"
+    return geoms, (f"landuse=residential ({len(geoms)} polygons) from "
+                   f"{', '.join(Path(s).name for s in rep.sources)}")
 
 
 # --------------------------------------------------------------------------------------

@@ -1,0 +1,1135 @@
+"""Print-ready static maps of candidate sites: overview, indicators, isochrones, atlas.
+
+Every map is drawn in the project CRS (EPSG:31370, metres) with the context
+layers of a :class:`~productivecity.layers.LayerSet` (study area, municipalities,
+industrial land, canal zone, canal, railway stations, existing hubs), the
+candidate sites coloured by a value, the top ``k`` sites labelled with their
+rank, a legend, a metric scale bar, a north arrow and a footer with the date,
+the CRS and the attribution of every data source used. Labels come in Dutch,
+French or English (:mod:`productivecity._i18n`).
+
+Map functions take ``ax=None``: without an axes they lay out a whole sheet
+(A3 landscape by default; ``paper="A4"`` or ``"A1"``) with a title, the map and
+a side panel (legend, colour bar, list of the top sites); with an axes they
+draw the map, legend and footer into it. They return ``(figure, axes)``.
+
+Output is deterministic: fixed fonts (DejaVu Sans, shipped with matplotlib),
+fixed sizes, no timestamps or software versions in PNG/PDF metadata, so the
+same inputs give the same bytes. Save with :func:`save_figure` (PNG at 300 dpi,
+PDF, SVG) or :func:`save_atlas` (multi-page PDF); both write atomically and
+refuse to overwrite unless ``overwrite=True``.
+
+No tile basemap is drawn: the maps are complete offline. The north arrow
+points to grid north of Belgian Lambert 72, which differs from true north by
+less than one degree in Brussels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import logging
+import math
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib import colors as mcolors
+from matplotlib import patheffects
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Polygon, Rectangle
+
+from productivecity import _i18n
+from productivecity._errors import EmptyLayerError, SchemaError
+from productivecity._validate import require_columns, to_project_crs
+from productivecity.io import atomic_path
+from productivecity.settings import PROJECT_CRS
+
+logger = logging.getLogger(__name__)
+
+#: Sheet sizes in millimetres, landscape (width, height).
+PAPER_MM: dict[str, tuple[float, float]] = {
+    "A4": (297.0, 210.0),
+    "A3": (420.0, 297.0),
+    "A1": (841.0, 594.0),
+}
+
+#: Attribution text of each data source, by key (pass the keys used as ``sources``).
+ATTRIBUTIONS: dict[str, str] = {
+    "osm": "© OpenStreetMap contributors (ODbL)",
+    "statbel": "Statbel",
+    "actiris": "Actiris / view.brussels",
+    "urbis": "UrbIS®© – Paradigm",
+    "provincies": "Data & Analyse van de Vlaamse provincies",
+    "irail": "iRail (CC0)",
+    "stib": "STIB-MIVB open data",
+    "bestcost": "BEST-COST / Sciensano",
+    "sample": "synthetic sample data of productivecity (not real data)",
+}
+
+#: How the CRS is named in footers.
+CRS_LABEL = "EPSG:31370 (Belgian Lambert 72)"
+
+#: Colours of the context layers (muted, so that the sites stand out).
+STYLE = {
+    "background": "#ffffff",
+    "area_fill": "#f3f1ec",
+    "area_edge": "#5f5a52",
+    "municipality_edge": "#c9c3b8",
+    "municipality_text": "#8a8378",
+    "industrial_fill": "#dcd6cb",
+    "industrial_edge": "#c7bfb1",
+    "industrial_outline": "#6b6256",
+    "canal_zone_edge": "#7fa7c9",
+    "water_fill": "#a9cce3",
+    "water_edge": "#6fa3c8",
+    "canal_line": "#4f8fc4",
+    "rail": "#2b2b2b",
+    "hub": "#d1495b",
+    "excluded_fill": "#ebe8e2",
+    "excluded_hatch": "#b5aea3",
+    "no_value": "#d9d9d9",
+    "top_edge": "#1f1f1f",
+    "text": "#222222",
+}
+
+# rcParams that make output independent of the user's matplotlib configuration.
+_RC = {
+    "font.family": "DejaVu Sans",
+    "font.size": 8.0,
+    "axes.unicode_minus": True,
+    "svg.hashsalt": "productivecity",
+    "svg.fonttype": "path",
+    "pdf.fonttype": 42,
+    "ps.fonttype": 42,
+    "pdf.compression": 6,
+    "path.simplify": True,
+    "hatch.linewidth": 0.5,
+    "image.composite_image": True,
+    "savefig.facecolor": "white",
+    "savefig.edgecolor": "white",
+    "savefig.transparent": False,
+    "savefig.bbox": None,
+}
+_PNG_METADATA = {"Software": None}
+_PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None}
+_SVG_METADATA = {"Creator": None, "Date": None, "Format": None, "Type": None}
+
+_RESULT_COLUMNS = {"score", "rank", "excluded", "excluded_reason", "topk_share", "rank_p05",
+                   "rank_p50", "rank_p95", "rank_min", "rank_max"}
+_UNIT_SUFFIXES = ("_m", "_min", "_ha", "_km", "_n", "_kmh", "_pct", "_per_ha")
+_OSM_LAYERS = ("industrial_zones", "canal", "canal_zone", "poi")
+
+
+@contextlib.contextmanager
+def _rc() -> Iterator[None]:
+    with mpl.rc_context(_RC):
+        yield
+
+
+# --------------------------------------------------------------------------- attribution
+
+
+def attribution(sources: Iterable[str]) -> str:
+    """Return the attribution line for the data source keys in ``sources``.
+
+    Parameters
+    ----------
+    sources : iterable of str
+        Keys of :data:`ATTRIBUTIONS` (``"osm"``, ``"statbel"``, ...); order and
+        repeats do not matter.
+
+    Returns
+    -------
+    str
+        The attributions joined by ``"; "`` in :data:`ATTRIBUTIONS` order.
+
+    Raises
+    ------
+    SchemaError
+        An unknown key (the message lists the known ones).
+
+    Examples
+    --------
+    >>> attribution(["statbel", "osm"])
+    '© OpenStreetMap contributors (ODbL); Statbel'
+    """
+    keys = set(sources)
+    unknown = sorted(keys - set(ATTRIBUTIONS))
+    if unknown:
+        raise SchemaError(
+            f"unknown data source key(s) {unknown}; known keys: {list(ATTRIBUTIONS)}"
+        )
+    return "; ".join(text for key, text in ATTRIBUTIONS.items() if key in keys)
+
+
+def _source_keys(source: str) -> set[str]:
+    """Attribution keys for one file path or URL of a layer report."""
+    s = str(source).replace("\\", "/").lower()
+    name = s.rsplit("/", 1)[-1]
+    keys = set()
+    if "/data/sample/" in s:
+        return {"sample"}
+    if ("/osm/" in s or name.endswith((".osm", ".pbf", ".pmtiles")) or "openstreetmap" in s
+            or "overpass" in s or "osmnx" in s):
+        keys.add("osm")
+    if "provincies" in s or name in {"gemeente.shp", "ggw7.shp", "statsec_ggw7.xlsx"}:
+        keys.add("provincies")
+    if "statbel" in s or "/stats/" in s or "/population/" in s:
+        keys.add("statbel")
+    if "urbis" in s:
+        keys.add("urbis")
+    if "irail" in s:
+        keys.add("irail")
+    if "stib" in s:
+        keys.add("stib")
+    if "actiris" in s:
+        keys.add("actiris")
+    if "bestcost" in s or "best-cost" in s:
+        keys.add("bestcost")
+    return keys
+
+
+def attribution_keys(layers, *, names: Iterable[str] | None = None) -> list[str]:
+    """Infer the data source keys of the layers drawn, from the layer reports.
+
+    Parameters
+    ----------
+    layers : LayerSet or mapping of str to GeoDataFrame
+        With a :class:`~productivecity.layers.LayerSet`, the file names in its
+        reports decide (e.g. ``.../osm/...`` → ``"osm"``, ``gemeente.shp`` →
+        ``"provincies"``, the shipped sample → ``"sample"``). A plain mapping has
+        no reports: its OpenStreetMap layers (industrial zones, canal, canal
+        zone, POI) give ``"osm"``.
+    names : iterable of str, optional
+        Only these layers (default: all).
+
+    Returns
+    -------
+    list of str
+        Keys of :data:`ATTRIBUTIONS`, in that order.
+    """
+    wanted = set(names) if names is not None else None
+    keys: set[str] = set()
+    reports = getattr(layers, "reports", None)
+    if reports is not None:
+        for rep in reports:
+            if wanted is not None and rep.layer not in wanted:
+                continue
+            if rep.layer not in getattr(layers, "layers", {}):
+                continue
+            for src in rep.sources:
+                keys |= _source_keys(src)
+    else:
+        present = set(layers) if wanted is None else set(layers) & wanted
+        if present & set(_OSM_LAYERS):
+            keys.add("osm")
+    return [k for k in ATTRIBUTIONS if k in keys]
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _layer(layers, name: str) -> gpd.GeoDataFrame | None:
+    """Return the layer ``name`` in EPSG:31370, or None if absent or empty."""
+    if layers is None:
+        return None
+    data = getattr(layers, "layers", layers)
+    gdf = data.get(name) if isinstance(data, Mapping) else None
+    if gdf is None or not len(gdf):
+        return None
+    gdf = to_project_crs(gdf, what=f"layer {name!r}")
+    return gdf[~(gdf.geometry.is_empty | gdf.geometry.isna())]
+
+
+def _check_sites(sites: gpd.GeoDataFrame, columns: Sequence[str]) -> gpd.GeoDataFrame:
+    if not isinstance(sites, gpd.GeoDataFrame):
+        raise SchemaError(f"sites must be a GeoDataFrame, got {type(sites).__name__}")
+    require_columns(sites, columns, what="candidate sites")
+    if not len(sites):
+        raise EmptyLayerError("candidate sites: the table is empty; nothing to map")
+    return to_project_crs(sites, what="candidate sites")
+
+
+def indicator_columns(sites: pd.DataFrame) -> list[str]:
+    """Numeric indicator columns of a site table, in table order.
+
+    A column counts as an indicator when it is numeric (not boolean), carries a
+    unit suffix (``_m``, ``_min``, ``_ha``, ``_km``, ``_n``, ``_kmh``, ``_pct``,
+    ``_per_ha``) and is not a result column (score, rank, ``contrib_*``,
+    ``std_*``, rank-stability columns).
+
+    Returns
+    -------
+    list of str
+    """
+    out = []
+    for col in sites.columns:
+        if col == getattr(sites, "_geometry_column_name", None) or col in _RESULT_COLUMNS:
+            continue
+        if str(col).startswith(("contrib_", "std_")):
+            continue
+        s = sites[col]
+        if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+            continue
+        if str(col).endswith(_UNIT_SUFFIXES):
+            out.append(col)
+    return out
+
+
+def _format_date(date) -> str | None:
+    if date is None:
+        return None
+    if isinstance(date, _dt.datetime):
+        return date.date().isoformat()
+    if isinstance(date, _dt.date):
+        return date.isoformat()
+    return str(date)
+
+
+def _fmt(value: float) -> str:
+    """Short number for labels: 3 significant digits, thousands separated by a thin space."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    v = float(value)
+    if v != 0 and abs(v) < 1:
+        return f"{v:.2f}"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}".replace(",", "\u2009")
+    return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
+
+
+# --------------------------------------------------------------------------- sheet layout
+
+
+class _Sheet:
+    """A map figure: the map axes, an optional side panel and the text scale."""
+
+    def __init__(self, ax: Axes | None, paper: str):
+        if paper not in PAPER_MM:
+            raise ValueError(f"paper {paper!r} is not one of {list(PAPER_MM)}")
+        self.own = ax is None
+        w_mm, h_mm = PAPER_MM[paper]
+        if ax is None:
+            self.scale = w_mm / 420.0
+            # whole pixels at 300 dpi (A4: 3508 x 2480), within 0.05 mm of the paper size
+            size_in = (round(w_mm / 25.4 * 300) / 300, round(h_mm / 25.4 * 300) / 300)
+            fig = Figure(figsize=size_in, dpi=100, facecolor="white")
+            margin = 10.0 * self.scale
+            title_h = 24.0 * self.scale
+            footer_h = 17.0 * self.scale
+            panel_w = 0.25 * w_mm
+            gap = 6.0 * self.scale
+            map_w = w_mm - panel_w - 2 * margin - gap
+            map_h = h_mm - title_h - footer_h - margin
+            self.ax = fig.add_axes(
+                (margin / w_mm, footer_h / h_mm, map_w / w_mm, map_h / h_mm)
+            )
+            self.panel = fig.add_axes(
+                ((margin + map_w + gap) / w_mm, footer_h / h_mm, panel_w / w_mm, map_h / h_mm)
+            )
+            self.panel.set_axis_off()
+            self.fig = fig
+            self.title_y = 1 - (margin * 0.9) / h_mm
+            self.left = margin / w_mm
+        else:
+            self.ax = ax
+            self.panel = None
+            self.fig = ax.figure
+            bbox = ax.get_window_extent().transformed(self.fig.dpi_scale_trans.inverted())
+            self.scale = max(min(bbox.width * 25.4 / 160.0, 2.0), 0.6)
+        self.ax.set_facecolor(STYLE["background"])
+        for spine in self.ax.spines.values():
+            spine.set_edgecolor("#9a948a")
+            spine.set_linewidth(0.6 * self.scale)
+        self.ax.set_xticks([])
+        self.ax.set_yticks([])
+
+    def fs(self, points: float) -> float:
+        """Font size scaled to the sheet."""
+        return points * self.scale
+
+
+def _fit_extent(sheet: _Sheet, bounds: Sequence[float], pad: float = 0.04) -> None:
+    """Set equal-aspect limits that show ``bounds`` and fill the map axes."""
+    ax = sheet.ax
+    xmin, ymin, xmax, ymax = (float(b) for b in bounds)
+    dx, dy = max(xmax - xmin, 1.0), max(ymax - ymin, 1.0)
+    xmin, xmax = xmin - pad * dx, xmax + pad * dx
+    ymin, ymax = ymin - pad * dy, ymax + pad * dy
+    bbox = ax.get_position()
+    fw, fh = sheet.fig.get_size_inches()
+    box_aspect = (bbox.height * fh) / (bbox.width * fw)
+    w, h = xmax - xmin, ymax - ymin
+    cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+    if h / w > box_aspect:
+        w = h / box_aspect
+    else:
+        h = w * box_aspect
+    ax.set_xlim(cx - w / 2, cx + w / 2)
+    ax.set_ylim(cy - h / 2, cy + h / 2)
+    ax.set_aspect("equal", adjustable="box" if sheet.own else "datalim")
+    if not sheet.own:
+        ax.apply_aspect()
+
+
+def _extent(layers, sites: gpd.GeoDataFrame | None) -> np.ndarray:
+    area = _layer(layers, "study_area")
+    if area is not None:
+        return area.total_bounds
+    if sites is not None:
+        return sites.total_bounds
+    raise EmptyLayerError("nothing to map: no study area and no sites")
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def _draw_context(sheet: _Sheet, layers, lang: str, handles: list) -> None:
+    """Draw the muted context layers below the sites; add their legend entries."""
+    ax, s = sheet.ax, sheet.scale
+    area = _layer(layers, "study_area")
+    if area is not None:
+        area.plot(ax=ax, color=STYLE["area_fill"], edgecolor="none", zorder=1, aspect=None)
+    munis = _layer(layers, "units_municipalities")
+    if munis is not None:
+        munis.boundary.plot(ax=ax, color=STYLE["municipality_edge"], linewidth=0.6 * s,
+                            zorder=2, aspect=None)
+    ind = _layer(layers, "industrial_zones")
+    if ind is not None:
+        ind.plot(ax=ax, color=STYLE["industrial_fill"], edgecolor=STYLE["industrial_edge"],
+                 linewidth=0.3 * s, zorder=3, aspect=None)
+        handles.append((Patch(facecolor=STYLE["industrial_fill"],
+                              edgecolor=STYLE["industrial_outline"], linewidth=0.6 * s),
+                        _i18n.text("industrial_zones", lang)))
+    zone = _layer(layers, "canal_zone")
+    if zone is not None:
+        zone.boundary.plot(ax=ax, color=STYLE["canal_zone_edge"], linewidth=0.8 * s,
+                           linestyle=(0, (4, 2)), zorder=4, aspect=None)
+        handles.append((Line2D([], [], color=STYLE["canal_zone_edge"], linewidth=0.8 * s,
+                               linestyle=(0, (4, 2))), _i18n.text("canal_zone", lang)))
+
+
+def _draw_canal(sheet: _Sheet, layers, lang: str, handles: list) -> None:
+    ax, s = sheet.ax, sheet.scale
+    canal = _layer(layers, "canal")
+    if canal is None:
+        return
+    kinds = canal.geometry.geom_type
+    water = canal[kinds.isin(["Polygon", "MultiPolygon"])]
+    lines = canal[kinds.isin(["LineString", "MultiLineString"])]
+    if len(water):
+        water.plot(ax=ax, color=STYLE["water_fill"], edgecolor=STYLE["water_edge"],
+                   linewidth=0.4 * s, zorder=16, aspect=None)
+    if len(lines):
+        lines.plot(ax=ax, color="white", linewidth=3.2 * s, zorder=16.05, aspect=None)
+        lines.plot(ax=ax, color=STYLE["canal_line"], linewidth=1.8 * s, zorder=16.1,
+                   aspect=None)
+    handles.append((Line2D([], [], color=STYLE["canal_line"], linewidth=3.0 * s,
+                           solid_capstyle="butt"), _i18n.text("canal", lang)))
+
+
+def _draw_overlays(sheet: _Sheet, layers, lang: str, handles: list) -> None:
+    """Study-area outline, municipality names, railway stations and hubs above the sites."""
+    ax, s = sheet.ax, sheet.scale
+    ind = _layer(layers, "industrial_zones")
+    if ind is not None:  # outlines stay visible over the sites
+        ind.boundary.plot(ax=ax, color=STYLE["industrial_outline"], linewidth=0.6 * s,
+                          zorder=15, aspect=None)
+    _draw_canal(sheet, layers, lang, handles)
+    area = _layer(layers, "study_area")
+    if area is not None:
+        area.boundary.plot(ax=ax, color=STYLE["area_edge"], linewidth=1.0 * s, zorder=20,
+                           aspect=None)
+        handles.insert(0, (Patch(facecolor=STYLE["area_fill"], edgecolor=STYLE["area_edge"],
+                                 linewidth=1.0 * s), _i18n.text("study_area", lang)))
+    munis = _layer(layers, "units_municipalities")
+    if munis is not None and "name" in munis.columns:
+        halo = [patheffects.withStroke(linewidth=2.0 * s, foreground="white")]
+        for geom, name in zip(munis.geometry.representative_point(), munis["name"],
+                              strict=True):
+            ax.text(geom.x, geom.y, str(name).upper(), fontsize=sheet.fs(7.0),
+                    color=STYLE["municipality_text"], ha="center", va="center", zorder=19,
+                    fontweight="bold", path_effects=halo, clip_on=True)
+    stops = _layer(layers, "transit_stops")
+    if stops is not None and "mode" in stops.columns:
+        rail = stops[stops["mode"].astype(str).str.lower() == "rail"]
+        if len(rail):
+            ax.scatter(rail.geometry.x, rail.geometry.y, s=(5.5 * s) ** 2, marker="s",
+                       facecolor="white", edgecolor=STYLE["rail"], linewidth=1.1 * s,
+                       zorder=22)
+            handles.append((Line2D([], [], marker="s", linestyle="none",
+                                   markerfacecolor="white", markeredgecolor=STYLE["rail"],
+                                   markeredgewidth=1.1 * s, markersize=5.5 * s),
+                            _i18n.text("rail_stations", lang)))
+    hubs = _layer(layers, "hubs")
+    if hubs is not None:
+        pts = hubs.geometry.representative_point()
+        ax.scatter(pts.x, pts.y, s=(8.0 * s) ** 2, marker="D", facecolor=STYLE["hub"],
+                   edgecolor="white", linewidth=1.0 * s, zorder=23)
+        handles.append((Line2D([], [], marker="D", linestyle="none",
+                               markerfacecolor=STYLE["hub"], markeredgecolor="white",
+                               markersize=7.0 * s), _i18n.text("hubs", lang)))
+
+
+def _draw_sites(sheet: _Sheet, sites: gpd.GeoDataFrame, values: pd.Series, *, cmap,
+                norm, lang: str, handles: list, hatch_excluded: bool) -> None:
+    """Fill sites by ``values``; NaN → grey; excluded → hatched (below the values)."""
+    ax, s = sheet.ax, sheet.scale
+    v = pd.to_numeric(values, errors="coerce").astype(float)
+    excluded = (sites["excluded"].fillna(True).astype(bool) if "excluded" in sites.columns
+                else pd.Series(False, index=sites.index))
+    has = v.notna()
+    lw = 0.15 * s
+    if hatch_excluded and excluded.any():
+        sites[excluded].plot(ax=ax, facecolor=STYLE["excluded_fill"],
+                             edgecolor=STYLE["excluded_hatch"], hatch="////",
+                             linewidth=lw, zorder=8, aspect=None)
+        handles.append((Patch(facecolor=STYLE["excluded_fill"],
+                              edgecolor=STYLE["excluded_hatch"], hatch="////", linewidth=lw),
+                        _i18n.text("excluded", lang)))
+    novalue = ~has & ~(excluded if hatch_excluded else False)
+    if novalue.any():
+        sites[novalue].plot(ax=ax, facecolor=STYLE["no_value"], edgecolor="white",
+                            linewidth=lw, zorder=8, aspect=None)
+        handles.append((Patch(facecolor=STYLE["no_value"], edgecolor="white"),
+                        _i18n.text("no_value", lang)))
+    if has.any():
+        colours = cmap(norm(v[has].to_numpy()))
+        sites[has].plot(ax=ax, color=colours, edgecolor="white", linewidth=lw, alpha=0.9,
+                        zorder=9, aspect=None)
+        if not hatch_excluded and (excluded & has).any():
+            sites[excluded & has].plot(ax=ax, facecolor="none", edgecolor=STYLE["excluded_hatch"],
+                                       hatch="////", linewidth=0, zorder=9.5, aspect=None)
+            handles.append((Patch(facecolor="white", edgecolor=STYLE["excluded_hatch"],
+                                  hatch="////", linewidth=0), _i18n.text("excluded", lang)))
+
+
+def _top_sites(sites: gpd.GeoDataFrame, k: int) -> gpd.GeoDataFrame:
+    if k <= 0 or "rank" not in sites.columns:
+        return sites.iloc[:0]
+    rank = pd.to_numeric(sites["rank"], errors="coerce")
+    keep = rank.notna() & (rank <= k)
+    if "excluded" in sites.columns:
+        keep &= ~sites["excluded"].fillna(True).astype(bool)
+    top = sites[keep].assign(_rank=rank[keep])
+    top = top.reset_index(names="_site_id") if top.index.name is None else top.reset_index()
+    return top.sort_values(["_rank", top.columns[0]], kind="stable")
+
+
+def _draw_top(sheet: _Sheet, top: gpd.GeoDataFrame, lang: str, handles: list, k: int) -> None:
+    """Outline the top sites and label each with its rank in a white disc."""
+    if not len(top):
+        return
+    ax, s = sheet.ax, sheet.scale
+    top.boundary.plot(ax=ax, color="white", linewidth=2.6 * s, zorder=24, aspect=None)
+    top.boundary.plot(ax=ax, color=STYLE["top_edge"], linewidth=1.2 * s, zorder=24.1,
+                      aspect=None)
+    pts = top.geometry.representative_point()
+    radius_pt = 6.5 * s
+    ax.scatter(pts.x, pts.y, s=(2 * radius_pt) ** 2, marker="o", facecolor="white",
+               edgecolor=STYLE["top_edge"], linewidth=1.0 * s, zorder=25)
+    for p, r in zip(pts, top["_rank"], strict=True):
+        ax.text(p.x, p.y, f"{int(r)}", fontsize=sheet.fs(7.5), fontweight="bold",
+                color=STYLE["text"], ha="center", va="center_baseline", zorder=26)
+    handles.append((Line2D([], [], marker="o", linestyle="none", markerfacecolor="white",
+                           markeredgecolor=STYLE["top_edge"], markersize=9 * s,
+                           markeredgewidth=1.0 * s), _i18n.text("top_k", lang, k=k)))
+
+
+def _nice_length(target_m: float) -> float:
+    """Largest 1, 2 or 5 × 10^n metres not above ``target_m``."""
+    if target_m <= 0:
+        return 1.0
+    exp = math.floor(math.log10(target_m))
+    for m in (5, 2, 1):
+        if m * 10**exp <= target_m:
+            return float(m * 10**exp)
+    return float(10**exp)
+
+
+def scale_bar_length_m(map_width_m: float, *, fraction: float = 0.2) -> float:
+    """Length in metres of a scale bar about ``fraction`` of the map width.
+
+    Returns a "nice" round length: 1, 2 or 5 × 10^n metres.
+
+    Examples
+    --------
+    >>> scale_bar_length_m(7_300)
+    1000.0
+    """
+    return _nice_length(map_width_m * fraction)
+
+
+def _draw_scale_bar(sheet: _Sheet) -> None:
+    ax, s = sheet.ax, sheet.scale
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    width, height = x1 - x0, y1 - y0
+    length = scale_bar_length_m(width)
+    n_seg = 4 if length / 4 == int(length / 4) or length >= 1000 else 2
+    seg = length / n_seg
+    bar_h = height * 0.008 * max(s, 0.6) / max(s, 0.6)
+    bx, by = x0 + 0.03 * width, y0 + 0.04 * height
+    unit_km = length >= 1000
+    pad = 0.012 * width
+    ax.add_patch(Rectangle((bx - pad, by - pad * 1.0), length + 2 * pad + 0.04 * width,
+                           bar_h + pad * 3.4, facecolor="white", edgecolor="none", alpha=0.85,
+                           zorder=27))
+    for i in range(n_seg):
+        ax.add_patch(Rectangle((bx + i * seg, by), seg, bar_h,
+                               facecolor=STYLE["text"] if i % 2 == 0 else "white",
+                               edgecolor=STYLE["text"], linewidth=0.6 * s, zorder=28))
+    for pos in (0, length / 2 if n_seg == 4 else None, length):
+        if pos is None:
+            continue
+        label = (f"{pos / 1000:g}" if unit_km else f"{pos:g}")
+        if pos == length:
+            label += " km" if unit_km else " m"
+        ax.text(bx + pos, by + bar_h * 1.8, label, fontsize=sheet.fs(6.5), ha="center",
+                va="bottom", color=STYLE["text"], zorder=28)
+
+
+def _draw_north_arrow(sheet: _Sheet) -> None:
+    ax, s = sheet.ax, sheet.scale
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    h = (y1 - y0) * 0.055
+    w = h * 0.55
+    cx, top = x1 - (x1 - x0) * 0.04, y1 - (y1 - y0) * 0.09
+    base = top - h
+    notch = base + h * 0.28
+    ax.add_patch(Polygon([(cx, top), (cx - w / 2, base), (cx, notch)], closed=True,
+                         facecolor=STYLE["text"], edgecolor=STYLE["text"], linewidth=0.6 * s,
+                         zorder=28))
+    ax.add_patch(Polygon([(cx, top), (cx + w / 2, base), (cx, notch)], closed=True,
+                         facecolor="white", edgecolor=STYLE["text"], linewidth=0.6 * s,
+                         zorder=28))
+    ax.text(cx, top + h * 0.08, "N", fontsize=sheet.fs(9), fontweight="bold", ha="center",
+            va="bottom", color=STYLE["text"], zorder=28)
+
+
+def footer_text(*, lang: str = "en", date=None, sources: Iterable[str] = ()) -> str:
+    """Return the two footer lines: sources; date · CRS · tool.
+
+    Parameters
+    ----------
+    lang : {"nl", "fr", "en"}
+    date : date, datetime or str, optional
+        The data or run date (ISO format); left out when ``None``. Never the
+        wall clock, so outputs stay deterministic.
+    sources : iterable of str
+        Keys of :data:`ATTRIBUTIONS`.
+
+    Returns
+    -------
+    str
+    """
+    keys = list(sources)
+    line1 = f"{_i18n.text('sources', lang)}: {attribution(keys) if keys else '–'}"
+    parts = []
+    d = _format_date(date)
+    if d:
+        parts.append(f"{_i18n.text('date', lang)}: {d}")
+    parts.append(f"{_i18n.text('crs', lang)}: {CRS_LABEL}")
+    parts.append(_i18n.text("made_with", lang))
+    return line1 + "\n" + "   ·   ".join(parts)
+
+
+def _draw_texts(sheet: _Sheet, *, title: str, subtitle: str | None, footer: str) -> None:
+    if sheet.own:
+        fig = sheet.fig
+        fig.text(sheet.left, sheet.title_y, title, fontsize=sheet.fs(20), fontweight="bold",
+                 ha="left", va="top", color=STYLE["text"])
+        if subtitle:
+            fig.text(sheet.left, sheet.title_y - 0.052, subtitle, fontsize=sheet.fs(11),
+                     ha="left", va="top", color="#555555")
+        fig.text(sheet.left, 0.014, footer, fontsize=sheet.fs(6.5),
+                 ha="left", va="bottom", color="#555555", linespacing=1.5)
+    else:
+        ax = sheet.ax
+        ax.set_title(title if not subtitle else f"{title}\n{subtitle}", fontsize=sheet.fs(11),
+                     loc="left", color=STYLE["text"])
+        ax.annotate(footer, xy=(0, 0), xycoords="axes fraction", xytext=(0, -4),
+                    textcoords="offset points", fontsize=sheet.fs(5.5), ha="left", va="top",
+                    color="#555555", annotation_clip=False)
+
+
+def _draw_legend(sheet: _Sheet, handles: list, *, lang: str) -> None:
+    """Legend in the side panel (sheet) or in the lower right of the map (axes)."""
+    if not handles:
+        return
+    hs, labels = zip(*handles, strict=True)
+    kw = dict(fontsize=sheet.fs(7.5), frameon=False, handlelength=2.2,
+              handleheight=1.3, borderaxespad=0.0, labelspacing=0.8,
+              title=_i18n.text("legend", lang), title_fontsize=sheet.fs(9),
+              alignment="left")
+    if sheet.own:
+        sheet.panel.legend(hs, labels, loc="upper left", bbox_to_anchor=(0.0, 1.0), **kw)
+    else:
+        kw.update(frameon=True, fontsize=sheet.fs(6), title_fontsize=sheet.fs(7))
+        leg = sheet.ax.legend(hs, labels, loc="lower right", **kw)
+        leg.get_frame().set_linewidth(0)
+        leg.set_zorder(30)
+
+
+def _draw_colorbar(sheet: _Sheet, cmap, norm, label: str, *, y: float) -> None:
+    """Horizontal colour bar in the panel at height ``y`` (panel fraction) or below the map."""
+    sm = mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
+    if sheet.own:
+        cax = sheet.panel.inset_axes((0.0, y, 0.85, 0.022))
+        cb = sheet.fig.colorbar(sm, cax=cax, orientation="horizontal")
+        cax.set_title(label, fontsize=sheet.fs(8.5), loc="left", pad=4 * sheet.scale,
+                      fontweight="bold", color=STYLE["text"])
+    else:
+        sheet.ax.add_patch(Rectangle((0.01, 0.84), 0.35, 0.15, transform=sheet.ax.transAxes,
+                                     facecolor="white", edgecolor="none", alpha=0.85,
+                                     zorder=29))
+        cax = sheet.ax.inset_axes((0.03, 0.90, 0.3, 0.025), zorder=30)
+        cb = sheet.fig.colorbar(sm, cax=cax, orientation="horizontal")
+        cax.set_title(label, fontsize=sheet.fs(6.5), loc="left", pad=2)
+    cb.outline.set_linewidth(0.4 * sheet.scale)
+    cb.ax.tick_params(labelsize=sheet.fs(6.5), width=0.4 * sheet.scale,
+                      length=2.5 * sheet.scale)
+
+
+def _draw_top_list(sheet: _Sheet, top: gpd.GeoDataFrame, column: str, label: str, *,
+                   y: float, lang: str) -> None:
+    """List the top sites (rank, site id, value) in the panel from height ``y`` down."""
+    if not sheet.own or not len(top):
+        return
+    p = sheet.panel
+    id_col = top.columns[0]
+    p.text(0.0, y, f"{_i18n.text('rank', lang)} · {_i18n.text('site', lang)} · {label}",
+           fontsize=sheet.fs(8.5), fontweight="bold", ha="left", va="top",
+           transform=p.transAxes, color=STYLE["text"])
+    step = 0.03
+    rows = top.head(15)
+    for i, (_, row) in enumerate(rows.iterrows()):
+        yy = y - 0.04 - i * step
+        p.text(0.0, yy, f"{int(row['_rank']):>2}", fontsize=sheet.fs(7.5), ha="left",
+               va="top", transform=p.transAxes, fontweight="bold", color=STYLE["text"])
+        p.text(0.1, yy, str(row[id_col])[:28], fontsize=sheet.fs(7.5), ha="left", va="top",
+               transform=p.transAxes, color=STYLE["text"])
+        p.text(0.85, yy, _fmt(row[column]), fontsize=sheet.fs(7.5), ha="right", va="top",
+               transform=p.transAxes, color=STYLE["text"])
+    if len(top) > len(rows):
+        p.text(0.1, y - 0.04 - len(rows) * step, f"… (+{len(top) - len(rows)})",
+               fontsize=sheet.fs(7.5), ha="left", va="top", transform=p.transAxes)
+
+
+def _norm_for(values: pd.Series) -> mcolors.Normalize:
+    v = pd.to_numeric(values, errors="coerce").astype(float).dropna()
+    if not len(v):
+        return mcolors.Normalize(0.0, 1.0)
+    lo, hi = float(v.min()), float(v.max())
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    return mcolors.Normalize(lo, hi)
+
+
+def _default_subtitle(layers, sites: gpd.GeoDataFrame, lang: str) -> str:
+    area = _layer(layers, "study_area")
+    parts = []
+    if area is not None and "name" in area.columns:
+        parts.append(str(area["name"].iloc[0]))
+    n_excl = int(sites["excluded"].fillna(True).astype(bool).sum()) if "excluded" in sites else 0
+    parts.append(_i18n.text("sites_n", lang, n=len(sites), e=n_excl))
+    return " · ".join(parts)
+
+
+def _site_map(sites, layers, *, column, ax, top_k, lang, title, subtitle, paper, date,
+              sources, cmap, label, hatch_excluded, list_column=None):
+    lang = _i18n.check_lang(lang)
+    with _rc():
+        sheet = _Sheet(ax, paper)
+        handles: list = []
+        _fit_extent(sheet, _extent(layers, sites))
+        _draw_context(sheet, layers, lang, handles)
+        values = sites[column]
+        norm = _norm_for(values)
+        cm = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
+        _draw_sites(sheet, sites, values, cmap=cm, norm=norm, lang=lang, handles=handles,
+                    hatch_excluded=hatch_excluded)
+        _draw_overlays(sheet, layers, lang, handles)
+        top = _top_sites(sites, top_k)
+        _draw_top(sheet, top, lang, handles, top_k)
+        sheet.ax.set_xlabel("")
+        sheet.ax.set_ylabel("")
+        _draw_scale_bar(sheet)
+        _draw_north_arrow(sheet)
+        keys = attribution_keys(layers) if sources is None else list(sources)
+        _draw_texts(sheet, title=title, subtitle=subtitle,
+                    footer=footer_text(lang=lang, date=date, sources=keys))
+        _draw_legend(sheet, handles, lang=lang)
+        _draw_colorbar(sheet, cm, norm, label, y=0.60 if sheet.own else 0.0)
+        _draw_top_list(sheet, top, list_column or column,
+                       _i18n.column_label(list_column or column, lang, unit=False),
+                       y=0.52, lang=lang)
+    return sheet.fig, sheet.ax
+
+
+# --------------------------------------------------------------------------- public maps
+
+
+def plot_overview(
+    sites: gpd.GeoDataFrame,
+    layers,
+    *,
+    ax: Axes | None = None,
+    column: str = "score",
+    top_k: int = 10,
+    lang: str = "en",
+    title: str | None = None,
+    subtitle: str | None = None,
+    paper: str = "A3",
+    date=None,
+    sources: Iterable[str] | None = None,
+    cmap="viridis",
+) -> tuple[Figure, Axes]:
+    """Map candidate sites coloured by suitability score, top ``k`` labelled with rank.
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        Candidate sites (index = site id, polygons) with ``column`` (default
+        ``score``, unitless), ``rank`` (1 = best) and ``excluded`` (bool).
+        Excluded sites are hatched grey.
+    layers : LayerSet or mapping of str to GeoDataFrame
+        Context layers (see :mod:`productivecity.layers`); missing ones are
+        left out.
+    ax : matplotlib Axes, optional
+        Draw into this axes; default: a new sheet of size ``paper``.
+    column : str, default "score"
+        Column that colours the sites.
+    top_k : int, default 10
+        Label the sites of rank ``<= top_k``.
+    lang : {"nl", "fr", "en"}, default "en"
+        Language of all labels.
+    title, subtitle : str, optional
+        Default: "Candidate sites ..." in ``lang``; study area name and site counts.
+    paper : {"A3", "A4", "A1"}, default "A3"
+        Sheet size (landscape) when ``ax`` is None.
+    date : date or str, optional
+        Data or run date for the footer (never the wall clock).
+    sources : iterable of str, optional
+        Keys of :data:`ATTRIBUTIONS` for the footer; default inferred with
+        :func:`attribution_keys`.
+    cmap : str or Colormap, default "viridis"
+
+    Returns
+    -------
+    (Figure, Axes)
+        The figure and the map axes.
+
+    Examples
+    --------
+    >>> fig, ax = plot_overview(sites, layers, top_k=5, lang="nl")  # doctest: +SKIP
+    >>> save_figure(fig, "overview.png")  # doctest: +SKIP
+    """
+    sites = _check_sites(sites, [column, "rank", "excluded"])
+    return _site_map(
+        sites, layers, column=column, ax=ax, top_k=top_k, lang=lang,
+        title=title or _i18n.text("overview_title", lang),
+        subtitle=subtitle if subtitle is not None else _default_subtitle(layers, sites, lang),
+        paper=paper, date=date, sources=sources, cmap=cmap,
+        label=_i18n.column_label(column, lang), hatch_excluded=True,
+    )
+
+
+def plot_indicator(
+    sites: gpd.GeoDataFrame,
+    column: str,
+    layers,
+    *,
+    ax: Axes | None = None,
+    top_k: int = 10,
+    lang: str = "en",
+    title: str | None = None,
+    subtitle: str | None = None,
+    paper: str = "A3",
+    date=None,
+    sources: Iterable[str] | None = None,
+    cmap="cividis",
+) -> tuple[Figure, Axes]:
+    """Map one indicator of the candidate sites (all sites, excluded ones hatched).
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        Candidate sites with ``column`` (numeric, units as in its name); ``rank``
+        and ``excluded`` are used when present (top-k labels, hatching).
+    column : str
+        Indicator column, e.g. ``rail_station_time_min``.
+    layers, ax, top_k, lang, title, subtitle, paper, date, sources
+        As in :func:`plot_overview`; the default title is the indicator's label.
+    cmap : str or Colormap, default "cividis"
+
+    Returns
+    -------
+    (Figure, Axes)
+    """
+    sites = _check_sites(sites, [column])
+    if not pd.api.types.is_numeric_dtype(sites[column]) or pd.api.types.is_bool_dtype(
+        sites[column]
+    ):
+        raise SchemaError(f"candidate sites: indicator column {column!r} must be numeric, "
+                          f"got dtype {sites[column].dtype}")
+    label = _i18n.column_label(column, lang)
+    return _site_map(
+        sites, layers, column=column, ax=ax, top_k=top_k, lang=lang,
+        title=title or label,
+        subtitle=subtitle if subtitle is not None else _default_subtitle(layers, sites, lang),
+        paper=paper, date=date, sources=sources, cmap=cmap, label=label,
+        hatch_excluded=False,
+    )
+
+
+def plot_isochrones(
+    isochrones: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    layers,
+    *,
+    ax: Axes | None = None,
+    top_k: int = 5,
+    lang: str = "en",
+    title: str | None = None,
+    subtitle: str | None = None,
+    paper: str = "A3",
+    date=None,
+    sources: Iterable[str] | None = None,
+    colors: Sequence[str] | None = None,
+) -> tuple[Figure, Axes]:
+    """Map the isochrones of the top sites: one colour per site, one line style per time.
+
+    Parameters
+    ----------
+    isochrones : GeoDataFrame
+        As returned by :func:`productivecity.accessibility.isochrones` for the
+        sites: index ``(origin, time_min)`` with origin = site id; polygons.
+    sites : GeoDataFrame
+        Candidate sites with ``rank`` and ``excluded``.
+    layers, ax, lang, title, subtitle, paper, date, sources
+        As in :func:`plot_overview`.
+    top_k : int, default 5
+        Draw the isochrones of the sites of rank ``<= top_k`` that have them.
+    colors : sequence of str, optional
+        One colour per site (default: matplotlib's "tab10", in rank order).
+
+    Returns
+    -------
+    (Figure, Axes)
+
+    Raises
+    ------
+    SchemaError
+        ``isochrones`` is not indexed by (origin, time_min).
+    EmptyLayerError
+        None of the top sites has an isochrone.
+    """
+    if not isinstance(isochrones, gpd.GeoDataFrame) or isochrones.index.nlevels != 2:
+        raise SchemaError("isochrones must be a GeoDataFrame indexed by (origin, time_min), "
+                          "as returned by productivecity.accessibility.isochrones")
+    sites = _check_sites(sites, ["rank", "excluded"])
+    iso = to_project_crs(isochrones, what="isochrones")
+    iso = iso[~(iso.geometry.isna() | iso.geometry.is_empty)]
+    top = _top_sites(sites, top_k)
+    id_col = top.columns[0]
+    origins = set(iso.index.get_level_values(0))
+    top = top[top[id_col].isin(origins)]
+    if not len(top):
+        raise EmptyLayerError(
+            f"no isochrone for any of the top {top_k} sites; isochrone origins are e.g. "
+            f"{sorted(map(str, origins))[:5]}, top sites "
+            f"{_top_sites(sites, top_k).iloc[:, 0].astype(str).tolist()[:5]}"
+        )
+    lang = _i18n.check_lang(lang)
+    palette = list(colors) if colors is not None else [
+        mcolors.to_hex(c) for c in mpl.colormaps["tab10"].colors
+    ]
+    times = sorted({float(t) for t in iso.index.get_level_values(1)})
+    styles = ["solid", (0, (5, 2)), (0, (2, 2)), (0, (1, 2))]
+    with _rc():
+        sheet = _Sheet(ax, paper)
+        s = sheet.scale
+        handles: list = []
+        bounds = np.array(_extent(layers, sites))
+        ib = iso.loc[iso.index.get_level_values(0).isin(top[id_col])].total_bounds
+        bounds = np.array([min(bounds[0], ib[0]), min(bounds[1], ib[1]),
+                           max(bounds[2], ib[2]), max(bounds[3], ib[3])])
+        _fit_extent(sheet, bounds)
+        _draw_context(sheet, layers, lang, handles)
+        for i, (_, row) in enumerate(top.iterrows()):
+            colour = palette[i % len(palette)]
+            mine = iso.xs(row[id_col], level=0)
+            for j, t in enumerate(sorted(mine.index.astype(float), reverse=True)):
+                geom = gpd.GeoSeries([mine.geometry.loc[t]], crs=PROJECT_CRS)
+                alpha = 0.10 + 0.10 * (len(times) - 1 - times.index(t)) / max(len(times), 1)
+                geom.plot(ax=sheet.ax, color=colour, alpha=alpha, zorder=10 + j * 0.01,
+                          aspect=None)
+                geom.boundary.plot(ax=sheet.ax, color=colour, linewidth=1.1 * s,
+                                   linestyle=styles[times.index(t) % len(styles)],
+                                   zorder=11, aspect=None)
+            handles.append((Patch(facecolor=mcolors.to_rgba(colour, 0.3), edgecolor=colour),
+                            f"{int(row['_rank'])} · {row[id_col]}"))
+        for t in times:
+            handles.append((Line2D([], [], color="#555555", linewidth=1.1 * s,
+                                   linestyle=styles[times.index(t) % len(styles)]),
+                            _i18n.text("isochrone", lang, t=t)))
+        _draw_overlays(sheet, layers, lang, handles)
+        _draw_top(sheet, top, lang, handles, top_k)
+        sheet.ax.set_xlabel("")
+        sheet.ax.set_ylabel("")
+        _draw_scale_bar(sheet)
+        _draw_north_arrow(sheet)
+        keys = attribution_keys(layers) if sources is None else list(sources)
+        _draw_texts(sheet, title=title or _i18n.text("isochrone_title", lang),
+                    subtitle=subtitle if subtitle is not None
+                    else _default_subtitle(layers, sites, lang),
+                    footer=footer_text(lang=lang, date=date, sources=keys))
+        _draw_legend(sheet, handles, lang=lang)
+    return sheet.fig, sheet.ax
+
+
+def atlas_figures(
+    sites: gpd.GeoDataFrame,
+    layers,
+    *,
+    isochrones: gpd.GeoDataFrame | None = None,
+    indicators: Sequence[str] | None = None,
+    top_k: int = 10,
+    isochrone_top_k: int = 5,
+    lang: str = "en",
+    paper: str = "A3",
+    date=None,
+    sources: Iterable[str] | None = None,
+) -> dict[str, Figure]:
+    """All the maps of an atlas: overview, one per indicator, isochrones of the top sites.
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        Scored sites (see :func:`plot_overview`).
+    layers : LayerSet or mapping
+    isochrones : GeoDataFrame, optional
+        See :func:`plot_isochrones`; the isochrone page is left out without it.
+    indicators : sequence of str, optional
+        Indicator columns, one page each (default :func:`indicator_columns`).
+    top_k, isochrone_top_k, lang, paper, date, sources
+        As in the map functions.
+
+    Returns
+    -------
+    dict of str to Figure
+        Page name (``overview``, ``indicator_<column>``, ``isochrones``) to
+        figure, in page order; names are safe as file names.
+    """
+    cols = indicator_columns(sites) if indicators is None else list(indicators)
+    pages: dict[str, Figure] = {}
+    common = dict(top_k=top_k, lang=lang, paper=paper, date=date, sources=sources)
+    pages["overview"] = plot_overview(sites, layers, **common)[0]
+    for col in cols:
+        pages[f"indicator_{col}"] = plot_indicator(sites, col, layers, **common)[0]
+    if isochrones is not None:
+        common["top_k"] = isochrone_top_k
+        pages["isochrones"] = plot_isochrones(isochrones, sites, layers, **common)[0]
+    return pages
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 300,
+                overwrite: bool = False) -> Path:
+    """Save a figure reproducibly and atomically (PNG, PDF or SVG by suffix).
+
+    Metadata that would vary between runs (software version, creation date)
+    is left out, fonts are embedded as TrueType (PDF) or paths (SVG), so the
+    same figure gives the same bytes.
+
+    Parameters
+    ----------
+    fig : Figure
+    path : path-like
+        ``.png``, ``.pdf`` or ``.svg``.
+    dpi : int, default 300
+        Resolution of PNG output (and of rasterised parts of PDF/SVG).
+    overwrite : bool, default False
+        Replace an existing file.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is False.
+    ValueError
+        Unsupported suffix.
+    """
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    metadata = {"png": _PNG_METADATA, "pdf": _PDF_METADATA, "svg": _SVG_METADATA}.get(fmt)
+    if metadata is None:
+        raise ValueError(f"cannot save a figure as {path.name!r}; use .png, .pdf or .svg")
+    with atomic_path(path, overwrite=overwrite) as tmp, _rc():
+        fig.savefig(tmp, format=fmt, dpi=dpi, metadata=dict(metadata),
+                    facecolor=fig.get_facecolor())
+    return path
+
+
+def save_atlas(figures: Mapping[str, Figure] | Sequence[Figure], path: str | os.PathLike, *,
+               dpi: int = 300, overwrite: bool = False) -> Path:
+    """Write figures as the pages of one PDF, reproducibly and atomically.
+
+    Parameters
+    ----------
+    figures : mapping of str to Figure, or sequence of Figure
+        Pages in order (e.g. from :func:`atlas_figures`).
+    path : path-like
+        Target ``.pdf``.
+    dpi : int, default 300
+        Resolution of rasterised parts (hatches and text stay vector).
+    overwrite : bool, default False
+
+    Returns
+    -------
+    Path
+    """
+    pages = list(figures.values()) if isinstance(figures, Mapping) else list(figures)
+    if not pages:
+        raise ValueError("save_atlas needs at least one figure")
+    path = Path(path)
+    if path.suffix.lower() != ".pdf":
+        raise ValueError(f"an atlas is a PDF; got {path.name!r}")
+    with atomic_path(path, overwrite=overwrite) as tmp, _rc():
+        with PdfPages(tmp, metadata=dict(_PDF_METADATA)) as pdf:
+            for fig in pages:
+                pdf.savefig(fig, dpi=dpi, facecolor=fig.get_facecolor())
+    return path
+
+
+__all__ = [
+    "ATTRIBUTIONS",
+    "CRS_LABEL",
+    "PAPER_MM",
+    "atlas_figures",
+    "attribution",
+    "attribution_keys",
+    "footer_text",
+    "indicator_columns",
+    "plot_indicator",
+    "plot_isochrones",
+    "plot_overview",
+    "save_atlas",
+    "save_figure",
+    "scale_bar_length_m",
+]

@@ -1,0 +1,511 @@
+"""Interactive HTML map of candidate sites that works offline.
+
+:func:`web_map` builds a `folium <https://python-visualization.github.io/folium/>`_
+map of the candidate sites (coloured by score, excluded ones hatched grey, the
+top ``k`` marked with their rank), the existing hubs, the canal, industrial
+land and railway stations. Clicking a site opens a popup with its score, rank,
+score breakdown (the ``contrib_*`` columns as bars), rank stability (when the
+Monte-Carlo columns are present) and indicator values; labels in NL, FR or EN.
+
+Offline by design: folium normally loads Leaflet, jQuery, Bootstrap and icon
+fonts from CDNs, which fail without internet (workshops, CI). Here the map
+uses Leaflet only, and Leaflet's JavaScript and CSS (with its images as data
+URIs) are inlined into the page from the ``xstatic-leaflet`` package (Leaflet
+1.9.3, the version folium targets). :func:`save_web_map` refuses to write a
+page that still references an external script or stylesheet. No tile basemap
+is drawn unless ``tiles`` is given (then the tiles need internet; everything
+else still works offline). Element ids are numbered in document order, so the
+same inputs give the same HTML bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import logging
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element
+
+from productivecity import _i18n
+from productivecity._errors import ProductiveCityError
+from productivecity.io import atomic_path
+from productivecity.maps import (
+    STYLE,
+    _check_sites,
+    _layer,
+    _top_sites,
+    attribution,
+    attribution_keys,
+    indicator_columns,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Leaflet version inlined into the pages (from the xstatic-leaflet package).
+LEAFLET_VERSION = "1.9.3"
+
+_STABILITY = ("topk_share", "rank_p05", "rank_p50", "rank_p95")
+_EXTERNAL = re.compile(r"<script[^>]+src\s*=|<link[^>]+href\s*=\s*[\"']?(?:https?:)?//",
+                       re.IGNORECASE)
+
+
+@functools.cache
+def _leaflet_assets() -> tuple[str, str]:
+    """Leaflet's JS and CSS (images inlined as data URIs), from xstatic-leaflet."""
+    try:
+        import xstatic.pkg.leaflet as xleaflet
+    except ImportError as err:  # a declared dependency; say how to fix a broken install
+        raise ProductiveCityError(
+            "the xstatic-leaflet package is missing; install it (pip install xstatic-leaflet) "
+            "to write offline web maps"
+        ) from err
+    base = Path(xleaflet.BASE_DIR)
+    js = (base / "leaflet.js").read_text(encoding="utf-8")
+    css = (base / "leaflet.css").read_text(encoding="utf-8")
+
+    def inline(match: re.Match) -> str:
+        data = (base / match.group(1)).read_bytes()
+        return f"url(data:image/png;base64,{base64.b64encode(data).decode('ascii')})"
+
+    css = re.sub(r"url\((images/[\w.-]+\.png)\)", inline, css)
+    # the sourcemap comment would make browsers' dev tools request a missing file
+    js = re.sub(r"//# sourceMappingURL=\S+", "", js)
+    return js, css
+
+
+def _hex(rgba) -> str:
+    return mpl.colors.to_hex(rgba, keep_alpha=False)
+
+
+def _fmt(value, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return "–"
+    if isinstance(value, bool | np.bool_):
+        return "✓" if value else "✗"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}".replace(",", "\u2009")
+    v = float(value)
+    if v.is_integer() and abs(v) >= 1:
+        return f"{v:,.0f}".replace(",", "\u2009")
+    if abs(v) >= 100:
+        return f"{v:,.0f}".replace(",", "\u2009")
+    return f"{v:.{digits}g}"
+
+
+def _geo_features(gdf: gpd.GeoDataFrame, props: list[dict]) -> dict:
+    """Return a GeoJSON FeatureCollection in lon/lat (6 decimals, ~0.1 m) with ``props``."""
+    wgs = gdf.geometry.to_crs(4326)
+    geoms = shapely.transform(np.asarray(wgs.values), lambda c: np.round(c, 6))
+    feats = []
+    for geom, p in zip(geoms, props, strict=True):
+        if geom is None or geom.is_empty:
+            continue
+        feats.append({"type": "Feature", "properties": p,
+                      "geometry": shapely.geometry.mapping(geom)})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def site_popup_html(row: pd.Series, *, site_id, lang: str = "en",
+                    indicators: Sequence[str] = (), n_ranked: int | None = None,
+                    top_k: int | None = None) -> str:
+    """HTML of one site's popup: score, rank, breakdown, stability, indicators.
+
+    Parameters
+    ----------
+    row : pandas.Series
+        One row of the sites table (``score``, ``rank``, ``excluded``,
+        ``excluded_reason``, ``contrib_*``, stability and indicator columns as
+        available).
+    site_id : object
+        The site's id (the table index).
+    lang : {"nl", "fr", "en"}
+    indicators : sequence of str
+        Indicator columns to list, with translated labels and units.
+    n_ranked : int, optional
+        Number of ranked sites, shown as "rank r / n".
+    top_k : int, optional
+        Shortlist size of ``topk_share`` (for its label).
+
+    Returns
+    -------
+    str
+        An HTML fragment; every value is escaped.
+    """
+    t = functools.partial(_i18n.text, lang=lang)
+    e = html.escape
+    parts = [f"<div class='pc-popup'><h4>{e(t('site'))} {e(str(site_id))}</h4>"]
+    excluded = bool(row.get("excluded", False)) if pd.notna(row.get("excluded", False)) else True
+    if excluded:
+        reason = row.get("excluded_reason", "")
+        parts.append(f"<p class='pc-excl'><b>{e(t('excluded'))}</b>"
+                     + (f": {e(str(reason))}" if isinstance(reason, str) and reason else "")
+                     + "</p>")
+    elif "score" in row.index:
+        rank = row.get("rank")
+        of = f" / {n_ranked}" if n_ranked else ""
+        parts.append(f"<p><b>{e(t('score_short'))}</b> {_fmt(row['score'])} &nbsp; "
+                     f"<b>{e(t('rank'))}</b> {_fmt(rank)}{of}</p>")
+        contrib = [c for c in row.index if str(c).startswith("contrib_")]
+        if contrib:
+            vals = pd.to_numeric(row[contrib], errors="coerce").astype(float)
+            vmax = max(float(vals.abs().max()), 1e-12) if vals.notna().any() else 1.0
+            parts.append(f"<table class='pc-bd'><tr><th colspan='3'>{e(t('breakdown'))}"
+                         "</th></tr>")
+            for c, v in vals.sort_values(ascending=False, kind="stable").items():
+                width = 0 if np.isnan(v) else int(round(80 * abs(v) / vmax))
+                parts.append(
+                    f"<tr><td>{e(_i18n.column_label(str(c), lang))}</td>"
+                    f"<td><span class='pc-bar' style='width:{width}px'></span></td>"
+                    f"<td class='pc-num'>{_fmt(v)}</td></tr>"
+                )
+            parts.append("</table>")
+        if "topk_share" in row.index and pd.notna(row.get("topk_share")):
+            k = top_k if top_k is not None else "k"
+            lo, hi = row.get("rank_p05"), row.get("rank_p95")
+            interval = f"{_fmt(lo)}–{_fmt(hi)}" if pd.notna(lo) and pd.notna(hi) else "–"
+            parts.append(
+                f"<p><b>{e(t('stability'))}</b>: {e(t('topk_share', k=k))} "
+                f"{float(row['topk_share']) * 100:.0f} %; {e(t('rank_interval'))} {interval}</p>"
+            )
+    if indicators:
+        parts.append(f"<table class='pc-ind'><tr><th colspan='2'>{e(t('indicators'))}</th></tr>")
+        for c in indicators:
+            parts.append(f"<tr><td>{e(_i18n.column_label(c, lang))}</td>"
+                         f"<td class='pc-num'>{_fmt(row.get(c))}</td></tr>")
+        parts.append("</table>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+_CSS = """
+html, body {margin:0; padding:0; height:100%; font-family:'DejaVu Sans',Verdana,sans-serif;}
+.leaflet-container {background:#f7f6f2; font-family:inherit;}
+.pc-panel {position:absolute; z-index:1000; background:rgba(255,255,255,0.93);
+  padding:8px 12px; border-radius:4px; box-shadow:0 1px 4px rgba(0,0,0,0.25);
+  font-size:12px; color:#222; max-width:330px;}
+.pc-title {top:10px; left:54px;}
+.pc-title h1 {font-size:16px; margin:0 0 2px 0;} .pc-title p {margin:2px 0; color:#555;}
+.pc-legend {bottom:24px; right:10px;}
+.pc-legend .pc-ramp {height:10px; width:200px; border:1px solid #888;}
+.pc-legend .pc-ends {display:flex; justify-content:space-between; width:202px;}
+.pc-legend .pc-row {display:flex; align-items:center; margin:3px 0;}
+.pc-legend .pc-sw {display:inline-block; width:18px; height:12px; margin-right:6px;}
+.pc-attr {bottom:4px; left:130px; font-size:10px; padding:2px 6px; max-width:70%;}
+.pc-rank {background:#fff; border:2px solid #1f1f1f; border-radius:50%; text-align:center;
+  font-weight:bold; font-size:12px; line-height:18px; width:18px; height:18px; color:#222;}
+.pc-popup h4 {margin:0 0 4px 0;} .pc-popup p {margin:3px 0;}
+.pc-popup table {border-collapse:collapse; margin-top:4px;}
+.pc-popup th {text-align:left; padding-top:4px;} .pc-popup td {padding:1px 4px;
+  vertical-align:middle;} .pc-num {text-align:right; white-space:nowrap;}
+.pc-bar {display:inline-block; height:9px; background:#3b8bc2;} .pc-excl {color:#8a3b2e;}
+"""
+
+
+def web_map(
+    sites: gpd.GeoDataFrame,
+    layers,
+    *,
+    column: str = "score",
+    top_k: int = 10,
+    indicators: Sequence[str] | None = None,
+    lang: str = "en",
+    title: str | None = None,
+    date=None,
+    sources: Iterable[str] | None = None,
+    tiles: str | None = None,
+    cmap: str = "viridis",
+    stability_top_k: int | None = None,
+) -> folium.Map:
+    """Build an offline interactive map of candidate sites, hubs and the canal.
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        Candidate sites (index = site id) with ``column``, ``rank`` and
+        ``excluded``; ``contrib_*``, ``excluded_reason``, rank-stability
+        (``topk_share``, ``rank_p05``, ``rank_p95``) and indicator columns are
+        shown in the popups when present. Any projected CRS; shown in lon/lat.
+    layers : LayerSet or mapping of str to GeoDataFrame
+        Context layers (study area, industrial zones, canal, hubs, transit
+        stops); missing ones are left out.
+    column : str, default "score"
+        Column that colours the sites.
+    top_k : int, default 10
+        Mark the sites of rank ``<= top_k`` with their rank.
+    indicators : sequence of str, optional
+        Indicator columns for the popups (default
+        :func:`productivecity.maps.indicator_columns`).
+    lang : {"nl", "fr", "en"}, default "en"
+    title : str, optional
+        Title shown top left.
+    date : date or str, optional
+        Data or run date shown under the title.
+    sources : iterable of str, optional
+        Data source keys for the attribution line (default inferred, see
+        :func:`productivecity.maps.attribution_keys`).
+    tiles : str, optional
+        A folium/xyzservices tile provider name (e.g. ``"CartoDB positron"``) for
+        an online basemap; default none (offline).
+    cmap : str, default "viridis"
+        Matplotlib colour map of the sites.
+    stability_top_k : int, optional
+        The ``top_k`` of the Monte-Carlo run behind ``topk_share`` (for its label).
+
+    Returns
+    -------
+    folium.Map
+        Save it with :func:`save_web_map`; in a notebook it displays itself.
+    """
+    lang = _i18n.check_lang(lang)
+    sites = _check_sites(sites, [column, "rank", "excluded"])
+    inds = indicator_columns(sites) if indicators is None else list(indicators)
+    area = _layer(layers, "study_area")
+    bounds_src = area if area is not None else sites
+    xmin, ymin, xmax, ymax = bounds_src.to_crs(4326).total_bounds
+
+    m = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], tiles=None,
+                   zoom_start=13, control_scale=True, prefer_canvas=False, zoom_snap=0.25)
+    # offline: no CDN links; Leaflet inlined below
+    m.default_js = []
+    m.default_css = []
+    js, css = _leaflet_assets()
+    root = m.get_root()
+    root.header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css_inline")
+    root.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline")
+    root.header.add_child(Element(f"<style>{_CSS}</style>"), name="productivecity_css")
+    if tiles:
+        folium.TileLayer(tiles, name="basemap", control=True).add_to(m)
+
+    def style_props(style: dict) -> dict:
+        return {"style": style}
+
+    if area is not None:
+        folium.GeoJson(
+            _geo_features(area, [style_props({"color": STYLE["area_edge"], "weight": 2,
+                                              "fill": False})] * len(area)),
+            name=_i18n.text("study_area", lang), control=True,
+        ).add_to(m)
+    ind = _layer(layers, "industrial_zones")
+    if ind is not None:
+        folium.GeoJson(
+            _geo_features(ind, [style_props({"color": STYLE["industrial_outline"],
+                                             "weight": 1, "fillColor": STYLE["industrial_fill"],
+                                             "fillOpacity": 0.8})] * len(ind)),
+            name=_i18n.text("industrial_zones", lang),
+        ).add_to(m)
+
+    # candidate sites
+    values = pd.to_numeric(sites[column], errors="coerce").astype(float)
+    valid = values.dropna()
+    lo, hi = (float(valid.min()), float(valid.max())) if len(valid) else (0.0, 1.0)
+    if hi == lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    cm = mpl.colormaps[cmap]
+    excluded = sites["excluded"].fillna(True).astype(bool)
+    n_ranked = int((~excluded).sum())
+    props = []
+    for sid, row in sites.drop(columns=sites.geometry.name).iterrows():
+        v = values.loc[sid]
+        if excluded.loc[sid] or np.isnan(v):
+            style = {"color": "#9c958a", "weight": 0.8, "dashArray": "3 3",
+                     "fillColor": STYLE["excluded_fill"], "fillOpacity": 0.7}
+            tip = f"{sid} · {_i18n.text('excluded', lang)}"
+        else:
+            style = {"color": "#ffffff", "weight": 0.6,
+                     "fillColor": _hex(cm((v - lo) / (hi - lo))), "fillOpacity": 0.85}
+            tip = f"{sid} · {_i18n.text('rank', lang)} {_fmt(row['rank'])} · {_fmt(v)}"
+        props.append({
+            "site_id": str(sid),
+            "style": style,
+            "tooltip": tip,
+            "popup": site_popup_html(row, site_id=sid, lang=lang, indicators=inds,
+                                     n_ranked=n_ranked, top_k=stability_top_k),
+        })
+    folium.GeoJson(
+        _geo_features(sites, props),
+        name=_i18n.text("sites", lang),
+        on_each_feature=folium.JsCode(
+            "function(feature, layer) {"
+            " layer.bindPopup(feature.properties.popup, {maxWidth: 380});"
+            " layer.bindTooltip(feature.properties.tooltip, {sticky: true}); }"
+        ),
+    ).add_to(m)
+
+    canal = _layer(layers, "canal")
+    if canal is not None:
+        polys = canal.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+        props = [style_props({"color": STYLE["water_edge"], "weight": 1,
+                              "fillColor": STYLE["water_fill"], "fillOpacity": 0.9})
+                 if p else style_props({"color": STYLE["canal_line"], "weight": 4,
+                                        "opacity": 0.95}) for p in polys]
+        folium.GeoJson(_geo_features(canal, props), name=_i18n.text("canal", lang)).add_to(m)
+
+    bind = folium.JsCode(
+        "function(feature, layer) {"
+        " if (feature.properties.popup) {"
+        "  layer.bindPopup(feature.properties.popup, {maxWidth: 380}); }"
+        " layer.bindTooltip(feature.properties.tooltip); }"
+    )
+    stops = _layer(layers, "transit_stops")
+    if stops is not None and "mode" in stops.columns:
+        rail = stops[stops["mode"].astype(str).str.lower() == "rail"]
+        if len(rail):
+            props = [{"tooltip": html.escape(str(n)), "popup": "",
+                      "style": {"color": "#2b2b2b", "weight": 2, "fill": True,
+                                "fillColor": "#ffffff", "fillOpacity": 1}}
+                     for n in rail.get("name", pd.Series("", index=rail.index))]
+            folium.GeoJson(
+                _geo_features(rail.set_geometry(rail.geometry.representative_point()), props),
+                name=_i18n.text("rail_stations", lang), marker=folium.CircleMarker(radius=5),
+                on_each_feature=bind,
+            ).add_to(m)
+
+    hubs = _layer(layers, "hubs")
+    if hubs is not None:
+        props = []
+        for hid, r in hubs.drop(columns=hubs.geometry.name).iterrows():
+            name = str(r.get("name", hid))
+            lines = [f"<b>{html.escape(name)}</b>"]
+            for key in ("type", "city"):
+                if key in r.index and pd.notna(r[key]):
+                    lines.append(html.escape(str(r[key])))
+            url = r.get("source_url")
+            if isinstance(url, str) and url.startswith(("http://", "https://")):
+                lines.append(f"<a href='{html.escape(url)}' target='_blank' rel='noopener'>"
+                             f"{html.escape(url)}</a>")
+            props.append({"tooltip": html.escape(name), "popup": "<br>".join(lines),
+                          "style": {"color": "#ffffff", "weight": 2, "fill": True,
+                                    "fillColor": STYLE["hub"], "fillOpacity": 1}})
+        folium.GeoJson(
+            _geo_features(hubs.set_geometry(hubs.geometry.representative_point()), props),
+            name=_i18n.text("hubs", lang), marker=folium.CircleMarker(radius=8),
+            on_each_feature=bind,
+        ).add_to(m)
+
+    top = _top_sites(sites, top_k)
+    if len(top):
+        group = folium.FeatureGroup(name=_i18n.text("top_k", lang, k=top_k))
+        pts = top.geometry.representative_point().to_crs(4326)
+        for (_, r), p in zip(top.iterrows(), pts, strict=True):
+            folium.Marker(
+                [round(p.y, 6), round(p.x, 6)],
+                icon=folium.DivIcon(html=f"<div class='pc-rank'>{int(r['_rank'])}</div>",
+                                    icon_size=(22, 22), icon_anchor=(11, 11),
+                                    class_name="pc-rank-icon"),
+                tooltip=f"{int(r['_rank'])} · {html.escape(str(r[top.columns[0]]))}",
+            ).add_to(group)
+        group.add_to(m)
+
+    folium.LayerControl(collapsed=True).add_to(m)
+    m.fit_bounds([[ymin, xmin], [ymax, xmax]])
+
+    keys = attribution_keys(layers) if sources is None else list(sources)
+    t = functools.partial(_i18n.text, lang=lang)
+    head = html.escape(title or t("overview_title"))
+    sub = html.escape(t("sites_n", n=len(sites), e=int(excluded.sum())))
+    if date is not None:
+        sub += f" · {html.escape(t('date'))}: {html.escape(str(date))}"
+    ramp = ", ".join(_hex(cm(x)) for x in np.linspace(0, 1, 11))
+    legend = (
+        f"<div class='pc-panel pc-legend'><b>{html.escape(_i18n.column_label(column, lang))}"
+        f"</b><div class='pc-ramp' style='background:linear-gradient(to right, {ramp})'></div>"
+        f"<div class='pc-ends'><span>{_fmt(lo)}</span><span>{_fmt(hi)}</span></div>"
+        f"<div class='pc-row'><span class='pc-sw' style='background:{STYLE['excluded_fill']};"
+        f"border:1px dashed #9c958a'></span>{html.escape(t('excluded'))}</div>"
+        f"<div class='pc-row'><span class='pc-sw' style='background:{STYLE['industrial_fill']};"
+        f"border:1px solid {STYLE['industrial_outline']}'></span>"
+        f"{html.escape(t('industrial_zones'))}</div>"
+        f"<div class='pc-row'><span class='pc-sw' style='height:4px;background:"
+        f"{STYLE['canal_line']}'></span>{html.escape(t('canal'))}</div>"
+        f"<div class='pc-row'><span class='pc-sw' style='border-radius:50%;width:12px;"
+        f"background:{STYLE['hub']}'></span>{html.escape(t('hubs'))}</div>"
+        f"<div class='pc-row'><span class='pc-sw' style='border-radius:50%;width:12px;"
+        f"border:2px solid #2b2b2b;background:#fff'></span>{html.escape(t('rail_stations'))}"
+        f"</div></div>"
+    )
+    attr = html.escape(f"{t('sources')}: {attribution(keys) if keys else '–'} · "
+                       f"{t('crs')}: EPSG:31370 → WGS 84")
+    root.html.add_child(Element(
+        f"<div class='pc-panel pc-title'><h1>{head}</h1><p>{sub}</p></div>{legend}"
+        f"<div class='pc-panel pc-attr'>{attr}</div>"
+    ), name="productivecity_panels")
+    return m
+
+
+def _number_ids(element, counter: list[int]) -> None:
+    """Give folium/branca elements ids in document order (instead of random ones)."""
+    element._id = f"{counter[0]:08x}"
+    counter[0] += 1
+    for child in list(element._children.values()):
+        _number_ids(child, counter)
+
+
+def web_map_html(m: folium.Map) -> str:
+    """Render a map from :func:`web_map` as one self-contained HTML page.
+
+    Element ids are numbered in order, so equal maps give equal HTML.
+
+    Raises
+    ------
+    ProductiveCityError
+        The page references an external script or stylesheet (it would not
+        work offline), e.g. a folium plugin that loads from a CDN.
+    """
+    root = m.get_root()
+    _number_ids(root, [0])
+    text = root.render()
+    found = _EXTERNAL.findall(text)
+    if found:
+        raise ProductiveCityError(
+            f"the web map references {len(found)} external script(s)/stylesheet(s) "
+            f"(e.g. {found[0]!r}); it would not work offline. Use elements that need only "
+            "Leaflet, or inline their assets"
+        )
+    return text
+
+
+def save_web_map(m: folium.Map, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write a map from :func:`web_map` as a self-contained HTML file, atomically.
+
+    Parameters
+    ----------
+    m : folium.Map
+    path : path-like
+        Target ``.html`` file.
+    overwrite : bool, default False
+
+    Returns
+    -------
+    Path
+    """
+    text = web_map_html(m)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_web_map(sites: gpd.GeoDataFrame, layers, path: str | os.PathLike, *,
+                  overwrite: bool = False, **kwargs) -> Path:
+    """Build (:func:`web_map`, keyword arguments passed on) and save a web map."""
+    return save_web_map(web_map(sites, layers, **kwargs), path, overwrite=overwrite)
+
+
+__all__ = [
+    "LEAFLET_VERSION",
+    "save_web_map",
+    "site_popup_html",
+    "web_map",
+    "web_map_html",
+    "write_web_map",
+]
