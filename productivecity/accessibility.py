@@ -1,7 +1,8 @@
 """Accessibility on a street network: snapping, travel times, catchment measures.
 
 Sites, facilities and statistical units are *snapped* to the nearest network
-edge (polygons get several access points along their boundary); the
+edge (found in the network's segment grid, :meth:`Network.nearest_edges`;
+polygons get several access points along their boundary); the
 straight-line distance to the edge is walked at ``access_speed_kmh`` and
 counted in every travel time, never set to zero. Items farther than
 ``max_snap_m``, or near only a piece of network cut off from the rest, or
@@ -25,6 +26,7 @@ Examples
 >>> net = network.walk_network("brussels.osm.pbf")  # doctest: +SKIP
 >>> sites = acc.snap(net, sites_gdf, max_snap_m=250)  # doctest: +SKIP
 >>> acc.nearest_time_min(net, sites, stations, limit_min=30)  # doctest: +SKIP
+>>> acc.nearest_and_count(net, sites, stops, limit_min=15)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -734,8 +736,11 @@ class _Plan:
 
 
 def _plan(network: Network, s: Snapping | None, dests: Snapping, kind: str) -> _Plan:
-    """Search from whichever side has fewer items: the origins on the network, or the
-    destinations on the reversed network (same costs)."""
+    """Plan the searches from whichever side has fewer items.
+
+    From the origins on the network, or from the destinations on the reversed network
+    (same costs).
+    """
     w, _ = _weights_of(network, kind)
     seed_ptr, seed_node, seed_cost = _seeds(network, s, kind)
     att_ptr, att_dest, att_off = _attachments(network, dests, kind)

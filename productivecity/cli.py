@@ -256,6 +256,8 @@ def _print_indicator_summary(table, report) -> None:
     print(frame.to_string(float_format=lambda v: f"{v:,.1f}", na_rep="-"))
     for note in report.notes:
         print(f"  note: {note}")
+    steps = ", ".join(f"{k} {v:.0f} s" for k, v in report.timings_s.items())
+    print(f"  time: {steps}")
     if len(report.unsnapped_sites):
         reasons = report.unsnapped_sites["reason"].value_counts()
         for reason, n in reasons.items():

@@ -534,14 +534,43 @@ def _draw_top(sheet: _Sheet, top: gpd.GeoDataFrame, lang: str, handles: list, k:
                       aspect=None)
     pts = top.geometry.representative_point()
     radius_pt = 6.5 * s
-    ax.scatter(pts.x, pts.y, s=(2 * radius_pt) ** 2, marker="o", facecolor="white",
+    xy = _place_labels(ax, np.column_stack([pts.x, pts.y]), radius_pt)
+    for (x0, y0), (x1, y1) in zip(zip(pts.x, pts.y, strict=True), xy, strict=True):
+        if (x0, y0) != (x1, y1):  # moved off a neighbour: leader line to the site
+            ax.plot([x0, x1], [y0, y1], color=STYLE["top_edge"], linewidth=0.7 * s,
+                    zorder=24.5, solid_capstyle="round")
+    ax.scatter(xy[:, 0], xy[:, 1], s=(2 * radius_pt) ** 2, marker="o", facecolor="white",
                edgecolor=STYLE["top_edge"], linewidth=1.0 * s, zorder=25)
-    for p, r in zip(pts, top["_rank"], strict=True):
-        ax.text(p.x, p.y, f"{int(r)}", fontsize=sheet.fs(7.5), fontweight="bold",
+    for (x, y), r in zip(xy, top["_rank"], strict=True):
+        ax.text(x, y, f"{int(r)}", fontsize=sheet.fs(7.5), fontweight="bold",
                 color=STYLE["text"], ha="center", va="center_baseline", zorder=26)
     handles.append((Line2D([], [], marker="o", linestyle="none", markerfacecolor="white",
                            markeredgecolor=STYLE["top_edge"], markersize=9 * s,
                            markeredgewidth=1.0 * s), _i18n.text("top_k", lang, k=k)))
+
+
+def _place_labels(ax: Axes, xy: np.ndarray, radius_pt: float) -> np.ndarray:
+    """Move rank discs (in rank order) off discs already placed; return their positions.
+
+    A disc that would overlap an earlier one is tried at 8 directions and growing
+    distances around its site; the first free place wins (deterministic).
+    """
+    bbox = ax.get_window_extent()
+    x0, x1 = ax.get_xlim()
+    per_pt = (x1 - x0) / (bbox.width * 72.0 / ax.figure.dpi)  # data units per point
+    d = 2.15 * radius_pt * per_pt  # disc diameter plus a small gap, data units
+    placed: list[np.ndarray] = []
+    angles = np.deg2rad([45, 135, 225, 315, 0, 90, 180, 270])
+    for p in xy:
+        cands = [p] + [p + r * d * np.array([np.cos(a), np.sin(a)])
+                       for r in (1.0, 1.6, 2.2, 2.8) for a in angles]
+        for c in cands:
+            if all(np.hypot(*(c - q)) >= d for q in placed):
+                placed.append(c)
+                break
+        else:
+            placed.append(p)
+    return np.array(placed).reshape(-1, 2)
 
 
 def _nice_length(target_m: float) -> float:

@@ -35,7 +35,8 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element
+from branca.element import Element, MacroElement
+from folium.template import Template
 
 from productivecity import _i18n
 from productivecity._errors import ProductiveCityError
@@ -212,6 +213,16 @@ html, body {margin:0; padding:0; height:100%; font-family:'DejaVu Sans',Verdana,
 """
 
 
+class _MetricScale(MacroElement):
+    """Leaflet's scale bar in metres only."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "L.control.scale({imperial: false, maxWidth: 150}).addTo({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
+
+
 def web_map(
     sites: gpd.GeoDataFrame,
     layers,
@@ -275,7 +286,7 @@ def web_map(
     xmin, ymin, xmax, ymax = bounds_src.to_crs(4326).total_bounds
 
     m = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], tiles=None,
-                   zoom_start=13, control_scale=True, prefer_canvas=False, zoom_snap=0.25)
+                   zoom_start=13, control_scale=False, prefer_canvas=False, zoom_snap=0.25)
     # offline: no CDN links; Leaflet inlined below
     m.default_js = []
     m.default_css = []
@@ -408,6 +419,7 @@ def web_map(
         group.add_to(m)
 
     folium.LayerControl(collapsed=True).add_to(m)
+    _MetricScale().add_to(m)
     m.fit_bounds([[ymin, xmin], [ymax, xmax]])
 
     keys = attribution_keys(layers) if sources is None else list(sources)

@@ -284,6 +284,9 @@ def main(out: Path = OUT) -> None:
 
     osm, facts = build_osm(rng)
     osm.write(out / "osm" / "sample_canal_town.osm")
+    # the polygon the extract covers: OSM-based indicators are complete inside it
+    lonlat_geojson([({"name": "Sample Canal Town extract"}, box(X0, Y0, X1, Y1))],
+                   out / "osm" / "extent.geojson")
 
     # municipalities and neighbourhoods (3 x 4 per municipality)
     munis, hoods = [], []
@@ -486,6 +489,7 @@ Layout (the same as a real data directory, see productivecity/sources/catalog.py
 | file | format | what |
 |---|---|---|
 | osm/sample_canal_town.osm | OSM XML | {SPACING_M:.0f} m street grid, canal with 3 bridges, 8 industrial/brownfield zones, buildings, shops (vacant), crafts, a hackerspace, schools, stations, tram and bus stops |
+| osm/extent.geojson | GeoJSON (WGS84) | the polygon the OSM extract covers |
 | boundaries/municipalities.geojson | GeoJSON (WGS84) | 3 municipalities, fields nis5, name |
 | boundaries/neighbourhoods.geojson | GeoJSON (WGS84) | 12 neighbourhoods, fields code, name, nis5 |
 | stats/population_by_municipality_sample.csv | Statbel CSV | population per municipality |

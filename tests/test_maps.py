@@ -73,7 +73,7 @@ def test_default_is_a3_and_bad_paper_refused(scored):
 
 def test_overview_has_title_legend_footer_and_top_ranks_in_dutch(scored):
     sites, _, _ = scored
-    fig, _ = maps.plot_overview(sites, sample_layers(), top_k=5, lang="nl", date=DATE)
+    fig, ax = maps.plot_overview(sites, sample_layers(), top_k=5, lang="nl", date=DATE)
     texts = _texts(fig)
     joined = "\n".join(texts)
     assert "Kandidaat-locaties voor maakleerplekken" in texts
@@ -87,8 +87,10 @@ def test_overview_has_title_legend_footer_and_top_ranks_in_dutch(scored):
     best = sites.index[sites["rank"] == 1][0]
     assert {"1", "2", "3", "4", "5"} <= set(texts)
     assert best in texts
-    # scale bar: the map is ~4.4 km wide -> a 500 m bar
-    assert "500 m" in texts
+    # scale bar: the largest 1/2/5 x 10^n length within a fifth of the map width
+    x0, x1 = ax.get_xlim()
+    nice = max(m * 10**e for m in (1, 2, 5) for e in range(6) if m * 10**e <= (x1 - x0) / 5)
+    assert (f"{nice:g} m" if nice < 1000 else f"{nice / 1000:g} km") in texts
 
 
 def test_site_colour_drawn_at_its_place(scored):

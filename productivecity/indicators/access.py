@@ -107,7 +107,7 @@ def access_indicators(
     stop_walk_min: float = 10.0,
     residents_bike_min: float = 15.0,
 ) -> pd.DataFrame:
-    """Accessibility and canal indicators per site.
+    """Compute the accessibility and canal indicators per site.
 
     Parameters
     ----------

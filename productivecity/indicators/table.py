@@ -164,20 +164,32 @@ def site_indicators(
         bike = bike or bike_network(osm_file)
     timings["networks"] = time.perf_counter() - t0
 
-    # vacancy and land
+    # vacancy and land; OSM layers are complete inside the extract's clipping polygon only
     t = time.perf_counter()
+    osm_coverage = _osm_extent(dd, area)
+    if osm_coverage is not None:
+        notes.append(f"OSM layers taken as complete inside {dd.find('osm_extent').name} only "
+                     f"(outside it OSM-based indicators are NaN)")
     if buildings is None and osm_file is not None:
         from productivecity.sources.osm import buildings as load_buildings
 
         buildings, brep = load_buildings(area, source=osm_file)
         notes.extend(f"buildings: {n}" for n in brep.notes)
-        if building_coverage is None:
-            building_coverage = _source_extent(walk, area)
+    if building_coverage is None and buildings is not None:
+        if osm_coverage is not None:
+            building_coverage = osm_coverage
+        else:
+            from productivecity.sources.osm import buildings_coverage
+
+            cover, _ = buildings_coverage(buildings, area=area)
+            building_coverage = cover.geometry.iloc[0]
+            notes.append("building coverage estimated from where buildings are mapped")
     out = sites.copy()
     vac = _vacancy.vacancy_indicators(
         sites, zones=layers["industrial_zones"], poi=layers["poi"], buildings=buildings,
         building_coverage=building_coverage, inventory=inventory,
         inventory_status_column=inventory_status_column,
+        zones_coverage=osm_coverage, poi_coverage=osm_coverage,
     )
     timings["vacancy"] = time.perf_counter() - t
 
@@ -251,7 +263,7 @@ def site_indicators(
             out[col] = frame[col]
     if "area_ha" not in out.columns:
         out["area_ha"] = out.geometry.area / 10_000
-    missing = _missing_table(out, ws)
+    missing = _missing_table(out, vac.attrs.get("missing_inputs", {}), walk=ws, bike=bs)
     unsnapped = ws.unsnapped
     lost = pd.concat({"walk": wlost, "bike": blost})
     timings["total"] = time.perf_counter() - t0
@@ -295,32 +307,45 @@ def _water(layers: LayerSet):
     return polys if len(polys) else None
 
 
-def _source_extent(network: Network, area: gpd.GeoDataFrame):
-    """Where an OSM extract's buildings can be trusted: the street network's hull ∩ area."""
+def _osm_extent(dd: DataDir, area: gpd.GeoDataFrame):
+    """Return the OSM extract's clipping polygon within the area (None if there is none)."""
+    path = dd.find("osm_extent")
+    if path is None:
+        return None
     import shapely
 
-    nodes = shapely.multipoints(np.column_stack([network.x, network.y]))
-    hull = shapely.concave_hull(nodes, ratio=0.05)
-    return shapely.intersection(hull.buffer(100), area.geometry.iloc[0])
+    from productivecity.sources._read import read_vector
+
+    poly = shapely.union_all(np.asarray(read_vector(path).geometry.values))
+    return shapely.intersection(poly, area.geometry.iloc[0])
 
 
-def _missing_table(out: gpd.GeoDataFrame, ws: acc.Snapping) -> pd.DataFrame:
+def _missing_table(out: gpd.GeoDataFrame, vacancy_reasons: dict, *, walk: acc.Snapping,
+                   bike: acc.Snapping) -> pd.DataFrame:
+    """Per indicator: how many sites have no value, and why."""
+    on_walk = walk.snapped.reindex(out.index).to_numpy()
+    on_bike = bike.snapped.reindex(out.index).to_numpy()
     rows = {}
-    snapped = ws.snapped.reindex(out.index).to_numpy()
     for col in INDICATORS:
         if col not in out.columns:
             rows[col] = {"missing_n": len(out), "reason": "not computed (input missing)"}
             continue
         miss = out[col].isna().to_numpy()
         n = int(miss.sum())
-        reason = ""
-        if n:
-            unsn = int((miss & ~snapped).sum())
-            parts = []
-            if unsn:
-                parts.append(f"{unsn} site(s) not on the walk network")
-            if n - unsn:
-                parts.append(f"{n - unsn} site(s) without the input data")
-            reason = "; ".join(parts)
-        rows[col] = {"missing_n": n, "reason": reason}
+        if not n:
+            rows[col] = {"missing_n": 0, "reason": ""}
+            continue
+        if col in vacancy_reasons:
+            rows[col] = {"missing_n": n, "reason": vacancy_reasons[col]}
+            continue
+        snapped = on_bike if ("_bike_" in col or col.startswith(("hub_", "labour_"))) else on_walk
+        mode = "bike" if snapped is on_bike else "walk"
+        parts = []
+        unsn = int((miss & ~snapped).sum())
+        if unsn:
+            parts.append(f"{unsn} site(s) not on the {mode} network (see unsnapped sites)")
+        if n - unsn:
+            parts.append(f"{n - unsn} site(s) without the input data (e.g. no facility in reach, "
+                         f"no value for the unit)")
+        rows[col] = {"missing_n": n, "reason": "; ".join(parts)}
     return pd.DataFrame(rows).T

@@ -96,6 +96,13 @@ SOURCES: dict[str, SourceKind] = {
         "a raw OSM extract (XML)",
         "an OSM XML file of the area saved as osm/<name>.osm",
     ),
+    "osm_extent": SourceKind(
+        ("osm/**/*extent*.geojson", "osm/**/*coverage*.geojson", "osm/**/*extent*.gpkg",
+         "boundaries/osm_*boundary*.geojson"),
+        "the polygon an OSM extract was clipped to (where its features are complete)",
+        "the extract's clipping polygon (e.g. the .poly / boundary used with osmium extract) "
+        "saved as osm/extent.geojson; without it, coverage is estimated from the data",
+    ),
     "gtfs": SourceKind(
         ("transit/**/stops.txt",),
         "GTFS stops (stops.txt, with routes.txt where present)",
