@@ -9,13 +9,17 @@ Each origin is a set of seeds ``(node, start cost)``; the search stops at
   limit: destinations hang on nodes through *attachments* ``(node, destination,
   offset)`` (a destination reached from node ``n`` costs ``cost(n) + offset``),
   plus *direct* candidates (origin and destination on the same edge);
-* :func:`count_min_chunk` runs the same searches but only counts the pairs and
+* :func:`count_min_rows` runs the same searches but only counts the pairs and
   keeps their least cost per origin (or per destination), with no pair buffers.
 
 They work on a chunk of origins at a time; the first two write into
 caller-provided buffers of ``capacity`` entries per origin, so memory stays
-bounded by ``chunk × capacity`` whatever the number of origins. Origins of a chunk are
-split over threads in a static stride; each thread owns its work arrays.
+bounded by ``chunk × capacity`` whatever the number of origins, and split the
+origins of a chunk over numba threads in a static stride. The third runs in
+the calling thread without the GIL: the caller hands out blocks of origins to
+Python threads as they come free (idle threads sleep rather than spin, and a
+thread slowed by other programs on its core simply takes fewer blocks). Each
+thread owns its work arrays.
 Costs add up edge weights in path order, as networkx's Dijkstra does. The
 priority queue is a 4-ary heap with lazy deletion.
 """
@@ -75,14 +79,19 @@ def _pop(hk, hv, size):
 
 @numba.njit(cache=_CACHE)
 def _search(indptr, indices, w, seed_ptr, seed_node, seed_cost, o, limit,
-            dist, touched, hk, hv):
-    """Run one bounded search; return the number of touched nodes (settled or not)."""
+            dist, touched, hk, hv, h, h_limit):
+    """Run one bounded search; return the number of touched nodes (settled or not).
+
+    A node ``v`` reached at cost ``c`` is dropped when ``c + h[v] > h_limit``: ``h`` is a
+    lower bound of the cost from each node to any target of the search (zeros and
+    ``h_limit = inf`` for no pruning).
+    """
     nt = 0
     size = 0
     for s in range(seed_ptr[o], seed_ptr[o + 1]):
         node = seed_node[s]
         c = seed_cost[s]
-        if c <= limit and c < dist[node]:
+        if c <= limit and c < dist[node] and c + h[node] <= h_limit:
             if dist[node] == np.inf:
                 touched[nt] = node
                 nt += 1
@@ -95,7 +104,7 @@ def _search(indptr, indices, w, seed_ptr, seed_node, seed_cost, o, limit,
         for a in range(indptr[u], indptr[u + 1]):
             v = indices[a]
             nc = c + w[a]
-            if nc <= limit and nc < dist[v]:
+            if nc <= limit and nc < dist[v] and nc + h[v] <= h_limit:
                 if dist[v] == np.inf:
                     touched[nt] = v
                     nt += 1
@@ -115,6 +124,7 @@ def reach_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, limit,
     """
     n = len(indptr) - 1
     cap_heap = len(indices) + len(seed_node) + 1
+    no_bound = np.zeros(n)
     for t in numba.prange(nthreads):
         dist = np.full(n, np.inf)
         touched = np.empty(n, np.int32)
@@ -122,7 +132,7 @@ def reach_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, limit,
         hv = np.empty(cap_heap, np.int32)
         for o in range(o_start + t, o_end, nthreads):
             nt = _search(indptr, indices, w, seed_ptr, seed_node, seed_cost, o, limit,
-                         dist, touched, hk, hv)
+                         dist, touched, hk, hv, no_bound, np.inf)
             row = o - o_start
             cap = out_node.shape[1]
             if nt <= cap:
@@ -142,11 +152,13 @@ def reach_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, limit,
 
 @numba.njit(cache=_CACHE, inline="always")
 def _row_dests(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_dest, att_off,
-               dir_ptr, dir_dest, dir_cost, limit, o, dist, touched, hk, hv, best, dtouched):
+               dir_ptr, dir_dest, dir_cost, limit, o, dist, touched, hk, hv, best, dtouched,
+               h, h_limit):
     """Search from origin ``o``; return how many destinations were reached within ``limit``.
 
     They are ``dtouched[:nd]`` with their least cost in ``best``; the caller reads them
-    and resets ``best`` to inf. ``dist`` is reset here.
+    and resets ``best`` to inf. ``dist`` is reset here. ``h``, ``h_limit``: see
+    :func:`_search` (the targets are the attachment nodes).
     """
     nd = 0
     for k in range(dir_ptr[o], dir_ptr[o + 1]):
@@ -158,7 +170,7 @@ def _row_dests(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_
                 nd += 1
             best[d] = c
     nt = _search(indptr, indices, w, seed_ptr, seed_node, seed_cost, o, limit,
-                 dist, touched, hk, hv)
+                 dist, touched, hk, hv, h, h_limit)
     for k in range(nt):
         u = touched[k]
         cu = dist[u]
@@ -188,6 +200,7 @@ def od_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_de
     """
     n = len(indptr) - 1
     cap_heap = len(indices) + len(seed_node) + 1
+    no_bound = np.zeros(n)
     for t in numba.prange(nthreads):
         dist = np.full(n, np.inf)
         touched = np.empty(n, np.int32)
@@ -198,7 +211,7 @@ def od_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_de
         for o in range(o_start + t, o_end, nthreads):
             nd = _row_dests(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr,
                             att_dest, att_off, dir_ptr, dir_dest, dir_cost, limit, o, dist,
-                            touched, hk, hv, best, dtouched)
+                            touched, hk, hv, best, dtouched, no_bound, np.inf)
             row = o - o_start
             fits = nd <= out_dest.shape[1]
             for k in range(nd):
@@ -210,39 +223,35 @@ def od_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_de
             out_n[row] = nd  # > row length: nothing written, the caller runs it again
 
 
-@numba.njit(cache=_CACHE, parallel=True)
-def count_min_chunk(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_dest,
-                    att_off, dir_ptr, dir_dest, dir_cost, n_dest, limit, o_start, o_end,
-                    nthreads, by_dest, acc_n, acc_min):
+@numba.njit(cache=_CACHE, nogil=True)
+def count_min_rows(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_dest,
+                   att_off, dir_ptr, dir_dest, dir_cost, limit, o_start, o_end, by_dest,
+                   h, h_limit, dist, touched, hk, hv, best, dtouched, acc_n, acc_min):
     """Per item: number of pairs within ``limit`` and their least cost, without listing them.
 
-    Runs the searches of :func:`od_chunk` for origins ``o_start..o_end-1``; every
-    (origin, destination) pair reached (each once, at its least cost) adds 1 to
-    ``acc_n[t, k]`` and lowers ``acc_min[t, k]`` to its cost, where ``k`` is the
-    destination if ``by_dest`` else the origin and ``t`` the thread. The caller sums
-    ``acc_n`` and takes the minimum of ``acc_min`` over threads.
+    Runs the searches of :func:`od_chunk` for origins ``o_start..o_end-1`` in the calling
+    thread (the GIL is released); every (origin, destination) pair reached (each once, at
+    its least cost) adds 1 to ``acc_n[k]`` and lowers ``acc_min[k]`` to its cost, where
+    ``k`` is the destination if ``by_dest`` else the origin. Nodes that cannot lead to
+    an attachment within the limit are skipped: ``h`` (cost from each node to the
+    nearest attachment, e.g. from :func:`multi_source`) and ``h_limit`` as in
+    :func:`_search`. The work arrays ``dist``
+    (inf, size n_nodes), ``touched`` (n_nodes), ``hk``/``hv`` (heap), ``best`` (inf,
+    n_dest) and ``dtouched`` (n_dest) belong to the caller's thread and are left as
+    they were given.
     """
-    n = len(indptr) - 1
-    cap_heap = len(indices) + len(seed_node) + 1
-    for t in numba.prange(nthreads):
-        dist = np.full(n, np.inf)
-        touched = np.empty(n, np.int32)
-        hk = np.empty(cap_heap, np.float64)
-        hv = np.empty(cap_heap, np.int32)
-        best = np.full(n_dest, np.inf)
-        dtouched = np.empty(n_dest, np.int32)
-        for o in range(o_start + t, o_end, nthreads):
-            nd = _row_dests(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr,
-                            att_dest, att_off, dir_ptr, dir_dest, dir_cost, limit, o, dist,
-                            touched, hk, hv, best, dtouched)
-            for k in range(nd):
-                d = dtouched[k]
-                c = best[d]
-                key = d if by_dest else o
-                acc_n[t, key] += 1
-                if c < acc_min[t, key]:
-                    acc_min[t, key] = c
-                best[d] = np.inf
+    for o in range(o_start, o_end):
+        nd = _row_dests(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr,
+                        att_dest, att_off, dir_ptr, dir_dest, dir_cost, limit, o, dist,
+                        touched, hk, hv, best, dtouched, h, h_limit)
+        for k in range(nd):
+            d = dtouched[k]
+            c = best[d]
+            key = d if by_dest else o
+            acc_n[key] += 1
+            if c < acc_min[key]:
+                acc_min[key] = c
+            best[d] = np.inf
 
 
 @numba.njit(cache=_CACHE)
@@ -255,7 +264,8 @@ def multi_source(indptr, indices, w, seed_node, seed_cost, limit):
     hk = np.empty(cap_heap, np.float64)
     hv = np.empty(cap_heap, np.int32)
     seed_ptr = np.array([0, len(seed_node)], np.int64)
-    _search(indptr, indices, w, seed_ptr, seed_node, seed_cost, 0, limit, dist, touched, hk, hv)
+    _search(indptr, indices, w, seed_ptr, seed_node, seed_cost, 0, limit, dist, touched, hk, hv,
+            np.zeros(n), np.inf)
     return dist
 
 

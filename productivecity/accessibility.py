@@ -9,10 +9,14 @@ counted in every travel time, never set to zero. Items farther than
 separated from the network by a barrier (the canal: only bridges cross it),
 are not snapped and are reported with their ids and distances.
 
-Queries run a bounded Dijkstra from every origin (compiled with numba, see
-:mod:`productivecity._dijkstra`) and keep results sparse: only the
-(origin, destination) pairs within the limit. Travel times equal networkx's
-Dijkstra on the same graph with the snapped points inserted as nodes.
+Queries run a bounded Dijkstra from every origin, or from every destination on
+the reversed network when there are fewer of them (compiled with numba, see
+:mod:`productivecity._dijkstra`), and keep results sparse: only the
+(origin, destination) pairs within the limit. Counts and nearest times
+(:func:`count_within`, :func:`nearest_and_count`) are aggregated in the
+compiled searches, which skip nodes from which no target lies within the limit.
+Travel times equal networkx's Dijkstra on the same graph with the snapped
+points inserted as nodes.
 
 Every query takes ``origins`` as a GeoDataFrame/GeoSeries (snapped with
 :func:`snap`'s defaults), a :class:`Snapping`, ``None`` (every network node;
@@ -35,6 +39,7 @@ import dataclasses
 import logging
 import math
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import numba
@@ -55,6 +60,10 @@ logger = logging.getLogger(__name__)
 _CHUNK_ENTRIES = 4_000_000
 #: Entries per origin row before an origin is re-run alone with a full-width row.
 _ROW_ENTRIES = 4096
+#: Rows (searches) per block handed to a thread in :func:`_count_min`: at most, and the
+#: least number of rows per thread worth starting a thread for.
+_MAX_BLOCK_ROWS = 256
+_MIN_BLOCK_ROWS = 16
 
 # reasons an item is not snapped
 EMPTY = "empty geometry"
@@ -828,19 +837,67 @@ def _count_min(network: Network, s: Snapping | None, dests: Snapping, kind: str,
     """Per origin: destinations within ``limit`` (count) and the least cost (inf if none).
 
     The same searches as :func:`_od`, aggregated in the compiled kernel: no pair lists.
+    Blocks of rows go to up to :func:`_nthreads` Python threads as they come free (the
+    kernel releases the GIL).
     """
     p = _plan(network, s, dests, kind)
-    nthreads = _nthreads()
-    acc_n = np.zeros((nthreads, p.n_origins), np.int64)
-    acc_min = np.full((nthreads, p.n_origins), np.inf)
-    chunk = 4096 if progress else max(p.n_rows, 1)
-    for start in tqdm(range(0, p.n_rows, chunk), disable=not progress, desc="travel times"):
-        _dijkstra.count_min_chunk(p.indptr, p.indices, p.w, *p.args, p.n_cols, limit, start,
-                                  min(start + chunk, p.n_rows), nthreads, p.reverse,
-                                  acc_n, acc_min)
+    n_rows = p.n_rows
+    h, h_limit = _target_bound(network, p, kind, limit)
+    nthreads = max(1, min(_nthreads(), n_rows // _MIN_BLOCK_ROWS))
+    block = max(1, min(_MAX_BLOCK_ROWS, -(-n_rows // (nthreads * 8))))
+    blocks = iter(range(0, n_rows, block))  # next() on it is atomic under the GIL
+    cap_heap = len(p.indices) + len(p.args[1]) + 1
+    bar = tqdm(total=n_rows, disable=not progress, desc="travel times")
+
+    def work() -> tuple[np.ndarray, np.ndarray]:
+        acc_n = np.zeros(p.n_origins, np.int64)
+        acc_min = np.full(p.n_origins, np.inf)
+        arrays = (np.full(network.n_nodes, np.inf), np.empty(network.n_nodes, np.int32),
+                  np.empty(cap_heap, np.float64), np.empty(cap_heap, np.int32),
+                  np.full(p.n_cols, np.inf), np.empty(p.n_cols, np.int32))
+        for start in blocks:
+            end = min(start + block, n_rows)
+            _dijkstra.count_min_rows(p.indptr, p.indices, p.w, *p.args, limit, start, end,
+                                     p.reverse, h, h_limit, *arrays, acc_n, acc_min)
+            bar.update(end - start)
+        return acc_n, acc_min
+
     if nthreads == 1:
-        return acc_n[0], acc_min[0]
-    return acc_n.sum(axis=0), acc_min.min(axis=0)
+        results = [work()]
+    else:  # this thread works too
+        with ThreadPoolExecutor(max_workers=nthreads - 1) as pool:
+            futures = [pool.submit(work) for _ in range(nthreads - 1)]
+            results = [work()] + [f.result() for f in futures]
+    bar.close()
+    if len(results) == 1:
+        return results[0]
+    return (np.sum([r[0] for r in results], axis=0),
+            np.min([r[1] for r in results], axis=0))
+
+
+def _target_bound(network: Network, p: _Plan, kind: str,
+                  limit: float) -> tuple[np.ndarray, float]:
+    """Lower bound of the cost from each node to the nearest target of the searches.
+
+    The targets are the attachment nodes of the columns (``p.args[3:6]``); one search
+    from all of them on the opposite arcs gives, per node, the least cost to reach
+    one (inf beyond ``limit``). A search then skips nodes whose cost plus this bound
+    exceeds the limit (plus a relative 1e-9 against rounding): no pair within the
+    limit runs through them, so results do not change. Returns zeros and inf (no
+    pruning) when targets sit on at least half of the nodes.
+    """
+    tgt_ptr, tgt_off = p.args[3], p.args[5]
+    if len(tgt_off) >= network.n_nodes // 2:
+        return np.zeros(network.n_nodes), math.inf
+    w, _ = _weights_of(network, kind)
+    tgt_node = np.repeat(np.arange(network.n_nodes, dtype=np.int32), np.diff(tgt_ptr))
+    if p.reverse:  # searches run on reversed arcs: the bound on the network's arcs
+        indptr, indices = network.indptr, network.indices
+    else:
+        indptr, indices, arc = network.reverse_arcs
+        w = w[arc]
+    h = _dijkstra.multi_source(indptr, indices, w, tgt_node, tgt_off, limit)
+    return h, limit + 1e-9 * max(1.0, limit)
 
 
 def _orient(reverse: bool, rows, items, costs):

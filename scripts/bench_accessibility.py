@@ -21,7 +21,8 @@ sites_s=<s> peak_mb=<MB>
 2. 1,000 sites (building centroids) × 500 facilities (OSM bus stops): time to the
    nearest facility and number of facilities within 15 min walk.
    ours   = snapping the sites + snapping the facilities + ``nearest_and_count`` (one
-            bounded search per facility on the reversed network gives both answers);
+            bounded search per facility on the reversed network, skipping streets
+            from which no site is within 15 min, gives both answers);
             median of 7 runs after one warm-up run (which builds the network's
             segment grid, like the network itself built once and not counted);
    networkx = inserting the same snapped points into the base graph (splitting edges)

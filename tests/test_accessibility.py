@@ -197,12 +197,18 @@ def test_nearest_and_count_in_one_pass(line_net, canal_net):
     assert res.loc["far"].isna().all() and res.loc["ok", "within_60min_n"] == 1
     with pytest.raises(NetworkError, match="limit_min"):
         acc.nearest_and_count(line_net, sites, facilities, limit_min=0)
+    # a facility exactly at the limit counts (1000 m = 12.5 min)
+    at = acc.nearest_and_count(line_net, gs((1000, 0), (0, 0)), gs((2000, 0)), limit_min=12.5)
+    assert at["within_12.5min_n"].tolist() == [1, 0]
+    assert at["nearest_time_min"].iloc[0] == 12.5 and np.isnan(at["nearest_time_min"].iloc[1])
 
 
 def test_results_do_not_depend_on_the_number_of_threads(line_net, monkeypatch):
     o = random_points(line_net, 60, seed=11, spread_m=300)
     d = random_points(line_net, 25, seed=12, spread_m=300)
     runs = []
+    monkeypatch.setattr(acc, "_MIN_BLOCK_ROWS", 1)  # threads and blocks even for few rows
+    monkeypatch.setattr(acc, "_MAX_BLOCK_ROWS", 3)
     for nthreads in (1, 2, 3):
         monkeypatch.setattr(acc, "_nthreads", lambda n=nthreads: n)
         runs.append((acc.nearest_and_count(line_net, o, d, limit_min=15),
@@ -511,6 +517,9 @@ def test_bike_times_equal_networkx_on_brussels(brussels_bike):
     ref = nx_reference(net, "time", origins, dests, 8)
     assert len(ref) > 100
     assert_same_pairs(ours, ref, 8)
+    n_fwd = acc.count_within(net, origins, dests, limit_min=8)  # searched from the origins
+    ref_fwd = pd.Series(ref).groupby(level=0).size().reindex(origins.index, fill_value=0)
+    assert n_fwd.tolist() == ref_fwd.tolist()
     back = acc.travel_times(net, dests, origins, limit_min=8)  # searched on reversed arcs
     ref_back = nx_reference(net, "time", dests, origins, 8)
     assert_same_pairs(back, ref_back, 8)

@@ -304,3 +304,52 @@ def unit_values_at_sites(sites: gpd.GeoDataFrame, units: gpd.GeoDataFrame,
     out = np.full(len(sites), np.nan)
     out[best["si"].to_numpy()] = vals[best["ui"].to_numpy()]
     return pd.Series(out, index=sites.index, name=values.name)
+
+
+def hub_access_2sfca(bike: Network, bs: acc.Snapping, bdem: acc.Snapping,
+                     hubs: gpd.GeoDataFrame, *, limit_min: float = 30.0) -> pd.Series:
+    """Two-step floating catchment of existing hubs for job seekers, at each site.
+
+    Step 1: each hub ``j`` gets ``R_j = S_j / D_j`` where ``D_j`` is the job seekers
+    (demand points' ``jobseekers_n``) within ``limit_min`` of the hub and ``S_j`` its
+    training places where known, else 1 (one hub). Step 2: a site gets the sum of
+    ``R_j`` over the hubs within ``limit_min`` of it, times 1,000.
+
+    Evaluated at the demand points themselves, ``sum_k A_k D_k / 1000 = sum_j S_j`` over
+    hubs that reach any demand (the supply is conserved).
+
+    Parameters
+    ----------
+    bike : Network
+    bs : Snapping
+        Sites (or any points) where the access is evaluated.
+    bdem : Snapping
+        Demand points with a ``jobseekers_n`` column.
+    hubs : GeoDataFrame
+        Existing hubs, optionally with ``training_places_n``.
+    limit_min : float, default 30
+
+    Returns
+    -------
+    pandas.Series
+        ``hub_access_2sfca_per_1000_jobseekers`` aligned to ``bs``; NaN for unsnapped sites.
+    """
+    if hubs.empty:
+        return pd.Series(np.nan, index=bs.index)
+    if "training_places_n" in hubs.columns:
+        supply = pd.to_numeric(hubs["training_places_n"], errors="coerce").fillna(1.0)
+    else:
+        supply = pd.Series(1.0, index=hubs.index)
+    demand = acc.cumulative_opportunities(bike, hubs, bdem, weights="jobseekers_n",
+                                          limit_min=limit_min)
+    ratio = supply.astype(float) / demand.replace(0, np.nan)
+    ratio = ratio.dropna()
+    if ratio.empty:
+        return pd.Series(np.nan, index=bs.index)
+    tt = acc.travel_times(bike, bs, hubs.loc[ratio.index], limit_min=limit_min)
+    r = ratio.reindex(tt.index.get_level_values("destination")).to_numpy()
+    per_site = pd.Series(r, index=tt.index.get_level_values("origin")).groupby(level=0).sum()
+    out = per_site.reindex(bs.index).fillna(0.0) * 1000.0
+    snapped = bs.snapped.reindex(bs.index).to_numpy()
+    out[~snapped] = np.nan
+    return out.rename("hub_access_2sfca_per_1000_jobseekers")

@@ -51,8 +51,6 @@ INDICATORS: dict[str, str] = {
     "jobseekers_low_edu_walk_30min_n": "low-educated job seekers within 30 min walk",
     "jobseekers_low_edu_bike_20min_n": "low-educated job seekers within 20 min by bike",
     "jobseekers_low_edu_bike_30min_n": "low-educated job seekers within 30 min by bike",
-    "labour_data_complete": "True if no place within 30 min by bike lies in a municipality "
-                            "without job-seeker data (else the counts are lower bounds)",
     "unemployment_rate_pct": "unemployment rate of the site's municipality (% of the active "
                              "population 18-65, 2021, BEST-COST/Sciensano)",
     "low_edu_adults_pct": "adults without upper-secondary diploma in the site's municipality (%)",
@@ -203,9 +201,7 @@ def site_indicators(
     nodata = totals["jobseekers_n"].isna()
     if nodata.any():
         notes.append(f"no job-seeker data for {list(muni.loc[nodata, 'name'])} "
-                     f"({js_path.name} covers {len(js)} municipalities): sites reaching them get "
-                     f"lower bounds (labour_data_complete = False)")
-    totals["nodata_cells_n"] = np.where(nodata, 1.0, 0.0)
+                     f"({js_path.name} covers {len(js)} municipalities)")
     totals["population_n"] = muni["population_n"].astype("Float64").astype(float)
     hoods = layers.layers.get("units_neighbourhoods")
     cells, drep = _labour.dasymetric_points(
@@ -217,13 +213,12 @@ def site_indicators(
         buildings=buildings, building_coverage=building_coverage, population=hoods,
     )
     notes.extend(f"dasymetric: {n}" for n in drep.notes())
-    # a marker surface for municipalities without job-seeker data
-    marker = totals[["nodata_cells_n"]]
-    nd_cells, _ = _labour.dasymetric_points(muni, marker, cell_m=cell_m)
+    # cells of municipalities without job-seeker data carry 0 job seekers here, but a site
+    # that reaches any of them gets NaN for that count below (unknown, not zero)
     cells = cells.join(js_cells[["jobseekers_n", "jobseekers_low_edu_n"]], how="left")
-    cells = cells.join(nd_cells[["nodata_cells_n"]], how="left")
-    cells[["jobseekers_n", "jobseekers_low_edu_n", "nodata_cells_n"]] = cells[
-        ["jobseekers_n", "jobseekers_low_edu_n", "nodata_cells_n"]].fillna(0.0)
+    no_js = cells["unit"].isin(muni.index[nodata]).to_numpy()
+    cells[["jobseekers_n", "jobseekers_low_edu_n"]] = cells[
+        ["jobseekers_n", "jobseekers_low_edu_n"]].fillna(0.0)
     value_cols = ["population_n", "jobseekers_n", "jobseekers_low_edu_n"]
     wdem, wlost = _labour.snap_demand(walk, cells, value_columns=value_cols)
     bdem, blost = _labour.snap_demand(bike, cells, value_columns=value_cols)
@@ -240,15 +235,19 @@ def site_indicators(
     ], axis=1)
     order = [c for c in INDICATORS if c in lab.columns]
     lab = lab[order]
-    nd = acc.cumulative_opportunities(bike, bs, bdem, weights="nodata_cells_n", limit_min=30)
-    lab["labour_data_complete"] = pd.array(
-        np.where(nd.isna(), pd.NA, nd.fillna(0).to_numpy() == 0), dtype="boolean")
+    if no_js.any():
+        blanked = _blank_unknown(lab, sites, cells, no_js, walk=(walk, ws), bike=(bike, bs),
+                                 demand={"walk": wdem, "bike": bdem})
+        notes.append(f"job-seeker counts kept where >= {MIN_KNOWN_RESIDENTS_PCT:g}% of the "
+                     f"catchment's residents have job-seeker data (lower bounds there), else "
+                     f"NaN; sites set to NaN: {blanked}")
     rates = _labour_src.read_municipal_rates(dd.require("labour_municipal_rates"))
     lab["unemployment_rate_pct"] = _labour.unit_values_at_sites(
         sites, muni, rates["unemployment_rate_pct"])
     lab["low_edu_adults_pct"] = _labour.unit_values_at_sites(
         sites, muni, rates["low_edu_adults_pct"])
-    lab["hub_access_2sfca_per_1000_jobseekers"] = _hub_2sfca(bike, bs, bdem, layers["hubs"])
+    lab["hub_access_2sfca_per_1000_jobseekers"] = _labour.hub_access_2sfca(
+        bike, bs, bdem, layers["hubs"], limit_min=30.0)
     timings["labour"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -273,30 +272,49 @@ def site_indicators(
                                 demand_not_snapped=lost, notes=notes, timings_s=timings)
 
 
-def _hub_2sfca(bike: Network, bs: acc.Snapping, bdem: acc.Snapping, hubs: gpd.GeoDataFrame,
-               *, limit_min: float = 30.0) -> pd.Series:
-    """2SFCA of hubs for job seekers, evaluated at the sites, per 1,000 job seekers.
+#: A job-seeker count is kept where at least this share of the catchment's residents live
+#: in municipalities with job-seeker data (else it is set to NaN: unknown, not zero).
+MIN_KNOWN_RESIDENTS_PCT = 95.0
 
-    R_j = S_j / (job seekers within ``limit_min`` of hub j); a site gets the sum of R_j of
-    the hubs within ``limit_min``. S_j = training places where known, else 1.
+
+def _blank_unknown(lab: pd.DataFrame, sites: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
+                   no_js: np.ndarray, *, walk, bike, demand) -> dict:
+    """Blank job-seeker counts whose catchment has too many residents without data.
+
+    For each count (mode, limit), the residents within the limit are split into those
+    of municipalities with and without job-seeker data; where less than
+    :data:`MIN_KNOWN_RESIDENTS_PCT` of them are covered the count is set to NaN.
+    Only sites that reach a no-data cell at all are examined. Returns the number of
+    sites blanked per column.
     """
-    if hubs.empty:
-        return pd.Series(np.nan, index=bs.index)
-    supply = pd.to_numeric(hubs.get("training_places_n"), errors="coerce")
-    supply = supply.fillna(1.0) if supply is not None else pd.Series(1.0, index=hubs.index)
-    demand = acc.cumulative_opportunities(bike, hubs, bdem, weights="jobseekers_n",
-                                          limit_min=limit_min)
-    ratio = supply.astype(float) / demand.replace(0, np.nan)
-    ratio = ratio.dropna()
-    if ratio.empty:
-        return pd.Series(np.nan, index=bs.index)
-    tt = acc.travel_times(bike, bs, hubs.loc[ratio.index], limit_min=limit_min)
-    r = ratio.reindex(tt.index.get_level_values("destination")).to_numpy()
-    per_site = pd.Series(r, index=tt.index.get_level_values("origin")).groupby(level=0).sum()
-    out = per_site.reindex(bs.index).fillna(0.0) * 1000.0
-    snapped = bs.snapped.reindex(bs.index).to_numpy()
-    out[~snapped] = np.nan
-    return out.rename("hub_access_2sfca_per_1000_jobseekers")
+    cells = cells.assign(population_nodata_n=np.where(no_js, cells["population_n"], 0.0))
+    nodata_cells = cells.loc[no_js]
+    blanked = {}
+    for mode, (net, snapped) in {"walk": walk, "bike": bike}.items():
+        dem = demand[mode]
+        dem = dataclasses.replace(dem, frame=dem.frame.assign(
+            population_nodata_n=cells["population_nodata_n"].reindex(dem.frame.index)))
+        cols = [c for c in lab.columns if f"_{mode}_" in c]
+        limits = sorted({float(c.rsplit("_", 2)[-2].removesuffix("min")) for c in cols})
+        t_nd = acc.nearest_time_min(net, snapped, nodata_cells, limit_min=max(limits))
+        t_nd = t_nd.reindex(lab.index)
+        for limit in limits:
+            near = t_nd.index[(t_nd <= limit).fillna(False).to_numpy(dtype=bool)]
+            bad = pd.Index([])
+            if len(near):
+                sub = sites.loc[near]
+                r_all = acc.cumulative_opportunities(net, sub, dem, weights="population_n",
+                                                     limit_min=limit)
+                r_nd = acc.cumulative_opportunities(net, sub, dem,
+                                                    weights="population_nodata_n",
+                                                    limit_min=limit)
+                known = 100 * (1 - r_nd / r_all.where(r_all > 0))
+                bad = known.index[(known < MIN_KNOWN_RESIDENTS_PCT).to_numpy()]
+            for col in cols:
+                if col.endswith(f"_{limit:g}min_n"):
+                    lab.loc[bad, col] = np.nan
+                    blanked[col] = len(bad)
+    return blanked
 
 
 def _water(layers: LayerSet):
