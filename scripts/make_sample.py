@@ -199,6 +199,17 @@ def build_osm(rng: np.random.Generator) -> tuple[OsmWriter, dict]:
                 osm.way(list(b.exterior.coords), {"building": "industrial"})
     facts["zones"] = zones
 
+    # a park and residential neighbourhoods (land a hub should not take)
+    for k, (x0, y0, x1, y1) in enumerate([(146300, 171300, 146900, 171800),
+                                          (149300, 171400, 149800, 171900)]):
+        osm.way(list(box(x0, y0, x1, y1).exterior.coords),
+                {"leisure": "park", "name": f"Sample Park {k + 1}"})
+    for k, (x0, y0, x1, y1) in enumerate([(146000, 169000, 147300, 169900),
+                                          (147600, 171100, 148900, 172000),
+                                          (148800, 169000, 150000, 169800)]):
+        osm.way(list(box(x0, y0, x1, y1).exterior.coords),
+                {"landuse": "residential", "name": f"Sample Quarter {k + 1}"})
+
     # residential buildings in a few blocks, and residential landuse
     for _ in range(150):
         bx, by = rng.uniform(X0 + 50, X1 - 80), rng.uniform(Y0 + 50, Y1 - 80)
@@ -488,7 +499,7 @@ Layout (the same as a real data directory, see productivecity/sources/catalog.py
 
 | file | format | what |
 |---|---|---|
-| osm/sample_canal_town.osm | OSM XML | {SPACING_M:.0f} m street grid, canal with 3 bridges, 8 industrial/brownfield zones, buildings, shops (vacant), crafts, a hackerspace, schools, stations, tram and bus stops |
+| osm/sample_canal_town.osm | OSM XML | {SPACING_M:.0f} m street grid, canal with 3 bridges, 8 industrial/brownfield zones, 2 parks, 3 residential quarters, buildings, shops (vacant), crafts, a hackerspace, schools, stations, tram and bus stops |
 | osm/extent.geojson | GeoJSON (WGS84) | the polygon the OSM extract covers |
 | boundaries/municipalities.geojson | GeoJSON (WGS84) | 3 municipalities, fields nis5, name |
 | boundaries/neighbourhoods.geojson | GeoJSON (WGS84) | 12 neighbourhoods, fields code, name, nis5 |

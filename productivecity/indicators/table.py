@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from productivecity import accessibility as acc
-from productivecity._errors import DataSourceError
+from productivecity._errors import DataSourceError, EmptyLayerError
 from productivecity.indicators import access as _access
 from productivecity.indicators import labour as _labour
 from productivecity.indicators import vacancy as _vacancy
@@ -43,6 +43,8 @@ INDICATORS: dict[str, str] = {
                              "building data cover the site)",
     "unbuilt_industrial_ha": "industrial and brownfield land in the site without buildings (ha; "
                              "NaN where no building data)",
+    "open_land_share_pct": "share of the site on parks, woods, grass, water, cemeteries, "
+                           "allotments or residential land (OSM; %)",
     "jobseekers_walk_20min_n": "job seekers living within 20 min walk (persons, annual average)",
     "jobseekers_walk_30min_n": "job seekers within 30 min walk",
     "jobseekers_bike_20min_n": "job seekers within 20 min by bike",
@@ -182,6 +184,14 @@ def site_indicators(
             cover, _ = buildings_coverage(buildings, area=area)
             building_coverage = cover.geometry.iloc[0]
             notes.append("building coverage estimated from where buildings are mapped")
+    open_land = None
+    try:
+        from productivecity.sources.osm import open_land as load_open_land
+
+        open_land, lrep = load_open_land(area, data_dir=data_dir)
+        notes.extend(f"open land: {n}" for n in lrep.notes)
+    except (DataSourceError, EmptyLayerError) as exc:
+        notes.append(f"open land not available ({exc}): open_land_share_pct is NaN")
     out = sites.copy()
     vac = _vacancy.vacancy_indicators(
         sites, zones=layers["industrial_zones"], poi=layers["poi"], buildings=buildings,
@@ -189,6 +199,9 @@ def site_indicators(
         inventory_status_column=inventory_status_column,
         zones_coverage=osm_coverage, poi_coverage=osm_coverage,
     )
+    vac["open_land_share_pct"] = (
+        _vacancy.open_land_share_pct(sites, open_land, coverage=osm_coverage)
+        if open_land is not None else pd.Series(np.nan, index=sites.index))
     timings["vacancy"] = time.perf_counter() - t
 
     # labour: dasymetric job seekers and residents

@@ -155,6 +155,37 @@ def industrial_share_pct(
                        min_covered_pct)
 
 
+def open_land_share_pct(
+    sites: gpd.GeoDataFrame,
+    land: gpd.GeoDataFrame,
+    *,
+    kinds: tuple[str, ...] | None = None,
+    coverage=None,
+    min_covered_pct: float = 50.0,
+) -> pd.Series:
+    """Share (%) of each site's area on open or housing land (parks, woods, water, homes).
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        Candidate sites with a CRS.
+    land : GeoDataFrame
+        The ``open_land`` layer (:func:`productivecity.sources.osm.open_land`, column
+        ``kind``); overlapping polygons count once.
+    kinds : tuple of str, optional
+        Kinds to count (default: all kinds present).
+    coverage, min_covered_pct
+        As in :func:`brownfield_share_pct`.
+
+    Returns
+    -------
+    pandas.Series
+        Float, 0-100, named ``open_land_share_pct``; NaN for point and uncovered sites.
+    """
+    kinds = tuple(pd.unique(land["kind"])) if kinds is None else kinds
+    return _zone_share(sites, land, kinds, "open_land_share_pct", coverage, min_covered_pct)
+
+
 def vacant_poi_n(
     sites: gpd.GeoDataFrame,
     poi: gpd.GeoDataFrame,

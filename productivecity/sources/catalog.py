@@ -71,6 +71,10 @@ SOURCES: dict[str, SourceKind] = {
         "OSM water and waterway vector tiles",
         "a PMTiles archive of OSM water features",
     ),
+    "osm_pmtiles_green": SourceKind(
+        ("osm/**/green.pmtiles",), "OSM parks, woods and grass vector tiles",
+        "a PMTiles archive of OSM green areas",
+    ),
     "osm_pmtiles_poi": SourceKind(
         ("osm/**/poi.pmtiles",),
         "OSM points of interest vector tiles",

@@ -110,6 +110,20 @@ _LOCAL_KINDS = {
     "poi": ("osm_pmtiles_poi", "osm_pbf", "osm_xml"),
     "buildings": ("osm_pmtiles_buildings", "osm_pbf", "osm_xml"),
     "residential_land": ("osm_pmtiles_landuse", "osm_pbf", "osm_xml"),
+    "open_land": ("osm_pmtiles_landuse", "osm_pmtiles_green", "osm_pmtiles_water", "osm_pbf",
+                  "osm_xml"),
+}
+
+#: Kinds of :func:`open_land` and the OSM tags that make them.
+OPEN_LAND_TAGS = {
+    "park": {"leisure": ["park", "garden", "nature_reserve"]},
+    "wood": {"landuse": ["forest"], "natural": ["wood", "scrub"]},
+    "grass": {"landuse": ["grass", "meadow", "village_green", "recreation_ground"],
+              "natural": ["grassland"]},
+    "water": {"natural": ["water"], "waterway": ["riverbank", "dock"]},
+    "cemetery": {"landuse": ["cemetery"], "amenity": ["grave_yard"]},
+    "allotments": {"landuse": ["allotments"]},
+    "residential": {"landuse": ["residential"]},
 }
 
 #: ``building=*`` values taken as residential (plus ``building=yes`` on residential land).
@@ -386,6 +400,66 @@ def poi(
     )
     out = out.sort_values(["kind"], kind="stable")
     return _finish(out, report)
+
+
+def open_land(
+    area: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    data_dir: str | os.PathLike | DataDir | None = None,
+    source: str | os.PathLike | None = None,
+    online: bool = False,
+    settings: Settings | None = None,
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """Land that should not host a workshop: parks, woods, grass, water, cemeteries, housing.
+
+    Used to exclude candidate sites (``open_land_share_pct``). Kinds and tags are in
+    :data:`OPEN_LAND_TAGS`. In a data directory with vector tiles, ``landuse``, ``green``
+    and ``water`` tiles are combined (they hold different features); otherwise an OSM
+    PBF, then an OSM XML file serves.
+
+    Returns
+    -------
+    land : GeoDataFrame
+        EPSG:31370, index ``land_id``; columns ``kind`` (see :data:`OPEN_LAND_TAGS`),
+        ``tag`` (e.g. ``"leisure=park"``), ``name``, ``area_ha``; polygons.
+    report : LayerReport
+    """
+    tags: dict[str, list[str]] = {}
+    for kind_tags in OPEN_LAND_TAGS.values():
+        for key, values in kind_tags.items():
+            tags.setdefault(key, []).extend(v for v in values if v not in tags.get(key, []))
+    kinds = tuple(OPEN_LAND_TAGS)
+    spec = _LayerSpec("open_land", tags, "polygon", kinds, _classify_open_land,
+                      kind_column=("kind",))
+    dd = _data_dir(data_dir)
+    tiles = [p for p in _local_candidates("open_land", dd) if p.suffix == ".pmtiles"]
+    if source is None and not online and len(tiles) > 1:
+        # vector-tile layers hold different features (landuse, green, water): combine them
+        parts, report = [], LayerReport("open_land")
+        for path in tiles:
+            frame, sub, area_poly = _load(spec, area, data_dir=None, source=path,
+                                          online=False, settings=settings)
+            _absorb(report, sub)
+            report.notes.append(f"from {path.name}: "
+                                + (", ".join(sorted(set(frame["kind"]))) or "nothing"))
+            # tile ids are per archive: prefix them with the archive's name to keep them unique
+            parts.append(frame.assign(feature_id=path.stem + ":" + frame["feature_id"]))
+        frame = gpd.GeoDataFrame(pd.concat(parts), crs=PROJECT_CRS)
+    else:
+        frame, report, area_poly = _load(spec, area, data_dir=data_dir, source=source,
+                                         online=online, settings=settings)
+    frame, outside = clip_to_area(frame, area_poly)
+    report.outside_area_n += outside
+    _require_features(frame, spec, area_poly, report)
+    out = gpd.GeoDataFrame(
+        {"kind": frame["kind"].to_numpy(), "tag": frame["tag"].to_numpy(),
+         "name": frame["name"].to_numpy()},
+        geometry=frame.geometry.to_numpy(), crs=PROJECT_CRS,
+        index=pd.Index(frame["feature_id"].to_numpy(), name="land_id"),
+    )
+    out = out.loc[~out.index.duplicated()]
+    out["area_ha"] = area_ha(out.geometry)
+    return _finish(out.sort_index(), report)
 
 
 def buildings(
@@ -1205,6 +1279,19 @@ def _classify_canal(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"kind": kind.where(line | poly, None),
                          "tag": pd.Series(tag, index=df.index).where(line | poly, None),
                          "reason": np.where(line | poly, "", reason)}, index=df.index)
+
+
+def _classify_open_land(df: pd.DataFrame) -> pd.DataFrame:
+    kind = pd.Series(None, index=df.index, dtype=object)
+    tag = pd.Series(None, index=df.index, dtype=object)
+    for k, kind_tags in OPEN_LAND_TAGS.items():  # first match wins, in the table's order
+        for key, values in kind_tags.items():
+            value = _col(df, key)
+            hit = value.isin(values) & kind.isna()
+            kind[hit] = k
+            tag[hit] = key + "=" + value[hit].astype(str)
+    reason = np.where(kind.notna(), "", "not open land")
+    return pd.DataFrame({"kind": kind, "tag": tag, "reason": reason}, index=df.index)
 
 
 def _classify_poi(df: pd.DataFrame) -> pd.DataFrame:

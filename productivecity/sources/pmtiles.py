@@ -197,18 +197,27 @@ def _open_info(path: Path, layer: str | None) -> dict:
         raise DataSourceError(f"could not open {path} as PMTiles vector tiles: {exc}") from exc
 
 
+#: Largest number of object ids put in one OGR SQL ``IN`` list.
+_MAX_SQL_IDS = 500
+
+
 def _reader(path: Path, layer: str, columns, where):
     def read(bbox, ids):
         clause = where
-        if ids is not None:
+        # a long IN list breaks OGR SQL: select many objects in pandas instead
+        in_pandas = ids is not None and len(ids) > _MAX_SQL_IDS
+        if ids is not None and not in_pandas:
             id_sql = f"mvt_id IN ({','.join(str(int(i)) for i in sorted(ids))})"
             clause = f"({where}) AND {id_sql}" if where else id_sql
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                return pyogrio.read_dataframe(
+                frame = pyogrio.read_dataframe(
                     path, layer=layer, columns=columns, where=clause, bbox=bbox
                 )
+            if in_pandas:
+                frame = frame.loc[frame["mvt_id"].isin(list(ids))]
+            return frame
         except Exception as exc:
             raise DataSourceError(f"could not read {path} (layer {layer!r}): {exc}") from exc
     return read
