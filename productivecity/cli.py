@@ -132,6 +132,48 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output GeoPackage (default: data/processed/<area>_sites.gpkg)")
     _add_common(p)
     p.set_defaults(func=_cmd_indicators)
+
+    p = sub.add_parser(
+        "rank", help="score and rank candidate sites by a criteria file, with sensitivity",
+        description="Score the sites of a GeoPackage (from 'productivecity indicators') by the "
+                    "criteria of a TOML file: weighted sum or OWA, exclusions, the contribution "
+                    "of each criterion, Monte-Carlo and one-at-a-time weight sensitivity.",
+    )
+    p.add_argument("sites", type=Path, help="GeoPackage with a 'sites' layer of indicators")
+    p.add_argument("--criteria", type=Path, required=True, help="criteria TOML file")
+    p.add_argument("--layer", default="sites", help="layer of the sites (default 'sites')")
+    p.add_argument("--out", type=Path, required=True, help="output GeoPackage")
+    p.add_argument("--show", type=int, default=10, help="sites to print (default 10)")
+    _add_common(p)
+    p.set_defaults(func=_cmd_rank)
+
+    p = sub.add_parser(
+        "allocate", help="choose k new hubs that cover the most job seekers (maximal covering)",
+        description="Choose k new hubs among the eligible ranked sites that together, with the "
+                    "existing hubs fixed open, cover the most demand within a travel time on "
+                    "the street network; solves k = 1..K and prints the coverage curve.",
+    )
+    p.add_argument("ranked", type=Path, help="GeoPackage from 'productivecity rank'")
+    _add_source_args(p)
+    p.add_argument("--layer", default="ranked_sites", help="layer of the ranked sites")
+    p.add_argument("--k", type=int, default=10, help="largest number of new hubs (default 10)")
+    p.add_argument("--time-min", type=float, default=20.0,
+                   help="coverage travel time in minutes (default 20)")
+    p.add_argument("--mode", choices=["walk", "bike"], default="bike",
+                   help="travel mode (default bike)")
+    p.add_argument("--demand", default="jobseekers_low_edu_n",
+                   choices=["jobseekers_low_edu_n", "jobseekers_n", "population_n"],
+                   help="demand to cover (default low-educated job seekers)")
+    p.add_argument("--units", choices=["neighbourhoods", "cells"], default="neighbourhoods",
+                   help="demand units (default neighbourhoods)")
+    p.add_argument("--candidates", default="eligible",
+                   help="'eligible' (all non-excluded sites, default) or 'top:N' (the N best)")
+    p.add_argument("--objective", choices=["coverage", "pmedian"], default="coverage",
+                   help="maximal covering (default) or p-median (mean travel time) at k")
+    p.add_argument("--year", type=int, default=2024, help="year of the job-seeker table")
+    p.add_argument("--out", type=Path, required=True, help="output GeoPackage")
+    _add_common(p)
+    p.set_defaults(func=_cmd_allocate)
     return parser
 
 
@@ -262,6 +304,135 @@ def _print_indicator_summary(table, report) -> None:
         reasons = report.unsnapped_sites["reason"].value_counts()
         for reason, n in reasons.items():
             print(f"  {n} site(s) not on the street network: {reason}")
+
+
+def _read_layer(path: Path, layer: str):
+    from productivecity.sources._read import read_vector
+
+    gdf = read_vector(path, layer=layer)
+    for idx in ("site_id", "hub_id"):
+        if idx in gdf.columns:
+            if gdf[idx].duplicated().any():
+                from productivecity._errors import SchemaError
+
+                dup = gdf.loc[gdf[idx].duplicated(), idx].head(5).tolist()
+                raise SchemaError(f"{path} (layer {layer!r}): duplicate {idx} values {dup}")
+            return gdf.set_index(idx)
+    return gdf
+
+
+def _cmd_rank(args) -> int:
+    from productivecity import suitability as suit
+    from productivecity.io import check_output_path, write_geopackage
+    from productivecity.siting import rank_sites
+
+    check_output_path(args.out, overwrite=args.overwrite)
+    spec = suit.load_criteria(args.criteria)
+    sites = _read_layer(args.sites, args.layer)
+    ranked, result, mc, oat = rank_sites(sites, spec)
+    weights = pd.DataFrame({
+        "criterion": [c.name for c in spec.criteria],
+        "column": [c.column for c in spec.criteria],
+        "direction": [c.direction for c in spec.criteria],
+        "standardisation": [c.standardisation for c in spec.criteria],
+        "weight": [float(spec.weights[c.name]) for c in spec.criteria],
+    })
+    write_geopackage({"ranked_sites": ranked.reset_index(), "criteria": weights,
+                      "sensitivity_one_at_a_time": oat.summary.reset_index()},
+                     args.out, overwrite=args.overwrite)
+    if not args.quiet:
+        top = ranked.loc[~ranked["excluded"]].sort_values(["rank", "score"],
+                                                           ascending=[True, False])
+        contrib = [c for c in ranked.columns if c.startswith("contrib_")]
+        rows = []
+        for site_id, row in top.head(args.show).iterrows():
+            best = row[contrib].astype(float).sort_values(ascending=False).head(3)
+            rows.append({"site_id": site_id, "rank": row["rank"], "score": row["score"],
+                         "topk_share": row.get("topk_share"),
+                         "rank_p05_p95": f"{row.get('rank_p05', float('nan')):.0f}-"
+                                         f"{row.get('rank_p95', float('nan')):.0f}",
+                         "why": ", ".join(f"{k.removeprefix('contrib_')} {v:.2f}"
+                                          for k, v in best.items())})
+        print(pd.DataFrame(rows).set_index("site_id").to_string(
+            float_format=lambda v: f"{v:.3f}"))
+        parts = ranked.loc[ranked["excluded"], "excluded_reason"].str.split("; ").explode()
+        reasons = parts.str.replace(r"^(\S+) [\d.e+-]+ ", r"\1 ", regex=True).value_counts()
+        print(f"\n{int((~ranked['excluded']).sum())} sites ranked, "
+              f"{int(ranked['excluded'].sum())} excluded (a site may have several reasons):")
+        for reason, n in reasons.items():
+            print(f"  {n:5d}  {reason}")
+        print(f"weights: " + ", ".join(f"{k} {v:.2f}" for k, v in spec.weights.items()))
+        print(f"Monte-Carlo: {mc.runs} runs, top-{mc.top_k} stability in 'topk_share'; "
+              f"wrote {args.out}")
+    return 0
+
+
+def _cmd_allocate(args) -> int:
+    from productivecity import allocation as alloc
+    from productivecity.io import check_output_path, write_geopackage
+    from productivecity.layers import load_layers
+    from productivecity.network import bike_network, walk_network
+    from productivecity.siting import demand_units, network_travel_times
+    from productivecity.sources.catalog import DataDir
+
+    check_output_path(args.out, overwrite=args.overwrite)
+    ranked = _read_layer(args.ranked, args.layer)
+    if "excluded" not in ranked.columns or "rank" not in ranked.columns:
+        from productivecity._errors import SchemaError
+
+        raise SchemaError(f"{args.ranked} (layer {args.layer!r}) has no 'rank'/'excluded' "
+                          f"columns: rank the sites first with 'productivecity rank'")
+    eligible = ranked.loc[~ranked["excluded"].astype(bool)]
+    if args.candidates.startswith("top:"):
+        n = int(args.candidates[4:])
+        eligible = eligible.sort_values("rank").head(n)
+    elif args.candidates != "eligible":
+        raise ValueError(f"--candidates must be 'eligible' or 'top:N', got {args.candidates!r}")
+    area = _resolve_area(args)
+    layerset = load_layers(area, data_dir=args.data_dir, online=args.online,
+                           progress=not args.quiet, settings=_settings(args))
+    dd = DataDir(args.data_dir or layerset.data_dir)
+    osm = dd.find("osm_pbf") or dd.find("osm_xml")
+    if osm is None:
+        from productivecity._errors import DataSourceError
+
+        raise DataSourceError(f"no OSM street data in {dd.root} to build the {args.mode} network")
+    net = (walk_network if args.mode == "walk" else bike_network)(osm)
+    demand = demand_units(layerset, dd, units=args.units, year=args.year)
+    hubs = layerset["hubs"]
+    tt = network_travel_times(net, eligible, demand, demand_column=args.demand,
+                              cutoff_min=args.time_min, existing=hubs, progress=not args.quiet)
+    curve = alloc.coverage_curve(tt, args.k, progress=not args.quiet)
+    final = curve.results[args.k]
+    layers_out = {}
+    chosen = eligible.loc[list(final.selected)].copy()
+    chosen["chosen_for_k"] = args.k
+    if args.objective == "pmedian":
+        pm = alloc.p_median(tt, args.k)
+        chosen = eligible.loc[list(pm.selected)].copy()
+        chosen["mean_time_min"] = pm.mean_time_min
+        final = pm
+    layers_out["chosen_sites"] = chosen.reset_index()
+    dem = demand.copy()
+    dem["facility_id"] = final.assignment["facility_id"].reindex(dem.index)
+    dem["time_min"] = final.assignment["time_min"].reindex(dem.index)
+    dem["covered_share"] = final.assignment["covered_share"].reindex(dem.index)
+    layers_out["demand_units"] = dem.reset_index()
+    table = curve.table.reset_index()
+    table["objective"] = "maximal covering"
+    layers_out["coverage_curve"] = table
+    write_geopackage(layers_out, args.out, overwrite=args.overwrite)
+    if not args.quiet:
+        print(curve.table[["covered_demand_n", "covered_share_pct", "marginal_gain_n",
+                           "status", "mip_gap", "solve_time_s"]].to_string(
+            float_format=lambda v: f"{v:,.2f}"))
+        print(f"\n{args.objective} with k={args.k}: status {final.status}, gap "
+              f"{final.mip_gap:.2g}; {args.demand} within {args.time_min:g} min by {args.mode}: "
+              f"{final.covered_demand_n:,.0f} of {final.total_demand_n:,.0f} "
+              f"(existing hubs alone: {final.baseline_covered_demand_n:,.0f})")
+        print("chosen sites: " + ", ".join(map(str, final.selected)))
+        print(f"wrote {args.out}")
+    return 0
 
 
 def _print_summary(summary: pd.DataFrame) -> None:

@@ -207,31 +207,10 @@ def site_indicators(
     # labour: dasymetric job seekers and residents
     t = time.perf_counter()
     muni = layers["units_municipalities"]
-    js_path = dd.require("labour_actiris")
-    js = _labour_src.read_actiris_jobseekers(js_path, year=year, names=muni["name"])
-    js = js.loc[js.index.isin(muni.index)]
-    totals = js[["jobseekers_n", "jobseekers_low_edu_n"]].reindex(muni.index)
-    nodata = totals["jobseekers_n"].isna()
-    if nodata.any():
-        notes.append(f"no job-seeker data for {list(muni.loc[nodata, 'name'])} "
-                     f"({js_path.name} covers {len(js)} municipalities)")
-    totals["population_n"] = muni["population_n"].astype("Float64").astype(float)
-    hoods = layers.layers.get("units_neighbourhoods")
-    cells, drep = _labour.dasymetric_points(
-        muni, totals[["population_n"]], cell_m=cell_m, buildings=buildings,
-        building_coverage=building_coverage, population=hoods,
-    )
-    js_cells, _ = _labour.dasymetric_points(
-        muni, totals[["jobseekers_n", "jobseekers_low_edu_n"]], cell_m=cell_m,
-        buildings=buildings, building_coverage=building_coverage, population=hoods,
-    )
-    notes.extend(f"dasymetric: {n}" for n in drep.notes())
-    # cells of municipalities without job-seeker data carry 0 job seekers here, but a site
-    # that reaches any of them gets NaN for that count below (unknown, not zero)
-    cells = cells.join(js_cells[["jobseekers_n", "jobseekers_low_edu_n"]], how="left")
-    no_js = cells["unit"].isin(muni.index[nodata]).to_numpy()
-    cells[["jobseekers_n", "jobseekers_low_edu_n"]] = cells[
-        ["jobseekers_n", "jobseekers_low_edu_n"]].fillna(0.0)
+    cells, no_js, dnotes = _labour.labour_cells(
+        layers, dd, year=year, buildings=buildings, building_coverage=building_coverage,
+        cell_m=cell_m)
+    notes.extend(dnotes)
     value_cols = ["population_n", "jobseekers_n", "jobseekers_low_edu_n"]
     wdem, wlost = _labour.snap_demand(walk, cells, value_columns=value_cols)
     bdem, blost = _labour.snap_demand(bike, cells, value_columns=value_cols)
