@@ -62,3 +62,7 @@ class SolverError(ProductiveCityError, RuntimeError):
 
 class CriteriaWarning(ProductiveCityWarning):
     """A criteria specification was adjusted (weights normalised, a constant criterion)."""
+
+
+class ConfigError(ProductiveCityError, ValueError):
+    """A run configuration (TOML) has unknown keys, wrong types or bad values; all are listed."""
