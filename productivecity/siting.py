@@ -96,11 +96,12 @@ def demand_units(
     ci, ui = tree.query(pts, predicate="intersects")
     first = ~pd.Series(ci).duplicated().to_numpy()  # a point on a shared edge counts once
     ci, ui = ci[first], ui[first]
-    lost = len(cells) - len(ci)
-    if lost:
-        logger.warning("%d dasymetric cells lie in no demand unit (%.0f persons)", lost,
-                       cells["population_n"].to_numpy()[np.setdiff1d(np.arange(len(cells)),
-                                                                      ci)].sum())
+    lost = np.setdiff1d(np.arange(len(cells)), ci)
+    if len(lost):  # slivers along unit edges (boundary precision): give them to the nearest unit
+        li, lu = tree.query_nearest(pts[lost], all_matches=False)
+        ci, ui = np.concatenate([ci, lost[li]]), np.concatenate([ui, lu])
+        logger.info("%d dasymetric cells outside every demand unit joined to the nearest one",
+                    len(lost))
     frame = pd.DataFrame({c: cells[c].to_numpy()[ci] for c in DEMAND_COLUMNS})
     frame["unit"] = ui
     frame["no_data"] = no_data[ci]
