@@ -30,16 +30,17 @@ wrong types and bad values are reported together in one :class:`ConfigError`.
 
 Caching
 -------
-Every computing step stores its result in ``<cache_dir>/pipeline/<step>/<key>/``
-(default ``cache_dir``: :attr:`Settings.cache_dir <productivecity.settings.Settings>`),
-where ``key`` hashes exactly what the step depends on: the package's code, the
-input files it reads (sha256 of each) and the configuration sections it uses,
-plus the key of the step before it. A rerun with other weights therefore reuses
-the layers, sites and indicators and redoes the ranking (and what depends on
-the ranking). Entries are written to a temporary folder and renamed when
-complete, so an interrupted run leaves no half entry and the next run resumes
-from the last finished step. Street networks are cached on their own by
-:mod:`productivecity.network`.
+Every computing step stores its result in ``<root>/<step>/<key>/``, where ``root``
+is ``[run] cache_dir`` or else ``<Settings.cache_dir>/pipeline``
+(``PRODUCTIVECITY_CACHE_DIR``) and ``key`` hashes exactly what the step depends
+on: the package's code, the input files it reads (sha256 of each), the
+configuration keys it uses and the key of the step before it. A rerun with
+other weights reuses the layers, sites and indicators and redoes the ranking;
+the allocation is keyed by the set of eligible candidates, not their scores, so
+it is only redone when the exclusions change. Entries are written to a
+temporary folder and renamed when complete, so an interrupted run leaves no
+half entry and the next run resumes from the last finished step. Street
+networks are cached on their own by :mod:`productivecity.network`.
 
 Outputs
 -------
@@ -667,9 +668,14 @@ class _StepCache:
             (tmp / "meta.json").write_text(json.dumps(_jsonable(
                 {**meta, "frames": list(frames), "step": step, "key": key,
                  "cache_version": _CACHE_VERSION}), indent=1, sort_keys=True), encoding="utf-8")
-            if final.exists():  # written meanwhile by another run: keep that one
-                shutil.rmtree(final)
-            os.replace(tmp, final)
+            if final.exists() and not (final / "meta.json").is_file():
+                shutil.rmtree(final)  # not a complete entry (never renamed into place whole)
+            try:
+                os.replace(tmp, final)
+            except OSError:
+                if not (final / "meta.json").is_file():
+                    raise
+                logger.debug("%s: entry %s stored meanwhile by another run", step, final)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -727,6 +733,7 @@ class _Run:
         self.cache = _StepCache(root)
         self.inputs = self._inputs()
         self.keys: dict[str, str] = {}
+        self.details: dict[str, dict] = {}
 
     # ---- inputs
     def _resolve_data_dir(self, override) -> Path | None:
@@ -776,6 +783,17 @@ class _Run:
     def input_hashes(self, *roles: str) -> list[tuple[str, str]]:
         return [(r["path"], r["sha256"]) for r in self.inputs if r["role"] in roles]
 
+    def sources(self, layers) -> list[str]:
+        """Attribution keys of every data source used: the layers' and the data files'."""
+        from productivecity.maps import ATTRIBUTIONS, _source_keys, attribution_keys
+
+        keys = set(attribution_keys(layers))
+        if self.data_dir is not None:
+            for rec in self.inputs:
+                if rec["role"] == "data":
+                    keys |= _source_keys(str(self.data_dir / rec["path"]))
+        return [k for k in ATTRIBUTIONS if k in keys]
+
     def data_date(self) -> str:
         dates = [r["modified"][:10] for r in self.inputs if r["role"] in
                  ("data", "area", "hubs", "sites", "hubs_catalogue")]
@@ -805,7 +823,10 @@ class _Run:
         self.cache.store(name, key, frames, meta)
         dt = time.perf_counter() - t0
         logger.info("%s: computed in %.1f s", name, dt)
-        self.records.append({"step": name, "status": "computed", "time_s": dt, "key": key})
+        rec = {"step": name, "status": "computed", "time_s": dt, "key": key}
+        if name in self.details:
+            rec["parts_s"] = self.details.pop(name)
+        self.records.append(rec)
         return frames, meta
 
     def skipped(self, name: str, reason: str) -> None:
@@ -880,8 +901,8 @@ def _indicators_step(run: _Run, sites, layers):
         missing = rep.missing.reset_index(names="indicator")
         summary = {"missing": missing.astype({"missing_n": int}).to_dict("records"),
                    "unsnapped_sites_n": int(len(rep.unsnapped_sites)),
-                   "notes": list(rep.notes),
-                   "timings_s": {k: round(v, 3) for k, v in rep.timings_s.items()}}
+                   "notes": list(rep.notes)}
+        run.details["indicators"] = {k: round(v, 3) for k, v in rep.timings_s.items()}
         return {"table": table}, {"report": summary}
 
     frames, meta = run.step("indicators", parts, compute)
@@ -1108,7 +1129,7 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
 
     cfg = run.config["outputs"]
     formats = cfg["formats"]
-    common = dict(lang=cfg["lang"], date=date)
+    common = dict(lang=cfg["lang"], date=date, sources=run.sources(layers))
 
     def timed(name, fn):
         t0 = time.perf_counter()
@@ -1286,7 +1307,8 @@ def run_pipeline(
                             "time_s": time.perf_counter() - t0, "key": None})
         manifest = _manifest(run, ranked_out, files=files, date=date, started=started,
                              t_start=t_start, sites_report=sites_report, ind_report=ind_report,
-                             rank_meta=rank_meta, alloc_meta=alloc_meta, out=out)
+                             rank_meta=rank_meta, alloc_meta=alloc_meta, out=out,
+                             sources=run.sources(layers))
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False)
                                            + "\n", encoding="utf-8")
         _swap_in(tmp, out)
@@ -1299,7 +1321,9 @@ def run_pipeline(
 
 
 def _manifest(run: _Run, ranked, *, files, date, started, t_start, sites_report, ind_report,
-              rank_meta, alloc_meta, out) -> dict:
+              rank_meta, alloc_meta, out, sources) -> dict:
+    from productivecity.maps import attribution
+
     config = run.config
     excluded = ranked["excluded"].fillna(True).astype(bool)
     top = ranked.loc[~excluded].head(config["outputs"]["top_k"])
@@ -1318,6 +1342,7 @@ def _manifest(run: _Run, ranked, *, files, date, started, t_start, sites_report,
         "name": config.name,
         "description": config["run"]["description"],
         "date": date,
+        "attribution": attribution(sources) if sources else "",
         "config": {"path": str(config.path) if config.path else None,
                    "as_given": config.raw,
                    "resolved": config.sections,

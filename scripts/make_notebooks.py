@@ -67,6 +67,7 @@ real data.
 '''
 
 _IMPORTS = '''
+%matplotlib inline
 import os
 from pathlib import Path
 
@@ -76,7 +77,9 @@ import pandas as pd
 
 pd.set_option("display.max_columns", 30)
 pd.set_option("display.width", 140)
+pd.set_option("display.max_colwidth", 120)
 '''
+_IMPORTS_NO_NUMPY = _IMPORTS.replace("import numpy as np\n", "")
 
 _DRAW_HELPER = '''
 def draw(gdf, ax, **style):
@@ -121,7 +124,7 @@ unit: `_ha` hectares, `_min` minutes, `_n` a count, `_pct` a percentage.
 On the real Brussels–Vilvoorde test bed the notebook takes about two minutes; on the synthetic sample
 a few seconds.
 '''),
-    _code(_IMPORTS),
+    _code(_IMPORTS_NO_NUMPY),
     _md('''
 ## Parameters
 
@@ -192,7 +195,7 @@ ax.legend(handles=[
     Line2D([], [], color="black", marker="s", linestyle="", label="rail station"),
     Line2D([], [], color="#e15759", marker="*", markersize=12, linestyle="",
            label="existing hub"),
-], loc="lower right")
+], loc="upper left", bbox_to_anchor=(1.01, 1))
 ax.set_title(f"{layers['study_area']['name'].iloc[0]}: layers")
 ax.set_axis_off()
 plt.show()
@@ -250,10 +253,12 @@ table[cols].describe().T[["count", "min", "50%", "max"]].round(1)
 A4. Grey hatching means no value.
 '''),
     _code('''
+from IPython.display import display
+
 from productivecity.maps import plot_indicator
 
 fig, ax = plot_indicator(table, "jobseekers_low_edu_walk_20min_n", layers, paper="A4", top_k=0)
-plt.show()
+display(fig)  # print-ready map figures are not pyplot figures: show them with display()
 '''),
     _md('''
 ### Two indicators together
@@ -373,28 +378,33 @@ on_foot.unsnapped
     _md('''
 ## 3. Isochrones of a few sites
 
-An isochrone is the area within 25 m of the streets you can reach in a given time. The same sites,
-the same minutes: on the left on foot, on the right by bike.
+An isochrone is the area within 25 m of the streets you can reach in a given time. For each of the
+largest sites (black): red on foot, blue by bike; dark within the shorter time, light within the longer.
 '''),
     _code(_DRAW_HELPER),
     _code('''
+from matplotlib.patches import Patch
+
 from productivecity.accessibility import isochrones
 
 focus = sites.sort_values("area_ha", ascending=False).head(N_SITES)
 iso = {"walk": isochrones(walk, focus, times_min=TIMES_MIN),
        "bike": isochrones(bike, focus, times_min=TIMES_MIN)}
-colours = plt.get_cmap("tab10").colors
+colour = {"walk": "#e15759", "bike": "#4e79a7"}
 
-fig, axes = plt.subplots(1, 2, figsize=(13, 6.5))
-for ax, (mode, polys) in zip(axes, iso.items(), strict=True):
+fig, axes = plt.subplots(1, len(focus), figsize=(5 * len(focus), 5), squeeze=False)
+for ax, site_id in zip(axes[0], focus.index, strict=True):
     context(ax, layers)
-    for i, site_id in enumerate(focus.index):
+    for mode in ("bike", "walk"):  # walking on top: it reaches less far
         for t in sorted(TIMES_MIN, reverse=True):
-            shape = polys.loc[[(site_id, float(t))]]
-            draw(shape, ax, color=colours[i], alpha=0.15 if t == max(TIMES_MIN) else 0.35,
-                 edgecolor=colours[i], linewidth=0.6)
-        draw(focus.loc[[site_id]], ax, color=colours[i], edgecolor="black")
-    ax.set_title(f"{mode}: {' and '.join(map(str, TIMES_MIN))} minutes")
+            draw(iso[mode].loc[[(site_id, float(t))]], ax, color=colour[mode],
+                 alpha=0.15 if t == max(TIMES_MIN) else 0.35, edgecolor="none")
+    draw(focus.loc[[site_id]], ax, color="black")
+    ax.set_title(site_id)
+axes[0][0].legend(handles=[Patch(color=colour[m], alpha=a, label=f"{m}, {t} min")
+                           for m in ("walk", "bike")
+                           for t, a in zip(sorted(TIMES_MIN), (0.5, 0.2), strict=False)],
+                  loc="lower right", fontsize=8)
 plt.show()
 '''),
     _md('''
@@ -475,9 +485,10 @@ plt.show()
     _md('''
 ## 5. How well do the existing hubs serve each neighbourhood?
 
-The two-step floating catchment (2SFCA) first shares each hub among the job seekers within 30
-minutes by bike, then adds up, for each neighbourhood, the shares of the hubs it reaches. The result
-reads as *hubs per 1,000 job seekers*; low values mark the gaps a new hub could fill.
+The two-step floating catchment (2SFCA) first shares each hub among the job seekers who can walk to
+it within `LIMIT_MIN` minutes, then adds up, for each neighbourhood, the shares of the hubs its job
+seekers can walk to. The result reads as *hubs per 1,000 job seekers*; low values (and zero) mark
+the gaps a new hub could fill. Neighbourhoods without job-seeker data are grey.
 '''),
     _code('''
 from productivecity.accessibility import two_step_fca
@@ -486,18 +497,18 @@ hubs = layers["hubs"]
 units = demand_units(layers, data_dir, units="neighbourhoods")
 served = units[~units["no_data"]]
 if len(hubs):
-    fca = two_step_fca(bike, served, hubs, demand_weights="jobseekers_n",
-                       supply_weights=np.ones(len(hubs)), limit_min=30)
+    fca = two_step_fca(walk, served, hubs, demand_weights="jobseekers_n",
+                       supply_weights=np.ones(len(hubs)), limit_min=LIMIT_MIN)
     hoods = layers["units_neighbourhoods"].copy()
     hoods["hubs_per_1000_jobseekers"] = (1000 * fca).reindex(hoods.index.astype(str)).to_numpy()
     fig, ax = plt.subplots(figsize=(8, 8))
     draw(hoods, ax, column="hubs_per_1000_jobseekers", cmap="magma_r", legend=True,
          edgecolor="white", linewidth=0.3,
          missing_kwds={"color": "#eeeeee", "label": "no job-seeker data"},
-         legend_kwds={"label": "existing hubs per 1,000 job seekers (30 min by bike)",
+         legend_kwds={"label": f"existing hubs per 1,000 job seekers ({LIMIT_MIN} min walk)",
                       "shrink": 0.6})
     context(ax, layers)
-    draw(hubs, ax, color="#00a0a0", marker="*", markersize=160, edgecolor="black")
+    draw(hubs, ax, color="#00a0a0", marker="*", markersize=200, edgecolor="white")
     plt.show()
 else:
     print("No existing hubs in this study area: every neighbourhood is a gap.")
@@ -589,14 +600,16 @@ result = score_sites(table, spec)
 ranked = table.join(result.table)
 print(f"{int((~ranked['excluded']).sum())} sites ranked, {int(ranked['excluded'].sum())} excluded")
 print(ranked.loc[ranked["excluded"], "excluded_reason"].str.split("; ").explode()
-      .str.replace(r" [\\d.e+-]+ ", " ", regex=True).value_counts().to_string())
+      .str.replace(r"^(\\S+) [\\d.e+-]+ ", r"\\1 ", regex=True).value_counts().to_string())
 result.top(TOP_K)[["score", "rank"]]
 '''),
     _code('''
+from IPython.display import display
+
 from productivecity.maps import plot_overview
 
 fig, ax = plot_overview(ranked, layers, top_k=TOP_K, paper="A4")
-plt.show()
+display(fig)  # print-ready map figures are not pyplot figures: show them with display()
 '''),
     _md('''
 ## 3. Why this site?
@@ -687,14 +700,15 @@ share of today's top 10 still in the top 10; the dot marks the chosen weight. A 
 steeply near its dot means that criterion's weight deserves the most discussion.
 '''),
     _code('''
-oat = one_at_a_time(result, top_k=TOP_K)
+oat = one_at_a_time(result, steps=21, top_k=TOP_K)  # weights 0, 0.05, ..., 1
 summary = oat.summary.reset_index()
 fig, ax = plt.subplots(figsize=(9, 5))
 for i, (name, part) in enumerate(summary.groupby("criterion", sort=False)):
     colour = plt.get_cmap("tab20").colors[i % 20]
     ax.plot(part["weight"], part["topk_overlap_share"], color=colour, label=name)
     w0 = float(spec.weights[name])
-    ax.plot([w0], [np.interp(w0, part["weight"], part["topk_overlap_share"])], "o", color=colour)
+    at = part.loc[(part["weight"] - w0).abs().idxmin()]
+    ax.plot([at["weight"]], [at["topk_overlap_share"]], "o", color=colour)
 ax.set_xlabel("weight of the criterion")
 ax.set_ylabel(f"share of the top {TOP_K} kept")
 ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize=8)

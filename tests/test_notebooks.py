@@ -49,22 +49,16 @@ def kernel_dir(tmp_path_factory) -> Path:
 def jupyter_env(kernel_dir, monkeypatch):
     """Put the pinned kernelspec first on JUPYTER_PATH (the kernel inherits os.environ)."""
     monkeypatch.setenv("JUPYTER_PATH", str(kernel_dir))
-    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     return kernel_dir
 
 
-def execute(name: str, *, inject: str | None = None) -> nbformat.NotebookNode:
+def execute(name: str) -> nbformat.NotebookNode:
     """Execute a notebook from notebooks/ (working folder notebooks/); return it with outputs.
 
-    ``inject`` is code run right after the cell tagged ``parameters`` (as papermill does).
     Fails the test with the cell and its traceback on any error, and on any Python
     warning or stderr traceback in the outputs.
     """
     nb = nbformat.read(NOTEBOOK_DIR / name, as_version=4)
-    if inject is not None:
-        pos = next(i for i, c in enumerate(nb.cells)
-                   if "parameters" in c.metadata.get("tags", []))
-        nb.cells.insert(pos + 1, nbformat.v4.new_code_cell(inject, id="injected-parameters"))
     client = NotebookClient(nb, kernel_name=KERNEL_NAME, timeout=CELL_TIMEOUT_S,
                             resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
     try:
@@ -141,8 +135,7 @@ def test_notebook_falls_back_to_the_sample_when_the_folder_is_missing(jupyter_en
 @pytest.mark.slow
 def test_quickstart_on_the_testbed(testbed, jupyter_env, monkeypatch):
     monkeypatch.setenv("PRODUCTIVECITY_NOTEBOOK_DATA", str(testbed))
-    # 500 m sites keep the run near one minute (250 m, the default, takes about two)
-    nb = execute("01_quickstart.ipynb", inject="CELL_M = 500")
+    nb = execute("01_quickstart.ipynb")  # as shipped: 250 m sites in the canal zone, ~1 min
     text = printed(nb)
     assert f"Using the data in {testbed.resolve()} (study area: brussels-vilvoorde)" in text
     assert "SYNTHETIC" not in text

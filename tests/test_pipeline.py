@@ -1,0 +1,449 @@
+"""The pipeline: one config, one command, every output; cache, determinism, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import rasterio
+from PIL import Image
+
+from productivecity import export
+from productivecity._errors import ConfigError, OutputExistsError
+from productivecity.cli import main
+from productivecity.layers import load_layers
+from productivecity.pipeline import (
+    OUTPUT_FILES,
+    config_from_dict,
+    load_config,
+    run_pipeline,
+)
+from productivecity.sites import grid_sites
+
+REPO = Path(__file__).resolve().parent.parent
+SCENARIOS = REPO / "scripts" / "scenarios"
+CRITERIA = REPO / "scripts" / "criteria" / "brussels-canal.toml"
+
+
+def sample_config(tmp_path: Path, *, cache_dir: Path, weights: dict | None = None,
+                  **sections) -> Path:
+    """Write a copy of scripts/scenarios/sample.toml with changed sections; return its path.
+
+    ``weights`` changes criterion weights (inline criteria from brussels-canal.toml);
+    ``sections`` update keys of a section, e.g. ``outputs={"formats": ["csv"]}``.
+    """
+    data = tomllib.loads((SCENARIOS / "sample.toml").read_text(encoding="utf-8"))
+    data["run"]["cache_dir"] = str(cache_dir)
+    if weights:
+        crit = tomllib.loads(CRITERIA.read_text(encoding="utf-8"))
+        for c in crit["criterion"]:
+            c["weight"] = weights.get(c["name"], c["weight"])
+        data["criteria"] = crit
+    else:
+        data["criteria"] = {"file": str(CRITERIA)}
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    path = tmp_path / "scenario.toml"
+    path.write_text(_toml(data), encoding="utf-8")
+    return path
+
+
+def _toml(data: dict) -> str:
+    """Serialise the small configs of these tests as TOML (tables, arrays of tables)."""
+    def value(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return repr(v)
+
+    lines: list[str] = []
+
+    def table(prefix: str, d: dict) -> None:
+        scalars = {k: v for k, v in d.items() if not isinstance(v, dict)
+                   and not (isinstance(v, list) and v and isinstance(v[0], dict))}
+        lines.extend(f"{k} = {value(v)}" for k, v in scalars.items())
+        for k, v in d.items():
+            if isinstance(v, dict):
+                lines.append(f"\n[{prefix}{k}]")
+                table(f"{prefix}{k}.", v)
+            elif isinstance(v, list) and v and isinstance(v[0], dict):
+                for item in v:
+                    lines.append(f"\n[[{prefix}{k}]]")
+                    table(f"{prefix}{k}.", item)
+
+    table("", data)
+    return "\n".join(lines) + "\n"
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def pdf_page_count(path: Path) -> int:
+    """Pages of a PDF from its page-tree root (``/Type /Pages ... /Count n``)."""
+    data = path.read_bytes()
+    counts = [int(m.group(1)) for m in re.finditer(
+        rb"/Type\s*/Pages\b[^>]*?/Count\s+(\d+)", data, flags=re.S)]
+    counts += [int(m.group(1)) for m in re.finditer(
+        rb"/Count\s+(\d+)[^>]*?/Type\s*/Pages\b", data, flags=re.S)]
+    assert counts, "no page tree found"
+    return max(counts)
+
+
+def gpkg_tables(path: Path) -> dict[str, pd.DataFrame]:
+    """Every layer of a GeoPackage as a table (geometry as WKB bytes)."""
+    out = {}
+    for name, _ in pyogrio.list_layers(path):
+        df = pyogrio.read_dataframe(path, layer=name)
+        if isinstance(df, gpd.GeoDataFrame):
+            df = pd.DataFrame(df.drop(columns=df.geometry.name)).assign(
+                wkb=df.geometry.to_wkb())
+        out[str(name)] = df
+    return out
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    """The shipped sample scenario, run once into a fresh output folder and cache."""
+    base = tmp_path_factory.mktemp("sample_run")
+    cfg = sample_config(base, cache_dir=base / "cache")
+    t0 = time.perf_counter()
+    result = run_pipeline(cfg, out_dir=base / "out", progress=False)
+    result.elapsed_s = time.perf_counter() - t0
+    result.config_path = cfg
+    result.cache_dir = base / "cache"
+    return result
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def test_shipped_scenarios_are_valid():
+    for path in sorted(SCENARIOS.glob("*.toml")):
+        cfg = load_config(path)
+        assert cfg.name == path.stem
+        assert cfg.criteria.criteria
+
+
+def test_sample_run_writes_every_output(sample_run):
+    out = sample_run.out_dir
+    cfg = load_config(sample_run.config_path)
+    assert sample_run.elapsed_s < 60
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    for name in OUTPUT_FILES.values():
+        assert (out / name).exists(), name
+    # the sites: as many as an independently built grid over the sample study area
+    sites, _ = grid_sites(load_layers("sample", progress=False)["study_area"], cell_m=250.0)
+    csv = pd.read_csv(out / OUTPUT_FILES["csv"], dtype={"site_id": str})
+    assert len(csv) == len(sites) and set(csv["site_id"]) == set(sites.index)
+    parquet = gpd.read_parquet(out / OUTPUT_FILES["geoparquet"])
+    assert parquet.crs.to_epsg() == 31370 and len(parquet) == len(sites)
+    assert parquet["site_id"].tolist() == csv["site_id"].tolist()
+
+    # atlas: overview + one page per criterion column + isochrones
+    columns = {c.column for c in cfg.criteria.criteria}
+    assert pdf_page_count(out / OUTPUT_FILES["atlas"]) == 1 + len(columns) + 1
+    pngs = sorted((out / OUTPUT_FILES["png"]).glob("*.png"))
+    assert {p.stem for p in pngs} == ({"overview", "isochrones"}
+                                      | {f"indicator_{c}" for c in columns})
+    with Image.open(out / "maps" / "overview.png") as im:
+        assert im.info["dpi"] == pytest.approx((300, 300), abs=0.01)
+        assert im.size == (round(420 / 25.4 * 300), round(297 / 25.4 * 300))  # A3 landscape
+
+    with rasterio.open(out / OUTPUT_FILES["geotiff"]) as src:
+        assert src.crs.to_epsg() == 31370
+        assert src.nodata == -9999.0
+        assert src.overviews(1)
+        band = src.read(1, masked=True)
+        assert band.count() > 0
+        top_score = csv.loc[csv["rank"] == 1, "score"].iloc[0]
+        assert float(band.max()) == pytest.approx(top_score, rel=1e-6)
+
+    layers = {str(n) for n, _ in pyogrio.list_layers(out / OUTPUT_FILES["gpkg"])}
+    assert {"sites", "study_area", "industrial_zones", "hubs", "canal_zone", "new_hubs",
+            "demand_units", "isochrones", "coverage_curve", "criteria",
+            "sensitivity_one_at_a_time", "indicator_definitions"} <= layers
+    curve = pyogrio.read_dataframe(out / OUTPUT_FILES["gpkg"], layer="coverage_curve")
+    assert curve["k"].tolist() == list(range(cfg["allocation"]["k"] + 1))
+    assert (np.diff(curve["covered_demand_n"]) >= -1e-6).all()  # more hubs never cover less
+
+    top = csv.loc[csv["rank"] <= 10, "site_id"]
+    report = (out / OUTPUT_FILES["report"]).read_text(encoding="utf-8")
+    webmap = (out / OUTPUT_FILES["webmap"]).read_text(encoding="utf-8")
+    assert len(top) >= 10 and all(sid in report and sid in webmap for sid in top)
+
+    # manifest: keys, input hashes and dates, versions, step times
+    assert {"config", "inputs", "environment", "files", "results", "run", "date"} <= set(manifest)
+    assert manifest["config"]["resolved"]["sites"]["cell_m"] == 250.0
+    roles = {r["role"] for r in manifest["inputs"]}
+    assert {"config", "criteria", "data"} <= roles
+    data_dir = Path(manifest["data_dir"])
+    for rec in manifest["inputs"]:
+        path = data_dir / rec["path"] if rec["role"] == "data" else Path(rec["path"])
+        assert rec["sha256"] == sha256(path), rec["path"]
+        assert rec["modified"][:10] <= manifest["date"] or rec["role"] in ("config", "criteria")
+    data_files = {r["path"] for r in manifest["inputs"] if r["role"] == "data"}
+    assert "osm/sample_canal_town.osm" in data_files
+    assert "README.md" not in data_files  # only files the package reads
+    env = manifest["environment"]
+    assert env["packages"]["geopandas"] == gpd.__version__
+    assert env["packages"]["rasterio"] == rasterio.__version__
+    steps = {s["step"]: s for s in manifest["run"]["steps"]}
+    assert {"layers", "sites", "indicators", "ranking", "allocation", "isochrones",
+            "outputs"} <= set(steps)
+    assert all(steps[s]["status"] == "computed" for s in ("layers", "indicators", "ranking"))
+    assert sorted(manifest["files"]) == sorted(
+        p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()
+        and p.name != "manifest.json")
+    assert not list(out.parent.glob(f".{out.name}.*"))  # no temporary folder left
+
+
+def test_same_inputs_same_bytes(sample_run, tmp_path):
+    """A second run with an empty cache recomputes everything and gives the same outputs."""
+    cfg = sample_config(tmp_path, cache_dir=tmp_path / "cache2")
+    again = run_pipeline(cfg, out_dir=tmp_path / "out", progress=False)
+    assert (again.steps.loc[["layers", "indicators", "ranking", "allocation"], "status"]
+            == "computed").all()
+    a, b = sample_run.out_dir, again.out_dir
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for rel in files:
+        if rel.suffix in (".png", ".pdf", ".csv", ".tif", ".html", ".parquet"):
+            assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+    ta, tb = gpkg_tables(a / OUTPUT_FILES["gpkg"]), gpkg_tables(b / OUTPUT_FILES["gpkg"])
+    assert list(ta) == list(tb)
+    for name in ta:
+        pd.testing.assert_frame_equal(ta[name], tb[name], check_exact=True, obj=name)
+    ma, mb = (json.loads((d / "manifest.json").read_text(encoding="utf-8")) for d in (a, b))
+    for m in (ma, mb):
+        del m["run"]  # timings and cached steps differ by nature
+        m["config"].pop("path")  # each run's copy of the config sits in its own folder
+        m["config"]["resolved"]["run"].pop("cache_dir")
+        m["config"]["as_given"]["run"].pop("cache_dir")
+        m["inputs"] = [r for r in m["inputs"] if r["role"] != "config"]
+    assert ma == mb
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def test_changed_weight_reuses_layers_and_indicators(sample_run, tmp_path):
+    cfg = sample_config(tmp_path, cache_dir=sample_run.cache_dir,
+                        weights={"jobseekers_walk": 0.05, "brownfield": 0.30},
+                        outputs={"formats": ["csv"], "isochrone_top_k": 0})
+    result = run_pipeline(cfg, out_dir=tmp_path / "out", progress=False)
+    status = result.steps["status"]
+    assert (status[["layers", "sites", "indicators"]] == "cached").all()
+    assert status["ranking"] == "computed"
+    assert status["isochrones"] == "skipped"
+    manifest = json.loads((result.out_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert [s["status"] for s in manifest["run"]["steps"][:4]] == ["cached"] * 3 + ["computed"]
+    old = pd.read_csv(sample_run.out_dir / OUTPUT_FILES["csv"], index_col="site_id")
+    new = pd.read_csv(result.out_dir / OUTPUT_FILES["csv"], index_col="site_id")
+    assert sorted(old.index) == sorted(new.index)
+    ranks_old = old["rank"].reindex(new.index)
+    assert not ranks_old.equals(new["rank"])  # the weights moved sites
+    # the indicators are the cached ones, identical to the first run
+    pd.testing.assert_series_equal(old["brownfield_share_pct"].reindex(new.index),
+                                   new["brownfield_share_pct"])
+    # the contributions follow the new weights
+    assert new["contrib_brownfield"].max() == pytest.approx(0.30, abs=1e-9)
+
+
+def test_rerun_unchanged_is_all_cached(sample_run, tmp_path):
+    # other output formats do not touch the computing steps
+    cfg = sample_config(tmp_path, cache_dir=sample_run.cache_dir, outputs={"formats": ["csv"]})
+    result = run_pipeline(cfg, out_dir=tmp_path / "out", progress=False)
+    computing = ["layers", "sites", "indicators", "ranking", "allocation", "isochrones"]
+    assert (result.steps.loc[computing, "status"] == "cached").all()
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def _base() -> dict:
+    return {"criteria": {"file": str(CRITERIA)}}
+
+
+def test_config_lists_every_problem():
+    data = {**_base(), "sites": {"cell_m": "250", "kind": "grid", "shapes": "hex"},
+            "allocation": {"k": 2.5, "mode": "car"}, "ouputs": {"lang": "nl"},
+            "outputs": {"formats": ["atlas", "pdf"], "paper": "A3"}}
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(data, source="x.toml")
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith("x.toml: 6 problem(s)")
+    assert "unknown section [ouputs]" in msg and "known sections: area, sites" in msg
+    assert "[sites] unknown key 'shapes'" in msg and "shape = a string (hex | square)" in msg
+    assert "[sites] cell_m must be a number > 0, got '250' (str)" in msg
+    assert "[allocation] k must be an integer >= 1, got 2.5 (float)" in msg
+    assert "[allocation] mode must be a string (walk | bike), got 'car'" in msg
+    assert "[outputs] formats must be a list of strings (atlas | png" in msg
+    assert isinstance(err.value, ValueError)
+
+
+def test_config_criteria_problems_are_listed(tmp_path):
+    bad = {"criteria": {"criterion": [{"name": "a", "column": "area_ha", "wieght": 1.0}]},
+           "sites": {"cell_m": -1}}
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(bad, source="c.toml")
+    assert "wieght" in str(err.value) and "cell_m must be a number > 0" in str(err.value)
+    with pytest.raises(ConfigError, match="no_such_column"):
+        config_from_dict({"criteria": {"criterion": [{"name": "a", "column": "no_such_column",
+                                                      "weight": 1.0}]}})
+    with pytest.raises(ConfigError, match="cannot read criteria file"):
+        config_from_dict({"criteria": {"file": "missing.toml"}}, base_dir=tmp_path)
+
+
+def test_config_paths_resolve_against_the_config_folder(tmp_path):
+    sub = tmp_path / "a" / "b"
+    sub.mkdir(parents=True)
+    cfg = config_from_dict({**_base(), "area": {"preset": "sample", "data_dir": "../data"},
+                            "outputs": {"date": "2025-03-01"}}, base_dir=sub)
+    assert cfg["area"]["data_dir"] == (tmp_path / "a" / "data").resolve()
+    assert cfg["outputs"]["date"] == "2025-03-01"
+    assert cfg["sites"]["cell_m"] == 250.0 and cfg["run"]["cache"] is True
+
+
+def test_cli_bad_config_one_line_exit_2(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text(f'[criteria]\nfile = "{CRITERIA}"\n[sites]\ncellm = 250\n'
+                    f'[allocation]\nk = "ten"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(path), "-q", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "unknown key 'cellm'" in err and "cell_m = a number > 0" in err
+    assert "[allocation] k must be an integer >= 1, got 'ten' (str)" in err
+    assert not out.exists()
+    path.write_text("[sites\n", encoding="utf-8")
+    assert main(["run", str(path), "-q", "--out", str(out)]) == 2
+    assert "not valid TOML" in capsys.readouterr().err
+
+
+def test_cli_subprocess_no_traceback(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[area]\npreset = 3\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "productivecity.cli", "run", str(path)],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert "[area] preset must be a string" in proc.stderr
+    assert "missing section [criteria]" in proc.stderr
+
+
+def test_existing_output_folder_refused_and_untouched(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me", encoding="utf-8")
+    cfg = sample_config(tmp_path, cache_dir=tmp_path / "cache")
+    assert main(["run", str(cfg), "-q", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "exists and is not empty" in err and "--overwrite" in err
+    # --overwrite replaces only the folder of an earlier run (it has a manifest.json)
+    assert main(["run", str(cfg), "-q", "--out", str(out), "--overwrite"]) == 2
+    assert "no manifest.json" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "keep me"
+    with pytest.raises(OutputExistsError, match="is or contains"):
+        run_pipeline(cfg, out_dir=tmp_path, overwrite=True, progress=False)
+
+
+def test_overwrite_replaces_an_earlier_run(sample_run, tmp_path, capsys):
+    out = tmp_path / "out"
+    cfg = sample_config(tmp_path, cache_dir=sample_run.cache_dir,
+                        outputs={"formats": ["csv"], "isochrone_top_k": 0})
+    assert main(["run", str(cfg), "-q", "--out", str(out)]) == 0
+    (out / "stale.txt").write_text("from before", encoding="utf-8")
+    (out / "manifest.json").touch()
+    assert main(["run", str(cfg), "-q", "--out", str(out), "--overwrite"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "ranked_sites.csv"]
+    assert not list(tmp_path.glob(".out.*"))
+    capsys.readouterr()
+
+
+def test_interrupted_run_leaves_nothing_and_resumes(tmp_path, monkeypatch):
+    cfg = sample_config(tmp_path, cache_dir=tmp_path / "cache",
+                        outputs={"formats": ["gpkg", "geotiff", "csv"], "isochrone_top_k": 2})
+    out = tmp_path / "out"
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("simulated crash while writing the CSV")
+
+    monkeypatch.setattr(export, "write_sites_csv", crash)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_pipeline(cfg, out_dir=out, progress=False)
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "scenario.toml"]
+    monkeypatch.undo()
+    result = run_pipeline(cfg, out_dir=out, progress=False)
+    steps = result.steps["status"]
+    assert (steps[["layers", "sites", "indicators", "ranking", "allocation",
+                   "isochrones"]] == "cached").all()
+    assert sorted(p.name for p in out.iterdir()) == [
+        "manifest.json", "ranked_sites.csv", "results.gpkg", "suitability.tif"]
+
+
+def test_killed_run_temporary_folder_is_removed(tmp_path):
+    """A temporary folder of a process that no longer exists is cleaned up by the next run."""
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = int(proc.stdout)
+    stale = tmp_path / f".out.tmp-{dead}-abc123"
+    stale.mkdir()
+    (stale / "half.gpkg").write_bytes(b"half")
+    cfg = sample_config(tmp_path, cache_dir=tmp_path / "cache",
+                        outputs={"formats": ["csv"], "isochrone_top_k": 0},
+                        allocation={"enabled": False})
+    result = run_pipeline(cfg, out_dir=tmp_path / "out", progress=False)
+    assert not stale.exists()
+    assert result.steps.loc["allocation", "status"] == "skipped"
+
+
+# --------------------------------------------------------------------------- test bed
+
+
+@pytest.mark.integration
+def test_brussels_vilvoorde_scenario(testbed, tmp_path):
+    """The test-bed scenario as shipped (250 m hexagons of the canal zone), every output."""
+    cfg = load_config(SCENARIOS / "brussels-vilvoorde.toml")
+    result = run_pipeline(cfg, data_dir=testbed, out_dir=tmp_path / "bv", progress=False)
+    out = result.out_dir
+    for name in OUTPUT_FILES.values():
+        assert (out / name).exists(), name
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    # inputs: the test bed's own checksums agree with the manifest
+    sums = dict(reversed(line.split(maxsplit=1)) for line in
+                (testbed / "SHA256SUMS.txt").read_text(encoding="utf-8").splitlines()
+                if line.strip())
+    sums = {k.strip().removeprefix("./").removeprefix("*"): v for k, v in sums.items()}
+    data = [r for r in manifest["inputs"] if r["role"] == "data"]
+    assert any(r["path"].endswith(".osm.pbf") for r in data)
+    checked = [r for r in data if r["path"] in sums]
+    assert len(checked) >= 10
+    assert all(sums[r["path"]] == r["sha256"] for r in checked)
+    # sites: the canal-zone grid, ranked, with some in the top inside Brussels' streets
+    csv = pd.read_csv(out / OUTPUT_FILES["csv"], dtype={"site_id": str})
+    res = manifest["results"]
+    assert len(csv) == res["sites_n"] > 200 and res["eligible_n"] >= 10
+    assert "Brussels canal zone" in (out / OUTPUT_FILES["report"]).read_text(encoding="utf-8")
+    assert manifest["results"]["allocation"]["covered_demand_n"] >= \
+        manifest["results"]["allocation"]["baseline_covered_demand_n"]
+    with rasterio.open(out / OUTPUT_FILES["geotiff"]) as src:
+        assert src.crs.to_epsg() == 31370 and src.overviews(1)
+    assert pdf_page_count(out / OUTPUT_FILES["atlas"]) == 1 + len(
+        {c.column for c in cfg.criteria.criteria}) + 1
