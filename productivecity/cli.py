@@ -377,7 +377,7 @@ def _cmd_rank(args) -> int:
               f"{int(ranked['excluded'].sum())} excluded (a site may have several reasons):")
         for reason, n in reasons.items():
             print(f"  {n:5d}  {reason}")
-        print(f"weights: " + ", ".join(f"{k} {v:.2f}" for k, v in spec.weights.items()))
+        print("weights: " + ", ".join(f"{k} {v:.2f}" for k, v in spec.weights.items()))
         print(f"Monte-Carlo: {mc.runs} runs, top-{mc.top_k} stability in 'topk_share'; "
               f"wrote {args.out}")
     return 0

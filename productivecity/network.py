@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -1024,10 +1025,14 @@ _ARRAYS = ("node_id", "x", "y", "edge_u", "edge_v", "edge_length_m", "edge_forwa
 def _save(net: Network, path: Path) -> None:
     """Write the build atomically (temp file, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **{k: getattr(net, k) for k in _ARRAYS},
-             report=json.dumps(dataclasses.asdict(net.report)), mode=net.mode)
-    tmp.replace(path)
+    # a name of its own per process: parallel runs may build the same network at once
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
+    try:
+        np.savez(tmp, **{k: getattr(net, k) for k in _ARRAYS},
+                 report=json.dumps(dataclasses.asdict(net.report)), mode=net.mode)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _load(path: Path, speed_kmh: float) -> Network:

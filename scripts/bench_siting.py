@@ -30,8 +30,8 @@ from productivecity import suitability as suit
 from productivecity.indicators.table import site_indicators
 from productivecity.layers import load_layers
 from productivecity.network import bike_network
-from productivecity.siting import demand_units, network_travel_times
 from productivecity.sites import grid_sites
+from productivecity.siting import demand_units, network_travel_times
 from productivecity.sources.catalog import DataDir
 
 CRITERIA = Path(__file__).resolve().parent / "criteria" / "brussels-canal.toml"

@@ -15,8 +15,8 @@ from productivecity.allocation import maximal_covering
 from productivecity.cli import main
 from productivecity.layers import load_layers
 from productivecity.network import bike_network
-from productivecity.siting import demand_units, network_travel_times
 from productivecity.sites import grid_sites
+from productivecity.siting import demand_units, network_travel_times
 from productivecity.sources.catalog import DataDir, sample_data_dir
 from productivecity.sources.labour import read_actiris_jobseekers
 
