@@ -1297,6 +1297,9 @@ def run_pipeline(
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the output folder is an ordinary one
     try:
         t0 = time.perf_counter()
         files = _write_outputs(run, tmp, ranked=ranked_out, stability=None, layers=layers,
