@@ -346,13 +346,7 @@ def _cmd_rank(args) -> int:
     spec = suit.load_criteria(args.criteria)
     sites = _read_layer(args.sites, args.layer)
     ranked, result, mc, oat = rank_sites(sites, spec)
-    weights = pd.DataFrame({
-        "criterion": [c.name for c in spec.criteria],
-        "column": [c.column for c in spec.criteria],
-        "direction": [c.direction for c in spec.criteria],
-        "standardisation": [c.standardisation for c in spec.criteria],
-        "weight": [float(spec.weights[c.name]) for c in spec.criteria],
-    })
+    weights = suit.criteria_table(spec)
     write_geopackage({"ranked_sites": ranked.reset_index(), "criteria": weights,
                       "sensitivity_one_at_a_time": oat.summary.reset_index()},
                      args.out, overwrite=args.overwrite)

@@ -911,19 +911,14 @@ def _indicators_step(run: _Run, sites, layers):
 
 def _ranking_step(run: _Run, table):
     from productivecity.siting import rank_sites
+    from productivecity.suitability import criteria_table
 
     spec = run.config.criteria
     parts = {"indicators": run.keys["indicators"], "criteria": run.config.criteria_data}
 
     def compute():
         ranked, _result, mc, oat = rank_sites(table, spec, progress=run.progress)
-        weights = pd.DataFrame({
-            "criterion": [c.name for c in spec.criteria],
-            "column": [c.column for c in spec.criteria],
-            "direction": [c.direction for c in spec.criteria],
-            "standardisation": [c.standardisation for c in spec.criteria],
-            "weight": [float(spec.weights[c.name]) for c in spec.criteria],
-        })
+        weights = criteria_table(spec)
         oat_summary = oat.summary.reset_index()
         oat_summary["top1_site_id"] = oat_summary["top1_site_id"].astype(str)
         meta = {"monte_carlo": {"runs": mc.runs, "spread": mc.spread, "seed": mc.seed,

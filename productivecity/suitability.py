@@ -606,6 +606,21 @@ def _check_keys(table: Any, known: Sequence[str], *, where: str) -> None:
         raise CriteriaError(f"{where}: unknown key(s) {unknown}; known keys: {list(known)}")
 
 
+def criteria_table(spec: CriteriaSpec) -> pd.DataFrame:
+    """Return the criteria as a table, one row per criterion.
+
+    Columns: ``criterion``, ``column``, ``direction``, ``standardisation`` and
+    ``weight`` (normalised, summing to 1).
+    """
+    return pd.DataFrame({
+        "criterion": [c.name for c in spec.criteria],
+        "column": [c.column for c in spec.criteria],
+        "direction": [c.direction for c in spec.criteria],
+        "standardisation": [c.standardisation for c in spec.criteria],
+        "weight": [float(spec.weights[c.name]) for c in spec.criteria],
+    })
+
+
 def criteria_from_dict(data: Mapping[str, Any], *, source: str = "<dict>") -> CriteriaSpec:
     """Build a :class:`CriteriaSpec` from a parsed TOML mapping.
 
