@@ -1354,11 +1354,12 @@ def two_step_fca(network: Network, demand, supply, *, demand_weights, supply_wei
 
 
 def isochrones(network: Network, origins, *, times_min: Sequence[float],
-               buffer_m: float = 25.0) -> gpd.GeoDataFrame:
+               buffer_m: float = 25.0, fill_holes_m2: float = 20_000.0) -> gpd.GeoDataFrame:
     """Isochrone polygons: the area within ``buffer_m`` of the network reached in time.
 
     Reached parts of edges (partial edges included, and the connector from the origin)
-    are buffered by ``buffer_m`` and merged.
+    are buffered by ``buffer_m`` and merged; holes smaller than ``fill_holes_m2`` (the
+    inside of street blocks enclosed by reached streets) are filled.
 
     Parameters
     ----------
@@ -1368,6 +1369,8 @@ def isochrones(network: Network, origins, *, times_min: Sequence[float],
         Travel times (min), each > 0.
     buffer_m : float, default 25
         Buffer around reached streets (m).
+    fill_holes_m2 : float, default 20,000
+        Holes up to this area (m²) are filled (0 keeps every hole).
 
     Returns
     -------
@@ -1433,10 +1436,23 @@ def isochrones(network: Network, origins, *, times_min: Sequence[float],
                 pieces.append(end if src is None else shapely.shortest_line(src, end))
             geom = (shapely.union_all(shapely.buffer(np.asarray(pieces, dtype=object), buffer_m))
                     if pieces else shapely.Polygon())
+            if fill_holes_m2 > 0 and not geom.is_empty:
+                geom = _fill_small_holes(geom, fill_holes_m2)
             rows.append((label, t))
             geoms.append(geom)
     idx = pd.MultiIndex.from_tuples(rows, names=[s.index.name or "origin", "time_min"])
     return gpd.GeoDataFrame(geometry=geoms, index=idx, crs=network.crs)
+
+
+def _fill_small_holes(geom, max_area_m2: float):
+    """Return ``geom`` with interior rings smaller than ``max_area_m2`` removed."""
+    polys = []
+    for part in shapely.get_parts(geom):
+        if part.geom_type != "Polygon":
+            continue
+        keep = [r for r in part.interiors if shapely.Polygon(r).area > max_area_m2]
+        polys.append(shapely.Polygon(part.exterior, keep))
+    return shapely.union_all(polys) if polys else geom
 
 
 def _merge_intervals(intervals):

@@ -545,7 +545,7 @@ def test_bike_times_equal_networkx_on_brussels(brussels_bike):
 def test_isochrones_on_brussels(brussels_walk):
     net = brussels_walk
     site = random_points(net, 1, seed=6)
-    iso = acc.isochrones(net, site, times_min=[5, 10])
+    iso = acc.isochrones(net, site, times_min=[5, 10], fill_holes_m2=0)
     five, ten = iso.geometry.iloc[0], iso.geometry.iloc[1]
     assert ten.area > five.area > 0 and ten.buffer(1).contains(five)
     # nodes reached within 10 min lie inside ...
@@ -563,6 +563,14 @@ def test_isochrones_on_brussels(brussels_walk):
         np.append(net.edge_geometries[near], connector), 26.0))
     assert hull.contains(ten)
     assert ten.area < 0.9 * hull.area  # partial edges are cut at the 10-min point
+    # by default, block interiors enclosed by reached streets are filled: only larger holes
+    filled = acc.isochrones(net, site, times_min=[10]).geometry.iloc[0]
+    assert filled.buffer(1e-6).contains(ten) and filled.area >= ten.area
+    holes = [shapely.Polygon(r).area for p in shapely.get_parts(filled) for r in p.interiors]
+    assert all(a > 20_000 for a in holes)
+    assert filled.area - ten.area == pytest.approx(sum(
+        shapely.Polygon(r).area for p in shapely.get_parts(ten) for r in p.interiors
+        if shapely.Polygon(r).area <= 20_000), rel=1e-6)
 
 
 def test_rows_that_overflow_the_buffer_are_run_again(line_net, monkeypatch):
