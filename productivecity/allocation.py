@@ -765,6 +765,7 @@ def _solve_mclp_model(
     time_limit_s: float | None,
     mip_rel_gap: float,
     warm: np.ndarray | None,
+    prefer: np.ndarray | None = None,
 ) -> AllocationResult:
     milp = model.milp
     milp.row_lo[-1] = milp.row_hi[-1] = float(k)
@@ -777,6 +778,9 @@ def _solve_mclp_model(
         start=start,
         what=f"maximal covering (k={k}, T={max_time_min:g} min)",
     )
+    if prefer is not None and sol.optimal and k > 0:
+        sol = _prefer_among_optima(model, sol, prefer, solver=solver, time_limit_s=time_limit_s,
+                                   what=f"maximal covering tie-break (k={k})")
     open_cand = sol.x[: model.n_c] > 0.5
     if open_cand.sum() != k:
         raise SolverError(
@@ -797,6 +801,46 @@ def _solve_mclp_model(
         sol=sol,
         baseline=model.baseline,
     )
+
+
+def _prefer_among_optima(model: _McLPModel, sol: _Solution, prefer: np.ndarray, *, solver,
+                         time_limit_s, what: str) -> _Solution:
+    """Among the sets with the optimal coverage, take the one with the largest ``prefer`` sum.
+
+    A second MILP keeps the coverage at the optimum (to a relative 1e-9) and maximises the
+    preference (e.g. the suitability score) of the open candidates. The returned solution
+    keeps the first solve's status, objective, bound and gap: coverage is the objective.
+    """
+    milp = model.milp
+    n_c, n_g = model.n_c, len(model.group_w)
+    tol = 1e-9 * max(1.0, abs(sol.objective))
+    keep = sp.csr_matrix(np.concatenate([np.zeros(n_c), model.group_w])[None, :])
+    second = _Milp(
+        c=np.concatenate([prefer, np.zeros(n_g)]),
+        a=sp.vstack([milp.a, keep], format="csr"),
+        row_lo=np.concatenate([milp.row_lo, [sol.objective - tol]]),
+        row_hi=np.concatenate([milp.row_hi, [_INF]]),
+        col_lo=milp.col_lo,
+        col_hi=milp.col_hi,
+        integer=milp.integer,
+        maximize=True,
+        highs_options=milp.highs_options,
+    )
+    sol2 = _solve(second, solver=solver, time_limit_s=time_limit_s, mip_rel_gap=0.0,
+                  start=sol.x, what=what)
+    return dataclasses.replace(sol, x=sol2.x, time_s=sol.time_s + sol2.time_s)
+
+
+def _prefer_array(tt: TravelTimes, prefer: pd.Series | None) -> np.ndarray | None:
+    """Preference per candidate scaled to 0..1 (missing = 0), or None."""
+    if prefer is None:
+        return None
+    v = pd.to_numeric(pd.Series(prefer), errors="coerce").reindex(tt.candidates).to_numpy(float)
+    if not np.isfinite(v).any():
+        return None
+    lo, hi = np.nanmin(v), np.nanmax(v)
+    v = (v - lo) / (hi - lo) if hi > lo else np.ones_like(v)
+    return np.nan_to_num(v, nan=0.0)
 
 
 def _capacitated_mclp(
@@ -897,6 +941,7 @@ def maximal_covering(
     solver: Any = "highs",
     time_limit_s: float | None = None,
     mip_rel_gap: float = 0.0,
+    prefer: pd.Series | None = None,
 ) -> AllocationResult:
     """Open ``k`` new hubs that maximise the demand covered within ``max_time_min``.
 
@@ -930,6 +975,11 @@ def maximal_covering(
         with its status and gap (a warning is logged).
     mip_rel_gap : float
         Relative optimality tolerance (0 = prove exact optimality).
+    prefer : pandas.Series, optional
+        Preference per candidate id (e.g. the suitability score). Among the sets that
+        reach the optimal coverage, the one with the largest total preference is
+        returned (a second, lexicographic solve); without it any optimal set may be
+        returned, e.g. arbitrary sites once the coverage cannot grow. Uncapacitated only.
 
     Returns
     -------
@@ -979,6 +1029,7 @@ def maximal_covering(
         time_limit_s=time_limit_s,
         mip_rel_gap=mip_rel_gap,
         warm=np.zeros(model.n_c, dtype=bool),
+        prefer=_prefer_array(tt, prefer),
     )
 
 
@@ -1214,6 +1265,7 @@ def coverage_curve(
     solver: Any = "highs",
     time_limit_s: float | None = None,
     mip_rel_gap: float = 0.0,
+    prefer: pd.Series | None = None,
     progress: bool = False,
 ) -> CoverageCurve:
     """Solve the maximal covering problem for k = 0, 1, ..., ``k_max``.
@@ -1227,7 +1279,7 @@ def coverage_curve(
     tt : TravelTimes
     k_max : int
         Largest number of new hubs (<= allowed candidates).
-    max_time_min, capacity, candidates, solver, time_limit_s, mip_rel_gap
+    max_time_min, capacity, candidates, solver, time_limit_s, mip_rel_gap, prefer
         As in :func:`maximal_covering`.
     progress : bool
         Show a progress bar.
@@ -1242,6 +1294,7 @@ def coverage_curve(
     results: dict[int, AllocationResult] = {}
     model = _mclp_model(tt, T, allowed) if capacity is None else None
     warm = np.zeros(len(tt.candidates), dtype=bool)
+    pref = _prefer_array(tt, prefer)
     for k in tqdm(range(k_max + 1), disable=not progress, desc="maximal covering"):
         if model is not None:
             res = _solve_mclp_model(
@@ -1253,6 +1306,7 @@ def coverage_curve(
                 time_limit_s=time_limit_s,
                 mip_rel_gap=mip_rel_gap,
                 warm=warm,
+                prefer=pref,
             )
             warm = res.sites["open"].to_numpy()[: len(tt.candidates)].copy()
         else:

@@ -412,7 +412,9 @@ def _cmd_allocate(args) -> int:
     hubs = layerset["hubs"]
     tt = network_travel_times(net, eligible, demand, demand_column=args.demand,
                               cutoff_min=args.time_min, existing=hubs, progress=not args.quiet)
-    curve = alloc.coverage_curve(tt, args.k, progress=not args.quiet)
+    # among sets that cover as much, prefer the better scored sites
+    curve = alloc.coverage_curve(tt, args.k, progress=not args.quiet,
+                                 prefer=eligible["score"])
     final = curve.results[args.k]
     layers_out = {}
     chosen = eligible.loc[list(final.selected)].copy()

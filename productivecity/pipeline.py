@@ -961,9 +961,11 @@ def _allocation_step(run: _Run, ranked, layers):
     if len(eligible) < cfg["k"]:
         raise AllocationError(f"[allocation] k = {cfg['k']} but only {len(eligible)} sites are "
                               f"eligible (not excluded by the criteria); lower k")
-    # the solution depends on the candidate set, not on their scores
+    # the solution depends on the candidate set and, among equally covering sets, on the
+    # order of their scores (ties are broken towards the better scored sites)
     parts = {"indicators": run.keys["indicators"], "allocation": cfg,
              "candidates": sorted(map(str, eligible.index)),
+             "score_order": list(map(str, eligible["score"].sort_values(kind="stable").index)),
              "layers": run.keys["layers"], "year": run.config["indicators"]["year"]}
 
     def compute():
@@ -974,7 +976,8 @@ def _allocation_step(run: _Run, ranked, layers):
         tt = network_travel_times(net, eligible[["geometry"]], demand,
                                   demand_column=cfg["demand"], cutoff_min=cfg["time_min"],
                                   existing=layers.layers.get("hubs"), progress=run.progress)
-        curve = alloc.coverage_curve(tt, cfg["k"], progress=run.progress)
+        curve = alloc.coverage_curve(tt, cfg["k"], progress=run.progress,
+                                     prefer=eligible["score"])
         final = curve.results[cfg["k"]]
         chosen = eligible.loc[list(final.selected), ["rank", "score", "geometry"]].copy()
         chosen["chosen_for_k"] = cfg["k"]
