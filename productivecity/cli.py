@@ -282,18 +282,13 @@ def _cmd_indicators(args) -> int:
 
 
 def _make_sites(args, layerset):
-    from productivecity import sites as _sites
+    from productivecity.sites import candidate_sites
 
-    if args.sites == "grid":
-        within = {"industrial": "industrial_zones", "canal_zone": "canal_zone",
-                  "none": None}[args.within]
-        gdf, rep = _sites.grid_sites(
-            layerset["study_area"], cell_m=args.cell_m,
-            within=layerset[within] if within else None)
-    elif args.sites == "zones":
-        gdf, rep = _sites.zone_sites(layerset["industrial_zones"], target_ha=args.parcel_ha)
-    else:
-        gdf, rep = _sites.read_sites(args.sites, id_column=args.site_id_column)
+    kind = args.sites if args.sites in ("grid", "zones") else "file"
+    gdf, rep = candidate_sites(layerset, kind, cell_m=args.cell_m, within=args.within,
+                               parcel_ha=args.parcel_ha,
+                               path=args.sites if kind == "file" else None,
+                               id_column=args.site_id_column)
     rep.log()
     return gdf
 

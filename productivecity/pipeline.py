@@ -865,19 +865,11 @@ def _sites_step(run: _Run, layers):
     parts = {"layers": run.keys["layers"], "sites": cfg, "inputs": run.input_hashes("sites")}
 
     def compute():
-        if cfg["kind"] == "grid":
-            within = {"industrial": "industrial_zones", "canal_zone": "canal_zone",
-                      "none": None}[cfg["within"]]
-            gdf, rep = _sites.grid_sites(layers["study_area"], cell_m=cfg["cell_m"],
-                                         shape=cfg["shape"],
-                                         within=layers[within] if within else None,
-                                         min_share_pct=cfg["min_share_pct"])
-        elif cfg["kind"] == "zones":
-            gdf, rep = _sites.zone_sites(layers["industrial_zones"], target_ha=cfg["parcel_ha"],
-                                         min_parcel_ha=cfg["min_parcel_ha"])
-        else:
-            gdf, rep = _sites.read_sites(cfg["path"], id_column=cfg["id_column"],
-                                         layer=cfg["layer"])
+        gdf, rep = _sites.candidate_sites(
+            layers, cfg["kind"], cell_m=cfg["cell_m"], shape=cfg["shape"],
+            within=cfg["within"], min_share_pct=cfg["min_share_pct"],
+            parcel_ha=cfg["parcel_ha"], min_parcel_ha=cfg["min_parcel_ha"], path=cfg["path"],
+            id_column=cfg["id_column"], layer=cfg["layer"])
         rep.log()
         return {"sites": gdf}, {"report": dataclasses.asdict(rep)}
 

@@ -577,3 +577,61 @@ def _finish(out: gpd.GeoDataFrame, report: LayerReport):
     report.features_n = len(out)
     report.log()
     return out, report
+
+
+#: Layers a grid can be restricted to, by the name used in configs and on the command line.
+WITHIN_LAYERS = {"industrial": "industrial_zones", "canal_zone": "canal_zone", "none": None}
+
+
+def candidate_sites(
+    layers,
+    kind: str = "grid",
+    *,
+    cell_m: float = 250.0,
+    shape: str = "hex",
+    within: str = "none",
+    min_share_pct: float = 25.0,
+    parcel_ha: float = 5.0,
+    min_parcel_ha: float = 0.5,
+    path: str | os.PathLike | None = None,
+    id_column: str | None = None,
+    layer: str | None = None,
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """Candidate sites of a study area, made the way a config or the command line names.
+
+    Parameters
+    ----------
+    layers : LayerSet
+        The study area's layers (``study_area``, ``industrial_zones``, ``canal_zone``).
+    kind : {"grid", "zones", "file"}
+        :func:`grid_sites` over the study area, :func:`zone_sites` of the industrial
+        zones, or :func:`read_sites` of ``path``.
+    cell_m, shape, min_share_pct
+        Grid options (see :func:`grid_sites`).
+    within : {"none", "industrial", "canal_zone"}
+        Restrict the grid to industrial/brownfield land or the canal zone.
+    parcel_ha, min_parcel_ha
+        Zone options (see :func:`zone_sites`).
+    path, id_column, layer
+        File options (see :func:`read_sites`).
+
+    Returns
+    -------
+    sites : GeoDataFrame
+    report : LayerReport
+    """
+    if kind == "grid":
+        if within not in WITHIN_LAYERS:
+            raise ValueError(f"within must be one of {sorted(WITHIN_LAYERS)}, got {within!r}")
+        restrict = WITHIN_LAYERS[within]
+        return grid_sites(layers["study_area"], cell_m=cell_m, shape=shape,
+                          within=layers[restrict] if restrict else None,
+                          min_share_pct=min_share_pct)
+    if kind == "zones":
+        return zone_sites(layers["industrial_zones"], target_ha=parcel_ha,
+                          min_parcel_ha=min_parcel_ha)
+    if kind == "file":
+        if path is None:
+            raise ValueError("kind='file' needs the path of a sites file")
+        return read_sites(path, id_column=id_column, layer=layer)
+    raise ValueError(f"kind must be 'grid', 'zones' or 'file', got {kind!r}")

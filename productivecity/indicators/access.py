@@ -66,12 +66,14 @@ def quay_points(canal: gpd.GeoDataFrame, *, spacing_m: float = 100.0) -> gpd.Geo
 def nearest_with_attribute(
     network: Network,
     sites,
-    facilities: gpd.GeoDataFrame,
+    facilities,
     *,
     column: str,
     limit_min: float,
 ) -> pd.DataFrame:
     """Time to the nearest facility and a column of that facility.
+
+    ``facilities`` is a GeoDataFrame with ``column``, or its :class:`Snapping`.
 
     Returns
     -------
@@ -87,7 +89,8 @@ def nearest_with_attribute(
     dest = pd.Series([d for _o, d in best.to_numpy()], index=best.index)
     out = pd.DataFrame(index=index)
     out["time_min"] = tt.groupby(level="origin").min().reindex(index)
-    values = facilities[column].reindex(dest.to_numpy()).to_numpy()
+    frame = facilities.frame if isinstance(facilities, acc.Snapping) else facilities
+    values = frame[column].reindex(dest.to_numpy()).to_numpy()
     out[column] = pd.Series(values, index=dest.index).reindex(index)
     return out
 
@@ -155,8 +158,9 @@ def access_indicators(
 
     rail = stops.loc[stops["mode"].isin(RAIL_MODES)]
     if len(rail):
-        out["rail_station_walk_time_min"] = _nearest(walk, ws, rail)
-        near = nearest_with_attribute(walk, ws, rail, column="daily_stops_n",
+        rail_snap = acc.snap(walk, rail)  # once for both queries
+        out["rail_station_walk_time_min"] = _nearest(walk, ws, rail_snap)
+        near = nearest_with_attribute(walk, ws, rail_snap, column="daily_stops_n",
                                       limit_min=station_limit_min)
         out["rail_station_daily_stops_n"] = pd.to_numeric(near["daily_stops_n"],
                                                           errors="coerce").astype(float)
