@@ -333,9 +333,9 @@ def _read_layer(path: Path, layer: str):
 
 
 def _cmd_rank(args) -> int:
-    from productivecity import suitability as suit
+    from productivecity import siting as suit
     from productivecity.io import check_output_path, write_geopackage
-    from productivecity.siting import rank_sites
+    from productivecity.siting.ranking import rank_sites
 
     check_output_path(args.out, overwrite=args.overwrite)
     spec = suit.load_criteria(args.criteria)
@@ -373,11 +373,12 @@ def _cmd_rank(args) -> int:
 
 
 def _cmd_allocate(args) -> int:
-    from productivecity import allocation as alloc
     from productivecity.io import check_output_path, write_geopackage
     from productivecity.layers import load_layers
-    from productivecity.network import bike_network, walk_network
-    from productivecity.siting import demand_units, network_travel_times
+    from productivecity.network.streets import bike_network, walk_network
+    from productivecity.siting import allocation as alloc
+    from productivecity.siting.demand import demand_units
+    from productivecity.siting.travel_times import network_travel_times
     from productivecity.sources.catalog import DataDir
 
     check_output_path(args.out, overwrite=args.overwrite)
@@ -443,7 +444,8 @@ def _cmd_allocate(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from productivecity.pipeline import load_config, run_pipeline
+    from productivecity.workflow.config import load_config
+    from productivecity.workflow.run import run_pipeline
 
     config = load_config(args.config)
     result = run_pipeline(config, out_dir=args.out, data_dir=args.data_dir,

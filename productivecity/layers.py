@@ -2,7 +2,7 @@
 
 :func:`load_layers` resolves the study area, loads every layer from a data
 directory (or online), and returns a :class:`LayerSet`: the GeoDataFrames
-(EPSG:31370) and one :class:`~productivecity.report.LayerReport` per layer
+(EPSG:31370) and one :class:`~productivecity.sources.load_report.LayerReport` per layer
 saying where the features came from and what was repaired, merged, clipped
 or skipped.
 
@@ -48,13 +48,13 @@ from tqdm.auto import tqdm
 from productivecity._errors import DataSourceError, EmptyLayerError
 from productivecity.area import PRESETS, study_area
 from productivecity.io import write_geopackage
-from productivecity.report import LayerReport, reports_frame
 from productivecity.settings import Settings, get_settings
 from productivecity.sources import hubs as _hubs
 from productivecity.sources import osm as _osm
 from productivecity.sources import transit as _transit
 from productivecity.sources import units as _units
 from productivecity.sources.catalog import sample_data_dir
+from productivecity.sources.load_report import LayerReport, reports_frame
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Every candidate-site builder returns ``(sites, report)``: a GeoDataFrame in
 EPSG:31370 indexed by a unique string ``site_id`` and a
-:class:`~productivecity.report.LayerReport` counting what was built, clipped,
+:class:`~productivecity.sources.load_report.LayerReport` counting what was built, clipped,
 repaired or left out.
 
 Stable ids
@@ -48,9 +48,9 @@ import shapely
 from productivecity._errors import AreaError, CRSError, EmptyLayerError, SchemaError
 from productivecity._geom import dissolve_overlaps, overlap_area_m2, repair_geometries
 from productivecity._validate import to_project_crs
-from productivecity.report import LayerReport
 from productivecity.settings import PROJECT_CRS
 from productivecity.sources._read import read_vector
+from productivecity.sources.load_report import LayerReport
 
 logger = logging.getLogger(__name__)
 

@@ -25,13 +25,14 @@ import sys
 import time
 from pathlib import Path
 
-from productivecity import allocation as alloc
-from productivecity import suitability as suit
+from productivecity import siting as suit
 from productivecity.indicators.table import site_indicators
 from productivecity.layers import load_layers
-from productivecity.network import bike_network
+from productivecity.network.streets import bike_network
 from productivecity.sites import grid_sites
-from productivecity.siting import demand_units, network_travel_times
+from productivecity.siting import allocation as alloc
+from productivecity.siting.demand import demand_units
+from productivecity.siting.travel_times import network_travel_times
 from productivecity.sources.catalog import DataDir
 
 CRITERIA = Path(__file__).resolve().parent / "criteria" / "brussels-canal.toml"

@@ -255,7 +255,7 @@ A4. Grey hatching means no value.
     _code('''
 from IPython.display import display
 
-from productivecity.maps import plot_indicator
+from productivecity.outputs.maps import plot_indicator
 
 fig, ax = plot_indicator(table, "jobseekers_low_edu_walk_20min_n", layers, paper="A4", top_k=0)
 display(fig)  # print-ready map figures are not pyplot figures: show them with display()
@@ -343,7 +343,7 @@ are not; cycle tracks are rideable and one-way streets are one-way for bikes unl
 bikes may ride against the flow. Streets cut off from the main network are left out and counted.
 '''),
     _code('''
-from productivecity.network import bike_network, walk_network
+from productivecity.network.streets import bike_network, walk_network
 
 walk = walk_network(osm_file)
 bike = bike_network(osm_file)
@@ -363,7 +363,7 @@ the nearest street it can reach without crossing the canal; the short walk to th
 every travel time. Sites with no street within 250 m are listed, not dropped silently.
 '''),
     _code('''
-from productivecity.accessibility import snap
+from productivecity.accessibility.snapping import snap
 from productivecity.sites import zone_sites
 
 sites, _ = zone_sites(layers["industrial_zones"], target_ha=5)
@@ -385,7 +385,7 @@ largest sites (black): red on foot, blue by bike; dark within the shorter time, 
     _code('''
 from matplotlib.patches import Patch
 
-from productivecity.accessibility import isochrones
+from productivecity.accessibility.isochrone_polygons import isochrones
 
 focus = sites.sort_values("area_ha", ascending=False).head(N_SITES)
 iso = {"walk": isochrones(walk, focus, times_min=TIMES_MIN),
@@ -426,8 +426,8 @@ the cells a site reaches within the time limit. Cells in municipalities without 
 count as unknown (flagged `no_data`), so counts near such municipalities are lower bounds.
 '''),
     _code('''
-from productivecity.accessibility import cumulative_opportunities
-from productivecity.siting import demand_units
+from productivecity.accessibility.measures import cumulative_opportunities
+from productivecity.siting.demand import demand_units
 
 cells = demand_units(layers, data_dir, units="cells", unit_cell_m=250)
 print(f"{len(cells)} demand cells, {cells['jobseekers_n'].sum():,.0f} job seekers, "
@@ -459,7 +459,7 @@ plt.show()
 search limit); `count_within` counts the facilities within a limit.
 '''),
     _code('''
-from productivecity.accessibility import count_within, nearest_time_min
+from productivecity.accessibility.measures import count_within, nearest_time_min
 
 stops = layers["transit_stops"]
 rail = stops[stops["mode"] == "rail"]
@@ -491,7 +491,7 @@ seekers can walk to. The result reads as *hubs per 1,000 job seekers*; low value
 the gaps a new hub could fill. Neighbourhoods without job-seeker data are grey.
 '''),
     _code('''
-from productivecity.accessibility import two_step_fca
+from productivecity.accessibility.measures import two_step_fca
 
 hubs = layers["hubs"]
 units = demand_units(layers, data_dir, units="neighbourhoods")
@@ -580,7 +580,8 @@ turned into a 0–1 suitability, and its weight. *Constraints* exclude sites out
 sites mostly on parks or housing. Edit the file, or change weights in Python as in section 4.
 '''),
     _code('''
-from productivecity.suitability import load_criteria, score_sites
+from productivecity.siting.criteria import load_criteria
+from productivecity.siting.scoring import score_sites
 
 spec = load_criteria(CRITERIA)
 pd.DataFrame({
@@ -606,7 +607,7 @@ result.top(TOP_K)[["score", "rank"]]
     _code('''
 from IPython.display import display
 
-from productivecity.maps import plot_overview
+from productivecity.outputs.maps import plot_overview
 
 fig, ax = plot_overview(ranked, layers, top_k=TOP_K, paper="A4")
 display(fig)  # print-ready map figures are not pyplot figures: show them with display()
@@ -676,7 +677,7 @@ ones many times (seeded, so the result repeats) and the sites re-ranked each tim
 in the top 10 in nearly every run is a safe choice; a long bar means its rank depends on the weights.
 '''),
     _code('''
-from productivecity.suitability import monte_carlo_weights, one_at_a_time
+from productivecity.siting.sensitivity import monte_carlo_weights, one_at_a_time
 
 mc = monte_carlo_weights(result, runs=MC_RUNS, top_k=TOP_K)
 stab = mc.table.loc[top.index]
@@ -725,9 +726,10 @@ low-educated job seekers within the time limit of a hub, with the existing hubs 
 flattens where one more hub adds little.
 '''),
     _code('''
-from productivecity.allocation import coverage_curve
-from productivecity.network import bike_network, walk_network
-from productivecity.siting import demand_units, network_travel_times
+from productivecity.siting.allocation import coverage_curve
+from productivecity.network.streets import bike_network, walk_network
+from productivecity.siting.demand import demand_units
+from productivecity.siting.travel_times import network_travel_times
 from productivecity.sources.catalog import DataDir
 
 osm_file = DataDir(data_dir).find("osm_pbf") or DataDir(data_dir).find("osm_xml")

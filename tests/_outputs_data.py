@@ -4,7 +4,7 @@ Sites are a square grid over the real sample study area, made here with
 shapely; their indicators are computed here from the sample layers' geometry
 (distance to the canal, to the nearest railway station and hub, industrial
 share of the cell, stops within 500 m) and scored with
-:func:`productivecity.suitability.score_sites`. Nothing is mocked.
+:func:`productivecity.siting.scoring.score_sites`. Nothing is mocked.
 """
 
 from __future__ import annotations
@@ -17,13 +17,9 @@ import shapely
 
 from productivecity.layers import load_layers
 from productivecity.settings import PROJECT_CRS
-from productivecity.suitability import (
-    Constraint,
-    CriteriaSpec,
-    Criterion,
-    monte_carlo_weights,
-    score_sites,
-)
+from productivecity.siting.criteria import Constraint, CriteriaSpec, Criterion
+from productivecity.siting.scoring import score_sites
+from productivecity.siting.sensitivity import monte_carlo_weights
 
 CELL_M = 250.0
 

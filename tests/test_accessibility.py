@@ -13,6 +13,8 @@ import shapely
 
 from productivecity import CRSError, EmptyLayerError, NetworkError, SchemaError, network
 from productivecity import accessibility as acc
+from productivecity.accessibility import search as acc_reach
+from productivecity.accessibility import snapping as acc_snapping
 from productivecity.settings import get_settings
 
 PBF_2013 = "osm/pbf_brussels_2013/01_01_2013_brussels_capital_region.osm.pbf"
@@ -207,10 +209,10 @@ def test_results_do_not_depend_on_the_number_of_threads(line_net, monkeypatch):
     o = random_points(line_net, 60, seed=11, spread_m=300)
     d = random_points(line_net, 25, seed=12, spread_m=300)
     runs = []
-    monkeypatch.setattr(acc, "_MIN_BLOCK_ROWS", 1)  # threads and blocks even for few rows
-    monkeypatch.setattr(acc, "_MAX_BLOCK_ROWS", 3)
+    monkeypatch.setattr(acc_reach, "_MIN_BLOCK_ROWS", 1)  # threads and blocks even for few rows
+    monkeypatch.setattr(acc_reach, "_MAX_BLOCK_ROWS", 3)
     for nthreads in (1, 2, 3):
-        monkeypatch.setattr(acc, "_nthreads", lambda n=nthreads: n)
+        monkeypatch.setattr(acc_reach, "_nthreads", lambda n=nthreads: n)
         runs.append((acc.nearest_and_count(line_net, o, d, limit_min=15),
                      acc.nearest_and_count(line_net, d, o, limit_min=15),
                      acc.travel_times(line_net, o, d, limit_min=15)))
@@ -239,8 +241,8 @@ def test_first_of_each_marks_first_occurrences_like_pandas():
     keys = (rng.integers(0, 5, 300), rng.integers(0, 3, 300),
             rng.integers(0, 4, 300).astype(float))
     ref = ~pd.DataFrame({"a": keys[0], "b": keys[1], "c": keys[2]}).duplicated().to_numpy()
-    assert np.array_equal(acc._first_of_each(*keys), ref)
-    assert acc._first_of_each(np.array([7]), np.array([1]), np.array([0.0])).tolist() == [True]
+    assert np.array_equal(acc_snapping._first_of_each(*keys), ref)
+    assert acc_snapping._first_of_each(np.array([7]), np.array([1]), np.array([0.0])).tolist() == [True]
 
 
 def test_bike_one_way_edge_forces_a_detour():
@@ -577,7 +579,7 @@ def test_rows_that_overflow_the_buffer_are_run_again(line_net, monkeypatch):
     pts = gs((0, 0), (500, 10), (1000, 0), (1500, -10), (2000, 0))
     full_r = acc.reach(line_net, pts, limit_m=5000).to_frame()
     full_t = acc.travel_times(line_net, pts, pts, limit_m=5000)
-    monkeypatch.setattr(acc, "_ROW_ENTRIES", 2)
+    monkeypatch.setattr(acc_reach, "_ROW_ENTRIES", 2)
     small_r = acc.reach(line_net, pts, limit_m=5000).to_frame()
     small_t = acc.travel_times(line_net, pts, pts, limit_m=5000)
     pd.testing.assert_frame_equal(small_r, full_r)

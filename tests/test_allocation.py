@@ -12,7 +12,7 @@ import pytest
 from scipy.optimize import linprog
 
 from productivecity._errors import AllocationError, SchemaError, SolverError
-from productivecity.allocation import (
+from productivecity.siting.allocation import (
     coverage_curve,
     greedy_covering,
     maximal_covering,

@@ -8,7 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from productivecity.allocation import coverage_curve, maximal_covering, travel_times_from_pairs
+from productivecity.siting.allocation import (
+    coverage_curve,
+    maximal_covering,
+    travel_times_from_pairs,
+)
 
 
 def _instance(seed: int):

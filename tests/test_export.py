@@ -14,8 +14,8 @@ import rasterio
 import shapely
 from _outputs_data import CELL_M, SPEC, sample_layers, scored_sites
 
-from productivecity import export, maps
 from productivecity._errors import OutputExistsError, SchemaError
+from productivecity.outputs import export, maps, report
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +156,7 @@ def test_html_report(scored, tmp_path):
     png = maps.save_figure(fig, tmp_path / "overview.png", dpi=40)
     kw = dict(stability=mc, layers=layers, spec=SPEC, top_k=5, date="2026-05-01",
               figures={"Overview": fig, "Overview file": png}, figure_dpi=40)
-    path = export.write_report(sites, tmp_path / "report.html", **kw)
+    path = report.write_report(sites, tmp_path / "report.html", **kw)
     text = path.read_text(encoding="utf-8")
     top = sites[sites["rank"] <= 5].sort_values("rank").index.tolist()
     rows = re.findall(r"<tr><td class='n'><b>(\d+)</b></td><td>(\w+)</td>", text)
@@ -167,11 +167,11 @@ def test_html_report(scored, tmp_path):
     data = re.search(r"src='data:image/png;base64,([^']+)'", text).group(1)
     assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
     assert "src='overview.png'" in text
-    again = export.write_report(sites, tmp_path / "again.html", **kw)
+    again = report.write_report(sites, tmp_path / "again.html", **kw)
     assert again.read_bytes() == path.read_bytes()
     # without stability the columns are left out; labels follow the language
-    plain = export.write_report(sites, tmp_path / "nl.html", lang="nl", top_k=3)
+    plain = report.write_report(sites, tmp_path / "nl.html", lang="nl", top_k=3)
     nl = plain.read_text(encoding="utf-8")
     assert "Aandeel runs" not in nl and "Beste locaties" in nl
     with pytest.raises(OutputExistsError):
-        export.write_report(sites, path)
+        report.write_report(sites, path)

@@ -14,7 +14,7 @@ from productivecity import accessibility as acc
 from productivecity.indicators import labour as lab
 from productivecity.indicators.table import INDICATORS, site_indicators
 from productivecity.layers import load_layers
-from productivecity.network import walk_network
+from productivecity.network.streets import walk_network
 from productivecity.sites import grid_sites
 from productivecity.sources.catalog import sample_data_dir
 

@@ -14,9 +14,9 @@ from matplotlib.text import Text
 from PIL import Image
 
 from productivecity import accessibility as acc
-from productivecity import maps
 from productivecity._errors import EmptyLayerError, OutputExistsError, SchemaError
-from productivecity.network import walk_network
+from productivecity.network.streets import walk_network
+from productivecity.outputs import attribution, maps
 
 DATE = "2026-05-01"
 
@@ -222,11 +222,11 @@ def test_atlas_pdf_pages_and_determinism(scored, sample_isochrones, tmp_path):
 
 
 def test_attribution_and_footer():
-    assert maps.attribution(["stib", "osm", "osm"]) == (
+    assert attribution.attribution(["stib", "osm", "osm"]) == (
         "© OpenStreetMap contributors (ODbL); STIB-MIVB open data")
     with pytest.raises(SchemaError, match="known keys"):
-        maps.attribution(["google"])
-    keys = maps._source_keys
+        attribution.attribution(["google"])
+    keys = attribution._source_keys
     assert keys("/d/osm/pmtiles_brussels_2026/landuse.pmtiles") == {"osm"}
     assert keys("/d/boundaries/provincies_in_cijfers/gemeente.shp") == {"provincies"}
     assert keys("/d/stats/statbel_population_by_municipality_2020-01-01.csv") == {"statbel"}
@@ -234,8 +234,8 @@ def test_attribution_and_footer():
     assert keys("/d/transit/stib/gtfs_2023-09_partial/stops.txt") == {"stib"}
     assert keys("/d/labour/actiris_dei_annual_avg.csv") == {"actiris"}
     assert keys("/d/boundaries/urbis_urbadm_md_monitoring_quartiers_145.gpkg") == {"urbis"}
-    assert maps.attribution_keys(sample_layers()) == ["sample"]
-    assert maps.attribution_keys({"canal": sample_layers()["canal"]}) == ["osm"]
+    assert attribution.attribution_keys(sample_layers()) == ["sample"]
+    assert attribution.attribution_keys({"canal": sample_layers()["canal"]}) == ["osm"]
     text = maps.footer_text(lang="fr", date="2026-05-01", sources=["osm", "bestcost"])
     assert text.splitlines() == [
         "Sources: © OpenStreetMap contributors (ODbL); BEST-COST / Sciensano",

@@ -387,7 +387,7 @@ def test_nearest_edges_equal_shapely_with_ties_and_limits():
 
 
 def test_nearest_edges_on_curved_edges_and_any_cell_size(osm_xml):
-    from productivecity import _snapgrid
+    from productivecity.network import _snapgrid
 
     net = network.walk_network(osm_xml, cache=False, retain_all=True)
     assert (np.diff(net.geom_offsets) > 2).any()  # contracted edges keep their bends

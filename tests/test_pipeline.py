@@ -19,17 +19,13 @@ import pytest
 import rasterio
 from PIL import Image
 
-from productivecity import export
 from productivecity._errors import ConfigError, OutputExistsError
 from productivecity.cli import main
 from productivecity.layers import load_layers
-from productivecity.pipeline import (
-    OUTPUT_FILES,
-    config_from_dict,
-    load_config,
-    run_pipeline,
-)
+from productivecity.outputs import export
 from productivecity.sites import grid_sites
+from productivecity.workflow.config import OUTPUT_FILES, config_from_dict, load_config
+from productivecity.workflow.run import run_pipeline
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = REPO / "scripts" / "scenarios"

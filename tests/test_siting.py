@@ -11,12 +11,13 @@ import pytest
 from productivecity import SchemaError
 from productivecity import accessibility as acc
 from productivecity._errors import AllocationError
-from productivecity.allocation import maximal_covering
 from productivecity.cli import main
 from productivecity.layers import load_layers
-from productivecity.network import bike_network
+from productivecity.network.streets import bike_network
 from productivecity.sites import grid_sites
-from productivecity.siting import demand_units, network_travel_times
+from productivecity.siting.allocation import maximal_covering
+from productivecity.siting.demand import demand_units
+from productivecity.siting.travel_times import network_travel_times
 from productivecity.sources.catalog import DataDir, sample_data_dir
 from productivecity.sources.labour import read_actiris_jobseekers
 

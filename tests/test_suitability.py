@@ -17,19 +17,16 @@ from productivecity._errors import (
     EmptyLayerError,
     SchemaError,
 )
-from productivecity.suitability import (
+from productivecity.siting.criteria import (
     Constraint,
     CriteriaSpec,
     Criterion,
     ahp_weights,
     criteria_from_dict,
     load_criteria,
-    monte_carlo_weights,
-    one_at_a_time,
-    sample_weights,
-    score_sites,
-    standardise,
 )
+from productivecity.siting.scoring import score_sites, standardise
+from productivecity.siting.sensitivity import monte_carlo_weights, one_at_a_time, sample_weights
 
 EXAMPLE_TOML = Path(__file__).resolve().parents[1] / "scripts" / "criteria" / "brussels-canal.toml"
 

@@ -17,9 +17,9 @@ import pytest
 from _outputs_data import sample_layers, scored_sites
 from PIL import Image
 
-from productivecity import webmap
 from productivecity._errors import OutputExistsError, ProductiveCityError
-from productivecity.maps import STYLE
+from productivecity.outputs import webmap
+from productivecity.outputs.maps import STYLE
 
 CHROMIUM = Path("/usr/bin/chromium")
 

@@ -20,7 +20,7 @@ import shapely
 from productivecity import accessibility as acc
 from productivecity._errors import EmptyLayerError
 from productivecity._validate import to_project_crs
-from productivecity.network import Network
+from productivecity.network.streets import Network
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ land, then over the street network:
    a unit add up to the unit's total. Units without data stay out and are
    reported; they are never counted as zero.
 2. The cell points are snapped to the network
-   (:func:`productivecity.accessibility.snap`); points too far from any street
+   (:func:`productivecity.accessibility.snapping.snap`); points too far from any street
    are reported with the totals they carry.
 3. :func:`reachable_totals` sums the snapped values reachable from each site
    within a time limit (cumulative opportunities on the network).
@@ -34,7 +34,7 @@ import shapely
 from productivecity import accessibility as acc
 from productivecity._errors import SchemaError
 from productivecity._validate import check_projected, to_project_crs
-from productivecity.network import Network
+from productivecity.network.streets import Network
 
 logger = logging.getLogger(__name__)
 

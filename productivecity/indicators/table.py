@@ -25,7 +25,7 @@ from productivecity.indicators import access as _access
 from productivecity.indicators import labour as _labour
 from productivecity.indicators import vacancy as _vacancy
 from productivecity.layers import LayerSet
-from productivecity.network import Network, bike_network, walk_network
+from productivecity.network.streets import Network, bike_network, walk_network
 from productivecity.sources import labour as _labour_src
 from productivecity.sources.catalog import DataDir
 

@@ -68,9 +68,9 @@ from shapely.geometry.base import BaseGeometry
 from productivecity._errors import CRSError, EmptyLayerError, SchemaError
 from productivecity._geom import dissolve_overlaps, overlap_area_m2, repair_geometries
 from productivecity._validate import require_columns, to_project_crs
-from productivecity.report import LayerReport
 from productivecity.settings import PROJECT_CRS
 from productivecity.sources._read import read_vector
+from productivecity.sources.load_report import LayerReport
 from productivecity.sources.osm import POI_KINDS
 
 logger = logging.getLogger(__name__)

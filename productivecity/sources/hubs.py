@@ -39,9 +39,9 @@ import pandas as pd
 
 from productivecity._errors import DataSourceError, EmptyLayerError, SchemaError
 from productivecity._validate import require_columns
-from productivecity.report import LayerReport
 from productivecity.settings import PROJECT_CRS
 from productivecity.sources._read import read_vector
+from productivecity.sources.load_report import LayerReport
 from productivecity.sources.units import _area_geometry, normalise_nis5
 
 logger = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ some, that kind is taken from the later source; the report's ``notes`` say
 which kind came from which file. The layer's report lists every file read.
 
 All layers are returned in EPSG:31370 (metres) together with a
-:class:`~productivecity.report.LayerReport`. Buildings come with a separate
+:class:`~productivecity.sources.load_report.LayerReport`. Buildings come with a separate
 estimate of where the layer is complete, :func:`buildings_coverage`.
 """
 
@@ -53,10 +53,10 @@ from productivecity._errors import (
 )
 from productivecity._geom import area_ha, clip_to_area, length_km, repair_geometries
 from productivecity._validate import to_project_crs
-from productivecity.report import LayerReport
 from productivecity.settings import PROJECT_CRS, Settings, get_settings
 from productivecity.sources._read import read_vector
 from productivecity.sources.catalog import DataDir, missing_message
+from productivecity.sources.load_report import LayerReport
 from productivecity.sources.pmtiles import pmtiles_info, read_pmtiles_with_stats
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Public-transport stops: GTFS feeds, the STIB-MIVB JSON export and SNCB stations.
 
 Every reader returns a GeoDataFrame of points in EPSG:31370 with one schema,
-and a :class:`~productivecity.report.LayerReport`:
+and a :class:`~productivecity.sources.load_report.LayerReport`:
 
 ========================  ===================================================================
 index ``stop_id``         source-prefixed id, unique across sources (``stib:0089``,
@@ -64,9 +64,9 @@ import pandas as pd
 
 from productivecity._errors import DataSourceError, EmptyLayerError, SchemaError
 from productivecity._validate import require_columns
-from productivecity.report import LayerReport
 from productivecity.settings import PROJECT_CRS
 from productivecity.sources.catalog import DataDir, missing_message
+from productivecity.sources.load_report import LayerReport
 from productivecity.sources.units import _area_geometry
 
 logger = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ import shapely
 from productivecity._errors import AreaError, DataSourceError, EmptyLayerError, SchemaError
 from productivecity._geom import area_ha, repair_geometries
 from productivecity._validate import to_project_crs
-from productivecity.report import LayerReport
 from productivecity.sources._read import read_vector
 from productivecity.sources.catalog import DataDir
+from productivecity.sources.load_report import LayerReport
 
 logger = logging.getLogger(__name__)
 

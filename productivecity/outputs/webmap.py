@@ -41,15 +41,8 @@ from folium.template import Template
 from productivecity import _i18n
 from productivecity._errors import ProductiveCityError
 from productivecity.io import atomic_path
-from productivecity.maps import (
-    STYLE,
-    _check_sites,
-    _layer,
-    _top_sites,
-    attribution,
-    attribution_keys,
-    indicator_columns,
-)
+from productivecity.outputs.attribution import attribution, attribution_keys
+from productivecity.outputs.maps import STYLE, _check_sites, _layer, _top_sites, indicator_columns
 
 logger = logging.getLogger(__name__)
 
@@ -256,7 +249,7 @@ def web_map(
         Mark the sites of rank ``<= top_k`` with their rank.
     indicators : sequence of str, optional
         Indicator columns for the popups (default
-        :func:`productivecity.maps.indicator_columns`).
+        :func:`productivecity.outputs.maps.indicator_columns`).
     lang : {"nl", "fr", "en"}, default "en"
     title : str, optional
         Title shown top left.
@@ -264,7 +257,7 @@ def web_map(
         Data or run date shown under the title.
     sources : iterable of str, optional
         Data source keys for the attribution line (default inferred, see
-        :func:`productivecity.maps.attribution_keys`).
+        :func:`productivecity.outputs.attribution.attribution_keys`).
     tiles : str, optional
         A folium/xyzservices tile provider name (e.g. ``"CartoDB positron"``) for
         an online basemap; default none (offline).

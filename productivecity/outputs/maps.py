@@ -50,9 +50,11 @@ from productivecity import _i18n
 from productivecity._errors import EmptyLayerError, SchemaError
 from productivecity._validate import require_columns, to_project_crs
 from productivecity.io import atomic_path
+from productivecity.outputs.attribution import attribution, attribution_keys
 from productivecity.settings import PROJECT_CRS
 
 logger = logging.getLogger(__name__)
+
 
 #: Sheet sizes in millimetres, landscape (width, height).
 PAPER_MM: dict[str, tuple[float, float]] = {
@@ -61,21 +63,10 @@ PAPER_MM: dict[str, tuple[float, float]] = {
     "A1": (841.0, 594.0),
 }
 
-#: Attribution text of each data source, by key (pass the keys used as ``sources``).
-ATTRIBUTIONS: dict[str, str] = {
-    "osm": "© OpenStreetMap contributors (ODbL)",
-    "statbel": "Statbel",
-    "actiris": "Actiris / view.brussels",
-    "urbis": "UrbIS®© – Paradigm",
-    "provincies": "Data & Analyse van de Vlaamse provincies",
-    "irail": "iRail (CC0)",
-    "stib": "STIB-MIVB open data",
-    "bestcost": "BEST-COST / Sciensano",
-    "sample": "synthetic sample data of productivecity (not real data)",
-}
 
 #: How the CRS is named in footers.
 CRS_LABEL = "EPSG:31370 (Belgian Lambert 72)"
+
 
 #: Colours of the context layers (muted, so that the sites stand out).
 STYLE = {
@@ -100,6 +91,7 @@ STYLE = {
     "text": "#222222",
 }
 
+
 # rcParams that make output independent of the user's matplotlib configuration.
 _RC = {
     "font.family": "DejaVu Sans",
@@ -118,123 +110,28 @@ _RC = {
     "savefig.transparent": False,
     "savefig.bbox": None,
 }
+
+
 _PNG_METADATA = {"Software": None}
+
+
 _PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None}
+
+
 _SVG_METADATA = {"Creator": None, "Date": None, "Format": None, "Type": None}
+
 
 _RESULT_COLUMNS = {"score", "rank", "excluded", "excluded_reason", "topk_share", "rank_p05",
                    "rank_p50", "rank_p95", "rank_min", "rank_max"}
+
+
 _UNIT_SUFFIXES = ("_m", "_min", "_ha", "_km", "_n", "_kmh", "_pct", "_per_ha")
-_OSM_LAYERS = ("industrial_zones", "canal", "canal_zone", "poi")
 
 
 @contextlib.contextmanager
 def _rc() -> Iterator[None]:
     with mpl.rc_context(_RC):
         yield
-
-
-# --------------------------------------------------------------------------- attribution
-
-
-def attribution(sources: Iterable[str]) -> str:
-    """Return the attribution line for the data source keys in ``sources``.
-
-    Parameters
-    ----------
-    sources : iterable of str
-        Keys of :data:`ATTRIBUTIONS` (``"osm"``, ``"statbel"``, ...); order and
-        repeats do not matter.
-
-    Returns
-    -------
-    str
-        The attributions joined by ``"; "`` in :data:`ATTRIBUTIONS` order.
-
-    Raises
-    ------
-    SchemaError
-        An unknown key (the message lists the known ones).
-
-    Examples
-    --------
-    >>> attribution(["statbel", "osm"])
-    '© OpenStreetMap contributors (ODbL); Statbel'
-    """
-    keys = set(sources)
-    unknown = sorted(keys - set(ATTRIBUTIONS))
-    if unknown:
-        raise SchemaError(
-            f"unknown data source key(s) {unknown}; known keys: {list(ATTRIBUTIONS)}"
-        )
-    return "; ".join(text for key, text in ATTRIBUTIONS.items() if key in keys)
-
-
-def _source_keys(source: str) -> set[str]:
-    """Attribution keys for one file path or URL of a layer report."""
-    s = str(source).replace("\\", "/").lower()
-    name = s.rsplit("/", 1)[-1]
-    keys = set()
-    if "/data/sample/" in s:
-        return {"sample"}
-    if ("/osm/" in s or name.endswith((".osm", ".pbf", ".pmtiles")) or "openstreetmap" in s
-            or "overpass" in s or "osmnx" in s):
-        keys.add("osm")
-    if "provincies" in s or name in {"gemeente.shp", "ggw7.shp", "statsec_ggw7.xlsx"}:
-        keys.add("provincies")
-    if "statbel" in s or "/stats/" in s or "/population/" in s:
-        keys.add("statbel")
-    if "urbis" in s:
-        keys.add("urbis")
-    if "irail" in s:
-        keys.add("irail")
-    if "stib" in s:
-        keys.add("stib")
-    if "actiris" in s:
-        keys.add("actiris")
-    if "bestcost" in s or "best-cost" in s:
-        keys.add("bestcost")
-    return keys
-
-
-def attribution_keys(layers, *, names: Iterable[str] | None = None) -> list[str]:
-    """Infer the data source keys of the layers drawn, from the layer reports.
-
-    Parameters
-    ----------
-    layers : LayerSet or mapping of str to GeoDataFrame
-        With a :class:`~productivecity.layers.LayerSet`, the file names in its
-        reports decide (e.g. ``.../osm/...`` → ``"osm"``, ``gemeente.shp`` →
-        ``"provincies"``, the shipped sample → ``"sample"``). A plain mapping has
-        no reports: its OpenStreetMap layers (industrial zones, canal, canal
-        zone, POI) give ``"osm"``.
-    names : iterable of str, optional
-        Only these layers (default: all).
-
-    Returns
-    -------
-    list of str
-        Keys of :data:`ATTRIBUTIONS`, in that order.
-    """
-    wanted = set(names) if names is not None else None
-    keys: set[str] = set()
-    reports = getattr(layers, "reports", None)
-    if reports is not None:
-        for rep in reports:
-            if wanted is not None and rep.layer not in wanted:
-                continue
-            if rep.layer not in getattr(layers, "layers", {}):
-                continue
-            for src in rep.sources:
-                keys |= _source_keys(src)
-    else:
-        present = set(layers) if wanted is None else set(layers) & wanted
-        if present & set(_OSM_LAYERS):
-            keys.add("osm")
-    return [k for k in ATTRIBUTIONS if k in keys]
-
-
-# --------------------------------------------------------------------------- inputs
 
 
 def _layer(layers, name: str) -> gpd.GeoDataFrame | None:
@@ -304,9 +201,6 @@ def _fmt(value: float) -> str:
     if abs(v) >= 1000:
         return f"{v:,.0f}".replace(",", "\u2009")
     return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
-
-
-# --------------------------------------------------------------------------- sheet layout
 
 
 class _Sheet:
@@ -387,9 +281,6 @@ def _extent(layers, sites: gpd.GeoDataFrame | None) -> np.ndarray:
     if sites is not None:
         return sites.total_bounds
     raise EmptyLayerError("nothing to map: no study area and no sites")
-
-
-# --------------------------------------------------------------------------- drawing
 
 
 def _draw_context(sheet: _Sheet, layers, lang: str, handles: list) -> None:
@@ -805,9 +696,6 @@ def _site_map(sites, layers, *, column, ax, top_k, lang, title, subtitle, paper,
     return sheet.fig, sheet.ax
 
 
-# --------------------------------------------------------------------------- public maps
-
-
 def plot_overview(
     sites: gpd.GeoDataFrame,
     layers,
@@ -941,7 +829,7 @@ def plot_isochrones(
     Parameters
     ----------
     isochrones : GeoDataFrame
-        As returned by :func:`productivecity.accessibility.isochrones` for the
+        As returned by :func:`productivecity.accessibility.isochrone_polygons.isochrones` for the
         sites: index ``(origin, time_min)`` with origin = site id; polygons.
     sites : GeoDataFrame
         Candidate sites with ``rank`` and ``excluded``.
@@ -965,7 +853,7 @@ def plot_isochrones(
     """
     if not isinstance(isochrones, gpd.GeoDataFrame) or isochrones.index.nlevels != 2:
         raise SchemaError("isochrones must be a GeoDataFrame indexed by (origin, time_min), "
-                          "as returned by productivecity.accessibility.isochrones")
+                          "as returned by productivecity.accessibility.isochrone_polygons.isochrones")
     sites = _check_sites(sites, ["rank", "excluded"])
     iso = to_project_crs(isochrones, what="isochrones")
     iso = iso[~(iso.geometry.isna() | iso.geometry.is_empty)]
@@ -1072,9 +960,6 @@ def atlas_figures(
     return pages
 
 
-# --------------------------------------------------------------------------- saving
-
-
 def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 300,
                 overwrite: bool = False) -> Path:
     """Save a figure reproducibly and atomically (PNG, PDF or SVG by suffix).
@@ -1145,20 +1030,3 @@ def save_atlas(figures: Mapping[str, Figure] | Sequence[Figure], path: str | os.
                 pdf.savefig(fig, dpi=dpi, facecolor=fig.get_facecolor())
     return path
 
-
-__all__ = [
-    "ATTRIBUTIONS",
-    "CRS_LABEL",
-    "PAPER_MM",
-    "atlas_figures",
-    "attribution",
-    "attribution_keys",
-    "footer_text",
-    "indicator_columns",
-    "plot_indicator",
-    "plot_isochrones",
-    "plot_overview",
-    "save_atlas",
-    "save_figure",
-    "scale_bar_length_m",
-]

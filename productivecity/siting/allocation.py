@@ -965,7 +965,7 @@ def maximal_covering(
         facilities missing or NaN are unlimited.
     candidates : iterable, optional
         Restrict new hubs to these candidate ids (e.g. the sites not excluded by
-        :func:`productivecity.suitability.score_sites`).
+        :func:`productivecity.siting.scoring.score_sites`).
     solver : {"highs", "pulp"} or pulp solver
         ``"highs"``: HiGHS through ``highspy``; ``"pulp"``: the same model
         through PuLP with ``pulp.HiGHS``; or a PuLP solver object (e.g.

@@ -300,10 +300,10 @@ class Network:
     def segment_grid(self):
         """Straight segments of the edge geometries bucketed in a uniform grid.
 
-        Built once per network (a :class:`productivecity._snapgrid.SegmentGrid`); used
+        Built once per network (a :class:`productivecity.network._snapgrid.SegmentGrid`); used
         by :meth:`nearest_edges`.
         """
-        from productivecity import _snapgrid
+        from productivecity.network import _snapgrid
 
         return _snapgrid.build(self.geom_offsets, self.geom_xy)
 
@@ -329,7 +329,7 @@ class Network:
             :func:`shapely.distance` to :attr:`edge_geometries`; among edges at the same
             distance the lowest edge number is returned.
         """
-        from productivecity import _snapgrid
+        from productivecity.network import _snapgrid
 
         if not (isinstance(max_dist_m, int | float | np.number) and max_dist_m >= 0):
             raise NetworkError(f"max_dist_m must be a number >= 0 (m), got {max_dist_m!r}")

@@ -1,0 +1,238 @@
+"""The HTML report of a run: question, criteria, top sites, exclusions, figures."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import logging
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from productivecity import _i18n
+from productivecity.io import atomic_path
+from productivecity.outputs.attribution import attribution, attribution_keys
+from productivecity.outputs.export import ranked_sites
+from productivecity.outputs.maps import (
+    _PNG_METADATA,
+    CRS_LABEL,
+    _layer,
+    _rc,
+    indicator_columns,
+)
+
+logger = logging.getLogger(__name__)
+
+
+_REPORT_CSS = """
+body {font-family:'DejaVu Sans',Verdana,sans-serif; color:#222; margin:2em auto; max-width:1200px;
+  padding:0 1em; font-size:14px; line-height:1.4;}
+h1 {font-size:1.7em; margin-bottom:0.1em;} h2 {margin-top:1.6em; border-bottom:1px solid #ccc;}
+.sub {color:#555;} table {border-collapse:collapse; margin:0.6em 0; font-size:0.92em;}
+th, td {padding:3px 8px; border-bottom:1px solid #e4e1da; vertical-align:middle;}
+th {background:#f3f1ec; text-align:left;} td.n {text-align:right; white-space:nowrap;}
+.bar {display:flex; height:12px; width:220px; background:#f3f1ec;}
+.bar span {display:block; height:12px;}
+.key span {display:inline-block; width:12px; height:12px; margin:0 4px 0 12px;
+  vertical-align:middle;}
+figure {margin:1em 0;} figure img {max-width:100%; border:1px solid #ddd;}
+footer {margin-top:2em; color:#666; font-size:0.85em;}
+"""
+
+
+def _figure_png(fig: Figure, dpi: int) -> bytes:
+    buf = io.BytesIO()
+    with _rc():
+        fig.savefig(buf, format="png", dpi=dpi, metadata=dict(_PNG_METADATA),
+                    facecolor=fig.get_facecolor())
+    return buf.getvalue()
+
+
+def _cell(value, digits: int = 3) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, bool | np.bool_):
+        return "✓" if value else "✗"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}".replace(",", "\u2009")
+    v = float(value)
+    if abs(v) >= 100 or (v.is_integer() and abs(v) >= 1):
+        return f"{v:,.0f}".replace(",", "\u2009")
+    return f"{v:.{digits}g}"
+
+
+def write_report(
+    sites: gpd.GeoDataFrame,
+    path: str | os.PathLike,
+    *,
+    stability=None,
+    figures: Mapping[str, Figure | str | os.PathLike] | None = None,
+    layers=None,
+    spec=None,
+    indicators: Sequence[str] | None = None,
+    top_k: int = 10,
+    stability_top_k: int | None = None,
+    lang: str = "en",
+    title: str | None = None,
+    date=None,
+    sources: Iterable[str] | None = None,
+    figure_dpi: int = 110,
+    overwrite: bool = False,
+) -> Path:
+    """Write an HTML report of the ranking: top sites, breakdown, stability, maps.
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        Scored sites (see :func:`ranked_sites`).
+    path : path-like
+        Target ``.html``.
+    stability : MonteCarloResult or DataFrame, optional
+        Rank stability; without it (and without the columns in ``sites``) the
+        stability columns are left out.
+    figures : mapping of str to Figure or path, optional
+        Maps to show, by caption. A Figure is embedded as a base64 PNG at
+        ``figure_dpi``; a path (e.g. a PNG written next to the report) is linked
+        relative to the report.
+    layers : LayerSet or mapping, optional
+        Used for the study-area name and the default attribution.
+    spec : CriteriaSpec, optional
+        Adds the criteria table (column, direction, standardisation, weight) and
+        the specification's name.
+    indicators : sequence of str, optional
+        Indicator columns shown per top site (default: the criteria columns of
+        ``spec``, else :func:`productivecity.outputs.maps.indicator_columns`).
+    top_k : int, default 10
+        Number of top sites listed.
+    stability_top_k : int, optional
+        The shortlist size behind ``topk_share`` (default: that of ``stability``).
+    lang : {"nl", "fr", "en"}, default "en"
+    title : str, optional
+    date : date or str, optional
+        Data or run date (never the wall clock, so the report is reproducible).
+    sources : iterable of str, optional
+        Attribution keys (default inferred from ``layers``).
+    figure_dpi : int, default 110
+    overwrite : bool, default False
+
+    Returns
+    -------
+    Path
+    """
+    lang = _i18n.check_lang(lang)
+    t = lambda key, **kw: html.escape(_i18n.text(key, lang, **kw))  # noqa: E731
+    table = ranked_sites(sites, stability=stability)
+    path = Path(path)
+    contrib = [c for c in table.columns if str(c).startswith("contrib_")]
+    if indicators is None:
+        indicators = ([c.column for c in spec.criteria if c.column in table.columns]
+                      if spec is not None else indicator_columns(table))
+    k_mc = stability_top_k if stability_top_k is not None else getattr(stability, "top_k", None)
+    excl = table["excluded"].fillna(True).astype(bool)
+    top = table[~excl & (pd.to_numeric(table["rank"], errors="coerce") <= top_k)]
+    palette = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
+               "#ff9da7", "#9c755f", "#bab0ac"]
+    colours = {c: palette[i % len(palette)] for i, c in enumerate(contrib)}
+    smax = float(pd.to_numeric(top["score"], errors="coerce").max()) if len(top) else 1.0
+    smax = smax if smax > 0 else 1.0
+
+    e = html.escape
+    out = ["<!DOCTYPE html>", f"<html lang='{lang}'><head><meta charset='utf-8'>",
+           "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+           f"<title>{e(title or _i18n.text('report_title', lang))}</title>",
+           f"<style>{_REPORT_CSS}</style></head><body>",
+           f"<h1>{e(title or _i18n.text('report_title', lang))}</h1>"]
+    sub = []
+    area = _layer(layers, "study_area") if layers is not None else None
+    if area is not None and "name" in area.columns:
+        sub.append(e(str(area["name"].iloc[0])))
+    if spec is not None and getattr(spec, "name", ""):
+        sub.append(e(spec.name))
+    if date is not None:
+        sub.append(f"{t('date')}: {e(str(date))}")
+    if sub:
+        out.append(f"<p class='sub'>{' · '.join(sub)}</p>")
+
+    # summary
+    out.append(f"<h2>{t('summary')}</h2>")
+    out.append(f"<p>{t('sites_n', n=len(table), e=int(excl.sum()))}</p>")
+    if excl.any() and "excluded_reason" in table.columns:
+        reasons = (table.loc[excl, "excluded_reason"].fillna("").astype(str).str.split("; ")
+                   .explode().str.replace(r" [-\d.e+]+ ", " x ", regex=True))
+        counts = reasons[reasons != ""].value_counts().sort_index()
+        if len(counts):
+            out.append(f"<table><tr><th>{t('excluded_reason')}</th><th>n</th></tr>")
+            out += [f"<tr><td>{e(r)}</td><td class='n'>{n}</td></tr>" for r, n in counts.items()]
+            out.append("</table>")
+    if spec is not None:
+        out.append(f"<table><tr><th>{t('criterion')}</th><th>column</th><th>direction</th>"
+                   "<th>standardisation</th><th>weight</th></tr>")
+        for c in spec.criteria:
+            out.append(f"<tr><td><span style='color:{colours.get('contrib_' + c.name, '#222')}'>"
+                       f"■</span> {e(c.name)}</td><td>{e(c.column)}</td><td>{e(c.direction)}</td>"
+                       f"<td>{e(c.standardisation)}</td>"
+                       f"<td class='n'>{float(spec.weights[c.name]):.3f}</td></tr>")
+        out.append("</table>")
+
+    # top sites
+    out.append(f"<h2>{t('top_sites')}</h2>")
+    if contrib:
+        out.append("<p class='key'>" + "".join(
+            f"<span style='background:{colours[c]}'></span>"
+            f"{e(_i18n.column_label(c, lang))}" for c in contrib) + "</p>")
+    has_stab = "topk_share" in table.columns
+    head = [t("rank"), t("site"), t("score_short")]
+    if has_stab:
+        head += [t("topk_share", k=k_mc if k_mc is not None else "k"), t("rank_interval")]
+    head += [t("breakdown")] + [e(_i18n.column_label(c, lang)) for c in contrib]
+    head += [e(_i18n.column_label(c, lang)) for c in indicators]
+    out.append("<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>")
+    for sid, row in top.iterrows():
+        cells = [f"<td class='n'><b>{_cell(row['rank'])}</b></td>", f"<td>{e(str(sid))}</td>",
+                 f"<td class='n'>{_cell(row['score'])}</td>"]
+        if has_stab:
+            share = row.get("topk_share")
+            cells.append(f"<td class='n'>{'–' if pd.isna(share) else f'{share * 100:.0f} %'}"
+                         "</td>")
+            cells.append(f"<td class='n'>{_cell(row.get('rank_p05'))}–"
+                         f"{_cell(row.get('rank_p95'))}</td>")
+        segs = []
+        for c in contrib:
+            v = float(row[c]) if pd.notna(row[c]) else 0.0
+            w = max(v, 0.0) / smax * 100
+            segs.append(f"<span style='width:{w:.2f}%;background:{colours[c]}' "
+                        f"title='{e(_i18n.column_label(c, lang))}: {_cell(v)}'></span>")
+        cells.append(f"<td><div class='bar'>{''.join(segs)}</div></td>")
+        cells += [f"<td class='n'>{_cell(row[c])}</td>" for c in contrib]
+        cells += [f"<td class='n'>{_cell(row.get(c))}</td>" for c in indicators]
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</table>")
+
+    # maps
+    if figures:
+        out.append(f"<h2>{t('maps')}</h2>")
+        for caption, fig in figures.items():
+            if isinstance(fig, Figure):
+                data = base64.b64encode(_figure_png(fig, figure_dpi)).decode("ascii")
+                src = f"data:image/png;base64,{data}"
+            else:
+                src = Path(os.path.relpath(Path(fig), path.parent)).as_posix()
+            out.append(f"<figure><img src='{e(src)}' alt='{e(str(caption))}'>"
+                       f"<figcaption>{e(str(caption))}</figcaption></figure>")
+
+    keys = (attribution_keys(layers) if layers is not None else []) if sources is None \
+        else list(sources)
+    out.append(f"<footer>{t('sources')}: {e(attribution(keys)) if keys else '–'}<br>"
+               f"{t('crs')}: {e(CRS_LABEL)} · {t('made_with')}</footer>")
+    out.append("</body></html>\n")
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tmp.write_text("\n".join(out), encoding="utf-8")
+    return path
+

@@ -1,0 +1,80 @@
+"""Site suitability: criteria, standardisation, weights, scores and their sensitivity.
+
+A planning workshop argues about *which* criteria, *which* weights and *what is
+excluded*; this module makes each of those an explicit, inspectable object:
+
+* :class:`Criterion`, :class:`Constraint` and :class:`CriteriaSpec` hold the
+  specification, loaded from a TOML file with :func:`load_criteria` (see
+  ``scripts/criteria/brussels-canal.toml`` for a documented example) or built in
+  Python.
+* Weights are given directly or derived from an AHP pairwise comparison matrix
+  (:func:`ahp_weights`), whose consistency ratio must not exceed 0.1 unless the
+  specification says otherwise.
+* :func:`score_sites` applies the exclusion constraints, standardises every
+  criterion over the eligible sites, and scores them by weighted linear
+  combination (WLC) or ordered weighted averaging (OWA). Per site it returns the
+  contribution of each criterion (they add up to the score), the score, the rank
+  and, for excluded sites, the reason.
+* :func:`monte_carlo_weights` perturbs the weights (Dirichlet around the given
+  weights, seeded) and reports per site how often it stays in the top k and its
+  rank interval; :func:`one_at_a_time` sweeps each criterion's weight from 0 to 1.
+
+Scores are unitless. Standardised values of ``minmax``, ``rank`` and ``fuzzy``
+criteria lie in [0, 1] (1 = most suitable); ``zscore`` values are in standard
+deviations (cost criteria negated). Ranks start at 1 for the best site; ties share
+the smallest rank (``method="min"``).
+"""
+
+from productivecity.siting.criteria import (
+    DIRECTIONS,
+    METHODS,
+    RANDOM_INDEX,
+    STANDARDISATIONS,
+    AHPResult,
+    Constraint,
+    CriteriaSpec,
+    Criterion,
+    SensitivitySettings,
+    ahp_weights,
+    criteria_from_dict,
+    criteria_table,
+    load_criteria,
+)
+from productivecity.siting.scoring import (
+    SuitabilityResult,
+    exclusion_reasons,
+    score_sites,
+    standardise,
+)
+from productivecity.siting.sensitivity import (
+    MonteCarloResult,
+    OneAtATimeResult,
+    monte_carlo_weights,
+    one_at_a_time,
+    sample_weights,
+)
+
+__all__ = [
+    "AHPResult",
+    "Constraint",
+    "CriteriaSpec",
+    "Criterion",
+    "DIRECTIONS",
+    "METHODS",
+    "MonteCarloResult",
+    "OneAtATimeResult",
+    "RANDOM_INDEX",
+    "STANDARDISATIONS",
+    "SensitivitySettings",
+    "SuitabilityResult",
+    "ahp_weights",
+    "criteria_from_dict",
+    "criteria_table",
+    "exclusion_reasons",
+    "load_criteria",
+    "monte_carlo_weights",
+    "one_at_a_time",
+    "sample_weights",
+    "score_sites",
+    "standardise",
+]

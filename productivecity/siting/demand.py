@@ -1,0 +1,113 @@
+"""Demand units: job seekers or residents on neighbourhoods or cells, as points for the network."""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from productivecity.indicators.labour import labour_cells, lattice_cells
+from productivecity.layers import LayerSet
+
+logger = logging.getLogger(__name__)
+
+
+#: Demand columns carried by demand units (persons).
+DEMAND_COLUMNS = ("population_n", "jobseekers_n", "jobseekers_low_edu_n")
+
+
+def demand_units(
+    layers: LayerSet,
+    data_dir,
+    *,
+    units: str = "neighbourhoods",
+    year: int = 2024,
+    cell_m: float = 100.0,
+    unit_cell_m: float = 250.0,
+    buildings: gpd.GeoDataFrame | None = None,
+    building_coverage=None,
+) -> gpd.GeoDataFrame:
+    """Job seekers and residents per demand unit, as points for the network.
+
+    Parameters
+    ----------
+    layers : LayerSet
+        The study area's layers.
+    data_dir : path-like or DataDir
+        Holds the job-seeker table.
+    units : {"neighbourhoods", "cells"}
+        Demand units: the neighbourhoods layer (values summed from the dasymetric
+        cells inside each), or square cells of ``unit_cell_m``.
+    year : int
+        Year of the job-seeker table.
+    cell_m : float
+        Cell size of the dasymetric surface (m).
+    unit_cell_m : float
+        Size of demand cells when ``units="cells"`` (m).
+    buildings, building_coverage
+        Residential footprints for the dasymetric surface.
+
+    Returns
+    -------
+    GeoDataFrame
+        Index ``demand_id``; columns of :data:`DEMAND_COLUMNS` (persons, summed from
+        the cells, so totals are conserved), ``no_data`` (True where the unit lies in
+        a municipality without job-seeker data: its job seekers are unknown) and the
+        point geometry: the population-weighted centre of its cells, moved onto the
+        unit when it falls outside.
+    """
+    cells, no_data, notes = labour_cells(layers, data_dir, year=year, buildings=buildings,
+                                         building_coverage=building_coverage, cell_m=cell_m)
+    for n in notes:
+        logger.info("demand: %s", n)
+    cells = cells.assign(no_data=no_data)
+    pts = np.asarray(cells.geometry.values)
+    if units == "neighbourhoods":
+        polys = layers["units_neighbourhoods"]
+        ids = polys.index.astype(str)
+        geoms = np.asarray(polys.geometry.values)
+        prefix = ""
+    elif units == "cells":
+        area = layers["study_area"].geometry.iloc[0]
+        geoms = lattice_cells(area, cell_m=unit_cell_m)
+        geoms = geoms[shapely.intersects(geoms, area)]
+        ids = pd.Index([f"cell{unit_cell_m:g}-{i}" for i in range(len(geoms))])
+        prefix = ""
+    else:
+        raise ValueError(f"units must be 'neighbourhoods' or 'cells', got {units!r}")
+    tree = shapely.STRtree(geoms)
+    ci, ui = tree.query(pts, predicate="intersects")
+    first = ~pd.Series(ci).duplicated().to_numpy()  # a point on a shared edge counts once
+    ci, ui = ci[first], ui[first]
+    lost = np.setdiff1d(np.arange(len(cells)), ci)
+    if len(lost):  # slivers along unit edges (boundary precision): give them to the nearest unit
+        li, lu = tree.query_nearest(pts[lost], all_matches=False)
+        ci, ui = np.concatenate([ci, lost[li]]), np.concatenate([ui, lu])
+        logger.info("%d dasymetric cells outside every demand unit joined to the nearest one",
+                    len(lost))
+    frame = pd.DataFrame({c: cells[c].to_numpy()[ci] for c in DEMAND_COLUMNS})
+    frame["unit"] = ui
+    frame["no_data"] = no_data[ci]
+    w = frame["population_n"].to_numpy() + 1e-9
+    frame["wx"] = shapely.get_x(pts[ci]) * w
+    frame["wy"] = shapely.get_y(pts[ci]) * w
+    frame["w"] = w
+    agg = frame.groupby("unit").agg({**{c: "sum" for c in DEMAND_COLUMNS}, "no_data": "any",
+                                     "wx": "sum", "wy": "sum", "w": "sum"})
+    centre = shapely.points(agg["wx"] / agg["w"], agg["wy"] / agg["w"])
+    unit_geoms = geoms[agg.index.to_numpy()]
+    outside = ~shapely.within(centre, unit_geoms)
+    centre[outside] = shapely.point_on_surface(unit_geoms[outside])
+    out = gpd.GeoDataFrame(
+        agg[list(DEMAND_COLUMNS) + ["no_data"]].to_numpy(), columns=[*DEMAND_COLUMNS, "no_data"],
+        geometry=centre, crs=layers["study_area"].crs,
+        index=pd.Index([prefix + str(ids[i]) for i in agg.index], name="demand_id"),
+    )
+    for c in DEMAND_COLUMNS:
+        out[c] = out[c].astype(float)
+    out["no_data"] = out["no_data"].astype(bool)
+    return out
+

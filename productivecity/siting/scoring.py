@@ -1,0 +1,363 @@
+"""Score sites by criteria: exclusions, standardisation, WLC and OWA, ranks."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from productivecity._errors import (
+    CriteriaError,
+    CriteriaWarning,
+    EmptyLayerError,
+    SchemaError,
+)
+from productivecity._validate import require_columns, require_numeric
+from productivecity.siting.criteria import CriteriaSpec, Criterion
+
+logger = logging.getLogger(__name__)
+
+
+def standardise(values: pd.Series, criterion: Criterion) -> pd.Series:
+    """Standardise one indicator so that larger = more suitable.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Indicator values (the criterion's units) of the sites to compare; NaN
+        stays NaN and is ignored for min, max, mean and ranks.
+    criterion : Criterion
+        Direction, method and breakpoints.
+
+    Returns
+    -------
+    pandas.Series
+        Same index, named ``std_<criterion.name>``: in [0, 1] for ``minmax``,
+        ``rank`` and ``fuzzy``; standard deviations for ``zscore``.
+
+    Warns
+    -----
+    CriteriaWarning
+        A constant criterion (all values equal) cannot discriminate: ``minmax``
+        and ``rank`` give 1, ``zscore`` gives 0 for every site.
+    """
+    x = pd.to_numeric(values, errors="raise").astype(float)
+    name = f"std_{criterion.name}"
+    method = criterion.standardisation
+    valid = x.dropna()
+    constant = len(valid) > 0 and valid.min() == valid.max() and method != "fuzzy"
+    # a single site is "constant" too (rank: n - 1 = 0)
+    if constant:
+        warnings.warn(
+            f"criterion {criterion.name!r} ({criterion.column}) has the same value "
+            f"{valid.iloc[0]:g} at all {len(valid)} sites; it does not discriminate",
+            CriteriaWarning,
+            stacklevel=2,
+        )
+    if constant:  # whatever the direction: no site is worse than another
+        return x.where(x.isna(), 0.0 if method == "zscore" else 1.0).rename(name)
+    if method == "minmax":
+        s = (x - valid.min()) / (valid.max() - valid.min())
+    elif method == "rank":
+        s = (x.rank(method="average") - 1) / (len(valid) - 1)
+    elif method == "zscore":
+        s = (x - valid.mean()) / valid.std(ddof=0)
+        return (-s if criterion.direction == "cost" else s).rename(name)
+    else:  # fuzzy
+        bp = criterion.breakpoints
+        arr = x.to_numpy()
+        if len(bp) == 2:
+            m = _ramp(arr, bp[0], bp[1])
+        else:
+            m = np.minimum(_ramp(arr, bp[0], bp[1]), 1 - _ramp(arr, bp[2], bp[3]))
+        s = pd.Series(m, index=x.index)
+    if criterion.direction == "cost":
+        s = 1 - s
+    return s.rename(name)
+
+
+def _ramp(x: np.ndarray, a: float, b: float) -> np.ndarray:
+    """0 at or below ``a``, 1 at or above ``b``, linear between (a step if a == b)."""
+    with np.errstate(invalid="ignore"):
+        if b == a:
+            out = (x >= a).astype(float)
+        else:
+            out = np.clip((x - a) / (b - a), 0.0, 1.0)
+    out[np.isnan(x)] = np.nan
+    return out
+
+
+def _truthy(series: pd.Series, *, column: str) -> pd.Series:
+    """Map bool, 0/1 and true/false/yes/no strings to a nullable boolean."""
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype("boolean")
+    if pd.api.types.is_numeric_dtype(series):
+        bad = series.notna() & ~series.isin([0, 1])
+        if bad.any():
+            raise SchemaError(
+                f"column {column!r} must be true/false or 0/1; got e.g. "
+                f"{series[bad].head(3).tolist()}"
+            )
+        return series.astype("Float64").astype("boolean")
+    text = series.astype("string").str.strip().str.lower()
+    mapping = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+    out = text.map(mapping)
+    bad = text.notna() & out.isna()
+    if bad.any():
+        raise SchemaError(
+            f"column {column!r} must be true/false or 0/1; got e.g. {series[bad].head(3).tolist()}"
+        )
+    return out.astype("boolean")
+
+
+def exclusion_reasons(sites: pd.DataFrame, spec: CriteriaSpec) -> pd.Series:
+    """Why each site is excluded from scoring ("" for eligible sites).
+
+    Parameters
+    ----------
+    sites : DataFrame or GeoDataFrame
+        Candidate sites, index = site id, with every column in ``spec.columns``.
+    spec : CriteriaSpec
+
+    Returns
+    -------
+    pandas.Series of str
+        Named ``excluded_reason``, aligned to ``sites.index``; reasons of one
+        site are joined by ``"; "`` (constraints first, then criteria without a
+        value), e.g. ``"area_ha 0.12 < min 0.25; no value for rail_station_time_min"``.
+
+    Raises
+    ------
+    SchemaError
+        A column is missing (the message lists the available ones) or not numeric.
+    """
+    require_columns(sites, spec.columns, what="candidate sites")
+    require_numeric(sites, [c.column for c in spec.criteria], what="candidate sites")
+    require_numeric(
+        sites,
+        [c.column for c in spec.constraints if not c.exclude_if_true],
+        what="candidate sites",
+    )
+    parts: list[pd.Series] = []
+
+    def add(mask: pd.Series, text: pd.Series | str) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            s = pd.Series("", index=sites.index, dtype=object)
+            s[mask] = text[mask] if isinstance(text, pd.Series) else text
+            parts.append(s)
+
+    for con in spec.constraints:
+        col = sites[con.column]
+        label = f" ({con.description})" if con.description else ""
+        add(col.isna(), f"no value for {con.column}{label}")
+        if con.exclude_if_true:
+            add(_truthy(col, column=con.column), f"{con.column} is true{label}")
+            continue
+        num = pd.to_numeric(col, errors="coerce").astype(float)
+        fmt = num.map(lambda v: f"{v:g}")
+        if con.min is not None:
+            add(num < con.min, con.column + " " + fmt + f" < min {con.min:g}{label}")
+        if con.max is not None:
+            add(num > con.max, con.column + " " + fmt + f" > max {con.max:g}{label}")
+    for crit in spec.criteria:
+        add(sites[crit.column].isna(), f"no value for {crit.column} (criterion {crit.name})")
+    if not parts:
+        return pd.Series("", index=sites.index, dtype=object, name="excluded_reason")
+    reasons = pd.concat(parts, axis=1).apply(lambda r: "; ".join(v for v in r if v), axis=1)
+    return reasons.astype(object).rename("excluded_reason")
+
+
+@dataclasses.dataclass(frozen=True)
+class SuitabilityResult:
+    """Scores of candidate sites under one :class:`CriteriaSpec`.
+
+    Attributes
+    ----------
+    spec : CriteriaSpec
+    table : pandas.DataFrame
+        Aligned to the input site index: ``score`` (float, NaN if excluded),
+        ``rank`` (Int64, 1 = best, ``<NA>`` if excluded), ``contrib_<name>`` per
+        criterion (sums to ``score``), ``excluded`` (bool), ``excluded_reason``
+        (str, "" for eligible sites).
+    standardised : pandas.DataFrame
+        Eligible sites x criteria (columns = criterion names), standardised values.
+    values : pandas.DataFrame
+        Eligible sites x criteria, raw indicator values (criterion units).
+    """
+
+    spec: CriteriaSpec
+    table: pd.DataFrame
+    standardised: pd.DataFrame
+    values: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return a copy of :attr:`table`."""
+        return self.table.copy()
+
+    def top(self, k: int) -> pd.DataFrame:
+        """Eligible sites with ``rank <= k``, best first (ties may give more than k)."""
+        t = self.table[~self.table["excluded"]]
+        return t[t["rank"] <= k].sort_values(["rank", "score"], ascending=[True, False])
+
+    def explain(self, site_id: Any) -> pd.DataFrame:
+        """Why this site scores as it does.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per criterion, largest contribution first: ``column``,
+            ``value`` (indicator units), ``standardised``, ``weight``,
+            ``contribution`` and ``contribution_pct`` (share of the score, %).
+
+        Raises
+        ------
+        KeyError
+            Unknown site; ValueError if the site was excluded (with the reason).
+        """
+        if site_id not in self.table.index:
+            raise KeyError(f"site {site_id!r} is not among the {len(self.table)} sites")
+        if self.table.at[site_id, "excluded"]:
+            raise CriteriaError(
+                f"site {site_id!r} is excluded: {self.table.at[site_id, 'excluded_reason']}"
+            )
+        names = [c.name for c in self.spec.criteria]
+        contrib = self.table.loc[site_id, [f"contrib_{n}" for n in names]].to_numpy(float)
+        score = float(self.table.at[site_id, "score"])
+        out = pd.DataFrame(
+            {
+                "column": [c.column for c in self.spec.criteria],
+                "value": self.values.loc[site_id, names].to_numpy(float),
+                "standardised": self.standardised.loc[site_id, names].to_numpy(float),
+                "weight": self.spec.weights[names].to_numpy(float),
+                "contribution": contrib,
+                "contribution_pct": 100 * contrib / score if score != 0 else np.nan,
+            },
+            index=pd.Index(names, name="criterion"),
+        )
+        return out.sort_values("contribution", ascending=False)
+
+
+def _owa_factors(std: np.ndarray, order_weights: np.ndarray) -> np.ndarray:
+    """Per site, the order weight of each criterion's position (best first, stable)."""
+    order = np.argsort(-std, axis=1, kind="stable")
+    pos = np.empty_like(order)
+    np.put_along_axis(pos, order, np.arange(std.shape[1])[None, :], axis=1)
+    return order_weights[pos]
+
+
+def _score_matrix(
+    std: np.ndarray, weights: np.ndarray, spec: CriteriaSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (contributions (sites x criteria), scores) for one weight vector."""
+    if spec.method == "wlc":
+        contrib = std * weights[None, :]
+        return contrib, contrib.sum(axis=1)
+    v = _owa_factors(std, np.asarray(spec.owa_order_weights))
+    uv = weights[None, :] * v
+    denom = uv.sum(axis=1)
+    zero = denom <= 0
+    if zero.any():
+        warnings.warn(
+            f"OWA: {int(zero.sum())} site(s) have all order weight on criteria of weight 0; "
+            "their score is 0",
+            CriteriaWarning,
+            stacklevel=3,
+        )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        contrib = np.where(zero[:, None], 0.0, uv * std / denom[:, None])
+    return contrib, contrib.sum(axis=1)
+
+
+def score_sites(sites: pd.DataFrame, spec: CriteriaSpec) -> SuitabilityResult:
+    """Score and rank candidate sites.
+
+    Sites failing a constraint, or lacking a criterion value, are excluded with
+    a reason. Every criterion is standardised over the eligible sites only
+    (fuzzy membership does not depend on the other sites), then combined:
+
+    * WLC: ``score = sum_j w_j s_j``; ``contrib_j = w_j s_j``.
+    * OWA (Yager's ordered weighted averaging with criterion weights, as in
+      Malczewski 2006, Int. J. Appl. Earth Obs. Geoinf. 8:270-277): with the
+      site's standardised values sorted best first and ``v_r`` the order weight of
+      position r, ``score = sum_j w_j v_r(j) s_j / sum_j w_j v_r(j)``; the terms are
+      the contributions. Equal order weights reproduce WLC.
+
+    Parameters
+    ----------
+    sites : DataFrame or GeoDataFrame
+        Candidate sites, index = stable site id, with the indicator columns
+        named in ``spec`` (units as in their names). Not modified.
+    spec : CriteriaSpec
+
+    Returns
+    -------
+    SuitabilityResult
+        See its ``table`` for the schema (score, rank, contrib_*, excluded,
+        excluded_reason).
+
+    Raises
+    ------
+    SchemaError
+        A criterion or constraint names a missing column (available ones
+        listed) or a non-numeric one.
+    EmptyLayerError
+        Every site is excluded (counts by reason in the message).
+    """
+    if sites.index.has_duplicates:
+        dup = sites.index[sites.index.duplicated()].unique()[:5].tolist()
+        raise SchemaError(f"candidate sites: site ids (index) must be unique; repeated: {dup}")
+    reasons = exclusion_reasons(sites, spec)
+    eligible = reasons == ""
+    n_excl = int((~eligible).sum())
+    if not eligible.any():
+        counts = reasons.str.split("; ").explode().str.replace(r" [-\d.e+]+ ", " x ", regex=True)
+        raise EmptyLayerError(
+            f"all {len(sites)} candidate sites are excluded; reasons: "
+            f"{counts.value_counts().to_dict()}"
+        )
+    names = [c.name for c in spec.criteria]
+    values = pd.DataFrame(
+        {c.name: pd.to_numeric(sites.loc[eligible, c.column]).astype(float) for c in spec.criteria},
+        index=sites.index[eligible],
+    )
+    std = pd.DataFrame(
+        {c.name: standardise(values[c.name], c).to_numpy() for c in spec.criteria},
+        index=values.index,
+    )
+    w = spec.weights[names].to_numpy(float)
+    contrib, score = _score_matrix(std.to_numpy(), w, spec)
+    table = pd.DataFrame(index=sites.index)
+    table["score"] = pd.Series(score, index=values.index).reindex(sites.index)
+    table["rank"] = table["score"].rank(method="min", ascending=False).astype("Int64")
+    for j, n in enumerate(names):
+        table[f"contrib_{n}"] = pd.Series(contrib[:, j], index=values.index).reindex(sites.index)
+    table["excluded"] = ~eligible
+    table["excluded_reason"] = reasons
+    logger.info(
+        "scored %d site(s) with %s over %d criteria; %d excluded",
+        int(eligible.sum()),
+        spec.method.upper(),
+        len(names),
+        n_excl,
+    )
+    return SuitabilityResult(spec=spec, table=table, standardised=std, values=values)
+
+
+def _ranks_desc(scores: np.ndarray) -> np.ndarray:
+    """Column-wise ranks of ``scores`` (sites x runs), 1 = highest, ties share the min rank."""
+    n = scores.shape[0]
+    order = np.argsort(-scores, axis=0, kind="stable")
+    sorted_scores = np.take_along_axis(scores, order, axis=0)
+    pos = np.arange(n)[:, None]
+    new = np.ones_like(sorted_scores, dtype=bool)
+    new[1:] = sorted_scores[1:] != sorted_scores[:-1]
+    first = np.maximum.accumulate(np.where(new, pos, 0), axis=0) + 1
+    ranks = np.empty(scores.shape, dtype=np.int32)
+    np.put_along_axis(ranks, order, first.astype(np.int32), axis=0)
+    return ranks
+

@@ -1,0 +1,72 @@
+"""Travel times from candidate sites and existing hubs to demand units, for the location models."""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import pandas as pd
+
+from productivecity import accessibility as acc
+from productivecity._errors import AllocationError, SchemaError
+from productivecity.network.streets import Network
+from productivecity.siting.allocation import TravelTimes, travel_times_from_pairs
+
+logger = logging.getLogger(__name__)
+
+
+def network_travel_times(
+    network: Network,
+    candidates: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    *,
+    demand_column: str,
+    cutoff_min: float,
+    existing: gpd.GeoDataFrame | None = None,
+    progress: bool = False,
+) -> TravelTimes:
+    """Travel times from candidate sites and existing hubs to demand units.
+
+    Parameters
+    ----------
+    network : Network
+    candidates : GeoDataFrame
+        Candidate sites (index ``site_id``); polygons get several access points.
+    demand : GeoDataFrame
+        Demand units (:func:`demand_units`) with ``demand_column``.
+    demand_column : str
+        Demand weight, e.g. ``"jobseekers_low_edu_n"``.
+    cutoff_min : float
+        Largest travel time kept (min).
+    existing : GeoDataFrame, optional
+        Existing hubs, fixed open (index ``hub_id``).
+
+    Returns
+    -------
+    TravelTimes
+        Sparse (demand unit, facility) travel times within the cutoff. Candidates
+        or hubs not on the network are kept but reach nothing (logged).
+    """
+    if demand_column not in demand.columns:
+        raise SchemaError(f"demand units lack the column {demand_column!r}; columns: "
+                          f"{[c for c in demand.columns if c != 'geometry']}")
+    if "no_data" in demand.columns and demand["no_data"].any():
+        logger.warning("%d demand units lie in municipalities without job-seeker data; their "
+                       "demand is unknown and counted as 0", int(demand["no_data"].sum()))
+    existing = existing if existing is not None else candidates.iloc[:0]
+    overlap = candidates.index.intersection(existing.index)
+    if len(overlap):
+        raise AllocationError(f"ids used both by candidate sites and existing hubs: "
+                              f"{list(overlap[:10])}")
+    facilities = pd.concat([candidates[["geometry"]], existing[["geometry"]]])
+    facilities = gpd.GeoDataFrame(facilities, geometry="geometry", crs=candidates.crs)
+    dsnap = acc.snap(network, demand)
+    # people travel to the hub: from the demand units to the facilities (one-ways matter)
+    tt = acc.travel_times(network, dsnap, facilities, limit_min=cutoff_min, progress=progress)
+    pairs = tt.rename("time_min").reset_index()
+    pairs = pairs.rename(columns={"origin": "demand_id", "destination": "site_id"})
+    return travel_times_from_pairs(
+        pairs, demand[demand_column].astype(float), candidates=candidates.index,
+        existing=existing.index, cutoff_min=cutoff_min,
+    )
+

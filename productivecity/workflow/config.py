@@ -1,0 +1,458 @@
+"""The scenario configuration: one schema for TOML files, the command line and Python."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import logging
+import math
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from productivecity._errors import (
+    ConfigError,
+    CriteriaError,
+    DataSourceError,
+)
+
+logger = logging.getLogger(__name__)
+
+
+#: Output formats a run can write (``[outputs] formats``); the manifest is always written.
+FORMATS = ("atlas", "png", "webmap", "gpkg", "geoparquet", "geotiff", "csv", "report")
+
+
+#: The computing steps, in order (``outputs`` follows them).
+STEPS = ("layers", "sites", "indicators", "ranking", "allocation", "isochrones")
+
+
+#: Output file names in the output folder.
+OUTPUT_FILES = {
+    "atlas": "atlas.pdf",
+    "png": "maps",  # a folder of <page>.png
+    "webmap": "webmap.html",
+    "gpkg": "results.gpkg",
+    "geoparquet": "ranked_sites.parquet",
+    "geotiff": "suitability.tif",
+    "csv": "ranked_sites.csv",
+    "report": "report.html",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """One configuration key: its type, default and allowed values.
+
+    Attributes
+    ----------
+    kind : str
+        ``"str"``, ``"path"`` (a string; relative paths resolve against the
+        configuration's folder), ``"number"`` (int or float), ``"int"``,
+        ``"bool"``, ``"date"`` (TOML date or ``"YYYY-MM-DD"``), ``"numbers"``
+        (list of numbers), ``"strs"`` (list of strings) or ``"str|strs"``.
+    default : object
+        Value when the key is absent.
+    choices : tuple, optional
+        Allowed values (for lists: allowed items).
+    gt, ge : float, optional
+        Exclusive / inclusive lower bound for numbers.
+    help : str
+        What the key means (shown in error messages).
+    """
+
+    kind: str
+    default: Any = None
+    choices: tuple | None = None
+    gt: float | None = None
+    ge: float | None = None
+    help: str = ""
+
+    def expected(self) -> str:
+        """Describe the expected type and values, for error messages."""
+        names = {"str": "a string", "path": "a path (string)", "number": "a number",
+                 "int": "an integer", "bool": "true or false",
+                 "date": "a date (YYYY-MM-DD)", "numbers": "a list of numbers",
+                 "strs": "a list of strings", "str|strs": "a string or a list of strings"}
+        text = names[self.kind]
+        if self.gt is not None:
+            text += f" > {self.gt:g}"
+        if self.ge is not None:
+            text += f" >= {self.ge:g}"
+        if self.choices:
+            text += " (" + " | ".join(map(str, self.choices)) + ")"
+        return text
+
+
+_DEMAND = ("jobseekers_low_edu_n", "jobseekers_n", "population_n")
+
+
+#: The sections and keys of a run configuration (``[criteria]`` is checked separately).
+SCHEMA: dict[str, dict[str, Option]] = {
+    "area": {
+        "preset": Option("str", help="study-area preset (sample, brussels-vilvoorde), "
+                                     "'bbox:minlon,minlat,maxlon,maxlat' or 'place:<name>'"),
+        "file": Option("path", help="polygon file of the study area (instead of preset)"),
+        "name": Option("str", help="name of the area on maps and in the report"),
+        "data_dir": Option("path", help="folder of raw inputs (overridden by --data-dir)"),
+        "canal_buffer_m": Option("number", 500.0, gt=0, help="width of the canal zone (m)"),
+        "hubs": Option("path", help="your own hubs file, added to the package catalogue"),
+        "online": Option("bool", False, help="download what the data directory lacks"),
+        "skip_missing": Option("bool", False, help="leave out layers whose source is missing"),
+    },
+    "sites": {
+        "kind": Option("str", "grid", choices=("grid", "zones", "file")),
+        "cell_m": Option("number", 250.0, gt=0, help="grid cell size (m)"),
+        "shape": Option("str", "hex", choices=("hex", "square")),
+        "within": Option("str", "none", choices=("none", "industrial", "canal_zone")),
+        "min_share_pct": Option("number", 25.0, ge=0,
+                                help="least share of a cell inside 'within' (%)"),
+        "parcel_ha": Option("number", 5.0, gt=0, help="target parcel size of split zones (ha)"),
+        "min_parcel_ha": Option("number", 0.5, gt=0, help="smallest parcel (ha)"),
+        "path": Option("path", help="your own sites file (kind = 'file')"),
+        "id_column": Option("str", help="id column of the sites file"),
+        "layer": Option("str", help="layer of the sites file"),
+    },
+    "indicators": {
+        "year": Option("int", 2024, ge=1900, help="year of the job-seeker table"),
+        "cell_m": Option("number", 100.0, gt=0, help="cell size of the dasymetric surface (m)"),
+    },
+    "allocation": {
+        "enabled": Option("bool", True, help="solve the coverage curve"),
+        "k": Option("int", 10, ge=1, help="largest number of new hubs"),
+        "time_min": Option("number", 20.0, gt=0, help="coverage travel time (min)"),
+        "mode": Option("str", "bike", choices=("walk", "bike")),
+        "demand": Option("str", "jobseekers_low_edu_n", choices=_DEMAND),
+        "units": Option("str", "neighbourhoods", choices=("neighbourhoods", "cells")),
+        "unit_cell_m": Option("number", 250.0, gt=0, help="demand cell size (m), units='cells'"),
+        "candidates": Option("str", "eligible", help="'eligible' or 'top:N'"),
+    },
+    "outputs": {
+        "formats": Option("strs", list(FORMATS), choices=FORMATS),
+        "paper": Option("str", "A3", choices=("A3", "A4", "A1")),
+        "lang": Option("str", "en", choices=("en", "nl", "fr")),
+        "dpi": Option("int", 300, ge=50, help="resolution of PNG maps"),
+        "top_k": Option("int", 10, ge=1, help="top sites labelled and listed"),
+        "indicator_maps": Option("str|strs", "criteria",
+                                 help="'criteria' (the criteria columns), 'all' or a list "
+                                      "of indicator columns: one atlas page each"),
+        "isochrone_top_k": Option("int", 5, ge=0, help="top sites with isochrones (0: none)"),
+        "isochrone_mode": Option("str", "walk", choices=("walk", "bike")),
+        "isochrone_times_min": Option("numbers", [10.0, 20.0], gt=0),
+        "raster_resolution_m": Option("number", 25.0, gt=0, help="GeoTIFF cell size (m)"),
+        "date": Option("date", help="date in the map footers (default: the newest input "
+                                    "file's modification date)"),
+        "title": Option("str", help="title of the report and web map"),
+    },
+    "run": {
+        "name": Option("str", help="scenario name (default: the config file name)"),
+        "description": Option("str", "", help="free text"),
+        "out_dir": Option("path", help="output folder (overridden by --out)"),
+        "cache": Option("bool", True, help="reuse and store step results"),
+        "cache_dir": Option("path", help="step cache folder (default: <cache>/pipeline)"),
+    },
+}
+
+
+_SECTIONS = (*SCHEMA, "criteria")
+
+
+#: Columns a site table has before the indicators (per site kind), for the criteria check.
+_SITE_COLUMNS = {"grid": {"kind", "cell_m", "area_ha", "within_share_pct"},
+                 "zones": {"kind", "zone_id", "zone_kind", "name", "area_ha"}}
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    """A validated run configuration; values resolved, defaults filled in.
+
+    Attributes
+    ----------
+    sections : dict of str to dict
+        Every section of :data:`SCHEMA` with every key (paths absolute, dates
+        as ``YYYY-MM-DD`` strings, absent optional keys None).
+    criteria : CriteriaSpec
+        The criteria.
+    criteria_data : dict
+        The criteria as parsed from TOML (for the cache key and manifest).
+    criteria_file : Path or None
+        The criteria file, when given by ``[criteria] file``.
+    path : Path or None
+        The configuration file.
+    raw : dict
+        The configuration as parsed.
+    """
+
+    sections: dict[str, dict[str, Any]]
+    criteria: Any
+    criteria_data: dict
+    criteria_file: Path | None
+    path: Path | None
+    raw: dict
+
+    def __getitem__(self, section: str) -> dict[str, Any]:
+        return self.sections[section]
+
+    @property
+    def name(self) -> str:
+        """The scenario name."""
+        return self.sections["run"]["name"]
+
+
+def _type_ok(value: Any, opt: Option) -> bool:
+    def number(v):
+        return (isinstance(v, int | float) and not isinstance(v, bool)
+                and math.isfinite(float(v)))
+
+    kind = opt.kind
+    if kind in ("str", "path"):
+        ok = isinstance(value, str) and (kind != "path" or value.strip() != "")
+    elif kind == "number":
+        ok = number(value)
+    elif kind == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind == "bool":
+        ok = isinstance(value, bool)
+    elif kind == "date":
+        ok = (isinstance(value, _dt.date) and not isinstance(value, _dt.datetime)) or (
+            isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) is not None
+            and _parse_date(value) is not None)
+    elif kind == "numbers":
+        ok = isinstance(value, list) and len(value) > 0 and all(number(v) for v in value)
+    elif kind == "strs":
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    elif kind == "str|strs":
+        ok = isinstance(value, str) or (isinstance(value, list)
+                                        and all(isinstance(v, str) for v in value))
+    else:  # pragma: no cover - schema error
+        raise AssertionError(kind)
+    if not ok:
+        return False
+    items = value if isinstance(value, list) else [value]
+    if opt.choices is not None and any(v not in opt.choices for v in items):
+        return False
+    if opt.gt is not None and any(float(v) <= opt.gt for v in items):
+        return False
+    return not (opt.ge is not None and any(float(v) < opt.ge for v in items))
+
+
+def _parse_date(text: str) -> _dt.date | None:
+    try:
+        return _dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _show(value: Any) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, _dt.date | _dt.datetime | _dt.time):
+        return value.isoformat()
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+def config_from_dict(data: Mapping[str, Any], *, base_dir: str | os.PathLike = ".",
+                     source: str = "<config>", path: Path | None = None) -> PipelineConfig:
+    """Check a parsed configuration and resolve it.
+
+    Parameters
+    ----------
+    data : mapping
+        The parsed TOML (sections of :data:`SCHEMA` and ``criteria``).
+    base_dir : path-like, default "."
+        Folder against which relative paths resolve.
+    source : str
+        Name of the configuration in messages.
+    path : Path, optional
+        The configuration file, kept in :attr:`PipelineConfig.path`.
+
+    Returns
+    -------
+    PipelineConfig
+
+    Raises
+    ------
+    ConfigError
+        One error listing every problem (unknown sections or keys with the
+        known ones, wrong types or values with the expected ones, an invalid
+        ``[criteria]``).
+    """
+    from productivecity import siting as suit
+    from productivecity.indicators.table import INDICATORS
+
+    base = Path(base_dir).expanduser().resolve()
+    problems: list[str] = []
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: a configuration must be a table of sections, got "
+                          f"{type(data).__name__}")
+    for section in data:
+        if section not in _SECTIONS:
+            problems.append(f"unknown section [{section}] (known sections: "
+                            f"{', '.join(_SECTIONS)})")
+    sections: dict[str, dict[str, Any]] = {}
+    for section, options in SCHEMA.items():
+        table = data.get(section, {})
+        if not isinstance(table, Mapping):
+            problems.append(f"[{section}] must be a table, got {_show(table)}")
+            table = {}
+        for key in table:
+            if key not in options:
+                known = ", ".join(f"{k} = {o.expected()}" for k, o in options.items())
+                problems.append(f"[{section}] unknown key {key!r} (known keys: {known})")
+        resolved: dict[str, Any] = {}
+        for key, opt in options.items():
+            if key not in table:
+                value = opt.default
+                resolved[key] = list(value) if isinstance(value, list) else value
+                continue
+            value = table[key]
+            if not _type_ok(value, opt):
+                problems.append(f"[{section}] {key} must be {opt.expected()}, got {_show(value)}")
+                resolved[key] = opt.default
+                continue
+            if opt.kind == "path":
+                value = (base / Path(value).expanduser()).resolve()
+            elif opt.kind == "date":
+                value = value.isoformat() if isinstance(value, _dt.date) else value
+            elif opt.kind == "number":
+                value = float(value)
+            elif opt.kind == "numbers":
+                value = [float(v) for v in value]
+            resolved[key] = value
+        sections[section] = resolved
+
+    # cross-key checks
+    area, sites, alloc, outputs = (sections[s] for s in ("area", "sites", "allocation",
+                                                           "outputs"))
+    if area["preset"] is not None and area["file"] is not None:
+        problems.append("[area] give either preset or file, not both")
+    if area["preset"] is None and area["file"] is None:
+        if area["data_dir"] is not None:
+            problems.append("[area] data_dir is given without preset or file; say which "
+                            "study area to load, e.g. preset = \"brussels-vilvoorde\"")
+        area["preset"] = "sample"
+    if sites["kind"] == "file" and sites["path"] is None:
+        problems.append("[sites] kind = 'file' needs path = \"<your sites file>\"")
+    if sites["kind"] != "file":
+        extra = [k for k in ("path", "id_column", "layer") if sites[k] is not None]
+        if extra:
+            problems.append(f"[sites] {', '.join(extra)} only apply to kind = 'file', "
+                            f"got kind = {sites['kind']!r}")
+    cand = alloc["candidates"]
+    if not (cand == "eligible" or re.fullmatch(r"top:[1-9]\d*", cand)):
+        problems.append(f"[allocation] candidates must be 'eligible' or 'top:N' (N >= 1), "
+                        f"got {cand!r}")
+    elif cand.startswith("top:") and int(cand[4:]) < alloc["k"]:
+        problems.append(f"[allocation] candidates {cand!r} has fewer sites than k = "
+                        f"{alloc['k']}")
+    maps = outputs["indicator_maps"]
+    if isinstance(maps, str) and maps not in ("criteria", "all"):
+        problems.append(f"[outputs] indicator_maps must be 'criteria', 'all' or a list of "
+                        f"columns, got {maps!r}")
+    if len(set(outputs["formats"])) != len(outputs["formats"]):
+        problems.append(f"[outputs] formats lists a format twice: {outputs['formats']}")
+    run = sections["run"]
+    if run["name"] is None:
+        run["name"] = path.stem if path is not None else "run"
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", run["name"]):
+        problems.append(f"[run] name must be letters, digits, '.', '_' or '-' (it names "
+                        f"folders), got {run['name']!r}")
+
+    # criteria
+    spec, crit_data, crit_file = None, {}, None
+    crit = data.get("criteria")
+    if crit is None:
+        problems.append("missing section [criteria]: give file = \"<criteria.toml>\" or the "
+                        "[[criteria.criterion]] tables inline")
+    elif not isinstance(crit, Mapping):
+        problems.append(f"[criteria] must be a table, got {_show(crit)}")
+    elif "file" in crit:
+        if len(crit) > 1:
+            problems.append(f"[criteria] give either file = ... or inline criteria, not both "
+                            f"(other keys: {[k for k in crit if k != 'file']})")
+        if not isinstance(crit["file"], str):
+            problems.append(f"[criteria] file must be a path (string), got {_show(crit['file'])}")
+        else:
+            crit_file = (base / Path(crit["file"]).expanduser()).resolve()
+            try:
+                spec = suit.load_criteria(crit_file)
+                crit_data = tomllib.loads(crit_file.read_text(encoding="utf-8"))
+            except (CriteriaError, DataSourceError) as exc:
+                problems.append(f"[criteria] {exc}")
+    else:
+        crit_data = dict(crit)
+        try:
+            spec = suit.criteria_from_dict(crit_data, source=f"{source} [criteria]")
+        except CriteriaError as exc:
+            problems.append(str(exc))
+    if spec is not None and sites["kind"] in _SITE_COLUMNS:
+        known = set(INDICATORS) | _SITE_COLUMNS[sites["kind"]]
+        used = [(f"criterion {c.name!r}", c.column) for c in spec.criteria]
+        used += [("a constraint", c.column) for c in spec.constraints]
+        for what, col in used:
+            if col not in known:
+                problems.append(f"[criteria] {what} uses column {col!r}, which the indicators "
+                                f"do not produce (known: {', '.join(sorted(known))})")
+
+    if problems:
+        raise ConfigError(f"{source}: {len(problems)} problem(s): " + "; ".join(problems))
+    return PipelineConfig(sections=sections, criteria=spec, criteria_data=_jsonable(crit_data),
+                          criteria_file=crit_file, path=path, raw=_jsonable(dict(data)))
+
+
+def load_config(path: str | os.PathLike) -> PipelineConfig:
+    """Read and check a run configuration (TOML).
+
+    Parameters
+    ----------
+    path : path-like
+        The configuration file; relative paths in it resolve against its folder.
+
+    Returns
+    -------
+    PipelineConfig
+
+    Raises
+    ------
+    DataSourceError
+        The file is missing or unreadable.
+    ConfigError
+        Invalid TOML, or every problem of the configuration in one message.
+
+    Examples
+    --------
+    >>> from productivecity.pipeline import load_config
+    >>> cfg = load_config("scripts/scenarios/sample.toml")  # doctest: +SKIP
+    >>> cfg["sites"]["cell_m"]  # doctest: +SKIP
+    250.0
+    """
+    path = Path(path).expanduser()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataSourceError(f"cannot read configuration {path}: {exc.strerror or exc}") \
+            from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return config_from_dict(data, base_dir=path.resolve().parent, source=str(path),
+                            path=path.resolve())
+

@@ -1,0 +1,167 @@
+"""Inputs, versions and results of a run, written as ``manifest.json``."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import hashlib
+import importlib.metadata
+import logging
+import os
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from productivecity import __version__
+from productivecity.workflow.config import _jsonable
+
+if TYPE_CHECKING:
+    from productivecity.workflow.steps import _Run
+
+logger = logging.getLogger(__name__)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _file_record(path: Path, *, role: str, root: Path | None = None,
+                 kinds: list[str] | None = None) -> dict:
+    st = path.stat()
+    rec = {
+        "path": path.relative_to(root).as_posix() if root is not None else str(path),
+        "role": role,
+        "sha256": _sha256(path),
+        "size_bytes": st.st_size,
+        "modified": _dt.datetime.fromtimestamp(st.st_mtime, tz=_dt.UTC)
+        .replace(microsecond=0).isoformat(),
+    }
+    if kinds is not None:
+        rec["kinds"] = kinds
+    return rec
+
+
+def data_files(data_dir: str | os.PathLike) -> dict[Path, list[str]]:
+    """Return the files of a data directory that the package reads, with their kinds.
+
+    Every file the catalogue (:data:`productivecity.sources.catalog.SOURCES`)
+    finds, plus the side files of a shapefile (``.dbf``, ``.shx``, ``.prj``,
+    ...) and the other files of a GTFS or STIB folder.
+
+    Parameters
+    ----------
+    data_dir : path-like
+
+    Returns
+    -------
+    dict of Path to list of str
+        File (sorted by path) to the source kinds it serves.
+    """
+    from productivecity.sources.catalog import SOURCES, DataDir
+
+    dd = DataDir(data_dir)
+    files: dict[Path, list[str]] = {}
+    for kind in SOURCES:
+        for p in dd.find_all(kind):
+            group = [p]
+            if p.suffix.lower() == ".shp":
+                group += sorted(q for q in p.parent.iterdir() if q.is_file()
+                                and q.stem == p.stem and q != p)
+            if kind in ("gtfs", "stib_json"):
+                group += sorted(q for q in p.parent.iterdir() if q.is_file() and q != p)
+            for q in group:
+                kinds = files.setdefault(q, [])
+                if kind not in kinds:
+                    kinds.append(kind)
+    return dict(sorted(files.items()))
+
+
+@functools.cache
+def _code_sha256() -> str:
+    """Hash of the package's Python sources: a code change invalidates cached steps."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*.py")):
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _versions() -> dict:
+    """Versions of Python, the package, its dependencies and the C libraries."""
+    pkgs: dict[str, str] = {"productivecity": __version__}
+    try:
+        reqs = importlib.metadata.requires("productivecity") or []
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - not installed
+        reqs = []
+    for req in reqs:
+        if "extra ==" in req:
+            continue
+        name = re.split(r"[\s<>=!~;\[]", req, maxsplit=1)[0]
+        try:
+            pkgs[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pkgs[name] = None
+    libs = {}
+    try:
+        import pyogrio
+        import pyproj
+        import rasterio
+        import shapely
+
+        libs = {"gdal": pyogrio.__gdal_version_string__, "gdal_rasterio": rasterio.__gdal_version__,
+                "proj": pyproj.proj_version_str, "geos": shapely.geos_version_string}
+    except (ImportError, AttributeError):  # pragma: no cover
+        pass
+    return {"python": sys.version.split()[0], "platform": platform.platform(),
+            "packages": dict(sorted(pkgs.items())), "libraries": libs}
+
+
+def _manifest(run: _Run, ranked, *, files, date, started, t_start, sites_report, ind_report,
+              rank_meta, alloc_meta, out, sources) -> dict:
+    from productivecity.outputs.attribution import attribution
+
+    config = run.config
+    excluded = ranked["excluded"].fillna(True).astype(bool)
+    top = ranked.loc[~excluded].head(config["outputs"]["top_k"])
+    top_sites = [{"site_id": str(sid), "rank": int(row["rank"]), "score": float(row["score"]),
+                  "topk_share": (float(row["topk_share"]) if "topk_share" in row
+                                 and pd.notna(row["topk_share"]) else None)}
+                 for sid, row in top.iterrows()]
+    results = {"sites_n": int(len(ranked)), "eligible_n": int((~excluded).sum()),
+               "excluded_n": int(excluded.sum()), "top_sites": top_sites,
+               "monte_carlo": rank_meta["monte_carlo"],
+               "allocation": alloc_meta["summary"] if alloc_meta else None,
+               "sites_report": sites_report, "indicators_report": ind_report}
+    total = time.perf_counter() - t_start
+    return _jsonable({
+        "productivecity": __version__,
+        "name": config.name,
+        "description": config["run"]["description"],
+        "date": date,
+        "attribution": attribution(sources) if sources else "",
+        "config": {"path": str(config.path) if config.path else None,
+                   "as_given": config.raw,
+                   "resolved": config.sections,
+                   "criteria": config.criteria_data},
+        "data_dir": str(run.data_dir) if run.data_dir else None,
+        "inputs": run.inputs,
+        "environment": _versions(),
+        "code_sha256": _code_sha256(),
+        "files": files,
+        "results": results,
+        "run": {"started_utc": started, "total_s": round(total, 3),
+                "out_dir": str(out),
+                "cache_dir": str(run.cache.root) if run.cache.root else None,
+                "steps": [{**r, "time_s": round(r["time_s"], 3)} for r in run.records]},
+    })
+

@@ -1,0 +1,113 @@
+"""Every output of a run (atlas, maps, web map, tables, report) into one folder."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from productivecity._errors import (
+    ConfigError,
+)
+from productivecity.workflow.config import OUTPUT_FILES, PipelineConfig
+
+if TYPE_CHECKING:
+    from productivecity.workflow.steps import _Run
+
+logger = logging.getLogger(__name__)
+
+
+def _indicator_maps(config: PipelineConfig, ranked) -> list[str]:
+    from productivecity.outputs.maps import indicator_columns
+
+    choice = config["outputs"]["indicator_maps"]
+    if choice == "criteria":
+        cols = [c.column for c in config.criteria.criteria]
+    elif choice == "all":
+        cols = indicator_columns(ranked)
+    else:
+        cols = list(choice)
+    seen: dict[str, None] = {}
+    for c in cols:
+        seen.setdefault(c, None)
+    missing = [c for c in seen if c not in ranked.columns]
+    if missing:
+        raise ConfigError(f"[outputs] indicator_maps: no column(s) {missing} in the site table")
+    return list(seen)
+
+
+def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_top_k,
+                   isochrones, allocation, tables, date) -> list[str]:
+    from productivecity.outputs import export, maps, report, webmap
+
+    cfg = run.config["outputs"]
+    formats = cfg["formats"]
+    common = dict(lang=cfg["lang"], date=date, sources=run.sources(layers))
+
+    def timed(name, fn):
+        t0 = time.perf_counter()
+        fn()
+        dt = time.perf_counter() - t0
+        logger.info("outputs: %s %.1f s", name, dt)
+        run.records.append({"step": f"outputs:{name}", "status": "written", "time_s": dt,
+                            "key": None})
+
+    indicators = _indicator_maps(run.config, ranked)
+    pages: dict = {}
+    if {"atlas", "png", "report"} & set(formats):
+        def build():
+            pages.update(maps.atlas_figures(
+                ranked, layers, isochrones=isochrones, indicators=indicators,
+                top_k=cfg["top_k"], isochrone_top_k=cfg["isochrone_top_k"],
+                paper=cfg["paper"], **common))
+        timed("figures", build)
+    if "atlas" in formats:
+        timed("atlas", lambda: maps.save_atlas(pages, tmp / OUTPUT_FILES["atlas"],
+                                               dpi=cfg["dpi"]))
+    png_paths = {}
+    if "png" in formats:
+        def pngs():
+            (tmp / OUTPUT_FILES["png"]).mkdir()
+            for name, fig in pages.items():
+                path = tmp / OUTPUT_FILES["png"] / f"{name}.png"
+                maps.save_figure(fig, path, dpi=cfg["dpi"])
+                png_paths[name] = path
+        timed("png", pngs)
+    if "report" in formats:
+        figures = ({name: png_paths[name] for name in pages} if png_paths else pages)
+        timed("report", lambda: report.write_report(
+            ranked, tmp / OUTPUT_FILES["report"], stability=stability, figures=figures,
+            layers=layers, spec=spec, indicators=indicators, top_k=cfg["top_k"],
+            stability_top_k=mc_top_k, title=cfg["title"], **common))
+    pages.clear()
+    if "webmap" in formats:
+        timed("webmap", lambda: webmap.write_web_map(
+            ranked, layers, tmp / OUTPUT_FILES["webmap"], top_k=cfg["top_k"],
+            indicators=indicators, title=cfg["title"], stability_top_k=mc_top_k, **common))
+    if "gpkg" in formats:
+        def gpkg():
+            path = tmp / OUTPUT_FILES["gpkg"]
+            context = dict(layers.layers)
+            if allocation is not None:
+                context["new_hubs"] = allocation["new_hubs"]
+                context["demand_units"] = allocation["demand_units"]
+            export.write_gpkg(ranked, context, path, stability=stability, isochrones=isochrones)
+            extra = {name: df for name, df in tables.items() if df is not None}
+            if extra:  # attribute tables appended to the same file
+                import pyogrio
+
+                for name, df in extra.items():
+                    pyogrio.write_dataframe(df, path, layer=name, driver="GPKG")
+        timed("gpkg", gpkg)
+    if "geoparquet" in formats:
+        timed("geoparquet", lambda: export.write_geoparquet(
+            ranked, tmp / OUTPUT_FILES["geoparquet"], stability=stability))
+    if "geotiff" in formats:
+        timed("geotiff", lambda: export.write_suitability_raster(
+            ranked, tmp / OUTPUT_FILES["geotiff"], resolution_m=cfg["raster_resolution_m"]))
+    if "csv" in formats:
+        timed("csv", lambda: export.write_sites_csv(ranked, tmp / OUTPUT_FILES["csv"],
+                                                    stability=stability))
+    return sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
+

@@ -1,0 +1,180 @@
+"""Run a scenario: every step, every output, one folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from productivecity.settings import Settings, get_settings
+from productivecity.workflow.config import PipelineConfig, load_config
+from productivecity.workflow.manifest import _manifest
+from productivecity.workflow.outdir import _clean_stale, _swap_in, check_output_dir
+from productivecity.workflow.outputs import _write_outputs
+from productivecity.workflow.steps import (
+    _allocation_step,
+    _indicators_step,
+    _isochrones_step,
+    _layers_step,
+    _ranking_step,
+    _Run,
+    _sites_step,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What a pipeline run produced.
+
+    Attributes
+    ----------
+    out_dir : Path
+        The output folder.
+    manifest : dict
+        The content of ``manifest.json``.
+    steps : DataFrame
+        One row per step (index ``step``): ``status`` (``computed`` /
+        ``cached`` / ``skipped`` / ``written``), ``time_s`` (seconds), ``key``
+        (cache key).
+    ranked : GeoDataFrame
+        The ranked sites (index ``site_id``) as exported.
+    """
+
+    out_dir: Path
+    manifest: dict
+    steps: pd.DataFrame
+    ranked: gpd.GeoDataFrame
+
+
+def run_pipeline(
+    config: PipelineConfig | str | os.PathLike,
+    *,
+    out_dir: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    settings: Settings | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """Run every step of a configuration and write every output into one folder.
+
+    Parameters
+    ----------
+    config : PipelineConfig or path-like
+        A checked configuration, or the TOML file (read with :func:`load_config`).
+    out_dir : path-like, optional
+        Output folder (default: ``[run] out_dir``, else
+        ``data/processed/<run name>`` under the current folder).
+    data_dir : path-like, optional
+        Data directory; overrides ``[area] data_dir`` and the preset's own data.
+    overwrite : bool, default False
+        Replace an existing, non-empty output folder of an earlier run.
+    settings : Settings, optional
+        Cache folder and offline flag (default :func:`get_settings`).
+    progress : bool, default True
+        Show progress bars.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    ConfigError
+        The configuration is invalid (all problems listed).
+    OutputExistsError
+        The output folder exists and is not empty (without ``overwrite``).
+    DataSourceError, SchemaError, AllocationError, ...
+        From the steps; nothing is written to the output folder then.
+    """
+    t_start = time.perf_counter()
+    started = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+    if not isinstance(config, PipelineConfig):
+        config = load_config(config)
+    settings = settings or get_settings()
+    run = _Run(config, data_dir=data_dir, settings=settings, progress=progress)
+    if out_dir is None:
+        out_dir = config["run"]["out_dir"] or Path("data") / "processed" / config.name
+    protected = tuple(p for p in (config.path, config.criteria_file, run.data_dir,
+                                  run.cache.root) if p is not None)
+    out = check_output_dir(out_dir, overwrite=overwrite, protected=protected)
+    _clean_stale(out)
+    logger.info("run %s: data %s, output %s, cache %s", config.name, run.data_dir, out,
+                run.cache.root)
+
+    layers = _layers_step(run)
+    sites, sites_report = _sites_step(run, layers)
+    table, ind_report = _indicators_step(run, sites, layers)
+    rank_frames, rank_meta = _ranking_step(run, table)
+    ranked = rank_frames["ranked"]
+    stability = rank_frames["stability"]
+    allocation = alloc_meta = None
+    if config["allocation"]["enabled"]:
+        allocation, alloc_meta = _allocation_step(run, ranked, layers)
+    else:
+        run.skipped("allocation", "[allocation] enabled = false")
+    isochrones = None
+    if config["outputs"]["isochrone_top_k"] > 0:
+        isochrones = _isochrones_step(run, ranked)
+        if isochrones.geometry.isna().all():
+            logger.warning("none of the top sites is on the %s network: no isochrone map",
+                           config["outputs"]["isochrone_mode"])
+            isochrones = None
+    else:
+        run.skipped("isochrones", "[outputs] isochrone_top_k = 0")
+
+    # outputs
+    from productivecity.indicators.table import INDICATORS
+    from productivecity.outputs import export
+
+    if config["area"]["name"]:
+        area_layer = layers["study_area"].copy()
+        area_layer["name"] = config["area"]["name"]
+        layers = dataclasses.replace(layers, layers={**layers.layers, "study_area": area_layer})
+    date = config["outputs"]["date"] or run.data_date()
+    ranked_out = export.ranked_sites(ranked, stability=stability)
+    tables = {
+        "criteria": rank_frames["weights"],
+        "sensitivity_one_at_a_time": rank_frames["one_at_a_time"],
+        "indicator_definitions": pd.DataFrame({"indicator": list(INDICATORS),
+                                               "definition": list(INDICATORS.values())}),
+        "coverage_curve": (allocation["curve"].drop(columns=["solve_time_s"])
+                           if allocation is not None else None),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the output folder is an ordinary one
+    try:
+        t0 = time.perf_counter()
+        files = _write_outputs(run, tmp, ranked=ranked_out, stability=None, layers=layers,
+                               spec=config.criteria, mc_top_k=rank_meta["monte_carlo"]["top_k"],
+                               isochrones=isochrones, allocation=allocation, tables=tables,
+                               date=date)
+        run.records.append({"step": "outputs", "status": "written",
+                            "time_s": time.perf_counter() - t0, "key": None})
+        manifest = _manifest(run, ranked_out, files=files, date=date, started=started,
+                             t_start=t_start, sites_report=sites_report, ind_report=ind_report,
+                             rank_meta=rank_meta, alloc_meta=alloc_meta, out=out,
+                             sources=run.sources(layers))
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False)
+                                           + "\n", encoding="utf-8")
+        _swap_in(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    logger.info("run %s done in %.1f s: %s", config.name, time.perf_counter() - t_start, out)
+    steps = pd.DataFrame(run.records).set_index("step")
+    return RunResult(out_dir=out, manifest=manifest, steps=steps, ranked=ranked_out)
+

@@ -1,0 +1,323 @@
+"""The steps of a run, each cached by what it depends on."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from productivecity._errors import (
+    DataSourceError,
+)
+from productivecity.settings import Settings
+from productivecity.workflow.cache import _CACHE_VERSION, _hash, _StepCache
+from productivecity.workflow.config import PipelineConfig
+from productivecity.workflow.manifest import _code_sha256, _file_record, data_files
+
+logger = logging.getLogger(__name__)
+
+
+class _Run:
+    """State of one run: configuration, inputs, cache and step records."""
+
+    def __init__(self, config: PipelineConfig, *, data_dir, settings: Settings, progress: bool):
+        self.config = config
+        self.settings = settings
+        self.progress = progress
+        self.records: list[dict] = []
+        self.data_dir = self._resolve_data_dir(data_dir)
+        run = config["run"]
+        if not run["cache"]:
+            root = None
+        elif run["cache_dir"] is not None:
+            root = Path(run["cache_dir"])
+        else:
+            root = settings.cache_dir / "pipeline"
+        self.cache = _StepCache(root)
+        self.inputs = self._inputs()
+        self.keys: dict[str, str] = {}
+        self.details: dict[str, dict] = {}
+
+    # ---- inputs
+    def _resolve_data_dir(self, override) -> Path | None:
+        from productivecity.area import PRESETS
+
+        area = self.config["area"]
+        if override is not None:
+            path = Path(override).expanduser().resolve()
+        elif area["data_dir"] is not None:
+            path = Path(area["data_dir"])
+        elif area["preset"] in PRESETS and PRESETS[area["preset"]].data_dir is not None:
+            path = Path(PRESETS[area["preset"]].data_dir).resolve()
+        else:
+            if not area["online"]:
+                raise DataSourceError(
+                    f"no data directory for study area {area['preset'] or area['file']}: give "
+                    f"--data-dir DIR or [area] data_dir in {self.config.path or 'the config'}")
+            return None
+        if not path.is_dir():
+            raise DataSourceError(f"data directory {path} does not exist or is not a folder")
+        return path
+
+    def _inputs(self) -> list[dict]:
+        from productivecity.sources import hubs as _hubs
+
+        recs = []
+        if self.config.path is not None:
+            recs.append(_file_record(self.config.path, role="config"))
+        if self.config.criteria_file is not None:
+            recs.append(_file_record(self.config.criteria_file, role="criteria"))
+        catalogue = Path(_hubs.__file__).resolve().parent.parent / "data" / "hubs.csv"
+        if catalogue.is_file():
+            recs.append(_file_record(catalogue, role="hubs_catalogue"))
+        for role, path in (("area", self.config["area"]["file"]),
+                           ("hubs", self.config["area"]["hubs"]),
+                           ("sites", self.config["sites"]["path"])):
+            if path is not None:
+                if not Path(path).is_file():
+                    where = self.config.path or "the configuration"
+                    raise DataSourceError(f"{role} file {path} (from {where}) does not exist")
+                recs.append(_file_record(Path(path), role=role))
+        if self.data_dir is not None:
+            for p, kinds in data_files(self.data_dir).items():
+                recs.append(_file_record(p, role="data", root=self.data_dir, kinds=kinds))
+        return recs
+
+    def input_hashes(self, *roles: str) -> list[tuple[str, str]]:
+        return [(r["path"], r["sha256"]) for r in self.inputs if r["role"] in roles]
+
+    def sources(self, layers) -> list[str]:
+        """Attribution keys of every data source used: the layers' and the data files'."""
+        from productivecity.outputs.attribution import ATTRIBUTIONS, _source_keys, attribution_keys
+
+        keys = set(attribution_keys(layers))
+        if self.data_dir is not None:
+            for rec in self.inputs:
+                if rec["role"] == "data":
+                    keys |= _source_keys(str(self.data_dir / rec["path"]))
+        return [k for k in ATTRIBUTIONS if k in keys]
+
+    def data_date(self) -> str:
+        dates = [r["modified"][:10] for r in self.inputs if r["role"] in
+                 ("data", "area", "hubs", "sites", "hubs_catalogue")]
+        return max(dates) if dates else "unknown"
+
+    # ---- steps
+    def step(self, name: str, parts: Mapping[str, Any], compute: Callable[[], tuple[dict, dict]]):
+        """Return ``(frames, meta)`` of a step from the cache or by computing (and storing) it."""
+        t0 = time.perf_counter()
+        key = _hash({"step": name, "code": _code_sha256(), "cache_version": _CACHE_VERSION,
+                     **parts})
+        self.keys[name] = key
+        folder = self.cache.entry(name, key)
+        if folder is not None:
+            try:
+                frames, meta = _StepCache.load(folder)
+            except Exception as exc:  # noqa: BLE001 - any unreadable entry is recomputed
+                logger.warning("%s: cache entry %s is unreadable (%s); recomputing", name,
+                               folder, exc)
+            else:
+                dt = time.perf_counter() - t0
+                logger.info("%s: cached (%s), %.1f s", name, folder, dt)
+                self.records.append({"step": name, "status": "cached", "time_s": dt,
+                                     "key": key})
+                return frames, meta
+        frames, meta = compute()
+        self.cache.store(name, key, frames, meta)
+        dt = time.perf_counter() - t0
+        logger.info("%s: computed in %.1f s", name, dt)
+        rec = {"step": name, "status": "computed", "time_s": dt, "key": key}
+        if name in self.details:
+            rec["parts_s"] = self.details.pop(name)
+        self.records.append(rec)
+        return frames, meta
+
+    def skipped(self, name: str, reason: str) -> None:
+        logger.info("%s: skipped (%s)", name, reason)
+        self.records.append({"step": name, "status": "skipped", "time_s": 0.0, "key": None,
+                             "reason": reason})
+
+
+def _layers_step(run: _Run):
+    from productivecity.layers import LayerSet, load_layers
+    from productivecity.sources.load_report import LayerReport
+
+    area = run.config["area"]
+    parts = {"area": {k: area[k] for k in ("preset", "canal_buffer_m", "online",
+                                           "skip_missing")},
+             "inputs": run.input_hashes("data", "area", "hubs", "hubs_catalogue")}
+
+    def compute():
+        ls = load_layers(str(area["file"]) if area["file"] is not None else area["preset"],
+                         data_dir=run.data_dir, online=area["online"],
+                         canal_buffer_m=area["canal_buffer_m"], hubs_path=area["hubs"],
+                         skip_missing=area["skip_missing"], progress=run.progress,
+                         settings=run.settings)
+        meta = {"reports": [dataclasses.asdict(r) for r in ls.reports]}
+        return dict(ls.layers), meta
+
+    frames, meta = run.step("layers", parts, compute)
+    return LayerSet(layers=frames, reports=[LayerReport(**r) for r in meta["reports"]],
+                    data_dir=run.data_dir)
+
+
+def _sites_step(run: _Run, layers):
+    from productivecity import sites as _sites
+
+    cfg = run.config["sites"]
+    parts = {"layers": run.keys["layers"], "sites": cfg, "inputs": run.input_hashes("sites")}
+
+    def compute():
+        gdf, rep = _sites.candidate_sites(
+            layers, cfg["kind"], cell_m=cfg["cell_m"], shape=cfg["shape"],
+            within=cfg["within"], min_share_pct=cfg["min_share_pct"],
+            parcel_ha=cfg["parcel_ha"], min_parcel_ha=cfg["min_parcel_ha"], path=cfg["path"],
+            id_column=cfg["id_column"], layer=cfg["layer"])
+        rep.log()
+        return {"sites": gdf}, {"report": dataclasses.asdict(rep)}
+
+    frames, meta = run.step("sites", parts, compute)
+    return frames["sites"], meta["report"]
+
+
+def _indicators_step(run: _Run, sites, layers):
+    from productivecity.indicators.table import site_indicators
+
+    cfg = run.config["indicators"]
+    parts = {"sites": run.keys["sites"], "indicators": cfg,
+             "inputs": run.input_hashes("data")}
+
+    def compute():
+        if run.data_dir is None:
+            raise DataSourceError("the indicators need a data directory (street network and "
+                                  "labour tables): give --data-dir DIR")
+        table, rep = site_indicators(sites, layers, data_dir=run.data_dir, year=cfg["year"],
+                                     cell_m=cfg["cell_m"], progress=run.progress)
+        missing = rep.missing.reset_index(names="indicator")
+        summary = {"missing": missing.astype({"missing_n": int}).to_dict("records"),
+                   "unsnapped_sites_n": int(len(rep.unsnapped_sites)),
+                   "notes": list(rep.notes)}
+        run.details["indicators"] = {k: round(v, 3) for k, v in rep.timings_s.items()}
+        return {"table": table}, {"report": summary}
+
+    frames, meta = run.step("indicators", parts, compute)
+    return frames["table"], meta["report"]
+
+
+def _ranking_step(run: _Run, table):
+    from productivecity.siting.criteria import criteria_table
+    from productivecity.siting.ranking import rank_sites
+
+    spec = run.config.criteria
+    parts = {"indicators": run.keys["indicators"], "criteria": run.config.criteria_data}
+
+    def compute():
+        ranked, _result, mc, oat = rank_sites(table, spec, progress=run.progress)
+        weights = criteria_table(spec)
+        oat_summary = oat.summary.reset_index()
+        oat_summary["top1_site_id"] = oat_summary["top1_site_id"].astype(str)
+        meta = {"monte_carlo": {"runs": mc.runs, "spread": mc.spread, "seed": mc.seed,
+                                "top_k": mc.top_k}}
+        return {"ranked": ranked, "stability": mc.table, "weights": weights,
+                "one_at_a_time": oat_summary}, meta
+
+    return run.step("ranking", parts, compute)
+
+
+def _osm_file(run: _Run) -> Path:
+    from productivecity.sources.catalog import DataDir
+
+    if run.data_dir is None:
+        raise DataSourceError("no data directory with OSM street data for the network")
+    dd = DataDir(run.data_dir)
+    osm = dd.find("osm_pbf") or dd.find("osm_xml")
+    if osm is None:
+        raise DataSourceError(f"no OSM street data (osm/*.osm.pbf or osm/*.osm) in {dd.root} "
+                              f"to build the street network")
+    return osm
+
+
+def _network(run: _Run, mode: str):
+    from productivecity.network.streets import bike_network, walk_network
+
+    return (walk_network if mode == "walk" else bike_network)(_osm_file(run),
+                                                                settings=run.settings)
+
+
+def _allocation_step(run: _Run, ranked, layers):
+    from productivecity._errors import AllocationError
+    from productivecity.siting import allocation as alloc
+    from productivecity.siting.demand import demand_units
+    from productivecity.siting.travel_times import network_travel_times
+
+    cfg = run.config["allocation"]
+    eligible = ranked.loc[~ranked["excluded"].astype(bool)]
+    if cfg["candidates"].startswith("top:"):
+        eligible = eligible.sort_values("rank", kind="stable").head(int(cfg["candidates"][4:]))
+    if len(eligible) < cfg["k"]:
+        raise AllocationError(f"[allocation] k = {cfg['k']} but only {len(eligible)} sites are "
+                              f"eligible (not excluded by the criteria); lower k")
+    # the solution depends on the candidate set and, among equally covering sets, on the
+    # order of their scores (ties are broken towards the better scored sites)
+    parts = {"indicators": run.keys["indicators"], "allocation": cfg,
+             "candidates": sorted(map(str, eligible.index)),
+             "score_order": list(map(str, eligible["score"].sort_values(kind="stable").index)),
+             "layers": run.keys["layers"], "year": run.config["indicators"]["year"]}
+
+    def compute():
+        demand = demand_units(layers, run.data_dir, units=cfg["units"],
+                              year=run.config["indicators"]["year"],
+                              unit_cell_m=cfg["unit_cell_m"])
+        net = _network(run, cfg["mode"])
+        tt = network_travel_times(net, eligible[["geometry"]], demand,
+                                  demand_column=cfg["demand"], cutoff_min=cfg["time_min"],
+                                  existing=layers.layers.get("hubs"), progress=run.progress)
+        curve = alloc.coverage_curve(tt, cfg["k"], progress=run.progress,
+                                     prefer=eligible["score"])
+        final = curve.results[cfg["k"]]
+        chosen = eligible.loc[list(final.selected), ["rank", "score", "geometry"]].copy()
+        chosen["chosen_for_k"] = cfg["k"]
+        first = {}
+        for k, res in sorted(curve.results.items()):
+            for sid in res.selected:
+                first.setdefault(sid, k)
+        chosen["first_chosen_k"] = [first.get(s) for s in chosen.index]
+        dem = demand.copy()
+        for col in ("facility_id", "time_min", "covered_share"):
+            dem[col] = final.assignment[col].reindex(dem.index)
+        dem["facility_id"] = dem["facility_id"].astype("string")
+        table = curve.table.reset_index()
+        table["objective"] = "maximal covering"
+        summary = {"k": cfg["k"], "status": final.status, "mip_gap": final.mip_gap,
+                   "total_demand_n": final.total_demand_n,
+                   "covered_demand_n": final.covered_demand_n,
+                   "baseline_covered_demand_n": final.baseline_covered_demand_n,
+                   "selected": [str(s) for s in final.selected]}
+        return {"curve": table, "new_hubs": chosen, "demand_units": dem}, {"summary": summary}
+
+    return run.step("allocation", parts, compute)
+
+
+def _isochrones_step(run: _Run, ranked):
+    from productivecity.accessibility.isochrone_polygons import isochrones
+
+    cfg = run.config["outputs"]
+    ok = ranked.loc[~ranked["excluded"].astype(bool)]
+    top = ok.loc[pd.to_numeric(ok["rank"], errors="coerce") <= cfg["isochrone_top_k"]]
+    top = top.sort_values("rank", kind="stable")
+    parts = {"indicators": run.keys["indicators"], "origins": [str(s) for s in top.index],
+             "mode": cfg["isochrone_mode"], "times_min": cfg["isochrone_times_min"]}
+
+    def compute():
+        net = _network(run, cfg["isochrone_mode"])
+        iso = isochrones(net, top[["geometry"]], times_min=cfg["isochrone_times_min"])
+        return {"isochrones": iso}, {}
+
+    frames, _ = run.step("isochrones", parts, compute)
+    return frames["isochrones"]
+
