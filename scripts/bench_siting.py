@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     bike = bike_network(dd.find("osm_pbf"))
     demand = demand_units(layers, dd, units="neighbourhoods")
     tt = network_travel_times(bike, table.loc[eligible], demand,
-                              demand_column="jobseekers_low_edu_n", cutoff_min=args.time_min,
+                              demand_column="jobseekers_low_edu_n", limit_min=args.time_min,
                               existing=layers["hubs"])
     tt_s = time.perf_counter() - t
     print(f"travel times ({len(eligible)} sites + {len(layers['hubs'])} hubs -> "
@@ -98,7 +98,7 @@ def main(argv=None) -> int:
     # the same problem with every grid site as a candidate (the size the issue names)
     t = time.perf_counter()
     tt_all = network_travel_times(bike, table, demand, demand_column="jobseekers_low_edu_n",
-                                  cutoff_min=args.time_min, existing=layers["hubs"])
+                                  limit_min=args.time_min, existing=layers["hubs"])
     print(f"travel times, all {len(table)} sites: {time.perf_counter() - t:.2f} s")
     t = time.perf_counter()
     curve_all = alloc.coverage_curve(tt_all, args.k)

@@ -737,7 +737,7 @@ network = (walk_network if MODE == "walk" else bike_network)(osm_file)
 demand = demand_units(layers, data_dir, units="cells", unit_cell_m=250)
 candidates = ranked.loc[~ranked["excluded"]]
 tt = network_travel_times(network, candidates, demand, demand_column="jobseekers_low_edu_n",
-                          cutoff_min=TIME_MIN, existing=layers["hubs"])
+                          limit_min=TIME_MIN, existing=layers["hubs"])
 curve = coverage_curve(tt, min(K_MAX, len(candidates)))
 curve.table[["covered_demand_n", "covered_share_pct", "marginal_gain_n", "selected"]].round(1)
 '''),

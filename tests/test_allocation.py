@@ -123,10 +123,10 @@ def instance(request):
 
 def test_mclp_equals_brute_force(instance):
     demand, pairs, cand, exist = instance
-    tt = travel_times_from_pairs(pairs, demand, candidates=cand, existing=exist, cutoff_min=CUTOFF)
+    tt = travel_times_from_pairs(pairs, demand, candidates=cand, existing=exist, limit_min=CUTOFF)
     for T in (10.0, CUTOFF):
         for k in range(0, 4):
-            res = maximal_covering(tt, k, max_time_min=T)
+            res = maximal_covering(tt, k, limit_min=T)
             assert res.status == "Optimal" and res.optimal
             assert res.mip_gap == pytest.approx(0, abs=1e-9)
             assert res.covered_demand_n == pytest.approx(
@@ -147,10 +147,10 @@ def test_mclp_equals_brute_force(instance):
 
 def test_mclp_pulp_backends_agree(instance):
     demand, pairs, cand, exist = instance
-    tt = travel_times_from_pairs(pairs, demand, candidates=cand, existing=exist, cutoff_min=CUTOFF)
+    tt = travel_times_from_pairs(pairs, demand, candidates=cand, existing=exist, limit_min=CUTOFF)
     best = brute_mclp(demand, pairs, cand, exist, 2, 12.0)
-    via_pulp = maximal_covering(tt, 2, max_time_min=12.0, solver="pulp")
-    via_obj = maximal_covering(tt, 2, max_time_min=12.0, solver=pulp.HiGHS(msg=False, gapRel=0))
+    via_pulp = maximal_covering(tt, 2, limit_min=12.0, solver="pulp")
+    via_obj = maximal_covering(tt, 2, limit_min=12.0, solver=pulp.HiGHS(msg=False, gapRel=0))
     assert via_pulp.status == "Optimal" and via_obj.status == "Optimal"
     assert via_pulp.covered_demand_n == pytest.approx(best)
     assert via_obj.covered_demand_n == pytest.approx(best)
@@ -158,16 +158,16 @@ def test_mclp_pulp_backends_agree(instance):
 
 def test_mclp_restricted_candidates(instance):
     demand, pairs, cand, exist = instance
-    tt = travel_times_from_pairs(pairs, demand, candidates=cand, existing=exist, cutoff_min=CUTOFF)
+    tt = travel_times_from_pairs(pairs, demand, candidates=cand, existing=exist, limit_min=CUTOFF)
     allowed = cand[2:6]
-    res = maximal_covering(tt, 2, max_time_min=15.0, candidates=allowed)
+    res = maximal_covering(tt, 2, limit_min=15.0, candidates=allowed)
     assert set(res.selected) <= set(allowed)
     assert res.covered_demand_n == pytest.approx(brute_mclp(demand, pairs, allowed, exist, 2, 15.0))
 
 
 def test_capacitated_mclp_equals_enumeration_with_lp(instance):
     demand, pairs, cand, exist = instance
-    tt = travel_times_from_pairs(pairs, demand, candidates=cand, existing=exist, cutoff_min=CUTOFF)
+    tt = travel_times_from_pairs(pairs, demand, candidates=cand, existing=exist, limit_min=CUTOFF)
     cap = pd.Series([40.0, 60.0, 25.0, 80.0, 50.0, 30.0, 45.0, 35.0], index=cand + exist[:1])
     T = 15.0
     for k in (1, 2):
@@ -175,7 +175,7 @@ def test_capacitated_mclp_equals_enumeration_with_lp(instance):
             transport_lp(demand, pairs, set(s) | set(exist), cap, T=T)
             for s in itertools.combinations(cand, k)
         )
-        res = maximal_covering(tt, k, max_time_min=T, capacity=cap)
+        res = maximal_covering(tt, k, limit_min=T, capacity=cap)
         assert res.status == "Optimal"
         assert res.covered_demand_n == pytest.approx(best, abs=1e-6)
         served = res.sites["assigned_demand_n"]
@@ -187,8 +187,8 @@ def test_capacitated_mclp_equals_enumeration_with_lp(instance):
 
 def test_coverage_curve_matches_brute_force():
     demand, pairs, cand, exist = random_instance(4, n_cand=8)
-    tt = travel_times_from_pairs(pairs, demand, candidates=cand, existing=exist, cutoff_min=CUTOFF)
-    curve = coverage_curve(tt, 5, max_time_min=12.0)
+    tt = travel_times_from_pairs(pairs, demand, candidates=cand, existing=exist, limit_min=CUTOFF)
+    curve = coverage_curve(tt, 5, limit_min=12.0)
     t = curve.table
     assert t.index.tolist() == list(range(6))
     expect = [brute_mclp(demand, pairs, cand, exist, k, 12.0) for k in range(6)]
@@ -201,10 +201,10 @@ def test_coverage_curve_matches_brute_force():
 
 def test_greedy_is_feasible_and_not_better_than_ilp(instance):
     demand, pairs, cand, exist = instance
-    tt = travel_times_from_pairs(pairs, demand, candidates=cand, existing=exist, cutoff_min=CUTOFF)
+    tt = travel_times_from_pairs(pairs, demand, candidates=cand, existing=exist, limit_min=CUTOFF)
     for k in (1, 2, 3):
-        g = greedy_covering(tt, k, max_time_min=10.0)
-        opt = maximal_covering(tt, k, max_time_min=10.0)
+        g = greedy_covering(tt, k, limit_min=10.0)
+        opt = maximal_covering(tt, k, limit_min=10.0)
         assert g.status == "Heuristic" and math.isnan(g.mip_gap)
         assert brute_coverage(demand, pairs, set(g.selected) | set(exist), 10.0) == pytest.approx(
             g.covered_demand_n
@@ -218,7 +218,7 @@ def test_greedy_is_feasible_and_not_better_than_ilp(instance):
 
 def test_pmedian_equals_brute_force(instance):
     demand, pairs, cand, exist = instance
-    tt = travel_times_from_pairs(pairs, demand, candidates=cand, existing=exist, cutoff_min=CUTOFF)
+    tt = travel_times_from_pairs(pairs, demand, candidates=cand, existing=exist, limit_min=CUTOFF)
     for k in range(0, 4):
         res = p_median(tt, k)
         assert res.status == "Optimal"
@@ -233,7 +233,7 @@ def test_pmedian_equals_brute_force(instance):
 
 def test_capacitated_pmedian_equals_enumeration_with_lp():
     demand, pairs, cand, exist = random_instance(7, n_demand=15, n_cand=6)
-    tt = travel_times_from_pairs(pairs, demand, candidates=cand, existing=exist, cutoff_min=CUTOFF)
+    tt = travel_times_from_pairs(pairs, demand, candidates=cand, existing=exist, limit_min=CUTOFF)
     cap = pd.Series(60.0, index=cand + exist)
     for k in (1, 2):
         best = min(
@@ -248,7 +248,7 @@ def test_capacitated_pmedian_equals_enumeration_with_lp():
 def test_pmedian_unreachable_and_infeasible():
     demand = pd.Series([10.0, 5.0, 7.0], index=["a", "b", "z"])
     pairs = pd.DataFrame({"demand_id": ["a", "b"], "site_id": ["c1", "c2"], "time_min": [3.0, 4.0]})
-    tt = travel_times_from_pairs(pairs, demand, candidates=["c1", "c2"], cutoff_min=10)
+    tt = travel_times_from_pairs(pairs, demand, candidates=["c1", "c2"], limit_min=10)
     res = p_median(tt, 1)
     assert res.unreachable_demand_n == 7.0
     assert res.covered_demand_n == 10.0  # c1 serves a (10) rather than b (5)
@@ -256,7 +256,7 @@ def test_pmedian_unreachable_and_infeasible():
     assert math.isnan(res.assignment.loc["z", "time_min"])
     with pytest.raises(AllocationError, match="1 demand point"):
         p_median(tt, 1, allow_unserved=False)
-    tt2 = travel_times_from_pairs(pairs, demand.drop("z"), candidates=["c1", "c2"], cutoff_min=10)
+    tt2 = travel_times_from_pairs(pairs, demand.drop("z"), candidates=["c1", "c2"], limit_min=10)
     with pytest.raises(SolverError, match="no feasible solution"):
         p_median(tt2, 1, allow_unserved=False)
     assert p_median(tt2, 2, allow_unserved=False).objective == pytest.approx(10 * 3 + 5 * 4)
@@ -274,7 +274,7 @@ def test_travel_times_cutoff_and_duplicates():
             "time_min": [5.0, 3.0, 25.0, 0.0],
         }
     )
-    tt = travel_times_from_pairs(pairs, demand, candidates=["c"], existing=["h"], cutoff_min=20)
+    tt = travel_times_from_pairs(pairs, demand, candidates=["c"], existing=["h"], limit_min=20)
     long = tt.to_frame()
     assert len(long) == 2
     assert long.set_index(["demand_id", "facility_id"])["time_min"].to_dict() == {
@@ -290,13 +290,13 @@ def test_travel_times_cutoff_and_duplicates():
     [
         ({"candidates": ["c1", "h"], "existing": ["h"]}, AllocationError, "both candidates"),
         ({"candidates": ["c1"]}, AllocationError, "neither candidates nor existing"),
-        ({"cutoff_min": -1}, AllocationError, "cutoff_min"),
+        ({"limit_min": -1}, AllocationError, "limit_min"),
     ],
 )
 def test_travel_times_bad_input(kwargs, exc, match):
     demand = pd.Series([1.0], index=["a"])
     pairs = pd.DataFrame({"demand_id": ["a"], "site_id": ["c2"], "time_min": [1.0]})
-    base = {"candidates": ["c1", "c2"], "existing": [], "cutoff_min": 10}
+    base = {"candidates": ["c1", "c2"], "existing": [], "limit_min": 10}
     with pytest.raises(exc, match=match):
         travel_times_from_pairs(pairs, demand, **{**base, **kwargs})
 
@@ -305,19 +305,19 @@ def test_bad_values_and_columns():
     demand = pd.Series([1.0, -2.0], index=["a", "b"])
     pairs = pd.DataFrame({"demand_id": ["a"], "site_id": ["c"], "time_min": [-1.0]})
     with pytest.raises(AllocationError, match=r"demand must be .* >= 0.*time_min must be >= 0"):
-        travel_times_from_pairs(pairs, demand, candidates=["c"], cutoff_min=10)
+        travel_times_from_pairs(pairs, demand, candidates=["c"], limit_min=10)
     with pytest.raises(SchemaError, match="travel_min"):
         travel_times_from_pairs(
-            pairs, demand, candidates=["c"], cutoff_min=10, time_col="travel_min"
+            pairs, demand, candidates=["c"], limit_min=10, time_col="travel_min"
         )
     pairs2 = pd.DataFrame({"demand_id": ["x"], "site_id": ["c"], "time_min": [1.0]})
     with pytest.raises(AllocationError, match="absent from the demand series"):
-        travel_times_from_pairs(pairs2, demand.abs(), candidates=["c"], cutoff_min=10)
+        travel_times_from_pairs(pairs2, demand.abs(), candidates=["c"], limit_min=10)
 
 
 def test_k_and_time_checks(instance):
     demand, pairs, cand, exist = instance
-    tt = travel_times_from_pairs(pairs, demand, candidates=cand, existing=exist, cutoff_min=CUTOFF)
+    tt = travel_times_from_pairs(pairs, demand, candidates=cand, existing=exist, limit_min=CUTOFF)
     with pytest.raises(AllocationError, match="only 7 candidate sites"):
         maximal_covering(tt, 8)
     with pytest.raises(AllocationError, match="only 7 candidate sites"):
@@ -325,7 +325,7 @@ def test_k_and_time_checks(instance):
     with pytest.raises(AllocationError, match="only 2 candidate sites"):
         p_median(tt, 3, candidates=cand[:2])
     with pytest.raises(AllocationError, match="exceeds the travel-time cutoff"):
-        maximal_covering(tt, 1, max_time_min=30)
+        maximal_covering(tt, 1, limit_min=30)
     with pytest.raises(AllocationError, match="k must be an integer"):
         maximal_covering(tt, -1)
     with pytest.raises(AllocationError, match="not facilities"):

@@ -28,7 +28,7 @@ def _instance(seed: int):
         rows.append({"demand_id": f"d{i}", "site_id": "hub", "time_min": 5.0})
     tt = travel_times_from_pairs(pd.DataFrame(rows), demand,
                                  candidates=[f"s{j}" for j in range(8)], existing=["hub"],
-                                 cutoff_min=10)
+                                 limit_min=10)
     score = pd.Series(rng.uniform(0, 1, 8), index=[f"s{j}" for j in range(8)])
     cover = {f"s{j}": {r["demand_id"] for r in rows if r["site_id"] == f"s{j}"}
              for j in range(8)}

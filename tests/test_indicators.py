@@ -17,6 +17,7 @@ from productivecity.layers import load_layers
 from productivecity.network.streets import walk_network
 from productivecity.sites import grid_sites
 from productivecity.sources.catalog import sample_data_dir
+from productivecity.workflow.inputs import load_indicator_inputs
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,8 @@ def sample():
     """Layers, walk network and hex-grid indicators of the synthetic sample."""
     layers = load_layers("sample", progress=False)
     sites, _ = grid_sites(layers["study_area"], cell_m=250)
-    table, report = site_indicators(sites, layers, progress=False)
+    inputs = load_indicator_inputs(layers)
+    table, report = site_indicators(sites, layers, inputs, progress=False)
     walk = walk_network(next((sample_data_dir() / "osm").glob("*.osm")))
     return layers, sites, table, report, walk
 
@@ -198,7 +200,8 @@ def test_indicators_on_the_testbed(testbed):
     # the canal zone runs from Anderlecht to Vilvoorde (industrial land is mapped only in
     # Brussels in the test bed's tiles)
     sites, _ = grid_sites(layers["study_area"], cell_m=250, within=layers["canal_zone"])
-    table, report = site_indicators(sites, layers, progress=False)
+    table, report = site_indicators(sites, layers, load_indicator_inputs(layers),
+                                    progress=False)
     muni = layers["units_municipalities"]
     region = shapely.union_all(muni.loc[muni.index.str.startswith("21")].geometry.values)
     in_brussels = sites.centroid.within(region)

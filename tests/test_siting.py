@@ -20,6 +20,7 @@ from productivecity.siting.demand import demand_units
 from productivecity.siting.travel_times import network_travel_times
 from productivecity.sources.catalog import DataDir, sample_data_dir
 from productivecity.sources.labour import read_actiris_jobseekers
+from productivecity.workflow.inputs import load_demand_surface
 
 CRITERIA = "scripts/criteria/brussels-canal.toml"
 
@@ -28,13 +29,14 @@ CRITERIA = "scripts/criteria/brussels-canal.toml"
 def sample():
     layers = load_layers("sample", progress=False)
     bike = bike_network(DataDir(sample_data_dir()).find("osm_xml"))
-    return layers, bike
+    surface, _ = load_demand_surface(layers, year=2024)
+    return layers, bike, surface
 
 
 @pytest.mark.parametrize("units", ["neighbourhoods", "cells"])
 def test_demand_units_conserve_totals(sample, units):
-    layers, _ = sample
-    dem = demand_units(layers, sample_data_dir(), units=units, year=2024)
+    layers, _, surface = sample
+    dem = demand_units(layers, surface, units=units)
     muni = layers["units_municipalities"]
     assert dem["population_n"].sum() == pytest.approx(float(muni["population_n"].sum()))
     js = read_actiris_jobseekers(DataDir(sample_data_dir()).require("labour_actiris"), year=2024,
@@ -47,12 +49,12 @@ def test_demand_units_conserve_totals(sample, units):
 
 def test_travel_times_match_the_engine_and_brute_force(sample):
     """Maximal covering on network times equals enumeration over every pair of sites."""
-    layers, bike = sample
-    dem = demand_units(layers, sample_data_dir(), units="neighbourhoods")
+    layers, bike, surface = sample
+    dem = demand_units(layers, surface, units="neighbourhoods")
     sites, _ = grid_sites(layers["study_area"], cell_m=500)
     sites = sites.iloc[::3].head(9)
     hubs = layers["hubs"]
-    tt = network_travel_times(bike, sites, dem, demand_column="jobseekers_n", cutoff_min=6,
+    tt = network_travel_times(bike, sites, dem, demand_column="jobseekers_n", limit_min=6,
                               existing=hubs)
     ref = acc.travel_times(bike, dem, sites, limit_min=6)
     # brute force: covered = demand within 6 min of any open facility (hubs always open)
@@ -70,13 +72,13 @@ def test_travel_times_match_the_engine_and_brute_force(sample):
 
 
 def test_travel_times_bad_input(sample):
-    layers, bike = sample
-    dem = demand_units(layers, sample_data_dir())
+    layers, bike, surface = sample
+    dem = demand_units(layers, surface)
     sites, _ = grid_sites(layers["study_area"], cell_m=1000)
     with pytest.raises(SchemaError, match="'jobs_n'"):
-        network_travel_times(bike, sites, dem, demand_column="jobs_n", cutoff_min=10)
+        network_travel_times(bike, sites, dem, demand_column="jobs_n", limit_min=10)
     with pytest.raises(AllocationError, match="both"):
-        network_travel_times(bike, sites, dem, demand_column="jobseekers_n", cutoff_min=10,
+        network_travel_times(bike, sites, dem, demand_column="jobseekers_n", limit_min=10,
                              existing=sites.head(1))
 
 
@@ -118,7 +120,7 @@ def test_rank_cli_missing_column_lists_available(ranked, tmp_path, capsys):
 def test_allocate_cli(ranked, tmp_path, capsys):
     out = tmp_path / "alloc.gpkg"
     assert main(["allocate", str(ranked / "ranked.gpkg"), "--k", "3", "--mode", "walk",
-                 "--time-min", "10", "--out", str(out)]) == 0
+                 "--limit-min", "10", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "status Optimal" in printed
     curve = pyogrio.read_dataframe(out, layer="coverage_curve")

@@ -34,6 +34,7 @@ import shapely
 from productivecity import accessibility as acc
 from productivecity._errors import SchemaError
 from productivecity._validate import check_projected, to_project_crs
+from productivecity.indicators.options import DEFAULT_SURFACE_CELL_M
 from productivecity.network.streets import Network
 
 logger = logging.getLogger(__name__)
@@ -355,57 +356,51 @@ def hub_access_2sfca(bike: Network, bs: acc.Snapping, bdem: acc.Snapping,
     return out.rename("hub_access_2sfca_per_1000_jobseekers")
 
 
-def labour_cells(
+def demand_surface(
     layers,
-    data_dir,
+    jobseekers: pd.DataFrame,
     *,
-    year: int,
     buildings: gpd.GeoDataFrame | None = None,
     building_coverage=None,
-    cell_m: float = 100.0,
-) -> tuple[gpd.GeoDataFrame, np.ndarray, list[str]]:
+    cell_m: float = DEFAULT_SURFACE_CELL_M,
+    source: str = "the job-seeker table",
+) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Residents and job seekers of the study area spread over lattice cells.
 
-    Residents come from the municipalities layer (``population_n``), job seekers and
-    low-educated job seekers from the data directory's Actiris table for ``year``;
-    both are spread by :func:`dasymetric_points` (residential footprints, finer
-    neighbourhood populations where known).
+    The one demand surface of a run: the indicators count it in catchments and
+    the allocation sums it into demand units. Residents come from the
+    municipalities layer (``population_n``), job seekers and low-educated job
+    seekers from ``jobseekers``; both are spread by :func:`dasymetric_points`
+    (residential footprints, finer neighbourhood populations where known).
 
     Parameters
     ----------
     layers : LayerSet
         With ``units_municipalities`` (and ``units_neighbourhoods`` if present).
-    data_dir : path-like or DataDir
-        Holds the ``labour_actiris`` table.
-    year : int
-        Year of the job-seeker table.
+    jobseekers : DataFrame
+        Per unit of ``units_municipalities`` (index): ``jobseekers_n`` and
+        ``jobseekers_low_edu_n`` (persons). Units absent from it have no data.
     buildings, building_coverage, cell_m
         See :func:`dasymetric_points`.
+    source : str
+        Name of the job-seeker table in notes.
 
     Returns
     -------
     cells : GeoDataFrame
         Index ``cell_id``; ``unit``, ``population_n``, ``jobseekers_n``,
-        ``jobseekers_low_edu_n`` (persons). Cells of municipalities without job-seeker
-        data carry 0 job seekers and are flagged in ``no_data``.
-    no_data : ndarray of bool
-        True for cells in municipalities without job-seeker data.
+        ``jobseekers_low_edu_n`` (persons) and ``no_data`` (True for cells of units
+        without job-seeker data: their job seekers are unknown and carried as 0).
     notes : list of str
     """
-    from productivecity.sources import labour as labour_src
-    from productivecity.sources.catalog import DataDir
-
-    dd = data_dir if isinstance(data_dir, DataDir) else DataDir(data_dir)
     notes: list[str] = []
     muni = layers["units_municipalities"]
-    js_path = dd.require("labour_actiris")
-    js = labour_src.read_actiris_jobseekers(js_path, year=year, names=muni["name"])
-    js = js.loc[js.index.isin(muni.index)]
+    js = jobseekers.loc[jobseekers.index.isin(muni.index)]
     totals = js[["jobseekers_n", "jobseekers_low_edu_n"]].reindex(muni.index)
     nodata = totals["jobseekers_n"].isna()
     if nodata.any():
         notes.append(f"no job-seeker data for {list(muni.loc[nodata, 'name'])} "
-                     f"({js_path.name} covers {len(js)} municipalities)")
+                     f"({source} covers {len(js)} units)")
     totals["population_n"] = muni["population_n"].astype("Float64").astype(float)
     hoods = layers.layers.get("units_neighbourhoods")
     cells, drep = dasymetric_points(
@@ -418,7 +413,7 @@ def labour_cells(
     )
     notes.extend(f"dasymetric: {n}" for n in drep.notes())
     cells = cells.join(js_cells[["jobseekers_n", "jobseekers_low_edu_n"]], how="left")
-    no_data = cells["unit"].isin(muni.index[nodata]).to_numpy()
+    cells["no_data"] = cells["unit"].isin(muni.index[nodata]).to_numpy()
     cells[["jobseekers_n", "jobseekers_low_edu_n"]] = cells[
         ["jobseekers_n", "jobseekers_low_edu_n"]].fillna(0.0)
-    return cells, no_data, notes
+    return cells, notes

@@ -52,7 +52,7 @@ class TravelTimes:
     """Sparse travel times between demand points and facilities within a cutoff.
 
     Build it with :func:`travel_times_from_pairs`. Pairs farther than
-    ``cutoff_min`` are absent (unknown travel time, treated as unreachable).
+    ``limit_min`` are absent (unknown travel time, treated as unreachable).
 
     Attributes
     ----------
@@ -66,7 +66,7 @@ class TravelTimes:
         Per pair, position in ``demand`` and in ``facilities``.
     time_min : numpy.ndarray of float
         Per pair, travel time in minutes (0 allowed).
-    cutoff_min : float
+    limit_min : float
         Pairs up to this time are present.
     """
 
@@ -76,7 +76,7 @@ class TravelTimes:
     demand_pos: np.ndarray
     facility_pos: np.ndarray
     time_min: np.ndarray
-    cutoff_min: float
+    limit_min: float
 
     @property
     def facilities(self) -> pd.Index:
@@ -100,9 +100,9 @@ class TravelTimes:
             }
         )
 
-    def coverage_matrix(self, max_time_min: float) -> sp.csr_matrix:
-        """Boolean CSR matrix demand x facility: reachable within ``max_time_min``."""
-        keep = self.time_min <= max_time_min
+    def coverage_matrix(self, limit_min: float) -> sp.csr_matrix:
+        """Boolean CSR matrix demand x facility: reachable within ``limit_min``."""
+        keep = self.time_min <= limit_min
         m = sp.csr_matrix(
             (
                 np.ones(int(keep.sum()), dtype=bool),
@@ -120,7 +120,7 @@ def travel_times_from_pairs(
     *,
     candidates: Iterable[Any],
     existing: Iterable[Any] = (),
-    cutoff_min: float,
+    limit_min: float,
     demand_col: str = "demand_id",
     facility_col: str = "site_id",
     time_col: str = "time_min",
@@ -132,7 +132,7 @@ def travel_times_from_pairs(
     pairs : pandas.DataFrame
         One row per (demand point, facility) with a travel time in minutes, e.g.
         from the accessibility engine; facilities are candidate sites or
-        existing hubs. Rows with ``time_min > cutoff_min`` are left out (counted
+        existing hubs. Rows with ``time_min > limit_min`` are left out (counted
         in the log); for repeated pairs the shortest time is kept (counted).
     demand : pandas.Series
         Demand weight per demand point (index = demand id), >= 0, no NaN.
@@ -141,7 +141,7 @@ def travel_times_from_pairs(
         Candidate site ids (all of them, also those reaching no demand).
     existing : iterable
         Existing hub ids, fixed open; must not overlap ``candidates``.
-    cutoff_min : float
+    limit_min : float
         Travel-time cutoff in minutes (> 0).
     demand_col, facility_col, time_col : str
         Column names in ``pairs``.
@@ -160,9 +160,9 @@ def travel_times_from_pairs(
     """
     require_columns(pairs, [demand_col, facility_col, time_col], what="travel-time pairs")
     require_numeric(pairs, [time_col], what="travel-time pairs")
-    if not (isinstance(cutoff_min, (int, float)) and math.isfinite(cutoff_min) and cutoff_min > 0):
+    if not (isinstance(limit_min, (int, float)) and math.isfinite(limit_min) and limit_min > 0):
         raise AllocationError(
-            f"cutoff_min must be a positive number of minutes, got {cutoff_min!r}"
+            f"limit_min must be a positive number of minutes, got {limit_min!r}"
         )
     cand = pd.Index(list(candidates))
     exist = pd.Index(list(existing))
@@ -206,10 +206,10 @@ def travel_times_from_pairs(
             f"travel-time pairs name {len(unk)} facility id(s) that are neither candidates nor "
             f"existing hubs, e.g. {unk[:5].tolist()}"
         )
-    within = t <= cutoff_min
+    within = t <= limit_min
     if (~within).any():
         logger.info(
-            "left out %d pair(s) beyond the %g min cutoff", int((~within).sum()), cutoff_min
+            "left out %d pair(s) beyond the %g min cutoff", int((~within).sum()), limit_min
         )
     frame = pd.DataFrame({"d": d_pos[within], "f": f_pos[within], "t": t[within]})
     n_before = len(frame)
@@ -223,7 +223,7 @@ def travel_times_from_pairs(
         demand_pos=frame["d"].to_numpy(np.int64),
         facility_pos=frame["f"].to_numpy(np.int64),
         time_min=frame["t"].to_numpy(float),
-        cutoff_min=float(cutoff_min),
+        limit_min=float(limit_min),
     )
     logger.info(
         "travel times: %d demand point(s), %d candidate(s), %d existing hub(s), %d pair(s) "
@@ -232,7 +232,7 @@ def travel_times_from_pairs(
         len(cand),
         len(exist),
         tt.n_pairs,
-        cutoff_min,
+        limit_min,
     )
     return tt
 
@@ -269,7 +269,7 @@ class AllocationResult:
         optimal with a zero tolerance; NaN for the heuristic).
     solve_time_s : float
         Wall-clock time of the solve, seconds.
-    max_time_min : float
+    limit_min : float
         Coverage threshold T (minutes).
     total_demand_n : float
         Sum of all demand.
@@ -301,7 +301,7 @@ class AllocationResult:
     best_bound: float
     mip_gap: float
     solve_time_s: float
-    max_time_min: float
+    limit_min: float
     total_demand_n: float
     covered_demand_n: float
     baseline_covered_demand_n: float
@@ -525,17 +525,17 @@ def _check_k(k: int, n_candidates: int) -> None:
         )
 
 
-def _check_time(tt: TravelTimes, max_time_min: float | None) -> float:
-    if max_time_min is None:
-        return tt.cutoff_min
-    if not (isinstance(max_time_min, (int, float)) and max_time_min > 0):
-        raise AllocationError(f"max_time_min must be a positive number, got {max_time_min!r}")
-    if max_time_min > tt.cutoff_min:
+def _check_time(tt: TravelTimes, limit_min: float | None) -> float:
+    if limit_min is None:
+        return tt.limit_min
+    if not (isinstance(limit_min, (int, float)) and limit_min > 0):
+        raise AllocationError(f"limit_min must be a positive number, got {limit_min!r}")
+    if limit_min > tt.limit_min:
         raise AllocationError(
-            f"max_time_min = {max_time_min:g} exceeds the travel-time cutoff "
-            f"{tt.cutoff_min:g} min of the input; pairs beyond the cutoff are unknown"
+            f"limit_min = {limit_min:g} exceeds the travel-time cutoff "
+            f"{tt.limit_min:g} min of the input; pairs beyond the cutoff are unknown"
         )
-    return float(max_time_min)
+    return float(limit_min)
 
 
 def _candidate_mask(tt: TravelTimes, candidates: Iterable[Any] | None) -> np.ndarray:
@@ -572,10 +572,10 @@ def _capacity_array(tt: TravelTimes, capacity: pd.Series | None) -> np.ndarray |
 
 
 def _nearest_open(
-    tt: TravelTimes, open_mask: np.ndarray, max_time_min: float
+    tt: TravelTimes, open_mask: np.ndarray, limit_min: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per demand point: position of the nearest open facility within T (-1) and its time."""
-    keep = (tt.time_min <= max_time_min) & open_mask[tt.facility_pos]
+    keep = (tt.time_min <= limit_min) & open_mask[tt.facility_pos]
     d, f, t = tt.demand_pos[keep], tt.facility_pos[keep], tt.time_min[keep]
     order = np.lexsort((f, t, d))
     d, f, t = d[order], f[order], t[order]
@@ -594,7 +594,7 @@ def _build_result(
     problem: str,
     k: int,
     open_cand: np.ndarray,
-    max_time_min: float,
+    limit_min: float,
     sol: _Solution,
     baseline: float,
     share_by_pair: np.ndarray | None = None,
@@ -605,14 +605,14 @@ def _build_result(
     fac_ids = tt.facilities
     open_mask = np.concatenate([open_cand, np.ones(len(tt.existing), dtype=bool)])
     d = tt.demand.to_numpy(float)
-    within = tt.time_min <= max_time_min
+    within = tt.time_min <= limit_min
     reach = np.bincount(
         tt.facility_pos[within], weights=d[tt.demand_pos[within]], minlength=len(fac_ids)
     )
     any_reach = np.zeros(len(d), dtype=bool)
     any_reach[tt.demand_pos[within]] = True
     if share_by_pair is None:
-        fac, tim = _nearest_open(tt, open_mask, max_time_min)
+        fac, tim = _nearest_open(tt, open_mask, limit_min)
         share = (fac >= 0).astype(float)
         assigned = np.bincount(fac[fac >= 0], weights=d[fac >= 0], minlength=len(fac_ids))
     else:
@@ -660,7 +660,7 @@ def _build_result(
         best_bound=sol.bound,
         mip_gap=sol.gap,
         solve_time_s=sol.time_s,
-        max_time_min=max_time_min,
+        limit_min=limit_min,
         total_demand_n=float(d.sum()),
         covered_demand_n=covered,
         baseline_covered_demand_n=baseline,
@@ -685,10 +685,10 @@ class _McLPModel:
     allowed: np.ndarray
 
 
-def _mclp_model(tt: TravelTimes, max_time_min: float, allowed: np.ndarray) -> _McLPModel:
+def _mclp_model(tt: TravelTimes, limit_min: float, allowed: np.ndarray) -> _McLPModel:
     n_c = len(tt.candidates)
     d = tt.demand.to_numpy(float)
-    cov = tt.coverage_matrix(max_time_min)
+    cov = tt.coverage_matrix(limit_min)
     by_existing = np.asarray(cov[:, n_c:].sum(axis=1)).ravel() > 0
     baseline = float(d[by_existing].sum())
     cand_cov = cov[:, :n_c][:, np.flatnonzero(allowed)] if not allowed.all() else cov[:, :n_c]
@@ -759,7 +759,7 @@ def _solve_mclp_model(
     tt: TravelTimes,
     model: _McLPModel,
     k: int,
-    max_time_min: float,
+    limit_min: float,
     *,
     solver: Any,
     time_limit_s: float | None,
@@ -776,7 +776,7 @@ def _solve_mclp_model(
         time_limit_s=time_limit_s,
         mip_rel_gap=mip_rel_gap,
         start=start,
-        what=f"maximal covering (k={k}, T={max_time_min:g} min)",
+        what=f"maximal covering (k={k}, T={limit_min:g} min)",
     )
     if prefer is not None and sol.optimal and k > 0:
         sol = _prefer_among_optima(model, sol, prefer, solver=solver, time_limit_s=time_limit_s,
@@ -797,7 +797,7 @@ def _solve_mclp_model(
         problem="mclp",
         k=k,
         open_cand=open_cand,
-        max_time_min=max_time_min,
+        limit_min=limit_min,
         sol=sol,
         baseline=model.baseline,
     )
@@ -846,7 +846,7 @@ def _prefer_array(tt: TravelTimes, prefer: pd.Series | None) -> np.ndarray | Non
 def _capacitated_mclp(
     tt: TravelTimes,
     k: int,
-    max_time_min: float,
+    limit_min: float,
     allowed: np.ndarray,
     cap: np.ndarray,
     *,
@@ -857,7 +857,7 @@ def _capacitated_mclp(
     n_c = len(tt.candidates)
     n_f = n_c + len(tt.existing)
     d = tt.demand.to_numpy(float)
-    keep = (tt.time_min <= max_time_min) & (d[tt.demand_pos] > 0)
+    keep = (tt.time_min <= limit_min) & (d[tt.demand_pos] > 0)
     keep &= np.concatenate([allowed, np.ones(len(tt.existing), dtype=bool)])[tt.facility_pos]
     dp, fp = tt.demand_pos[keep], tt.facility_pos[keep]
     n_p = len(dp)
@@ -912,7 +912,7 @@ def _capacitated_mclp(
         solver=solver,
         time_limit_s=time_limit_s,
         mip_rel_gap=mip_rel_gap,
-        what=f"capacitated maximal covering (k={k}, T={max_time_min:g} min)",
+        what=f"capacitated maximal covering (k={k}, T={limit_min:g} min)",
     )
     open_cand = sol.x[n_p : n_p + n_c] > 0.5
     return (
@@ -921,7 +921,7 @@ def _capacitated_mclp(
             problem="mclp_capacitated",
             k=k,
             open_cand=open_cand,
-            max_time_min=max_time_min,
+            limit_min=limit_min,
             sol=sol,
             baseline=float("nan"),
             share_by_pair=sol.x[:n_p].copy(),
@@ -935,7 +935,7 @@ def maximal_covering(
     tt: TravelTimes,
     k: int,
     *,
-    max_time_min: float | None = None,
+    limit_min: float | None = None,
     capacity: pd.Series | None = None,
     candidates: Iterable[Any] | None = None,
     solver: Any = "highs",
@@ -943,7 +943,7 @@ def maximal_covering(
     mip_rel_gap: float = 0.0,
     prefer: pd.Series | None = None,
 ) -> AllocationResult:
-    """Open ``k`` new hubs that maximise the demand covered within ``max_time_min``.
+    """Open ``k`` new hubs that maximise the demand covered within ``limit_min``.
 
     Existing hubs are open in every solution; demand they already cover counts
     as covered (``baseline_covered_demand_n``). Without capacities, a demand
@@ -958,8 +958,8 @@ def maximal_covering(
         Sparse travel times (minutes).
     k : int
         New hubs to open, 0 <= k <= number of allowed candidates.
-    max_time_min : float, optional
-        Coverage threshold T in minutes (default: ``tt.cutoff_min``; not above it).
+    limit_min : float, optional
+        Coverage threshold T in minutes (default: ``tt.limit_min``; not above it).
     capacity : pandas.Series, optional
         Capacity (demand n) per facility id, candidates and existing hubs;
         facilities missing or NaN are unlimited.
@@ -993,7 +993,7 @@ def maximal_covering(
     SolverError
         Infeasible problem or no solution found.
     """
-    T = _check_time(tt, max_time_min)
+    T = _check_time(tt, limit_min)
     allowed = _candidate_mask(tt, candidates)
     _check_k(k, int(allowed.sum()))
     cap = _capacity_array(tt, capacity)
@@ -1037,7 +1037,7 @@ def greedy_covering(
     tt: TravelTimes,
     k: int,
     *,
-    max_time_min: float | None = None,
+    limit_min: float | None = None,
     candidates: Iterable[Any] | None = None,
 ) -> AllocationResult:
     """Greedy reference heuristic for the uncapacitated MCLP.
@@ -1047,7 +1047,7 @@ def greedy_covering(
     ``1 - 1/e`` of the optimum's new coverage; use :func:`maximal_covering` for
     the reported answer. ``status`` is ``"Heuristic"``, gap and bound NaN.
     """
-    T = _check_time(tt, max_time_min)
+    T = _check_time(tt, limit_min)
     allowed = _candidate_mask(tt, candidates)
     _check_k(k, int(allowed.sum()))
     model = _mclp_model(tt, T, allowed)
@@ -1063,7 +1063,7 @@ def greedy_covering(
         problem="greedy_mclp",
         k=k,
         open_cand=chosen,
-        max_time_min=T,
+        limit_min=T,
         sol=sol,
         baseline=model.baseline,
     )
@@ -1086,7 +1086,7 @@ def p_median(
 ) -> AllocationResult:
     """Open ``k`` new hubs that minimise demand-weighted travel time.
 
-    Each demand point is assigned to open hubs within ``tt.cutoff_min`` (to the
+    Each demand point is assigned to open hubs within ``tt.limit_min`` (to the
     nearest without capacities; split if capacities bind). Assignment variables
     exist only for pairs within the cutoff. Demand that no open hub reaches is
     *unserved* and costs ``unserved_penalty_min`` per unit (default: the cutoff,
@@ -1120,7 +1120,7 @@ def p_median(
     allowed = _candidate_mask(tt, candidates)
     _check_k(k, int(allowed.sum()))
     cap = _capacity_array(tt, capacity)
-    T = tt.cutoff_min
+    T = tt.limit_min
     penalty = T if unserved_penalty_min is None else float(unserved_penalty_min)
     if penalty < T:
         raise AllocationError(
@@ -1216,7 +1216,7 @@ def p_median(
         problem="pmedian",
         k=k,
         open_cand=open_cand,
-        max_time_min=T,
+        limit_min=T,
         sol=sol,
         baseline=baseline,
         share_by_pair=sol.x[:n_p].copy(),
@@ -1259,7 +1259,7 @@ def coverage_curve(
     tt: TravelTimes,
     k_max: int,
     *,
-    max_time_min: float | None = None,
+    limit_min: float | None = None,
     capacity: pd.Series | None = None,
     candidates: Iterable[Any] | None = None,
     solver: Any = "highs",
@@ -1279,7 +1279,7 @@ def coverage_curve(
     tt : TravelTimes
     k_max : int
         Largest number of new hubs (<= allowed candidates).
-    max_time_min, capacity, candidates, solver, time_limit_s, mip_rel_gap, prefer
+    limit_min, capacity, candidates, solver, time_limit_s, mip_rel_gap, prefer
         As in :func:`maximal_covering`.
     progress : bool
         Show a progress bar.
@@ -1288,7 +1288,7 @@ def coverage_curve(
     -------
     CoverageCurve
     """
-    T = _check_time(tt, max_time_min)
+    T = _check_time(tt, limit_min)
     allowed = _candidate_mask(tt, candidates)
     _check_k(k_max, int(allowed.sum()))
     results: dict[int, AllocationResult] = {}
@@ -1313,7 +1313,7 @@ def coverage_curve(
             res = maximal_covering(
                 tt,
                 k,
-                max_time_min=T,
+                limit_min=T,
                 capacity=capacity,
                 candidates=candidates,
                 solver=solver,

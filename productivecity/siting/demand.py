@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from productivecity.indicators.labour import labour_cells, lattice_cells
+from productivecity._errors import SchemaError
+from productivecity.indicators.labour import lattice_cells
 from productivecity.layers import LayerSet
 
 logger = logging.getLogger(__name__)
@@ -21,14 +22,10 @@ DEMAND_COLUMNS = ("population_n", "jobseekers_n", "jobseekers_low_edu_n")
 
 def demand_units(
     layers: LayerSet,
-    data_dir,
+    surface: gpd.GeoDataFrame,
     *,
     units: str = "neighbourhoods",
-    year: int = 2024,
-    cell_m: float = 100.0,
     unit_cell_m: float = 250.0,
-    buildings: gpd.GeoDataFrame | None = None,
-    building_coverage=None,
 ) -> gpd.GeoDataFrame:
     """Job seekers and residents per demand unit, as points for the network.
 
@@ -36,19 +33,15 @@ def demand_units(
     ----------
     layers : LayerSet
         The study area's layers.
-    data_dir : path-like or DataDir
-        Holds the job-seeker table.
+    surface : GeoDataFrame
+        The run's dasymetric demand surface
+        (:func:`~productivecity.indicators.labour.demand_surface`: points with the
+        :data:`DEMAND_COLUMNS` and ``no_data``), the same the indicators count.
     units : {"neighbourhoods", "cells"}
         Demand units: the neighbourhoods layer (values summed from the dasymetric
         cells inside each), or square cells of ``unit_cell_m``.
-    year : int
-        Year of the job-seeker table.
-    cell_m : float
-        Cell size of the dasymetric surface (m).
     unit_cell_m : float
         Size of demand cells when ``units="cells"`` (m).
-    buildings, building_coverage
-        Residential footprints for the dasymetric surface.
 
     Returns
     -------
@@ -59,11 +52,8 @@ def demand_units(
         point geometry: the population-weighted centre of its cells, moved onto the
         unit when it falls outside.
     """
-    cells, no_data, notes = labour_cells(layers, data_dir, year=year, buildings=buildings,
-                                         building_coverage=building_coverage, cell_m=cell_m)
-    for n in notes:
-        logger.info("demand: %s", n)
-    cells = cells.assign(no_data=no_data)
+    cells = surface
+    no_data = cells["no_data"].to_numpy(dtype=bool)
     pts = np.asarray(cells.geometry.values)
     if units == "neighbourhoods":
         polys = layers["units_neighbourhoods"]
@@ -77,7 +67,7 @@ def demand_units(
         ids = pd.Index([f"cell{unit_cell_m:g}-{i}" for i in range(len(geoms))])
         prefix = ""
     else:
-        raise ValueError(f"units must be 'neighbourhoods' or 'cells', got {units!r}")
+        raise SchemaError(f"demand units must be 'neighbourhoods' or 'cells', got {units!r}")
     tree = shapely.STRtree(geoms)
     ci, ui = tree.query(pts, predicate="intersects")
     first = ~pd.Series(ci).duplicated().to_numpy()  # a point on a shared edge counts once

@@ -21,7 +21,7 @@ def network_travel_times(
     demand: gpd.GeoDataFrame,
     *,
     demand_column: str,
-    cutoff_min: float,
+    limit_min: float,
     existing: gpd.GeoDataFrame | None = None,
     progress: bool = False,
 ) -> TravelTimes:
@@ -36,7 +36,7 @@ def network_travel_times(
         Demand units (:func:`demand_units`) with ``demand_column``.
     demand_column : str
         Demand weight, e.g. ``"jobseekers_low_edu_n"``.
-    cutoff_min : float
+    limit_min : float
         Largest travel time kept (min).
     existing : GeoDataFrame, optional
         Existing hubs, fixed open (index ``hub_id``).
@@ -62,11 +62,11 @@ def network_travel_times(
     facilities = gpd.GeoDataFrame(facilities, geometry="geometry", crs=candidates.crs)
     dsnap = acc.snap(network, demand)
     # people travel to the hub: from the demand units to the facilities (one-ways matter)
-    tt = acc.travel_times(network, dsnap, facilities, limit_min=cutoff_min, progress=progress)
+    tt = acc.travel_times(network, dsnap, facilities, limit_min=limit_min, progress=progress)
     pairs = tt.rename("time_min").reset_index()
     pairs = pairs.rename(columns={"origin": "demand_id", "destination": "site_id"})
     return travel_times_from_pairs(
         pairs, demand[demand_column].astype(float), candidates=candidates.index,
-        existing=existing.index, cutoff_min=cutoff_min,
+        existing=existing.index, limit_min=limit_min,
     )
 

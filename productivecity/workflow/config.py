@@ -20,6 +20,12 @@ from productivecity._errors import (
     CriteriaError,
     DataSourceError,
 )
+from productivecity.indicators.options import (
+    DEFAULT_SURFACE_CELL_M,
+    DEFAULT_YEAR,
+    IndicatorOptions,
+    indicator_definitions,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +96,7 @@ class Option:
 
 
 _DEMAND = ("jobseekers_low_edu_n", "jobseekers_n", "population_n")
+_IND = IndicatorOptions()
 
 
 #: The sections and keys of a run configuration (``[criteria]`` is checked separately).
@@ -119,13 +126,29 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "layer": Option("str", help="layer of the sites file"),
     },
     "indicators": {
-        "year": Option("int", 2024, ge=1900, help="year of the job-seeker table"),
-        "cell_m": Option("number", 100.0, gt=0, help="cell size of the dasymetric surface (m)"),
+        "year": Option("int", DEFAULT_YEAR, ge=1900, help="year of the job-seeker table"),
+        "cell_m": Option("number", DEFAULT_SURFACE_CELL_M, gt=0,
+                         help="cell size of the dasymetric demand surface (m)"),
+        "walk_limits_min": Option("numbers", list(_IND.walk_limits_min), gt=0,
+                                  help="walk catchments of the job-seeker counts (min)"),
+        "bike_limits_min": Option("numbers", list(_IND.bike_limits_min), gt=0,
+                                  help="bike catchments of the job-seeker counts (min)"),
+        "stops_walk_limit_min": Option("number", _IND.stops_walk_limit_min, gt=0,
+                                       help="walk time of the transit-stop count (min)"),
+        "residents_bike_limit_min": Option("number", _IND.residents_bike_limit_min, gt=0,
+                                           help="bike time of the resident count (min)"),
+        "hub_access_bike_limit_min": Option("number", _IND.hub_access_bike_limit_min, gt=0,
+                                            help="bike catchment of the hub access 2SFCA (min)"),
+        "station_limit_min": Option("number", _IND.station_limit_min, gt=0,
+                                    help="largest walk to a station whose stops count (min)"),
     },
     "allocation": {
         "enabled": Option("bool", True, help="solve the coverage curve"),
         "k": Option("int", 10, ge=1, help="largest number of new hubs"),
-        "time_min": Option("number", 20.0, gt=0, help="coverage travel time (min)"),
+        "limit_min": Option("number", 20.0, gt=0,
+                            help="travel time within which demand is covered (min)"),
+        "objective": Option("str", "coverage", choices=("coverage", "pmedian"),
+                            help="maximal covering, or p-median (mean travel time) at k"),
         "mode": Option("str", "bike", choices=("walk", "bike")),
         "demand": Option("str", "jobseekers_low_edu_n", choices=_DEMAND),
         "units": Option("str", "neighbourhoods", choices=("neighbourhoods", "cells")),
@@ -202,6 +225,19 @@ class PipelineConfig:
     def name(self) -> str:
         """The scenario name."""
         return self.sections["run"]["name"]
+
+    @property
+    def indicator_options(self) -> IndicatorOptions:
+        """The catchment times of the indicators (``[indicators]``)."""
+        return IndicatorOptions.from_config(self.sections["indicators"])
+
+    def require_criteria(self, what: str = "the ranking"):
+        """Return the criteria, or raise ConfigError saying how to give them."""
+        if self.criteria is None:
+            where = self.path or "the configuration"
+            raise ConfigError(f"{what} needs criteria: add [criteria] file = \"<criteria.toml>\" "
+                              f"to {where} or pass --criteria FILE")
+        return self.criteria
 
 
 def _type_ok(value: Any, opt: Option) -> bool:
@@ -295,7 +331,6 @@ def config_from_dict(data: Mapping[str, Any], *, base_dir: str | os.PathLike = "
         ``[criteria]``).
     """
     from productivecity import siting as suit
-    from productivecity.indicators.table import INDICATORS
 
     base = Path(base_dir).expanduser().resolve()
     problems: list[str] = []
@@ -345,8 +380,9 @@ def config_from_dict(data: Mapping[str, Any], *, base_dir: str | os.PathLike = "
         problems.append("[area] give either preset or file, not both")
     if area["preset"] is None and area["file"] is None:
         if area["data_dir"] is not None:
-            problems.append("[area] data_dir is given without preset or file; say which "
-                            "study area to load, e.g. preset = \"brussels-vilvoorde\"")
+            problems.append("[area] data_dir (--data-dir) is given without --area ([area] "
+                            "preset or file); say which study area to load, e.g. --area "
+                            "brussels-vilvoorde")
         area["preset"] = "sample"
     if sites["kind"] == "file" and sites["path"] is None:
         problems.append("[sites] kind = 'file' needs path = \"<your sites file>\"")
@@ -360,8 +396,8 @@ def config_from_dict(data: Mapping[str, Any], *, base_dir: str | os.PathLike = "
         problems.append(f"[allocation] candidates must be 'eligible' or 'top:N' (N >= 1), "
                         f"got {cand!r}")
     elif cand.startswith("top:") and int(cand[4:]) < alloc["k"]:
-        problems.append(f"[allocation] candidates {cand!r} has fewer sites than k = "
-                        f"{alloc['k']}")
+        problems.append(f"[allocation] candidates {cand!r} gives only {int(cand[4:])} "
+                        f"candidate sites, fewer than k = {alloc['k']}")
     maps = outputs["indicator_maps"]
     if isinstance(maps, str) and maps not in ("criteria", "all"):
         problems.append(f"[outputs] indicator_maps must be 'criteria', 'all' or a list of "
@@ -379,8 +415,7 @@ def config_from_dict(data: Mapping[str, Any], *, base_dir: str | os.PathLike = "
     spec, crit_data, crit_file = None, {}, None
     crit = data.get("criteria")
     if crit is None:
-        problems.append("missing section [criteria]: give file = \"<criteria.toml>\" or the "
-                        "[[criteria.criterion]] tables inline")
+        pass  # only the ranking needs criteria; it says so when they are missing
     elif not isinstance(crit, Mapping):
         problems.append(f"[criteria] must be a table, got {_show(crit)}")
     elif "file" in crit:
@@ -402,8 +437,13 @@ def config_from_dict(data: Mapping[str, Any], *, base_dir: str | os.PathLike = "
             spec = suit.criteria_from_dict(crit_data, source=f"{source} [criteria]")
         except CriteriaError as exc:
             problems.append(str(exc))
-    if spec is not None and sites["kind"] in _SITE_COLUMNS:
-        known = set(INDICATORS) | _SITE_COLUMNS[sites["kind"]]
+    options = None
+    try:
+        options = IndicatorOptions.from_config(sections["indicators"])
+    except ConfigError as exc:
+        problems.append(str(exc))
+    if spec is not None and options is not None and sites["kind"] in _SITE_COLUMNS:
+        known = set(indicator_definitions(options)) | _SITE_COLUMNS[sites["kind"]]
         used = [(f"criterion {c.name!r}", c.column) for c in spec.criteria]
         used += [("a constraint", c.column) for c in spec.constraints]
         for what, col in used:
@@ -415,6 +455,104 @@ def config_from_dict(data: Mapping[str, Any], *, base_dir: str | os.PathLike = "
         raise ConfigError(f"{source}: {len(problems)} problem(s): " + "; ".join(problems))
     return PipelineConfig(sections=sections, criteria=spec, criteria_data=_jsonable(crit_data),
                           criteria_file=crit_file, path=path, raw=_jsonable(dict(data)))
+
+
+def parse_override(text: str) -> tuple[str, str, Any]:
+    """Parse ``section.key=value`` (the value in TOML syntax, else a plain string).
+
+    Examples
+    --------
+    >>> parse_override("allocation.k=5")
+    ('allocation', 'k', 5)
+    >>> parse_override("area.preset=sample")
+    ('area', 'preset', 'sample')
+    >>> parse_override("indicators.walk_limits_min=[15, 30]")
+    ('indicators', 'walk_limits_min', [15, 30])
+    """
+    key, sep, value = text.partition("=")
+    section, dot, name = key.strip().partition(".")
+    if not sep or not dot or not section or not name:
+        raise ConfigError(f"--set {text!r}: expected section.key=value, e.g. allocation.k=5 "
+                          f"(sections: {', '.join(_SECTIONS)})")
+    value = value.strip()
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value
+    return section, name, parsed
+
+
+def merge_overrides(data: Mapping[str, Any], overrides) -> dict:
+    """Return ``data`` with ``overrides`` applied.
+
+    Parameters
+    ----------
+    data : mapping
+        A parsed configuration (sections of :data:`SCHEMA` and ``criteria``).
+    overrides : iterable of (section, key, value)
+        Values that win over the file's, e.g. from command-line options and ``--set``
+        (paths in them should be absolute: relative paths resolve against the
+        configuration's folder).
+
+    Returns
+    -------
+    dict
+        A new configuration; ``data`` is not modified.
+    """
+    out = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in data.items()}
+    for section, key, value in overrides:
+        table = out.setdefault(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"[{section}] must be a table, got {table!r}")
+        if section == "criteria" and key == "file":
+            table.clear()  # a criteria file given on the command line replaces inline criteria
+        table[key] = value
+    return out
+
+
+def read_config_file(path: str | os.PathLike) -> dict:
+    """Read a TOML configuration file (no checks beyond TOML syntax)."""
+    path = Path(path).expanduser()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataSourceError(f"cannot read configuration {path}: {exc.strerror or exc}") \
+            from exc
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def build_config(path: str | os.PathLike | None = None, overrides=()) -> PipelineConfig:
+    """Build a checked configuration from a file (optional) and overrides.
+
+    The one way a configuration is made: defaults of :data:`SCHEMA`, then the
+    file's values, then ``overrides`` (command-line options, ``--set``).
+
+    Parameters
+    ----------
+    path : path-like, optional
+        A scenario TOML file; relative paths in it resolve against its folder.
+    overrides : iterable of (section, key, value)
+
+    Returns
+    -------
+    PipelineConfig
+
+    Examples
+    --------
+    >>> cfg = build_config(overrides=[("allocation", "k", 3)])
+    >>> cfg["allocation"]["k"], cfg["allocation"]["limit_min"]
+    (3, 20.0)
+    """
+    if path is None:
+        return config_from_dict(merge_overrides({}, overrides), base_dir=Path.cwd(),
+                                source="the command line")
+    path = Path(path).expanduser()
+    data = merge_overrides(read_config_file(path), overrides)
+    return config_from_dict(data, base_dir=path.resolve().parent, source=str(path),
+                            path=path.resolve())
 
 
 def load_config(path: str | os.PathLike) -> PipelineConfig:
@@ -443,16 +581,5 @@ def load_config(path: str | os.PathLike) -> PipelineConfig:
     >>> cfg["sites"]["cell_m"]  # doctest: +SKIP
     250.0
     """
-    path = Path(path).expanduser()
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataSourceError(f"cannot read configuration {path}: {exc.strerror or exc}") \
-            from exc
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return config_from_dict(data, base_dir=path.resolve().parent, source=str(path),
-                            path=path.resolve())
+    return build_config(path)
 

@@ -21,13 +21,15 @@ from productivecity.workflow.manifest import _manifest
 from productivecity.workflow.outdir import _clean_stale, _swap_in, check_output_dir
 from productivecity.workflow.outputs import _write_outputs
 from productivecity.workflow.steps import (
-    _allocation_step,
-    _indicators_step,
-    _isochrones_step,
-    _layers_step,
-    _ranking_step,
     _Run,
-    _sites_step,
+    allocation_step,
+    definitions_table,
+    demand_step,
+    indicators_step,
+    isochrones_step,
+    layers_step,
+    ranking_step,
+    sites_step,
 )
 
 logger = logging.getLogger(__name__)
@@ -112,20 +114,22 @@ def run_pipeline(
     logger.info("run %s: data %s, output %s, cache %s", config.name, run.data_dir, out,
                 run.cache.root)
 
-    layers = _layers_step(run)
-    sites, sites_report = _sites_step(run, layers)
-    table, ind_report = _indicators_step(run, sites, layers)
-    rank_frames, rank_meta = _ranking_step(run, table)
+    config.require_criteria("a run")
+    layers = layers_step(run)
+    sites, sites_report = sites_step(run, layers)
+    demand = demand_step(run, layers)
+    table, ind_report = indicators_step(run, sites, layers, demand)
+    rank_frames, rank_meta = ranking_step(run, table)
     ranked = rank_frames["ranked"]
     stability = rank_frames["stability"]
     allocation = alloc_meta = None
     if config["allocation"]["enabled"]:
-        allocation, alloc_meta = _allocation_step(run, ranked, layers)
+        allocation, alloc_meta = allocation_step(run, ranked, layers, demand)
     else:
         run.skipped("allocation", "[allocation] enabled = false")
     isochrones = None
     if config["outputs"]["isochrone_top_k"] > 0:
-        isochrones = _isochrones_step(run, ranked)
+        isochrones = isochrones_step(run, ranked)
         if isochrones.geometry.isna().all():
             logger.warning("none of the top sites is on the %s network: no isochrone map",
                            config["outputs"]["isochrone_mode"])
@@ -134,7 +138,7 @@ def run_pipeline(
         run.skipped("isochrones", "[outputs] isochrone_top_k = 0")
 
     # outputs
-    from productivecity.indicators.table import INDICATORS
+    from productivecity.indicators.options import indicator_definitions
     from productivecity.outputs import export
 
     if config["area"]["name"]:
@@ -146,8 +150,8 @@ def run_pipeline(
     tables = {
         "criteria": rank_frames["weights"],
         "sensitivity_one_at_a_time": rank_frames["one_at_a_time"],
-        "indicator_definitions": pd.DataFrame({"indicator": list(INDICATORS),
-                                               "definition": list(INDICATORS.values())}),
+        "indicator_definitions": definitions_table(
+            indicator_definitions(config.indicator_options)),
         "coverage_curve": (allocation["curve"].drop(columns=["solve_time_s"])
                            if allocation is not None else None),
     }

@@ -42,6 +42,33 @@ class _Run:
         self.inputs = self._inputs()
         self.keys: dict[str, str] = {}
         self.details: dict[str, dict] = {}
+        self._networks: dict[str, Any] = {}
+        self._buildings = None
+
+    # ---- shared inputs, read once per run
+    def require_data_dir(self, what: str) -> Path:
+        """Return the data directory, or raise a DataSourceError saying ``what`` needs one."""
+        if self.data_dir is None:
+            raise DataSourceError(f"{what} need(s) a data directory (street network, buildings, "
+                                  f"labour tables): give --data-dir DIR or [area] data_dir")
+        return self.data_dir
+
+    def network(self, mode: str):
+        """Return the ``mode`` street network of the data directory (built once per run)."""
+        if mode not in self._networks:
+            from productivecity.workflow.inputs import street_network
+
+            self._networks[mode] = street_network(self.require_data_dir(f"the {mode} network"),
+                                                  mode, settings=self.settings)
+        return self._networks[mode]
+
+    def buildings(self, layers):
+        """Return buildings, their coverage and the OSM extent (read once per run)."""
+        if self._buildings is None:
+            from productivecity.workflow.inputs import load_buildings
+
+            self._buildings = load_buildings(layers, self.require_data_dir("the buildings"))
+        return self._buildings
 
     # ---- inputs
     def _resolve_data_dir(self, override) -> Path | None:
@@ -55,6 +82,12 @@ class _Run:
         elif area["preset"] in PRESETS and PRESETS[area["preset"]].data_dir is not None:
             path = Path(PRESETS[area["preset"]].data_dir).resolve()
         else:
+            preset = area["preset"]
+            if (area["file"] is None and preset is not None and preset not in PRESETS
+                    and not preset.startswith("place:")):
+                from productivecity.area import study_area
+
+                study_area(preset)  # an unknown preset: its own error, with the known ones
             if not area["online"]:
                 raise DataSourceError(
                     f"no data directory for study area {area['preset'] or area['file']}: give "
@@ -143,7 +176,8 @@ class _Run:
                              "reason": reason})
 
 
-def _layers_step(run: _Run):
+def layers_step(run: _Run):
+    """Load the study area's layers (``[area]``)."""
     from productivecity.layers import LayerSet, load_layers
     from productivecity.sources.load_report import LayerReport
 
@@ -166,7 +200,8 @@ def _layers_step(run: _Run):
                     data_dir=run.data_dir)
 
 
-def _sites_step(run: _Run, layers):
+def sites_step(run: _Run, layers):
+    """Make the candidate sites (``[sites]``); returns the sites and their report (dict)."""
     from productivecity import sites as _sites
 
     cfg = run.config["sites"]
@@ -185,36 +220,83 @@ def _sites_step(run: _Run, layers):
     return frames["sites"], meta["report"]
 
 
-def _indicators_step(run: _Run, sites, layers):
-    from productivecity.indicators.table import site_indicators
+def demand_step(run: _Run, layers):
+    """Compute the run's one demand surface, shared by the indicators and the allocation."""
+    from productivecity.workflow.inputs import load_demand_surface
 
     cfg = run.config["indicators"]
-    parts = {"sites": run.keys["sites"], "indicators": cfg,
+    parts = {"layers": run.keys["layers"], "year": cfg["year"], "cell_m": cfg["cell_m"],
              "inputs": run.input_hashes("data")}
 
     def compute():
-        if run.data_dir is None:
-            raise DataSourceError("the indicators need a data directory (street network and "
-                                  "labour tables): give --data-dir DIR")
-        table, rep = site_indicators(sites, layers, data_dir=run.data_dir, year=cfg["year"],
-                                     cell_m=cfg["cell_m"], progress=run.progress)
+        buildings, coverage, _osm, _notes = run.buildings(layers)
+        surface, notes = load_demand_surface(layers, run.require_data_dir("the demand surface"),
+                                             year=cfg["year"], cell_m=cfg["cell_m"],
+                                             buildings=buildings, building_coverage=coverage)
+        for n in notes:
+            logger.info("demand: %s", n)
+        return {"surface": surface}, {"notes": notes}
+
+    frames, meta = run.step("demand", parts, compute)
+    run.demand_notes = list(meta.get("notes", []))
+    return frames["surface"]
+
+
+def indicator_inputs(run: _Run, layers, demand):
+    """Gather the inputs of the indicators (networks and buildings read once per run)."""
+    from productivecity.indicators.table import IndicatorInputs
+    from productivecity.workflow.inputs import read_open_land, read_unit_rates
+
+    dd = run.require_data_dir("the indicators")
+    buildings, coverage, osm_coverage, notes = run.buildings(layers)
+    open_land, lnotes = read_open_land(layers, dd)
+    return IndicatorInputs(walk=run.network("walk"), bike=run.network("bike"), demand=demand,
+                           buildings=buildings, building_coverage=coverage,
+                           osm_coverage=osm_coverage, open_land=open_land,
+                           unit_rates=read_unit_rates(dd),
+                           notes=[*notes, *lnotes, *getattr(run, "demand_notes", [])])
+
+
+def indicators_step(run: _Run, sites, layers, demand):
+    """Compute the site indicators (``[indicators]``); returns the table and a report dict."""
+    from productivecity.indicators.table import site_indicators
+
+    cfg = run.config["indicators"]
+    parts = {"sites": run.keys["sites"], "demand": run.keys["demand"], "indicators": cfg,
+             "inputs": run.input_hashes("data")}
+
+    def compute():
+        inputs = indicator_inputs(run, layers, demand)
+        table, rep = site_indicators(sites, layers, inputs,
+                                     options=run.config.indicator_options,
+                                     progress=run.progress)
         missing = rep.missing.reset_index(names="indicator")
         summary = {"missing": missing.astype({"missing_n": int}).to_dict("records"),
                    "unsnapped_sites_n": int(len(rep.unsnapped_sites)),
-                   "notes": list(rep.notes)}
-        run.details["indicators"] = {k: round(v, 3) for k, v in rep.timings_s.items()}
+                   "unsnapped_reasons": {str(k): int(v) for k, v in
+                                         rep.unsnapped_sites["reason"].value_counts().items()}
+                   if len(rep.unsnapped_sites) else {},
+                   "notes": list(rep.notes),
+                   "timings_s": {k: round(v, 3) for k, v in rep.timings_s.items()}}
+        run.details["indicators"] = summary["timings_s"]
         return {"table": table}, {"report": summary}
 
     frames, meta = run.step("indicators", parts, compute)
     return frames["table"], meta["report"]
 
 
-def _ranking_step(run: _Run, table):
+def ranking_step(run: _Run, table, *, key: str | None = None):
+    """Score and rank the sites by the criteria, with weight sensitivity.
+
+    ``key`` names the table when it does not come from :func:`indicators_step`
+    (e.g. the hash of a file given to ``productivecity rank``).
+    """
     from productivecity.siting.criteria import criteria_table
     from productivecity.siting.ranking import rank_sites
 
-    spec = run.config.criteria
-    parts = {"indicators": run.keys["indicators"], "criteria": run.config.criteria_data}
+    spec = run.config.require_criteria("ranking the sites")
+    parts = {"indicators": key or run.keys["indicators"],
+             "criteria": run.config.criteria_data}
 
     def compute():
         ranked, _result, mc, oat = rank_sites(table, spec, progress=run.progress)
@@ -229,81 +311,86 @@ def _ranking_step(run: _Run, table):
     return run.step("ranking", parts, compute)
 
 
-def _osm_file(run: _Run) -> Path:
-    from productivecity.sources.catalog import DataDir
+def eligible_sites(ranked, config) -> Any:
+    """Return the allocation's candidates: sites not excluded, or the best N."""
+    from productivecity._errors import AllocationError, SchemaError
 
-    if run.data_dir is None:
-        raise DataSourceError("no data directory with OSM street data for the network")
-    dd = DataDir(run.data_dir)
-    osm = dd.find("osm_pbf") or dd.find("osm_xml")
-    if osm is None:
-        raise DataSourceError(f"no OSM street data (osm/*.osm.pbf or osm/*.osm) in {dd.root} "
-                              f"to build the street network")
-    return osm
-
-
-def _network(run: _Run, mode: str):
-    from productivecity.network.streets import bike_network, walk_network
-
-    return (walk_network if mode == "walk" else bike_network)(_osm_file(run),
-                                                                settings=run.settings)
+    missing = [c for c in ("rank", "score", "excluded") if c not in ranked.columns]
+    if missing:
+        raise SchemaError(f"the ranked sites lack the column(s) {missing}: rank the sites first "
+                          f"('productivecity rank')")
+    cfg = config["allocation"]
+    eligible = ranked.loc[~ranked["excluded"].astype(bool)]
+    if cfg["candidates"].startswith("top:"):
+        eligible = eligible.sort_values("rank", kind="stable").head(int(cfg["candidates"][4:]))
+    if len(eligible) < cfg["k"]:
+        raise AllocationError(f"[allocation] k = {cfg['k']} but only {len(eligible)} candidate "
+                              f"sites are eligible (not excluded by the criteria); lower k (--k)")
+    return eligible
 
 
-def _allocation_step(run: _Run, ranked, layers):
-    from productivecity._errors import AllocationError
+def allocation_step(run: _Run, ranked, layers, demand, *, key: str | None = None):
+    """Choose k new hubs (``[allocation]``): coverage curve k = 0..K, then the objective at K.
+
+    Returns ``(frames, meta)``: ``curve`` (the maximal-covering curve), ``new_hubs``
+    (the sites chosen at K by the objective), ``demand_units`` (with the facility and
+    time each is assigned to).
+    """
     from productivecity.siting import allocation as alloc
     from productivecity.siting.demand import demand_units
     from productivecity.siting.travel_times import network_travel_times
 
     cfg = run.config["allocation"]
-    eligible = ranked.loc[~ranked["excluded"].astype(bool)]
-    if cfg["candidates"].startswith("top:"):
-        eligible = eligible.sort_values("rank", kind="stable").head(int(cfg["candidates"][4:]))
-    if len(eligible) < cfg["k"]:
-        raise AllocationError(f"[allocation] k = {cfg['k']} but only {len(eligible)} sites are "
-                              f"eligible (not excluded by the criteria); lower k")
+    eligible = eligible_sites(ranked, run.config)
     # the solution depends on the candidate set and, among equally covering sets, on the
     # order of their scores (ties are broken towards the better scored sites)
-    parts = {"indicators": run.keys["indicators"], "allocation": cfg,
+    parts = {"ranked": key or run.keys["indicators"], "demand": run.keys["demand"],
+             "allocation": cfg,
              "candidates": sorted(map(str, eligible.index)),
              "score_order": list(map(str, eligible["score"].sort_values(kind="stable").index)),
-             "layers": run.keys["layers"], "year": run.config["indicators"]["year"]}
+             "layers": run.keys["layers"]}
 
     def compute():
-        demand = demand_units(layers, run.data_dir, units=cfg["units"],
-                              year=run.config["indicators"]["year"],
-                              unit_cell_m=cfg["unit_cell_m"])
-        net = _network(run, cfg["mode"])
-        tt = network_travel_times(net, eligible[["geometry"]], demand,
-                                  demand_column=cfg["demand"], cutoff_min=cfg["time_min"],
+        units = demand_units(layers, demand, units=cfg["units"], unit_cell_m=cfg["unit_cell_m"])
+        net = run.network(cfg["mode"])
+        tt = network_travel_times(net, eligible[["geometry"]], units,
+                                  demand_column=cfg["demand"], limit_min=cfg["limit_min"],
                                   existing=layers.layers.get("hubs"), progress=run.progress)
         curve = alloc.coverage_curve(tt, cfg["k"], progress=run.progress,
                                      prefer=eligible["score"])
         final = curve.results[cfg["k"]]
+        if cfg["objective"] == "pmedian":
+            final = alloc.p_median(tt, cfg["k"])
         chosen = eligible.loc[list(final.selected), ["rank", "score", "geometry"]].copy()
         chosen["chosen_for_k"] = cfg["k"]
+        chosen["objective"] = cfg["objective"]
         first = {}
         for k, res in sorted(curve.results.items()):
             for sid in res.selected:
                 first.setdefault(sid, k)
-        chosen["first_chosen_k"] = [first.get(s) for s in chosen.index]
-        dem = demand.copy()
+        chosen["first_chosen_k"] = pd.array([first.get(s) for s in chosen.index], dtype="Int64")
+        if cfg["objective"] == "pmedian":
+            chosen["mean_time_min"] = final.mean_time_min
+        dem = units.copy()
         for col in ("facility_id", "time_min", "covered_share"):
             dem[col] = final.assignment[col].reindex(dem.index)
         dem["facility_id"] = dem["facility_id"].astype("string")
         table = curve.table.reset_index()
         table["objective"] = "maximal covering"
-        summary = {"k": cfg["k"], "status": final.status, "mip_gap": final.mip_gap,
-                   "total_demand_n": final.total_demand_n,
+        summary = {"k": cfg["k"], "objective": cfg["objective"], "status": final.status,
+                   "mip_gap": final.mip_gap, "total_demand_n": final.total_demand_n,
                    "covered_demand_n": final.covered_demand_n,
                    "baseline_covered_demand_n": final.baseline_covered_demand_n,
                    "selected": [str(s) for s in final.selected]}
+        if cfg["objective"] == "pmedian":
+            summary["mean_time_min"] = final.mean_time_min
         return {"curve": table, "new_hubs": chosen, "demand_units": dem}, {"summary": summary}
 
     return run.step("allocation", parts, compute)
 
 
-def _isochrones_step(run: _Run, ranked):
+def isochrones_step(run: _Run, ranked):
+    """Isochrones of the top sites (``[outputs] isochrone_*``)."""
     from productivecity.accessibility.isochrone_polygons import isochrones
 
     cfg = run.config["outputs"]
@@ -314,10 +401,14 @@ def _isochrones_step(run: _Run, ranked):
              "mode": cfg["isochrone_mode"], "times_min": cfg["isochrone_times_min"]}
 
     def compute():
-        net = _network(run, cfg["isochrone_mode"])
+        net = run.network(cfg["isochrone_mode"])
         iso = isochrones(net, top[["geometry"]], times_min=cfg["isochrone_times_min"])
         return {"isochrones": iso}, {}
 
     frames, _ = run.step("isochrones", parts, compute)
     return frames["isochrones"]
 
+
+def definitions_table(definitions: Mapping[str, str]) -> pd.DataFrame:
+    """Return the indicator definitions as a table (``indicator``, ``definition``)."""
+    return pd.DataFrame({"indicator": list(definitions), "definition": list(definitions.values())})
