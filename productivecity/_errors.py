@@ -7,6 +7,28 @@ built-in exception a caller would expect (``OSError`` for files,
 
 from __future__ import annotations
 
+__all__ = [
+    "AllocationError",
+    "AreaError",
+    "ConfigError",
+    "CRSError",
+    "CriteriaError",
+    "CriteriaWarning",
+    "DataQualityWarning",
+    "DataSourceError",
+    "EmptyLayerError",
+    "MissingLayerError",
+    "NetworkError",
+    "OutputExistsError",
+    "ParameterError",
+    "ParameterTypeError",
+    "ProductiveCityError",
+    "ProductiveCityWarning",
+    "SchemaError",
+    "SolverError",
+    "UnknownKeyError",
+]
+
 
 class ProductiveCityError(Exception):
     """Root of all productivecity errors."""
@@ -65,4 +87,30 @@ class CriteriaWarning(ProductiveCityWarning):
 
 
 class ConfigError(ProductiveCityError, ValueError):
-    """A run configuration (TOML) has unknown keys, wrong types or bad values; all are listed."""
+    """A run configuration (TOML, settings, environment variables) is invalid; all are listed.
+
+    Unknown keys, wrong types or bad values.
+    """
+
+
+class ParameterTypeError(ProductiveCityError, TypeError):
+    """A function argument has the wrong type (e.g. a DataFrame where a GeoDataFrame is needed)."""
+
+
+class UnknownKeyError(ProductiveCityError, KeyError):
+    """A name (site id, label, source kind, ...) is not among the known ones.
+
+    It is a ``KeyError`` for callers that expect one, but prints its message as
+    it is (``KeyError`` would quote it).
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()
+
+
+class MissingLayerError(UnknownKeyError):
+    """A layer asked for was not loaded (its source is missing, or it was left out)."""
+
+
+class ParameterError(ProductiveCityError, ValueError):
+    """A function argument has a bad value (e.g. a travel-time limit that is not positive)."""

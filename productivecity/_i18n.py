@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from productivecity._errors import ParameterError, UnknownKeyError
+
 #: Languages labels exist in: Dutch, French, English.
 LANGUAGES = ("nl", "fr", "en")
 
@@ -254,10 +256,11 @@ _UNITS: tuple[tuple[str, dict[str, str]], ...] = (
 
 
 def check_lang(lang: str) -> str:
-    """Return ``lang`` lower-cased, or raise ``ValueError`` naming the known languages."""
+    """Return ``lang`` lower-cased, or raise ``ParameterError`` naming the known languages."""
     code = str(lang).strip().lower()
     if code not in LANGUAGES:
-        raise ValueError(f"language {lang!r} is not supported; use one of {list(LANGUAGES)}")
+        raise ParameterError(f"language {lang!r} is not supported; use one of "
+                             f"{list(LANGUAGES)}")
     return code
 
 
@@ -286,7 +289,7 @@ def text(key: str, lang: str = "en", **fields) -> str:
     try:
         entry = _TERMS[key]
     except KeyError:
-        raise KeyError(f"no label {key!r}; known labels: {sorted(_TERMS)}") from None
+        raise UnknownKeyError(f"no label {key!r}; known labels: {sorted(_TERMS)}") from None
     return entry[code].format(**fields) if fields else entry[code]
 
 

@@ -6,13 +6,14 @@ Checks collect every problem they find and raise once, naming the source
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import geopandas as gpd
 import pandas as pd
 import pyproj
 
-from productivecity._errors import CRSError, SchemaError
+from productivecity._errors import CRSError, ParameterError, SchemaError
 from productivecity.settings import PROJECT_CRS
 
 
@@ -75,3 +76,35 @@ def require_numeric(df: pd.DataFrame, columns: Iterable[str], *, what: str) -> N
             problems.append(f"column {col!r}: {len(bad)} non-numeric value(s), e.g. {examples}")
     if problems:
         raise SchemaError(f"{what}: expected numbers; " + "; ".join(problems))
+
+
+def check_limit_min(value, *, name: str = "limit_min", allow_inf: bool = False) -> float:
+    """Return a travel-time limit in minutes as a float, or raise :class:`ParameterError`.
+
+    The one check of the time limit, from the scenario file and the command line
+    (``[allocation] limit_min``, ``--limit-min``) to the engine (``limit_min`` of the
+    accessibility measures and the location models).
+
+    Examples
+    --------
+    >>> check_limit_min(20)
+    20.0
+    >>> check_limit_min(-1)
+    Traceback (most recent call last):
+    ...
+    productivecity._errors.ParameterError: limit_min must be a positive number of minutes, got -1
+    """
+    ok = (not isinstance(value, bool) and isinstance(value, int | float)
+          and not math.isnan(value) and value > 0 and (allow_inf or math.isfinite(value)))
+    if not ok:
+        try:
+            import numpy as np
+
+            ok = (isinstance(value, np.number) and not np.isnan(value) and value > 0
+                  and (allow_inf or np.isfinite(value)))
+        except ImportError:  # pragma: no cover
+            ok = False
+    if not ok:
+        inf = " (inf allowed)" if allow_inf else ""
+        raise ParameterError(f"{name} must be a positive number of minutes{inf}, got {value!r}")
+    return float(value)

@@ -5,13 +5,11 @@ A study area is a one-row GeoDataFrame in EPSG:31370 with columns ``name``,
 
 Presets
 -------
-``brussels-vilvoorde``
-    The 19 municipalities of the Brussels-Capital Region (NIS 21001-21019),
-    Vilvoorde (23088) and Machelen (23047), dissolved from municipality
-    boundaries (a ``municipalities`` file of the data directory, or
-    downloaded through osmnx when online).
-``sample``
-    The synthetic sample shipped with the package (not real data).
+A preset is a named set of municipalities, dissolved from municipality
+boundaries (a ``municipalities`` file of the data directory, or downloaded
+through osmnx when online). The region plug-ins of
+:mod:`productivecity.sources.regions` define them; the package adds
+``sample``, the synthetic sample shipped with it (not real data).
 """
 
 from __future__ import annotations
@@ -31,6 +29,7 @@ from productivecity._errors import AreaError, DataSourceError
 from productivecity._online import cached_frame, osmnx_configured
 from productivecity._validate import to_project_crs
 from productivecity.settings import PROJECT_CRS, Settings, get_settings
+from productivecity.sources import regions
 from productivecity.sources._read import read_vector
 from productivecity.sources.catalog import DataDir, missing_message, sample_data_dir
 from productivecity.sources.units import read_municipalities
@@ -49,7 +48,7 @@ class Preset:
     title : str
         Human-readable title for maps.
     nis5 : tuple of str
-        Member municipalities by NIS5 code.
+        Member municipalities by code (the ``nis5`` index of the municipality layer).
     place_queries : tuple of str
         Nominatim queries, one per member, for the online path.
     data_dir : Path or None
@@ -63,47 +62,22 @@ class Preset:
     data_dir: Path | None = None
 
 
-_BRUSSELS_19 = {
-    "21001": "Anderlecht",
-    "21002": "Auderghem",
-    "21003": "Berchem-Sainte-Agathe",
-    "21004": "Bruxelles",
-    "21005": "Etterbeek",
-    "21006": "Evere",
-    "21007": "Forest",
-    "21008": "Ganshoren",
-    "21009": "Ixelles",
-    "21010": "Jette",
-    "21011": "Koekelberg",
-    "21012": "Molenbeek-Saint-Jean",
-    "21013": "Saint-Gilles",
-    "21014": "Saint-Josse-ten-Noode",
-    "21015": "Schaerbeek",
-    "21016": "Uccle",
-    "21017": "Watermael-Boitsfort",
-    "21018": "Woluwe-Saint-Lambert",
-    "21019": "Woluwe-Saint-Pierre",
-}
+#: The synthetic sample shipped with the package; region plug-ins add their own presets.
+SAMPLE = Preset(
+    name="sample",
+    title="Sample Canal Town (synthetic sample data)",
+    nis5=("99001", "99002", "99003"),
+    place_queries=(),
+    data_dir=sample_data_dir(),
+)
 
-PRESETS: dict[str, Preset] = {
-    "brussels-vilvoorde": Preset(
-        name="brussels-vilvoorde",
-        title="Brussels-Capital Region, Vilvoorde and Machelen",
-        nis5=(*_BRUSSELS_19, "23088", "23047"),
-        place_queries=(
-            *(f"{n}, Brussels-Capital, Belgium" for n in _BRUSSELS_19.values()),
-            "Vilvoorde, Flemish Brabant, Belgium",
-            "Machelen, Flemish Brabant, Belgium",
-        ),
-    ),
-    "sample": Preset(
-        name="sample",
-        title="Sample Canal Town (synthetic sample data)",
-        nis5=("99001", "99002", "99003"),
-        place_queries=(),
-        data_dir=sample_data_dir(),
-    ),
-}
+
+def _presets() -> dict[str, Preset]:
+    return {**regions.presets(), SAMPLE.name: SAMPLE}
+
+
+#: Every preset by name: the region plug-ins' presets and :data:`SAMPLE`.
+PRESETS = regions.LazyMapping(_presets)
 
 
 def preset_names() -> list[str]:
@@ -242,7 +216,7 @@ def preset_municipalities(
         if missing:
             raise AreaError(
                 f"{path} lacks municipalities {missing} of preset {preset!r} "
-                f"(expected NIS5 codes {list(p.nis5)})"
+                f"(expected municipality codes {list(p.nis5)})"
             )
         out = muni.loc[list(p.nis5)]
         out.attrs["source"] = str(path)

@@ -363,6 +363,8 @@ def _cmd_indicators(args) -> int:
                      out, overwrite=args.overwrite)
     if not args.quiet:
         _print_indicator_summary(table, report, definitions)
+        steps = ", ".join(f"{r['step']} {r['status']} {r['time_s']:.0f} s" for r in run.records)
+        print(f"  steps: {steps}")
         print(f"\n{len(table)} sites, {len(definitions)} indicators; wrote {out}")
     return 0
 
@@ -498,9 +500,6 @@ def _print_indicator_summary(table, report: dict, definitions) -> None:
     print(frame.to_string(float_format=lambda v: f"{v:,.1f}", na_rep="-"))
     for note in report.get("notes", []):
         print(f"  note: {note}")
-    timings = report.get("timings_s") or {}
-    if timings:
-        print("  time: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
     for reason, n in (report.get("unsnapped_reasons") or {}).items():
         print(f"  {n} site(s) not on the street network: {reason}")
 

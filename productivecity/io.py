@@ -18,7 +18,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from productivecity._errors import OutputExistsError
+from productivecity._errors import OutputExistsError, ParameterError
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,8 @@ def write_geopackage(
         The written file.
     """
     if not layers:
-        raise ValueError("write_geopackage needs at least one layer")
+        raise ParameterError(f"write_geopackage needs at least one layer to write to {path}; "
+                             "got none")
     target = Path(path)
     with atomic_path(target, overwrite=overwrite) as tmp:
         for name, gdf in layers.items():

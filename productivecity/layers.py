@@ -45,7 +45,7 @@ import geopandas as gpd
 import pandas as pd
 from tqdm.auto import tqdm
 
-from productivecity._errors import DataSourceError, EmptyLayerError
+from productivecity._errors import DataSourceError, EmptyLayerError, MissingLayerError
 from productivecity.area import PRESETS, study_area
 from productivecity.io import write_geopackage
 from productivecity.settings import Settings, get_settings
@@ -94,6 +94,17 @@ class LayerSet:
         One report per layer (also for layers left out, with the reason).
     data_dir : Path or None
         The data directory used.
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> list(layers.layers)[:4]
+    ['study_area', 'industrial_zones', 'canal', 'canal_zone']
+    >>> len(layers["transit_stops"]), layers["transit_stops"].crs.to_epsg()
+    (23, 31370)
+    >>> int(layers.summary().loc["industrial_zones", "features_n"])
+    8
     """
 
     layers: dict[str, gpd.GeoDataFrame]
@@ -104,7 +115,18 @@ class LayerSet:
         try:
             return self.layers[name]
         except KeyError:
-            raise KeyError(f"no layer {name!r}; layers: {list(self.layers)}") from None
+            raise MissingLayerError(self._missing_message(name)) from None
+
+    def _missing_message(self, name: str) -> str:
+        """Why layer ``name`` is not here, and which layers are."""
+        loaded = f"loaded layers: {', '.join(self.layers) or 'none'}"
+        if name not in LAYER_NAMES:
+            return (f"no layer {name!r}: not a layer name (expected one of "
+                    f"{', '.join(LAYER_NAMES)}); {loaded}")
+        notes = [n for r in self.reports if r.layer == name for n in r.notes]
+        why = "; ".join(notes) or "its source is missing"
+        return (f"layer {name!r} was not loaded ({why}); it is needed here: provide its "
+                f"source, or do not leave it out with skip_missing; {loaded}")
 
     def summary(self) -> pd.DataFrame:
         """Return one row per layer: features, total hectares / kilometres and what was fixed.
@@ -196,6 +218,13 @@ def load_layers(
     EmptyLayerError
         A layer has no features in the area, unless ``skip_missing``.
 
+    Warns
+    -----
+    DataQualityWarning
+        Per layer whose input had invalid geometries (repaired) or defective
+        records (skipped: no coordinates, no geometry, duplicate ids); the
+        counts are also in the layer's report.
+
     Examples
     --------
     >>> from productivecity.layers import load_layers
@@ -251,6 +280,7 @@ def load_layers(
         rep.layer = name
         rep.features_n = len(gdf)
         rep.log()
+        rep.warn(stacklevel=2)  # points at the caller of load_layers
         layers[name] = gdf
         reports.append(rep)
     return LayerSet(layers=layers, reports=reports, data_dir=data_dir)

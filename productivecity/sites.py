@@ -45,7 +45,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from productivecity._errors import AreaError, CRSError, EmptyLayerError, SchemaError
+from productivecity._errors import (
+    AreaError,
+    CRSError,
+    EmptyLayerError,
+    ParameterError,
+    ParameterTypeError,
+    SchemaError,
+)
 from productivecity._geom import dissolve_overlaps, overlap_area_m2, repair_geometries
 from productivecity._validate import to_project_crs
 from productivecity.settings import PROJECT_CRS
@@ -142,11 +149,12 @@ def grid_sites(
     """
     cell = _positive(cell_m, "cell_m")
     if shape not in _SHAPES:
-        raise ValueError(f"shape must be one of {_SHAPES}, got {shape!r}")
+        raise ParameterError(f"shape must be one of {_SHAPES}, got {shape!r}")
     if within is not None:
-        share = float(min_share_pct)
+        share = _number(min_share_pct, "min_share_pct")
         if not (0 < share <= 100):
-            raise ValueError(f"min_share_pct must be in (0, 100], got {min_share_pct!r}")
+            raise ParameterError(f"min_share_pct must be a percentage in (0, 100], "
+                                 f"got {min_share_pct!r}")
     poly = _area_union(area, what="area")
     report = LayerReport("sites", sources=[f"{shape} lattice, {cell:g} m, anchored at the "
                                            f"origin of {PROJECT_CRS}"])
@@ -295,14 +303,22 @@ def zone_sites(
         ``zones`` without CRS.
     EmptyLayerError
         No polygon zone.
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> parcels, report = pc.zone_sites(layers["industrial_zones"], target_ha=5.0)
+    >>> len(layers["industrial_zones"]), len(parcels)
+    (8, 33)
     """
     target = _positive(target_ha, "target_ha")
-    min_ha = float(min_parcel_ha)
+    min_ha = _number(min_parcel_ha, "min_parcel_ha")
     if not (0 <= min_ha < target):
-        raise ValueError(f"min_parcel_ha must be ≥ 0 and smaller than target_ha ({target:g}), "
-                         f"got {min_parcel_ha!r}")
+        raise ParameterError(f"min_parcel_ha must be ≥ 0 and smaller than target_ha "
+                             f"({target:g}), got {min_parcel_ha!r}")
     if not isinstance(zones, gpd.GeoDataFrame):
-        raise TypeError(f"zones must be a GeoDataFrame, got {type(zones).__name__}")
+        raise ParameterTypeError(f"zones must be a GeoDataFrame, got {type(zones).__name__}")
     z = to_project_crs(zones, what="zones")
     report = LayerReport("sites", sources=["zones"], read_n=len(z))
     ids = pd.Index(z.index.astype(str))
@@ -445,6 +461,25 @@ def read_sites(
         ``id_column`` missing, empty or with duplicate values (listed).
     EmptyLayerError
         No usable site.
+
+    Warns
+    -----
+    DataQualityWarning
+        Some geometries were repaired or some features left out (counts in
+        the message and the report).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import productivecity as pc
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> sites, _ = pc.candidate_sites(layers, "zones")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "my_sites.gpkg")
+    ...     sites.head(5).reset_index().to_file(path)
+    ...     mine, report = pc.read_sites(path, id_column="site_id")
+    >>> len(mine), mine.index.name, mine.crs.to_epsg()
+    (5, 'site_id', 31370)
     """
     path = Path(path)
     gdf = read_vector(path, layer=layer)
@@ -502,7 +537,9 @@ def read_sites(
     if (~is_poly).any():
         report.notes.append(f"{int((~is_poly).sum())} point sites (area_ha is NaN)")
     cols = [c for c in out.columns if c != "geometry"]
-    return _finish(out[[*cols, "geometry"]], report)
+    out, report = _finish(out[[*cols, "geometry"]], report)
+    report.warn(stacklevel=2)  # repaired or unusable sites of the user's file
+    return out, report
 
 
 # --------------------------------------------------------------------------------------
@@ -510,13 +547,22 @@ def read_sites(
 # --------------------------------------------------------------------------------------
 
 
+def _number(value, name: str) -> float:
+    if isinstance(value, bool):
+        raise ParameterError(f"{name} must be a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be a number, got {value!r}") from None
+
+
 def _positive(value, name: str) -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
+        raise ParameterError(f"{name} must be a positive number, got {value!r}") from None
     if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
+        raise ParameterError(f"{name} must be a positive number, got {value!r}")
     return v
 
 
@@ -525,7 +571,8 @@ def _frame(obj, what: str) -> gpd.GeoDataFrame:
         return gpd.GeoDataFrame(geometry=obj)
     if isinstance(obj, gpd.GeoDataFrame):
         return obj
-    raise TypeError(f"{what} must be a GeoDataFrame or GeoSeries, got {type(obj).__name__}")
+    raise ParameterTypeError(f"{what} must be a GeoDataFrame or GeoSeries, "
+                             f"got {type(obj).__name__}")
 
 
 def _polygons_of(obj, what: str) -> np.ndarray:
@@ -619,10 +666,20 @@ def candidate_sites(
     -------
     sites : GeoDataFrame
     report : LayerReport
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> grid, report = pc.candidate_sites(layers, "grid", cell_m=500)  # 500 m hexagons
+    >>> zones, _ = pc.candidate_sites(layers, "zones", parcel_ha=5.0)  # parcels of ~5 ha
+    >>> len(grid), len(zones), zones.index.name
+    (72, 33, 'site_id')
     """
     if kind == "grid":
         if within not in WITHIN_LAYERS:
-            raise ValueError(f"within must be one of {sorted(WITHIN_LAYERS)}, got {within!r}")
+            raise ParameterError(f"within must be one of {sorted(WITHIN_LAYERS)}, "
+                                 f"got {within!r}")
         restrict = WITHIN_LAYERS[within]
         return grid_sites(layers["study_area"], cell_m=cell_m, shape=shape,
                           within=layers[restrict] if restrict else None,
@@ -632,6 +689,7 @@ def candidate_sites(
                           min_parcel_ha=min_parcel_ha)
     if kind == "file":
         if path is None:
-            raise ValueError("kind='file' needs the path of a sites file")
+            raise ParameterError("sites kind 'file' needs the path of a sites file "
+                                 "(path=...); none was given")
         return read_sites(path, id_column=id_column, layer=layer)
-    raise ValueError(f"kind must be 'grid', 'zones' or 'file', got {kind!r}")
+    raise ParameterError(f"sites kind must be 'grid', 'zones' or 'file', got {kind!r}")

@@ -2,7 +2,7 @@
 
 Builds a 250 m hexagonal grid over the brussels-vilvoorde study area, computes its
 indicators (not timed as part of the figures, but reported), ranks the sites with
-``scripts/criteria/brussels-canal.toml`` and then times:
+``productivecity/data/criteria/brussels-canal.toml`` and then times:
 
 - 1,000 Monte-Carlo runs of the weights (Dirichlet around the given weights);
 - maximal covering for k = 1..10 (existing hubs fixed open), with the low-educated

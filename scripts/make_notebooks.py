@@ -218,9 +218,10 @@ sites.head()
     _md('''
 ## 4. Indicators
 
-`site_indicators` builds the walking and cycling networks from the OpenStreetMap file, spreads the
-job seekers of each municipality over its residential buildings, and computes for every site the
-indicators below. The definitions are part of the package:
+`load_indicator_inputs` reads what the indicators need from the data folder: it builds the walking
+and cycling networks from the OpenStreetMap file and spreads the job seekers of each municipality
+over its residential buildings. `site_indicators` then computes for every site the indicators
+below. The definitions are part of the package:
 '''),
     _code('''
 from productivecity.indicators.table import INDICATORS, site_indicators
@@ -228,7 +229,10 @@ from productivecity.indicators.table import INDICATORS, site_indicators
 pd.Series(INDICATORS, name="definition").to_frame()
 '''),
     _code('''
-table, report = site_indicators(sites, layers, data_dir=data_dir, progress=False)
+from productivecity.workflow.inputs import load_indicator_inputs
+
+inputs = load_indicator_inputs(layers, data_dir)
+table, report = site_indicators(sites, layers, inputs, progress=False)
 print(f"{len(table)} sites; time per step (s):",
       {step: round(s) for step, s in report.timings_s.items()})
 for note in report.notes:
@@ -428,8 +432,10 @@ count as unknown (flagged `no_data`), so counts near such municipalities are low
     _code('''
 from productivecity.accessibility.measures import cumulative_opportunities
 from productivecity.siting.demand import demand_units
+from productivecity.workflow.inputs import load_demand_surface
 
-cells = demand_units(layers, data_dir, units="cells", unit_cell_m=250)
+surface, _ = load_demand_surface(layers, data_dir)  # the dasymetric job seekers and residents
+cells = demand_units(layers, surface, units="cells", unit_cell_m=250)
 print(f"{len(cells)} demand cells, {cells['jobseekers_n'].sum():,.0f} job seekers, "
       f"{int(cells['no_data'].sum())} cells without job-seeker data")
 reach = pd.DataFrame({
@@ -494,7 +500,7 @@ the gaps a new hub could fill. Neighbourhoods without job-seeker data are grey.
 from productivecity.accessibility.measures import two_step_fca
 
 hubs = layers["hubs"]
-units = demand_units(layers, data_dir, units="neighbourhoods")
+units = demand_units(layers, surface, units="neighbourhoods")
 served = units[~units["no_data"]]
 if len(hubs):
     fca = two_step_fca(walk, served, hubs, demand_weights="jobseekers_n",
@@ -549,7 +555,7 @@ It runs on the synthetic sample by default (under a minute).
 # "sample" (default) or a data folder such as "../../shared/data/brussels-vilvoorde"
 DATA_DIR = os.environ.get("PRODUCTIVECITY_NOTEBOOK_DATA", "sample")
 AREA = "brussels-vilvoorde"                     # study-area preset of that folder
-CRITERIA = "../scripts/criteria/brussels-canal.toml"
+CRITERIA = "../productivecity/data/criteria/brussels-canal.toml"
 CELL_M = 250                                    # candidate hexagons, 250 m across
 TOP_K = 10                                      # shortlist size
 MC_RUNS = 500                                   # Monte-Carlo runs
@@ -565,16 +571,18 @@ MODE, TIME_MIN = "walk", 10                     # "covered" = within 10 min on f
 from productivecity.indicators.table import site_indicators
 from productivecity.layers import load_layers
 from productivecity.sites import grid_sites
+from productivecity.workflow.inputs import load_indicator_inputs
 
 layers = load_layers(AREA, data_dir=data_dir, progress=False)
 sites, _ = grid_sites(layers["study_area"], cell_m=CELL_M, within=layers["canal_zone"])
-table, report = site_indicators(sites, layers, data_dir=data_dir, progress=False)
+inputs = load_indicator_inputs(layers, data_dir)
+table, report = site_indicators(sites, layers, inputs, progress=False)
 print(f"{len(table)} candidate sites in the canal zone")
 '''),
     _md('''
 ## 2. Criteria and weights
 
-The criteria file (`scripts/criteria/brussels-canal.toml`, commented line by line) says which
+The criteria file (`productivecity/data/criteria/brussels-canal.toml`, commented line by line) says which
 indicator each criterion reads, whether more is better (*benefit*) or worse (*cost*), how it is
 turned into a 0–1 suitability, and its weight. *Constraints* exclude sites outright, for example
 sites mostly on parks or housing. Edit the file, or change weights in Python as in section 4.
@@ -727,14 +735,11 @@ flattens where one more hub adds little.
 '''),
     _code('''
 from productivecity.siting.allocation import coverage_curve
-from productivecity.network.streets import bike_network, walk_network
 from productivecity.siting.demand import demand_units
 from productivecity.siting.travel_times import network_travel_times
-from productivecity.sources.catalog import DataDir
 
-osm_file = DataDir(data_dir).find("osm_pbf") or DataDir(data_dir).find("osm_xml")
-network = (walk_network if MODE == "walk" else bike_network)(osm_file)
-demand = demand_units(layers, data_dir, units="cells", unit_cell_m=250)
+network = inputs.walk if MODE == "walk" else inputs.bike  # built once, for the indicators
+demand = demand_units(layers, inputs.demand, units="cells", unit_cell_m=250)
 candidates = ranked.loc[~ranked["excluded"]]
 tt = network_travel_times(network, candidates, demand, demand_column="jobseekers_low_edu_n",
                           limit_min=TIME_MIN, existing=layers["hubs"])
@@ -757,7 +762,7 @@ the best pair need not contain the best single site. The command line does the s
 
 ```bash
 productivecity indicators --out sites.gpkg
-productivecity rank sites.gpkg --criteria scripts/criteria/brussels-canal.toml --out ranked.gpkg
+productivecity rank sites.gpkg --criteria productivecity/data/criteria/brussels-canal.toml --out ranked.gpkg
 productivecity allocate ranked.gpkg --k 5 --mode walk --time-min 10 --out chosen.gpkg
 ```
 '''),

@@ -2,8 +2,8 @@
 
     python scripts/run_scenarios.py [FOLDER] --out OUTDIR [--data-dir DIR] [--jobs N] [--top-k K]
 
-FOLDER (default scripts/scenarios/) holds scenario configs (*.toml, see
-scripts/scenarios/sample.toml). Each config runs as its own process,
+FOLDER (default productivecity/data/scenarios/, the shipped ones) holds scenario configs
+(*.toml, see productivecity/data/scenarios/sample.toml). Each config runs as its own process,
 
     productivecity run CONFIG --out OUTDIR/<config stem> [--data-dir DIR] [--offline] [--overwrite]
 
@@ -53,7 +53,7 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_FOLDER = ROOT / "scripts" / "scenarios"
+DEFAULT_FOLDER = ROOT / "productivecity" / "data" / "scenarios"
 LOG_NAME = "run.log"
 RANKED_CSV = "ranked_sites.csv"
 RANKED_LAYER = "ranked_sites"

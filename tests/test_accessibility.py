@@ -13,6 +13,7 @@ import shapely
 
 from productivecity import CRSError, EmptyLayerError, NetworkError, SchemaError, network
 from productivecity import accessibility as acc
+from productivecity._errors import ParameterError
 from productivecity.accessibility import search as acc_reach
 from productivecity.accessibility import snapping as acc_snapping
 from productivecity.settings import get_settings
@@ -197,7 +198,7 @@ def test_nearest_and_count_in_one_pass(line_net, canal_net):
     s = acc.snap(canal_net, pts, max_snap_m=250)
     res = acc.nearest_and_count(canal_net, s, gs((600, 0)), limit_min=60)
     assert res.loc["far"].isna().all() and res.loc["ok", "within_60min_n"] == 1
-    with pytest.raises(NetworkError, match="limit_min"):
+    with pytest.raises(ParameterError, match="limit_min"):
         acc.nearest_and_count(line_net, sites, facilities, limit_min=0)
     # a facility exactly at the limit counts (1000 m = 12.5 min)
     at = acc.nearest_and_count(line_net, gs((1000, 0), (0, 0)), gs((2000, 0)), limit_min=12.5)
@@ -242,7 +243,8 @@ def test_first_of_each_marks_first_occurrences_like_pandas():
             rng.integers(0, 4, 300).astype(float))
     ref = ~pd.DataFrame({"a": keys[0], "b": keys[1], "c": keys[2]}).duplicated().to_numpy()
     assert np.array_equal(acc_snapping._first_of_each(*keys), ref)
-    assert acc_snapping._first_of_each(np.array([7]), np.array([1]), np.array([0.0])).tolist() == [True]
+    one = acc_snapping._first_of_each(np.array([7]), np.array([1]), np.array([0.0]))
+    assert one.tolist() == [True]
 
 
 def test_bike_one_way_edge_forces_a_detour():
@@ -391,7 +393,7 @@ def test_bad_inputs(line_net):
         acc.snap(line_net, gpd.GeoSeries([shapely.Point(0, 0)]))
     with pytest.raises(EmptyLayerError):
         acc.nearest_time_min(line_net, gs(), pts, limit_min=10)
-    with pytest.raises(NetworkError, match="limit_min"):
+    with pytest.raises(ParameterError, match="limit_min"):
         acc.count_within(line_net, pts, pts, limit_min=-5)
     with pytest.raises(NetworkError, match="exactly one"):
         acc.count_within(line_net, pts, pts, limit_min=5, limit_m=100)

@@ -11,7 +11,7 @@ import pulp
 import pytest
 from scipy.optimize import linprog
 
-from productivecity._errors import AllocationError, SchemaError, SolverError
+from productivecity._errors import AllocationError, ParameterError, SchemaError, SolverError
 from productivecity.siting.allocation import (
     coverage_curve,
     greedy_covering,
@@ -290,7 +290,7 @@ def test_travel_times_cutoff_and_duplicates():
     [
         ({"candidates": ["c1", "h"], "existing": ["h"]}, AllocationError, "both candidates"),
         ({"candidates": ["c1"]}, AllocationError, "neither candidates nor existing"),
-        ({"limit_min": -1}, AllocationError, "limit_min"),
+        ({"limit_min": -1}, ParameterError, "limit_min"),
     ],
 )
 def test_travel_times_bad_input(kwargs, exc, match):

@@ -13,7 +13,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = REPO_ROOT / "scripts" / "run_scenarios.py"
-CRITERIA = REPO_ROOT / "scripts" / "criteria" / "brussels-canal.toml"
+CRITERIA = REPO_ROOT / "productivecity" / "data" / "criteria" / "brussels-canal.toml"
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ cell_m = 250.0
 within = "canal_zone"
 [allocation]
 k = 2
-time_min = 10.0
+limit_min = 10.0
 mode = "walk"
 [outputs]
 formats = ["csv"]

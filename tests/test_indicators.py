@@ -128,8 +128,14 @@ def test_every_indicator_is_present_and_aligned(sample):
     assert table.index.equals(sites.index)
     for col in INDICATORS:
         assert col in table.columns, col
-    assert set(report.missing.index) == set(INDICATORS)
-    assert (report.missing["missing_n"] <= len(sites)).all()
+    # the report's counts are the table's own NaNs per indicator (a row for each, no other),
+    # with a reason exactly where some are missing
+    nan_n = table[list(INDICATORS)].isna().sum()
+    assert len(report.missing) == len(INDICATORS)
+    missing = report.missing.reindex(nan_n.index)
+    assert missing["missing_n"].tolist() == nan_n.tolist()
+    has_reason = missing["reason"].fillna("").str.len() > 0
+    assert has_reason.tolist() == (nan_n > 0).tolist()
 
 
 def test_hand_checked_shares_and_rates(sample):
@@ -222,11 +228,12 @@ def test_indicators_on_the_testbed(testbed):
     for col in [c for c in INDICATORS if c.startswith("jobseekers_")]:
         mode, limit = col.split("_")[-3], float(col.split("_")[-2].removesuffix("min"))
         far = in_brussels & (sites.distance(flemish) > speed_m_min[mode] * limit + 300)
-        if far.sum():
-            assert table.loc[far, col].notna().mean() > 0.95, col
-        if table.loc[in_brussels & ~far, col].isna().any():  # blanked, and said so
-            assert "without the input data" in report.missing.loc[col, "reason"]
-            assert any("kept where >= 95%" in n for n in report.notes)
+        assert far.sum() > 0, col  # Brussels sites whose catchment stays in the region
+        assert table.loc[far, col].notna().mean() > 0.95, col
+        # sites near Flanders: catchment partly without data, blanked, and said so
+        assert table.loc[in_brussels & ~far, col].isna().any(), col
+        assert "without the input data" in report.missing.loc[col, "reason"]
+        assert any("kept where >= 95%" in n for n in report.notes)
     # Vilvoorde: no street network, no buildings, no job-seeker data in the test bed: its sites
     # are reported as not on the network and their indicators are missing, never zero
     off = in_vilvoorde & sites.index.isin(report.unsnapped_sites.index)
@@ -240,3 +247,43 @@ def test_indicators_on_the_testbed(testbed):
     assert table["jobseekers_bike_30min_n"].max() <= 91_629
     # canal-side industrial sites are close to the quay
     assert table["canal_quay_walk_time_min"].min() < 5
+
+
+def test_catchment_times_come_from_the_options_and_name_the_columns(sample):
+    """A 15-minute walk catchment is asked for: its column exists, bounded by the 20 min one."""
+    from productivecity.indicators.options import IndicatorOptions, indicator_definitions
+
+    layers, sites, table, _report, walk = sample
+    inputs = load_indicator_inputs(layers, walk=walk)
+    options = IndicatorOptions(walk_limits_min=[15], bike_limits_min=[10, 20],
+                               stops_walk_limit_min=5)
+    sub = sites.iloc[::4]
+    t15, rep = site_indicators(sub, layers, inputs, options=options, progress=False)
+    assert set(indicator_definitions(options)) <= set(t15.columns)
+    assert "jobseekers_walk_15min_n" in t15.columns and "stops_walk_5min_n" in t15.columns
+    assert "jobseekers_walk_20min_n" not in t15.columns
+    assert set(rep.missing.index) == set(indicator_definitions(options))
+    # fewer minutes reach no more job seekers; the same 20 min bike count as the default run
+    ref = table.loc[sub.index]
+    ok = t15["jobseekers_walk_15min_n"].notna() & ref["jobseekers_walk_20min_n"].notna()
+    assert ok.sum() > 0
+    assert (t15.loc[ok, "jobseekers_walk_15min_n"]
+            <= ref.loc[ok, "jobseekers_walk_20min_n"] + 1e-9).all()
+    assert (t15.loc[ok, "jobseekers_walk_15min_n"]
+            < ref.loc[ok, "jobseekers_walk_20min_n"] - 1e-9).any()
+    np.testing.assert_allclose(t15["jobseekers_bike_20min_n"], ref["jobseekers_bike_20min_n"],
+                               rtol=1e-12)
+    assert (t15["stops_walk_5min_n"] <= ref["stops_walk_10min_n"]).all()
+
+
+def test_config_catchments_name_the_criteria_columns():
+    from productivecity._errors import ConfigError
+    from productivecity.workflow.config import build_config
+
+    crit = {"criterion": [{"name": "js", "column": "jobseekers_walk_15min_n",
+                           "direction": "benefit", "standardisation": "minmax", "weight": 1.0}]}
+    cfg = build_config(overrides=[("indicators", "walk_limits_min", [15]),
+                                  *[("criteria", k, v) for k, v in crit.items()]])
+    assert cfg.indicator_options.walk_limits_min == (15.0,)
+    with pytest.raises(ConfigError, match="jobseekers_walk_15min_n"):
+        build_config(overrides=[("criteria", k, v) for k, v in crit.items()])

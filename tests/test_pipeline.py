@@ -7,7 +7,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 import tomllib
 from pathlib import Path
 
@@ -28,13 +27,13 @@ from productivecity.workflow.config import OUTPUT_FILES, config_from_dict, load_
 from productivecity.workflow.run import run_pipeline
 
 REPO = Path(__file__).resolve().parent.parent
-SCENARIOS = REPO / "scripts" / "scenarios"
-CRITERIA = REPO / "scripts" / "criteria" / "brussels-canal.toml"
+SCENARIOS = REPO / "productivecity" / "data" / "scenarios"
+CRITERIA = REPO / "productivecity" / "data" / "criteria" / "brussels-canal.toml"
 
 
 def sample_config(tmp_path: Path, *, cache_dir: Path, weights: dict | None = None,
                   **sections) -> Path:
-    """Write a copy of scripts/scenarios/sample.toml with changed sections; return its path.
+    """Write a copy of the shipped sample.toml with changed sections; return its path.
 
     ``weights`` changes criterion weights (inline criteria from brussels-canal.toml);
     ``sections`` update keys of a section, e.g. ``outputs={"formats": ["csv"]}``.
@@ -112,14 +111,46 @@ def gpkg_tables(path: Path) -> dict[str, pd.DataFrame]:
     return out
 
 
+#: The function doing each step's work (looked up at call time by the steps), and the
+#: street network builder (``network``).
+COMPUTING = {
+    "layers": ("productivecity.layers", "load_layers"),
+    "sites": ("productivecity.sites", "candidate_sites"),
+    "demand": ("productivecity.workflow.inputs", "load_demand_surface"),
+    "indicators": ("productivecity.indicators.table", "site_indicators"),
+    "ranking": ("productivecity.siting.ranking", "rank_sites"),
+    "allocation": ("productivecity.siting.allocation", "coverage_curve"),
+    "isochrones": ("productivecity.accessibility.isochrone_polygons", "isochrones"),
+    "network": ("productivecity.workflow.inputs", "street_network"),
+}
+
+
+def spy_computing(mp: pytest.MonkeyPatch) -> dict[str, list]:
+    """Wrap the functions of :data:`COMPUTING`; return the arguments of each call by step."""
+    import importlib
+
+    calls: dict[str, list] = {name: [] for name in COMPUTING}
+    for name, (module, attr) in COMPUTING.items():
+        mod = importlib.import_module(module)
+        real = getattr(mod, attr)
+
+        def spy(*args, _real=real, _calls=calls[name], **kwargs):
+            _calls.append((args, kwargs))
+            return _real(*args, **kwargs)
+
+        mp.setattr(mod, attr, spy)
+    return calls
+
+
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory):
     """The shipped sample scenario, run once into a fresh output folder and cache."""
     base = tmp_path_factory.mktemp("sample_run")
     cfg = sample_config(base, cache_dir=base / "cache")
-    t0 = time.perf_counter()
-    result = run_pipeline(cfg, out_dir=base / "out", progress=False)
-    result.elapsed_s = time.perf_counter() - t0
+    with pytest.MonkeyPatch.context() as mp:
+        calls = spy_computing(mp)
+        result = run_pipeline(cfg, out_dir=base / "out", progress=False)
+    result.calls = calls
     result.config_path = cfg
     result.cache_dir = base / "cache"
     return result
@@ -138,7 +169,12 @@ def test_shipped_scenarios_are_valid():
 def test_sample_run_writes_every_output(sample_run):
     out = sample_run.out_dir
     cfg = load_config(sample_run.config_path)
-    assert sample_run.elapsed_s < 60
+    # no work done twice: each step's computation runs once, each network is built once
+    calls = sample_run.calls
+    assert {k: len(v) for k, v in calls.items() if k != "network"} == {
+        k: 1 for k in COMPUTING if k != "network"}
+    modes = [args[1] if len(args) > 1 else kw["mode"] for args, kw in calls["network"]]
+    assert modes and sorted(modes) == sorted(set(modes))
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     for name in OUTPUT_FILES.values():
         assert (out / name).exists(), name
@@ -241,13 +277,17 @@ def test_changed_weight_reuses_layers_and_indicators(sample_run, tmp_path):
     cfg = sample_config(tmp_path, cache_dir=sample_run.cache_dir,
                         weights={"jobseekers_walk": 0.05, "brownfield": 0.30},
                         outputs={"formats": ["csv"], "isochrone_top_k": 0})
-    result = run_pipeline(cfg, out_dir=tmp_path / "out", progress=False)
+    with pytest.MonkeyPatch.context() as mp:
+        calls = spy_computing(mp)
+        result = run_pipeline(cfg, out_dir=tmp_path / "out", progress=False)
     status = result.steps["status"]
-    assert (status[["layers", "sites", "indicators"]] == "cached").all()
+    assert (status[["layers", "sites", "demand", "indicators"]] == "cached").all()
     assert status["ranking"] == "computed"
+    assert [len(calls[k]) for k in ("layers", "sites", "demand", "indicators", "ranking")] == [
+        0, 0, 0, 0, 1]
     assert status["isochrones"] == "skipped"
     manifest = json.loads((result.out_dir / "manifest.json").read_text(encoding="utf-8"))
-    assert [s["status"] for s in manifest["run"]["steps"][:4]] == ["cached"] * 3 + ["computed"]
+    assert [s["status"] for s in manifest["run"]["steps"][:5]] == ["cached"] * 4 + ["computed"]
     old = pd.read_csv(sample_run.out_dir / OUTPUT_FILES["csv"], index_col="site_id")
     new = pd.read_csv(result.out_dir / OUTPUT_FILES["csv"], index_col="site_id")
     assert sorted(old.index) == sorted(new.index)
@@ -263,9 +303,13 @@ def test_changed_weight_reuses_layers_and_indicators(sample_run, tmp_path):
 def test_rerun_unchanged_is_all_cached(sample_run, tmp_path):
     # other output formats do not touch the computing steps
     cfg = sample_config(tmp_path, cache_dir=sample_run.cache_dir, outputs={"formats": ["csv"]})
-    result = run_pipeline(cfg, out_dir=tmp_path / "out", progress=False)
+    with pytest.MonkeyPatch.context() as mp:
+        calls = spy_computing(mp)
+        result = run_pipeline(cfg, out_dir=tmp_path / "out", progress=False)
     computing = ["layers", "sites", "indicators", "ranking", "allocation", "isochrones"]
     assert (result.steps.loc[computing, "status"] == "cached").all()
+    # nothing recomputed: no step's computation ran, no network was built
+    assert {k: len(v) for k, v in calls.items()} == dict.fromkeys(COMPUTING, 0)
 
 
 # --------------------------------------------------------------------------- bad input
@@ -443,3 +487,54 @@ def test_brussels_vilvoorde_scenario(testbed, tmp_path):
         assert src.crs.to_epsg() == 31370 and src.overviews(1)
     assert pdf_page_count(out / OUTPUT_FILES["atlas"]) == 1 + len(
         {c.column for c in cfg.criteria.criteria}) + 1
+
+
+def test_commands_one_after_another_equal_run(sample_run, tmp_path, capsys):
+    """layers -> indicators -> rank -> allocate on the command line give run's tables.
+
+    The commands read the same scenario (``--config``) without the step cache, so
+    nothing is shared with the run but the code.
+    """
+    cfg = str(sample_run.config_path)
+    common = ["--config", cfg, "--set", "run.cache=false", "-q"]
+    assert main(["layers", "--out", str(tmp_path / "layers.gpkg"), *common]) == 0
+    assert main(["indicators", "--out", str(tmp_path / "sites.gpkg"), *common]) == 0
+    assert main(["rank", str(tmp_path / "sites.gpkg"), "--out", str(tmp_path / "ranked.gpkg"),
+                 *common]) == 0
+    assert main(["allocate", str(tmp_path / "ranked.gpkg"), "--out",
+                 str(tmp_path / "alloc.gpkg"), *common]) == 0
+    assert capsys.readouterr().err == ""
+    run_tables = gpkg_tables(sample_run.out_dir / "results.gpkg")
+    cli_layers = gpkg_tables(tmp_path / "layers.gpkg")
+    shared = [n for n in cli_layers if n in run_tables]
+    assert {"study_area", "industrial_zones", "canal_zone", "hubs"} <= set(shared)
+    for name in shared:
+        run_table = run_tables[name]
+        if name == "study_area":  # the run names the area on maps ([area] name)
+            run_table = run_table.drop(columns="name")
+            cli_layers[name] = cli_layers[name].drop(columns="name")
+        pd.testing.assert_frame_equal(cli_layers[name], run_table, check_like=True)
+    # the indicator table of the command line and the ranked sites of the run
+    ranked_cli = pyogrio.read_dataframe(tmp_path / "ranked.gpkg", layer="ranked_sites")
+    ranked_cli = ranked_cli.set_index("site_id").sort_index()
+    ranked_run = sample_run.ranked.sort_index()
+    ranked_run.index = ranked_run.index.astype(str)
+    assert list(ranked_cli.index) == list(ranked_run.index)
+    columns = [c for c in ranked_run.columns if c in ranked_cli.columns and c != "geometry"]
+    assert {"score", "rank", "excluded", "jobseekers_walk_20min_n"} <= set(columns)
+    for col in columns:
+        a = pd.to_numeric(ranked_cli[col], errors="coerce")
+        b = pd.to_numeric(ranked_run[col], errors="coerce")
+        if a.notna().any() or b.notna().any():
+            np.testing.assert_allclose(a.to_numpy(float), b.to_numpy(float), rtol=1e-12,
+                                       atol=0, equal_nan=True, err_msg=col)
+        else:
+            assert list(ranked_cli[col].astype(str)) == list(ranked_run[col].astype(str)), col
+    # the allocation: the same new hubs and the same coverage curve
+    alloc = sample_run.manifest["results"]["allocation"]
+    chosen = pyogrio.read_dataframe(tmp_path / "alloc.gpkg", layer="chosen_sites")
+    assert sorted(chosen["site_id"].astype(str)) == sorted(alloc["selected"])
+    curve_cli = pyogrio.read_dataframe(tmp_path / "alloc.gpkg", layer="coverage_curve")
+    curve_run = run_tables["coverage_curve"]
+    np.testing.assert_allclose(curve_cli["covered_demand_n"], curve_run["covered_demand_n"],
+                               rtol=1e-12)

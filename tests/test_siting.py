@@ -22,7 +22,7 @@ from productivecity.sources.catalog import DataDir, sample_data_dir
 from productivecity.sources.labour import read_actiris_jobseekers
 from productivecity.workflow.inputs import load_demand_surface
 
-CRITERIA = "scripts/criteria/brussels-canal.toml"
+CRITERIA = "productivecity/data/criteria/brussels-canal.toml"
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,11 @@ import pytest
 
 from productivecity import DataSourceError, SchemaError
 from productivecity.sources.catalog import DataDir
-from productivecity.sources.labour import (
+from productivecity.sources.labour import name_key, read_unit_table
+from productivecity.sources.regions.belgium import (
     actiris_years,
-    name_key,
     read_actiris_jobseekers,
     read_municipal_rates,
-    read_unit_table,
 )
 
 HEADER = (

@@ -11,6 +11,7 @@ from shapely.geometry import box
 
 from productivecity import DataSourceError, EmptyLayerError, SchemaError
 from productivecity.sources import transit
+from productivecity.sources.regions import belgium
 
 
 def _write(path, text):
@@ -104,11 +105,11 @@ def test_read_stib_json(tmp_path):
                                                     "7": {"0089": ["t", 0.0]}}))
     _write(d / "meta.json",
            json.dumps({"feed_start_date": "20260622", "feed_end_date": "20260719"}))
-    gdf, rep = transit.read_stib_json(d)
+    gdf, rep = belgium.read_stib_json(d)
     assert list(gdf.index) == ["stib:0089"]
     assert gdf.loc["stib:0089", "mode"] == "metro" and gdf.loc["stib:0089", "routes_n"] == 2
     assert rep.skipped == {"served by no line (station or entrance)": 1, "no coordinates": 1}
-    assert transit.stib_json_feed_dates(d)[1].isoformat() == "2026-07-19"
+    assert belgium.stib_json_feed_dates(d)[1].isoformat() == "2026-07-19"
 
 
 def test_read_sncb_stations_zero_is_unknown(tmp_path):
@@ -117,7 +118,7 @@ def test_read_sncb_stations_zero_is_unknown(tmp_path):
                "http://irail.be/stations/NMBS/008814001,Brussel-Zuid,4.336531,50.835707,969.66482\n"
                "http://irail.be/stations/NMBS/008400319,'s Hertogenbosch,5.294278,51.69042,0\n"
                "http://irail.be/stations/NMBS/008811189,Vilvoorde,,,269.5\n")
-    gdf, rep = transit.read_sncb_stations(p)
+    gdf, rep = belgium.read_sncb_stations(p)
     assert gdf.loc["sncb:008814001", "daily_stops_n"] == pytest.approx(969.66482)
     assert pd.isna(gdf.loc["sncb:008400319", "daily_stops_n"])
     assert rep.skipped == {"no coordinates": 1}
@@ -141,7 +142,7 @@ def test_transit_stops_area_and_errors(gtfs):
 
 @pytest.mark.integration
 def test_testbed_stib_sources(testbed):
-    j, rj = transit.read_stib_json(testbed / "transit" / "stib" / "tla_json_2026-06")
+    j, rj = belgium.read_stib_json(testbed / "transit" / "stib" / "tla_json_2026-06")
     g, rg = transit.read_gtfs_stops(testbed / "transit" / "stib" / "gtfs_2023-09_partial")
     assert rj.read_n == 2752 and rg.read_n == 2886
     # stations and entrances: 70 + 243 in the 2023 GTFS; stops without line in 2026

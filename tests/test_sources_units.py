@@ -9,6 +9,7 @@ from shapely.geometry import box
 
 from productivecity import AreaError, CRSError, DataSourceError, EmptyLayerError, SchemaError
 from productivecity.sources import units
+from productivecity.sources.regions import belgium
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def squares(tmp_path):
 
 def test_read_population_handles_bom_and_aggregates(squares):
     _, pop = squares
-    table, rep = units.read_population(pop)
+    table, rep = belgium.read_population(pop)
     assert list(table.index) == ["21001", "21002"]
     assert table.loc["21001", "population_n"] == 11
     assert table["population_year"].iloc[0] == 2020
@@ -45,7 +46,7 @@ def test_read_population_names_missing_column(tmp_path):
     p = tmp_path / "p.csv"
     p.write_text("NIS code,Woonplaats,Mannen\n21001,A,3\n")
     with pytest.raises(SchemaError, match=r"population column.*available columns.*Mannen"):
-        units.read_population(p)
+        belgium.read_population(p)
 
 
 def test_municipalities_overlap_rule_and_population(squares):
@@ -105,7 +106,7 @@ def test_sector_population_to_wijk_conserves_totals():
                        index=["11001A00K", "11001A00L", "11001A01-", "11001B02K", "11001B03K"])
     sectors = pd.Series([10.0, 5.0, 7.0, 100.0],
                         index=["11001A00-", "11001A01-", "11001B02-", "11001C99-"])
-    sums, tally = units.sector_population_by_wijk(sectors, lookup)
+    sums, tally = belgium.sector_population_by_wijk(sectors, lookup)
     # A00- by prefix -> X; A01- exact -> Y; B02- by prefix -> Y; C99- unassigned
     assert sums.to_dict() == {"X": 10.0, "Y": 12.0}
     assert tally["unassigned"] == 100.0
@@ -154,7 +155,7 @@ def test_testbed_municipalities(testbed, area):
     assert gdf.loc["23047", "population_n"] == 15605
     assert gdf["population_n"].notna().all()
     # Statbel's regional row (04000, left out as an aggregate) equals the sum of the 19
-    pop, _ = units.read_population(next((testbed / "stats").glob("*population*.csv")))
+    pop, _ = belgium.read_population(next((testbed / "stats").glob("*population*.csv")))
     assert gdf.loc[BRUSSELS_19, "population_n"].sum() == 1218255
     assert "04000" not in pop.index
     assert rep.outside_area_n + rep.features_n == rep.read_n == 304

@@ -68,6 +68,17 @@ def nearest_time_min(network: Network, origins, facilities, *, limit_min: float,
     pandas.Series
         ``nearest_time_min`` (float, minutes) aligned to the origins; NaN when no
         facility lies within the limit or the origin is not snapped.
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.sources.catalog import DataDir, sample_data_dir
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> walk = pc.walk_network(DataDir(sample_data_dir()).find("osm_xml"))
+    >>> sites, _ = pc.candidate_sites(layers, "zones")  # industrial zones cut into parcels
+    >>> t = pc.nearest_time_min(walk, sites, layers["transit_stops"], limit_min=15)
+    >>> t.name, len(t), int(t.notna().sum())  # NaN: no stop within 15 min
+    ('nearest_time_min', 33, 29)
     """
     kind, limit = _limit(limit_min, None)
     return _nearest(network, origins, facilities, kind, limit, progress, "nearest_time_min")
@@ -95,6 +106,17 @@ def count_within(network: Network, origins, facilities, *, limit_min: float | No
     pandas.Series
         ``within_<limit>_n`` (nullable Int64, e.g. ``within_15min_n``) aligned to the
         origins; <NA> for origins not snapped. A polygon facility counts once.
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.sources.catalog import DataDir, sample_data_dir
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> walk = pc.walk_network(DataDir(sample_data_dir()).find("osm_xml"))
+    >>> sites, _ = pc.candidate_sites(layers, "zones")  # industrial zones cut into parcels
+    >>> n = pc.count_within(walk, sites, layers["transit_stops"], limit_min=10)
+    >>> n.name, len(n), int(n.sum())
+    ('within_10min_n', 33, 109)
     """
     kind, limit = _limit(limit_min, limit_m)
     _network_of(network, origins)
@@ -143,7 +165,14 @@ def nearest_and_count(network: Network, origins, facilities, *, limit_min: float
 
     Examples
     --------
-    >>> acc.nearest_and_count(net, sites, stops, limit_min=15)  # doctest: +SKIP
+    >>> import productivecity as pc
+    >>> from productivecity.sources.catalog import DataDir, sample_data_dir
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> walk = pc.walk_network(DataDir(sample_data_dir()).find("osm_xml"))
+    >>> sites, _ = pc.candidate_sites(layers, "zones")  # industrial zones cut into parcels
+    >>> df = pc.nearest_and_count(walk, sites, layers["transit_stops"], limit_min=10)
+    >>> list(df.columns), len(df)
+    (['nearest_time_min', 'within_10min_n'], 33)
     """
     kind, limit = _limit(limit_min, None)
     _network_of(network, origins)
@@ -224,6 +253,18 @@ def cumulative_opportunities(network: Network, origins, destinations, *, weights
     pandas.Series
         ``<weights>_within_<limit>`` (float, unit of the weights), e.g.
         ``jobseekers_n_within_15min``, aligned to the origins; NaN where not snapped.
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.sources.catalog import DataDir, sample_data_dir
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> walk = pc.walk_network(DataDir(sample_data_dir()).find("osm_xml"))
+    >>> sites, _ = pc.candidate_sites(layers, "zones")  # industrial zones cut into parcels
+    >>> towns = layers["units_municipalities"]  # polygons with population_n
+    >>> pop = pc.cumulative_opportunities(walk, sites, towns, weights="population_n", limit_min=15)
+    >>> pop.name, int(pop.max()), int(towns["population_n"].sum())
+    ('population_n_within_15min', 105390, 105390)
     """
     kind, limit = _limit(limit_min, limit_m)
     _network_of(network, origins)
@@ -312,6 +353,18 @@ def gravity(network: Network, origins, destinations, *, weights, limit_min: floa
     pandas.Series
         ``<weights>_gravity`` (float, weight units) aligned to the origins; NaN where
         not snapped.
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.sources.catalog import DataDir, sample_data_dir
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> walk = pc.walk_network(DataDir(sample_data_dir()).find("osm_xml"))
+    >>> sites, _ = pc.candidate_sites(layers, "zones")  # industrial zones cut into parcels
+    >>> towns = layers["units_municipalities"]  # polygons with population_n
+    >>> g = pc.gravity(walk, sites, towns, weights="population_n", limit_min=30, beta_per_min=0.1)
+    >>> g.name, len(g), bool((g < towns["population_n"].sum()).all())
+    ('population_n_gravity', 33, True)
     """
     kind, limit = _limit(limit_min, None)
     _network_of(network, origins)
@@ -360,6 +413,19 @@ def two_step_fca(network: Network, demand, supply, *, demand_weights, supply_wei
     pandas.Series
         ``fca_supply_per_demand`` (supply units per demand unit) aligned to the demand
         units; NaN where not snapped.
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.sources.catalog import DataDir, sample_data_dir
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> walk = pc.walk_network(DataDir(sample_data_dir()).find("osm_xml"))
+    >>> units = layers["units_neighbourhoods"].assign(residents_n=1000.0)  # illustrative demand
+    >>> hubs = layers["hubs"].assign(places_n=20)  # illustrative supply: 20 places per hub
+    >>> fca = pc.two_step_fca(walk, units, hubs, demand_weights="residents_n",
+    ...                       supply_weights="places_n", limit_min=20)
+    >>> fca.name, len(fca), int((fca == 0).sum())  # 0: no hub within 20 min
+    ('fca_supply_per_demand', 12, 3)
     """
     kind, limit = _limit(limit_min, None)
     _network_of(network, demand)

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from productivecity._errors import EmptyLayerError, NetworkError, SchemaError
+from productivecity._errors import EmptyLayerError, NetworkError, ParameterError, SchemaError
+from productivecity._validate import check_limit_min
 from productivecity.accessibility.snapping import Snapping, snap
 from productivecity.network import _dijkstra
 from productivecity.network.streets import Network
@@ -189,10 +190,12 @@ def _limit(limit_min, limit_m, *, required=True) -> tuple[str, float]:
     if len(given) != 1:
         raise NetworkError("give exactly one of limit_min (minutes) or limit_m (metres)")
     kind, val = given[0]
+    if kind == "time":
+        return kind, check_limit_min(val, allow_inf=True)
     if isinstance(val, bool) or not isinstance(val, int | float | np.number) or math.isnan(val) \
             or val <= 0:
-        name = "limit_min" if kind == "time" else "limit_m"
-        raise NetworkError(f"{name} must be a positive number (inf allowed), got {val!r}")
+        raise ParameterError(f"limit_m must be a positive number of metres (inf allowed), "
+                             f"got {val!r}")
     return kind, float(val)
 
 
@@ -607,6 +610,18 @@ def travel_times(network: Network, origins, destinations, *, limit_min: float | 
     pandas.Series
         Named ``time_min`` (or ``dist_m``), indexed by the MultiIndex
         ``(origin, destination)`` of input labels; only pairs within the limit, sorted.
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.sources.catalog import DataDir, sample_data_dir
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> walk = pc.walk_network(DataDir(sample_data_dir()).find("osm_xml"))
+    >>> tt = pc.travel_times(walk, layers["hubs"], layers["transit_stops"], limit_min=10)
+    >>> tt.name, list(tt.index.names), len(tt)
+    ('time_min', ['origin', 'destination'], 11)
+    >>> round(float(tt.min()), 1)
+    2.7
     """
     kind, limit = _limit(limit_min, limit_m)
     _network_of(network, origins)

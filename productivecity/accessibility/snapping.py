@@ -9,13 +9,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import warnings
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from productivecity._errors import EmptyLayerError, NetworkError, SchemaError
+from productivecity._errors import DataQualityWarning, EmptyLayerError, NetworkError, SchemaError
 from productivecity._validate import check_projected, to_project_crs
 from productivecity.network.streets import WALK_SPEED_KMH, Network
 
@@ -183,6 +184,21 @@ def snap(
         ``items`` is empty.
     NetworkError
         Bad parameters, or every item lies outside the network's extent.
+
+    Warns
+    -----
+    DataQualityWarning
+        Some items were not snapped (counted by reason).
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.sources.catalog import DataDir, sample_data_dir
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> walk = pc.walk_network(DataDir(sample_data_dir()).find("osm_xml"))
+    >>> stops = pc.snap(walk, layers["transit_stops"], max_snap_m=250)
+    >>> stops.n_items, int(stops.snapped.sum()), len(stops.unsnapped)
+    (23, 23, 0)
     """
     what = "items to snap"
     if isinstance(items, gpd.GeoSeries):
@@ -316,6 +332,10 @@ def snap(
     if len(unsnapped):
         counts = unsnapped["reason"].value_counts().to_dict()
         logger.warning("%d of %d items not snapped: %s", len(unsnapped), n, counts)
+        warnings.warn(f"{len(unsnapped)} of {n} items not snapped to the street network ("
+                      + ", ".join(f"{c} {r}" for r, c in counts.items())
+                      + "); they get no travel times (see Snapping.unsnapped)",
+                      DataQualityWarning, stacklevel=2)
     if logger.isEnabledFor(logging.INFO):
         logger.info("snapped %d of %d items (%d access points), median connector %.1f m",
                     n - len(unsnapped), n, len(item),

@@ -20,6 +20,7 @@ import shapely
 from productivecity import accessibility as acc
 from productivecity._errors import EmptyLayerError
 from productivecity._validate import to_project_crs
+from productivecity.indicators.options import IndicatorOptions
 from productivecity.network.streets import Network
 
 logger = logging.getLogger(__name__)
@@ -106,9 +107,7 @@ def access_indicators(
     residents=None,
     walk_sites=None,
     bike_sites=None,
-    station_limit_min: float = 30.0,
-    stop_walk_min: float = 10.0,
-    residents_bike_min: float = 15.0,
+    options: IndicatorOptions | None = None,
 ) -> pd.DataFrame:
     """Compute the accessibility and canal indicators per site.
 
@@ -129,12 +128,11 @@ def access_indicators(
         ``population_n`` column (see :mod:`productivecity.indicators.labour`).
     walk_sites, bike_sites : Snapping, optional
         The sites snapped to each network (snapped here if not given).
-    station_limit_min : float, default 30
-        Walk time within which the nearest rail station's daily stops are looked up.
-    stop_walk_min : float, default 10
-        Walk time for counting stops.
-    residents_bike_min : float, default 15
-        Bike time for counting residents.
+    options : IndicatorOptions, optional
+        ``station_limit_min`` (walk time within which the nearest rail station's
+        daily stops are looked up), ``stops_walk_limit_min`` (walk time for
+        counting stops) and ``residents_bike_limit_min`` (bike time for counting
+        residents); default :class:`IndicatorOptions` ().
 
     Returns
     -------
@@ -151,6 +149,7 @@ def access_indicators(
           existing hub (large values mark the gaps a new hub would fill);
         - ``residents_bike_15min_n``: residents within 15 min by bike (if ``residents``).
     """
+    options = options or IndicatorOptions()
     ws = walk_sites if walk_sites is not None else acc.snap(walk, sites)
     bs = bike_sites if bike_sites is not None else acc.snap(bike, sites)
     stops = to_project_crs(transit_stops, what="transit stops")
@@ -161,7 +160,7 @@ def access_indicators(
         rail_snap = acc.snap(walk, rail)  # once for both queries
         out["rail_station_walk_time_min"] = _nearest(walk, ws, rail_snap)
         near = nearest_with_attribute(walk, ws, rail_snap, column="daily_stops_n",
-                                      limit_min=station_limit_min)
+                                      limit_min=options.station_limit_min)
         out["rail_station_daily_stops_n"] = pd.to_numeric(near["daily_stops_n"],
                                                           errors="coerce").astype(float)
     else:
@@ -171,6 +170,7 @@ def access_indicators(
     tm = stops.loc[stops["mode"].isin(TRAM_METRO_MODES)]
     out["tram_metro_stop_walk_time_min"] = (
         _nearest(walk, ws, tm) if len(tm) else np.nan)
+    stop_walk_min = options.stops_walk_limit_min
     count = acc.count_within(walk, ws, stops, limit_min=stop_walk_min)
     out[f"stops_walk_{stop_walk_min:g}min_n"] = count.astype("Int64")
     quays = quay_points(canal)
@@ -182,6 +182,7 @@ def access_indicators(
         out["nearest_hub_walk_time_min"] = np.nan
         out["nearest_hub_bike_time_min"] = np.nan
     if residents is not None:
+        residents_bike_min = options.residents_bike_limit_min
         out[f"residents_bike_{residents_bike_min:g}min_n"] = acc.cumulative_opportunities(
             bike, bs, residents, weights="population_n", limit_min=residents_bike_min
         ).astype(float)

@@ -32,7 +32,7 @@ import pandas as pd
 import shapely
 
 from productivecity import accessibility as acc
-from productivecity._errors import SchemaError
+from productivecity._errors import ParameterError, SchemaError
 from productivecity._validate import check_projected, to_project_crs
 from productivecity.indicators.options import DEFAULT_SURFACE_CELL_M
 from productivecity.network.streets import Network
@@ -69,8 +69,12 @@ class DasymetricReport:
 
 def lattice_cells(area_geom, *, cell_m: float) -> np.ndarray:
     """Square cells of ``cell_m`` metres anchored at the CRS origin covering ``area_geom``."""
-    if not cell_m > 0:
-        raise ValueError(f"cell_m must be positive, got {cell_m!r}")
+    try:
+        ok = bool(np.isfinite(cell_m) and cell_m > 0)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ParameterError(f"cell_m must be a positive number of metres, got {cell_m!r}")
     minx, miny, maxx, maxy = shapely.bounds(area_geom)
     i0, j0 = int(np.floor(minx / cell_m)), int(np.floor(miny / cell_m))
     i1, j1 = int(np.ceil(maxx / cell_m)), int(np.ceil(maxy / cell_m))

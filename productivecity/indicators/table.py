@@ -214,9 +214,7 @@ def site_indicators(
     res = _access.access_indicators(
         sites, walk=walk, bike=bike, transit_stops=layers["transit_stops"], hubs=layers["hubs"],
         canal=layers["canal"], residents=bdem, walk_sites=ws, bike_sites=bs,
-        station_limit_min=options.station_limit_min,
-        stop_walk_min=options.stops_walk_limit_min,
-        residents_bike_min=options.residents_bike_limit_min,
+        options=options,
     )
     timings["accessibility"] = time.perf_counter() - t
 

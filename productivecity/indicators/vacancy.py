@@ -65,7 +65,13 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from productivecity._errors import CRSError, EmptyLayerError, SchemaError
+from productivecity._errors import (
+    CRSError,
+    EmptyLayerError,
+    ParameterError,
+    ParameterTypeError,
+    SchemaError,
+)
 from productivecity._geom import dissolve_overlaps, overlap_area_m2, repair_geometries
 from productivecity._validate import require_columns, to_project_crs
 from productivecity.settings import PROJECT_CRS
@@ -630,7 +636,7 @@ def vacancy_indicators(
 def _site_geoms(sites) -> tuple[np.ndarray, np.ndarray]:
     """Site geometries in EPSG:31370 and their areas (m²; 0 for points)."""
     if not isinstance(sites, gpd.GeoDataFrame):
-        raise TypeError(f"sites must be a GeoDataFrame, got {type(sites).__name__}")
+        raise ParameterTypeError(f"sites must be a GeoDataFrame, got {type(sites).__name__}")
     if sites.crs is None:
         raise CRSError("sites have no CRS; set one first (e.g. sites.set_crs('EPSG:31370'))")
     if not sites.index.is_unique:
@@ -645,7 +651,8 @@ def _polygon_parts(layer, *, what: str) -> np.ndarray:
     if isinstance(layer, gpd.GeoSeries):
         layer = gpd.GeoDataFrame(geometry=layer)
     if not isinstance(layer, gpd.GeoDataFrame):
-        raise TypeError(f"{what} must be a GeoDataFrame or GeoSeries, got {type(layer).__name__}")
+        raise ParameterTypeError(f"{what} must be a GeoDataFrame or GeoSeries, "
+                                 f"got {type(layer).__name__}")
     if layer.crs is None:
         raise CRSError(f"{what} has no CRS; set one first (e.g. .set_crs('EPSG:31370'))")
     geoms = np.asarray(to_project_crs(layer, what=what).geometry.values)
@@ -661,7 +668,7 @@ def _polygon_parts(layer, *, what: str) -> np.ndarray:
 
 def _zone_parts(zones, kinds) -> np.ndarray:
     if not isinstance(zones, gpd.GeoDataFrame):
-        raise TypeError(f"zones must be a GeoDataFrame, got {type(zones).__name__}")
+        raise ParameterTypeError(f"zones must be a GeoDataFrame, got {type(zones).__name__}")
     require_columns(zones, ["kind"], what="zones (industrial_zones layer)")
     kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
     return _polygon_parts(zones.loc[zones["kind"].isin(kinds).to_numpy()], what="zones")
@@ -697,8 +704,8 @@ def _coverage_parts(coverage) -> np.ndarray | None:
         g = g[~shapely.is_missing(g)]
         geom = shapely.union_all(shapely.make_valid(g)) if len(g) else shapely.Polygon()
     else:
-        raise TypeError(f"coverage must be a GeoDataFrame, GeoSeries or shapely geometry "
-                        f"(EPSG:31370), got {type(coverage).__name__}")
+        raise ParameterTypeError(f"coverage must be a GeoDataFrame, GeoSeries or shapely "
+                                 f"geometry (EPSG:31370), got {type(coverage).__name__}")
     if not geom.is_valid:
         geom = shapely.make_valid(geom)
     parts = shapely.get_parts(geom)
@@ -715,9 +722,13 @@ def _intersect_coverages(a, b):
 
 def _effective(geoms, cover_parts, min_covered_pct) -> tuple[np.ndarray, np.ndarray]:
     """Each site's part inside the coverage, and whether the site counts as covered."""
-    pct = float(min_covered_pct)
+    try:
+        pct = float(min_covered_pct)
+    except (TypeError, ValueError):
+        pct = float("nan")
     if not (0 < pct <= 100):
-        raise ValueError(f"min_covered_pct must be in (0, 100], got {min_covered_pct!r}")
+        raise ParameterError(f"min_covered_pct must be a percentage in (0, 100], "
+                             f"got {min_covered_pct!r}")
     ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
     if cover_parts is None:
         return geoms, ok
@@ -743,12 +754,12 @@ def _effective(geoms, cover_parts, min_covered_pct) -> tuple[np.ndarray, np.ndar
 def _poi_counts(sites, poi, radius_m, kinds, coverage, min_covered_pct):
     geoms, _ = _site_geoms(sites)
     if not isinstance(poi, gpd.GeoDataFrame):
-        raise TypeError(f"poi must be a GeoDataFrame, got {type(poi).__name__}")
+        raise ParameterTypeError(f"poi must be a GeoDataFrame, got {type(poi).__name__}")
     require_columns(poi, ["kind"], what="poi layer")
     kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
     unknown = sorted(set(kinds) - set(POI_KINDS))
     if unknown or not kinds:
-        raise ValueError(f"kinds must be POI kinds {list(POI_KINDS)}, got {list(kinds)}")
+        raise ParameterError(f"kinds must be POI kinds {list(POI_KINDS)}, got {list(kinds)}")
     if poi.crs is None:
         raise CRSError("poi has no CRS; set one first (e.g. .set_crs('EPSG:31370'))")
     sel = to_project_crs(poi.loc[poi["kind"].isin(kinds).to_numpy()], what="poi")
@@ -762,9 +773,10 @@ def _counts_within(geoms, features, radius_m, cover_parts, min_covered_pct):
     try:
         r = float(radius_m)
     except (TypeError, ValueError):
-        raise ValueError(f"radius_m must be a number of metres ≥ 0, got {radius_m!r}") from None
+        raise ParameterError(f"radius_m must be a number of metres ≥ 0, "
+                             f"got {radius_m!r}") from None
     if not np.isfinite(r) or r < 0:
-        raise ValueError(f"radius_m must be a number of metres ≥ 0, got {radius_m!r}")
+        raise ParameterError(f"radius_m must be a number of metres ≥ 0, got {radius_m!r}")
     ok0 = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
     search_geoms = geoms.copy()
     if r > 0:
@@ -806,7 +818,8 @@ def _vacant_mask(frame, status_column, vacant_values, *, what: str) -> np.ndarra
 
 def _vacant_features(inventory, status_column, vacant_values) -> gpd.GeoDataFrame:
     if not isinstance(inventory, gpd.GeoDataFrame):
-        raise TypeError(f"inventory must be a GeoDataFrame, got {type(inventory).__name__}")
+        raise ParameterTypeError(f"inventory must be a GeoDataFrame, "
+                                 f"got {type(inventory).__name__}")
     if inventory.crs is None:
         raise CRSError("vacancy inventory has no CRS; set one first")
     mask = _vacant_mask(inventory, status_column, vacant_values, what="vacancy inventory")

@@ -214,6 +214,17 @@ class Network:
         What the build did.
     crs : str
         Always :data:`~productivecity.settings.PROJECT_CRS`.
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.sources.catalog import DataDir, sample_data_dir
+    >>> osm = DataDir(sample_data_dir()).find("osm_xml")  # the sample's OSM extract
+    >>> walk = pc.walk_network(osm)
+    >>> walk.mode, walk.speed_kmh, walk.crs
+    ('walk', 4.8, 'EPSG:31370')
+    >>> walk.n_nodes, walk.n_edges
+    (776, 1486)
     """
 
     mode: str
@@ -435,6 +446,15 @@ def walk_network(
     Returns
     -------
     Network
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.sources.catalog import DataDir, sample_data_dir
+    >>> osm = DataDir(sample_data_dir()).find("osm_xml")  # the sample's OSM extract
+    >>> walk = pc.walk_network(osm)  # built once, then read from the cache
+    >>> walk.n_nodes, walk.n_edges, walk.report.components_n
+    (776, 1486, 1)
     """
     return build_network(source, mode="walk", speed_kmh=speed_kmh, simplify=simplify,
                          retain_all=retain_all, cache=cache, settings=settings)
@@ -453,6 +473,15 @@ def bike_network(
 
     Parameters are those of :func:`walk_network`; ``speed_kmh`` defaults to 15 km/h.
     An osmnx graph given as ``source`` is taken with its own edge directions.
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.sources.catalog import DataDir, sample_data_dir
+    >>> osm = DataDir(sample_data_dir()).find("osm_xml")  # the sample's OSM extract
+    >>> bike = pc.bike_network(osm)
+    >>> bike.mode, bike.speed_kmh, bike.n_nodes
+    ('bike', 15.0, 788)
     """
     return build_network(source, mode="bike", speed_kmh=speed_kmh, simplify=simplify,
                          retain_all=retain_all, cache=cache, settings=settings)
@@ -468,7 +497,17 @@ def build_network(
     cache: bool = True,
     settings: Settings | None = None,
 ) -> Network:
-    """Build a network for ``mode`` (``"walk"`` or ``"bike"``); see :func:`walk_network`."""
+    """Build a network for ``mode`` (``"walk"`` or ``"bike"``); see :func:`walk_network`.
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.sources.catalog import DataDir, sample_data_dir
+    >>> osm = DataDir(sample_data_dir()).find("osm_xml")  # the sample's OSM extract
+    >>> slow = pc.build_network(osm, mode="walk", speed_kmh=4.0)  # e.g. for older walkers
+    >>> slow.mode, slow.speed_kmh
+    ('walk', 4.0)
+    """
     if mode not in _MODES:
         raise NetworkError(f"unknown network mode {mode!r}; expected one of {list(_MODES)}")
     _check_speed(speed_kmh)

@@ -35,7 +35,7 @@ import rasterio.features
 from affine import Affine
 from rasterio.enums import Resampling
 
-from productivecity._errors import EmptyLayerError, SchemaError
+from productivecity._errors import EmptyLayerError, ParameterError, SchemaError
 from productivecity.io import atomic_path, write_geopackage
 from productivecity.outputs.maps import (
     _check_sites,
@@ -296,7 +296,8 @@ def write_suitability_raster(
     sites = _check_sites(sites, [column, "excluded"])
     if not (isinstance(resolution_m, int | float) and math.isfinite(resolution_m)
             and resolution_m > 0):
-        raise ValueError(f"resolution_m must be a positive number of metres, got {resolution_m!r}")
+        raise ParameterError(f"resolution_m must be a positive number of metres, "
+                             f"got {resolution_m!r}")
     values = pd.to_numeric(sites[column], errors="coerce").astype(float)
     use = values.notna() & ~sites["excluded"].fillna(True).astype(bool)
     if not use.any():

@@ -47,7 +47,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon, Rectangle
 
 from productivecity import _i18n
-from productivecity._errors import EmptyLayerError, SchemaError
+from productivecity._errors import EmptyLayerError, ParameterError, SchemaError
 from productivecity._validate import require_columns, to_project_crs
 from productivecity.io import atomic_path
 from productivecity.outputs.attribution import attribution, attribution_keys
@@ -208,7 +208,7 @@ class _Sheet:
 
     def __init__(self, ax: Axes | None, paper: str):
         if paper not in PAPER_MM:
-            raise ValueError(f"paper {paper!r} is not one of {list(PAPER_MM)}")
+            raise ParameterError(f"paper {paper!r} is not one of {list(PAPER_MM)}")
         self.own = ax is None
         w_mm, h_mm = PAPER_MM[paper]
         if ax is None:
@@ -748,8 +748,19 @@ def plot_overview(
 
     Examples
     --------
-    >>> fig, ax = plot_overview(sites, layers, top_k=5, lang="nl")  # doctest: +SKIP
-    >>> save_figure(fig, "overview.png")  # doctest: +SKIP
+    >>> import productivecity as pc
+    >>> from productivecity.workflow.examples import example_path
+    >>> from productivecity.workflow.inputs import load_indicator_inputs
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> sites, _ = pc.candidate_sites(layers, "zones")
+    >>> table, _ = pc.site_indicators(sites, layers, load_indicator_inputs(layers), progress=False)
+    >>> spec = pc.load_criteria(example_path("brussels-canal"))
+    >>> ranked, *_ = pc.rank_sites(table, spec)
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = pc.plot_overview(ranked, layers, top_k=5, lang="nl")
+    >>> fig.get_size_inches().round(1).tolist()  # A3 landscape (inches)
+    [16.5, 11.7]
+    >>> plt.close(fig)
     """
     sites = _check_sites(sites, [column, "rank", "excluded"])
     return _site_map(
@@ -792,6 +803,22 @@ def plot_indicator(
     Returns
     -------
     (Figure, Axes)
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.workflow.examples import example_path
+    >>> from productivecity.workflow.inputs import load_indicator_inputs
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> sites, _ = pc.candidate_sites(layers, "zones")
+    >>> table, _ = pc.site_indicators(sites, layers, load_indicator_inputs(layers), progress=False)
+    >>> spec = pc.load_criteria(example_path("brussels-canal"))
+    >>> ranked, *_ = pc.rank_sites(table, spec)
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = pc.plot_indicator(ranked, "jobseekers_low_edu_walk_20min_n", layers, top_k=5)
+    >>> ax.get_aspect()
+    1.0
+    >>> plt.close(fig)
     """
     sites = _check_sites(sites, [column])
     if not pd.api.types.is_numeric_dtype(sites[column]) or pd.api.types.is_bool_dtype(
@@ -947,6 +974,23 @@ def atlas_figures(
     dict of str to Figure
         Page name (``overview``, ``indicator_<column>``, ``isochrones``) to
         figure, in page order; names are safe as file names.
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.workflow.examples import example_path
+    >>> from productivecity.workflow.inputs import load_indicator_inputs
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> sites, _ = pc.candidate_sites(layers, "zones")
+    >>> table, _ = pc.site_indicators(sites, layers, load_indicator_inputs(layers), progress=False)
+    >>> spec = pc.load_criteria(example_path("brussels-canal"))
+    >>> ranked, *_ = pc.rank_sites(table, spec)
+    >>> import matplotlib.pyplot as plt
+    >>> figs = pc.atlas_figures(ranked, layers, indicators=["jobseekers_low_edu_walk_20min_n"])
+    >>> list(figs)
+    ['overview', 'indicator_jobseekers_low_edu_walk_20min_n']
+    >>> for fig in figs.values():
+    ...     plt.close(fig)
     """
     cols = indicator_columns(sites) if indicators is None else list(indicators)
     pages: dict[str, Figure] = {}
@@ -986,14 +1030,15 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 300,
     ------
     OutputExistsError
         ``path`` exists and ``overwrite`` is False.
-    ValueError
-        Unsupported suffix.
+    ParameterError
+        Unsupported suffix (a ``ValueError``).
     """
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     metadata = {"png": _PNG_METADATA, "pdf": _PDF_METADATA, "svg": _SVG_METADATA}.get(fmt)
     if metadata is None:
-        raise ValueError(f"cannot save a figure as {path.name!r}; use .png, .pdf or .svg")
+        raise ParameterError(f"cannot save a figure as {path.name!r} ({path}); use a .png, "
+                             f".pdf or .svg file name")
     with atomic_path(path, overwrite=overwrite) as tmp, _rc():
         fig.savefig(tmp, format=fmt, dpi=dpi, metadata=dict(metadata),
                     facecolor=fig.get_facecolor())
@@ -1020,10 +1065,11 @@ def save_atlas(figures: Mapping[str, Figure] | Sequence[Figure], path: str | os.
     """
     pages = list(figures.values()) if isinstance(figures, Mapping) else list(figures)
     if not pages:
-        raise ValueError("save_atlas needs at least one figure")
+        raise ParameterError(f"save_atlas needs at least one figure for {path}; got none")
     path = Path(path)
     if path.suffix.lower() != ".pdf":
-        raise ValueError(f"an atlas is a PDF; got {path.name!r}")
+        raise ParameterError(f"an atlas is a PDF: give a .pdf file name, got {path.name!r} "
+                             f"({path})")
     with atomic_path(path, overwrite=overwrite) as tmp, _rc():
         with PdfPages(tmp, metadata=dict(_PDF_METADATA)) as pdf:
             for fig in pages:

@@ -502,7 +502,24 @@ def save_web_map(m: folium.Map, path: str | os.PathLike, *, overwrite: bool = Fa
 
 def write_web_map(sites: gpd.GeoDataFrame, layers, path: str | os.PathLike, *,
                   overwrite: bool = False, **kwargs) -> Path:
-    """Build (:func:`web_map`, keyword arguments passed on) and save a web map."""
+    """Build (:func:`web_map`, keyword arguments passed on) and save a web map.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import productivecity as pc
+    >>> from productivecity.workflow.examples import example_path
+    >>> from productivecity.workflow.inputs import load_indicator_inputs
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> sites, _ = pc.candidate_sites(layers, "zones")
+    >>> table, _ = pc.site_indicators(sites, layers, load_indicator_inputs(layers), progress=False)
+    >>> spec = pc.load_criteria(example_path("brussels-canal"))
+    >>> ranked, *_ = pc.rank_sites(table, spec)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pc.write_web_map(ranked, layers, f"{tmp}/sites.html")
+    ...     path.name, path.stat().st_size > 10_000
+    ('sites.html', True)
+    """
     return save_web_map(web_map(sites, layers, **kwargs), path, overwrite=overwrite)
 
 

@@ -5,7 +5,7 @@ excluded*; this module makes each of those an explicit, inspectable object:
 
 * :class:`Criterion`, :class:`Constraint` and :class:`CriteriaSpec` hold the
   specification, loaded from a TOML file with :func:`load_criteria` (see
-  ``scripts/criteria/brussels-canal.toml`` for a documented example) or built in
+  ``productivecity/data/criteria/brussels-canal.toml`` for a documented example) or built in
   Python.
 * Weights are given directly or derived from an AHP pairwise comparison matrix
   (:func:`ahp_weights`), whose consistency ratio must not exceed 0.1 unless the

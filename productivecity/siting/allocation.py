@@ -37,7 +37,7 @@ import scipy.sparse as sp
 from tqdm.auto import tqdm
 
 from productivecity._errors import AllocationError, SolverError
-from productivecity._validate import require_columns, require_numeric
+from productivecity._validate import check_limit_min, require_columns, require_numeric
 
 logger = logging.getLogger(__name__)
 
@@ -160,10 +160,7 @@ def travel_times_from_pairs(
     """
     require_columns(pairs, [demand_col, facility_col, time_col], what="travel-time pairs")
     require_numeric(pairs, [time_col], what="travel-time pairs")
-    if not (isinstance(limit_min, (int, float)) and math.isfinite(limit_min) and limit_min > 0):
-        raise AllocationError(
-            f"limit_min must be a positive number of minutes, got {limit_min!r}"
-        )
+    limit_min = check_limit_min(limit_min)
     cand = pd.Index(list(candidates))
     exist = pd.Index(list(existing))
     problems = []
@@ -528,8 +525,7 @@ def _check_k(k: int, n_candidates: int) -> None:
 def _check_time(tt: TravelTimes, limit_min: float | None) -> float:
     if limit_min is None:
         return tt.limit_min
-    if not (isinstance(limit_min, (int, float)) and limit_min > 0):
-        raise AllocationError(f"limit_min must be a positive number, got {limit_min!r}")
+    limit_min = check_limit_min(limit_min)
     if limit_min > tt.limit_min:
         raise AllocationError(
             f"limit_min = {limit_min:g} exceeds the travel-time cutoff "
@@ -992,6 +988,24 @@ def maximal_covering(
         k out of range, unknown candidate ids, bad capacities, T above cutoff.
     SolverError
         Infeasible problem or no solution found.
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.workflow.inputs import load_indicator_inputs
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> inputs = load_indicator_inputs(layers)  # street networks and the demand surface
+    >>> sites, _ = pc.candidate_sites(layers, "zones")
+    >>> units = pc.demand_units(layers, inputs.demand)
+    >>> tt = pc.network_travel_times(inputs.walk, sites, units, limit_min=10,
+    ...                              demand_column="jobseekers_low_edu_n", existing=layers["hubs"])
+    >>> res = pc.maximal_covering(tt, 2)  # 2 new hubs next to the 2 existing ones
+    >>> len(res.selected), res.optimal
+    (2, True)
+    >>> round(res.baseline_covered_demand_n), round(res.covered_demand_n)  # job seekers
+    (393, 1841)
+    >>> round(res.total_demand_n)
+    3441
     """
     T = _check_time(tt, limit_min)
     allowed = _candidate_mask(tt, candidates)
@@ -1116,6 +1130,20 @@ def p_median(
     AllocationResult
         ``objective`` = demand-weighted time in min x n, including penalties;
         ``covered_demand_n`` = served demand; ``mean_time_min`` of served demand.
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.workflow.inputs import load_indicator_inputs
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> inputs = load_indicator_inputs(layers)  # street networks and the demand surface
+    >>> sites, _ = pc.candidate_sites(layers, "zones")
+    >>> units = pc.demand_units(layers, inputs.demand)
+    >>> tt = pc.network_travel_times(inputs.walk, sites, units, limit_min=10,
+    ...                              demand_column="jobseekers_low_edu_n", existing=layers["hubs"])
+    >>> res = pc.p_median(tt, 2)
+    >>> res.problem, len(res.selected), res.optimal
+    ('pmedian', 2, True)
     """
     allowed = _candidate_mask(tt, candidates)
     _check_k(k, int(allowed.sum()))
@@ -1287,6 +1315,20 @@ def coverage_curve(
     Returns
     -------
     CoverageCurve
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.workflow.inputs import load_indicator_inputs
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> inputs = load_indicator_inputs(layers)  # street networks and the demand surface
+    >>> sites, _ = pc.candidate_sites(layers, "zones")
+    >>> units = pc.demand_units(layers, inputs.demand)
+    >>> tt = pc.network_travel_times(inputs.walk, sites, units, limit_min=10,
+    ...                              demand_column="jobseekers_low_edu_n", existing=layers["hubs"])
+    >>> curve = pc.coverage_curve(tt, 3)  # k = 0..3 new hubs
+    >>> curve.table["covered_demand_n"].round().astype(int).tolist()
+    [393, 1246, 1841, 2216]
     """
     T = _check_time(tt, limit_min)
     allowed = _candidate_mask(tt, candidates)

@@ -609,7 +609,7 @@ def criteria_table(spec: CriteriaSpec) -> pd.DataFrame:
 def criteria_from_dict(data: Mapping[str, Any], *, source: str = "<dict>") -> CriteriaSpec:
     """Build a :class:`CriteriaSpec` from a parsed TOML mapping.
 
-    The layout is that of ``scripts/criteria/brussels-canal.toml``: top-level keys
+    The layout is that of ``productivecity/data/criteria/brussels-canal.toml``: top-level keys
     ``name``, ``description``, ``method``, ``owa_order_weights``; arrays of tables
     ``[[criterion]]`` and ``[[constraint]]``; tables ``[ahp]`` and
     ``[sensitivity]``. Unknown keys raise :class:`CriteriaError` with the list of
@@ -673,7 +673,7 @@ def load_criteria(path: str | Path) -> CriteriaSpec:
     Parameters
     ----------
     path : str or Path
-        TOML file (see ``scripts/criteria/brussels-canal.toml``).
+        TOML file (see ``productivecity/data/criteria/brussels-canal.toml``).
 
     Returns
     -------
@@ -685,6 +685,14 @@ def load_criteria(path: str | Path) -> CriteriaSpec:
         The file is missing or unreadable.
     CriteriaError
         Invalid TOML or an invalid specification (message names the file).
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.workflow.examples import example_path
+    >>> spec = pc.load_criteria(example_path("brussels-canal"))  # shipped, documented line by line
+    >>> spec.name, spec.method, len(spec.criteria), len(spec.constraints)
+    ('brussels-canal', 'wlc', 11, 3)
     """
     path = Path(path)
     try:

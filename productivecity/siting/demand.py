@@ -51,6 +51,18 @@ def demand_units(
         a municipality without job-seeker data: its job seekers are unknown) and the
         point geometry: the population-weighted centre of its cells, moved onto the
         unit when it falls outside.
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.workflow.inputs import load_indicator_inputs
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> surface = load_indicator_inputs(layers).demand  # dasymetric cells
+    >>> units = pc.demand_units(layers, surface)  # neighbourhoods, as points
+    >>> len(units), units.index.name
+    (12, 'demand_id')
+    >>> round(units["jobseekers_n"].sum()) == round(surface["jobseekers_n"].sum())  # totals kept
+    True
     """
     cells = surface
     no_data = cells["no_data"].to_numpy(dtype=bool)

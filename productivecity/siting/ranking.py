@@ -28,6 +28,21 @@ def rank_sites(sites: gpd.GeoDataFrame, spec, *, progress: bool = False):
     result : SuitabilityResult
     monte_carlo : MonteCarloResult
     one_at_a_time : OneAtATimeResult
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.workflow.examples import example_path
+    >>> from productivecity.workflow.inputs import load_indicator_inputs
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> sites, _ = pc.candidate_sites(layers, "zones")
+    >>> table, _ = pc.site_indicators(sites, layers, load_indicator_inputs(layers), progress=False)
+    >>> spec = pc.load_criteria(example_path("brussels-canal"))
+    >>> ranked, result, monte_carlo, one_at_a_time = pc.rank_sites(table, spec)
+    >>> len(ranked) == len(table), int(ranked["rank"].max())
+    (True, 15)
+    >>> ranked.columns[-4:].tolist()
+    ['topk_share', 'rank_p05', 'rank_p50', 'rank_p95']
     """
     from productivecity import siting as suit
 

@@ -15,6 +15,7 @@ from productivecity._errors import (
     CriteriaWarning,
     EmptyLayerError,
     SchemaError,
+    UnknownKeyError,
 )
 from productivecity._validate import require_columns, require_numeric
 from productivecity.siting.criteria import CriteriaSpec, Criterion
@@ -216,11 +217,13 @@ class SuitabilityResult:
 
         Raises
         ------
-        KeyError
-            Unknown site; ValueError if the site was excluded (with the reason).
+        UnknownKeyError
+            Unknown site (a ``KeyError``); CriteriaError (a ``ValueError``) if the site
+            was excluded (with the reason).
         """
         if site_id not in self.table.index:
-            raise KeyError(f"site {site_id!r} is not among the {len(self.table)} sites")
+            raise UnknownKeyError(f"site {site_id!r} is not among the {len(self.table)} "
+                                  f"ranked sites (site_id index)")
         if self.table.at[site_id, "excluded"]:
             raise CriteriaError(
                 f"site {site_id!r} is excluded: {self.table.at[site_id, 'excluded_reason']}"
@@ -307,6 +310,21 @@ def score_sites(sites: pd.DataFrame, spec: CriteriaSpec) -> SuitabilityResult:
         listed) or a non-numeric one.
     EmptyLayerError
         Every site is excluded (counts by reason in the message).
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.workflow.examples import example_path
+    >>> from productivecity.workflow.inputs import load_indicator_inputs
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> sites, _ = pc.candidate_sites(layers, "zones")
+    >>> table, _ = pc.site_indicators(sites, layers, load_indicator_inputs(layers), progress=False)
+    >>> spec = pc.load_criteria(example_path("brussels-canal"))
+    >>> result = pc.score_sites(table, spec)
+    >>> result.table.columns[:3].tolist()
+    ['score', 'rank', 'contrib_jobseekers_walk']
+    >>> int((~result.table["excluded"]).sum()), int(result.table["rank"].min())  # eligible, best
+    (15, 1)
     """
     if sites.index.has_duplicates:
         dup = sites.index[sites.index.duplicated()].unique()[:5].tolist()

@@ -46,6 +46,19 @@ def network_travel_times(
     TravelTimes
         Sparse (demand unit, facility) travel times within the cutoff. Candidates
         or hubs not on the network are kept but reach nothing (logged).
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.workflow.inputs import load_indicator_inputs
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> inputs = load_indicator_inputs(layers)  # street networks and the demand surface
+    >>> sites, _ = pc.candidate_sites(layers, "zones")
+    >>> units = pc.demand_units(layers, inputs.demand)
+    >>> tt = pc.network_travel_times(inputs.walk, sites, units, limit_min=10,
+    ...                              demand_column="jobseekers_low_edu_n", existing=layers["hubs"])
+    >>> len(tt.candidates), len(tt.existing), tt.limit_min
+    (33, 2, 10.0)
     """
     if demand_column not in demand.columns:
         raise SchemaError(f"demand units lack the column {demand_column!r}; columns: "

@@ -4,10 +4,11 @@ A data directory holds the raw inputs of a study area in sub-folders
 (``osm/``, ``boundaries/``, ``stats/``, ``population/``, ``labour/``,
 ``transit/``). :class:`DataDir` finds each kind of source by the glob
 patterns below, first match wins, and when a source is missing says which
-file would provide it. The real-data test bed
-``../shared/data/brussels-vilvoorde`` and the sample shipped with the package
-follow this layout; any user folder that follows it works too, and every
-loader also takes explicit file paths.
+file would provide it. Region plug-ins (:mod:`productivecity.sources.regions`)
+add their own kinds and extra patterns for the generic kinds: :data:`SOURCES`
+is the merged catalogue. The sample shipped with the package and the regions'
+test beds follow this layout; any user folder that follows it works too, and
+every loader also takes explicit file paths.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import dataclasses
 import os
 from pathlib import Path
 
-from productivecity._errors import DataSourceError
+from productivecity._errors import DataSourceError, UnknownKeyError
+from productivecity.sources import regions
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,35 +33,35 @@ class SourceKind:
         What the file gives, for messages.
     hint : str
         Where to get such a file, for the error when none is found.
+    folder : bool
+        The file found stands for its whole folder (a GTFS feed: ``stops.txt`` with
+        ``routes.txt``, ``trips.txt``, ...); every file of the folder is an input.
     """
 
     patterns: tuple[str, ...]
     provides: str
     hint: str
+    folder: bool = False
 
 
-SOURCES: dict[str, SourceKind] = {
+#: The generic kinds; the regions' kinds and patterns are merged in :data:`SOURCES`.
+GENERIC_SOURCES: dict[str, SourceKind] = {
     "municipalities": SourceKind(
         (
-            "boundaries/**/gemeente.shp",
             "boundaries/**/*municipalit*.gpkg",
             "boundaries/**/*municipalit*.geojson",
             "boundaries/**/*municipalit*topojson*.json",
         ),
-        "municipality polygons with NIS5 codes",
-        "Statbel / Provincies in Cijfers 'gemeente.shp' (field geoitem = NIS5), or any vector "
-        "file with a 'nis5' column, saved as boundaries/municipalities.gpkg",
+        "municipality polygons with codes",
+        "any vector file with a 'nis5' column, saved as boundaries/municipalities.gpkg",
     ),
     "neighbourhoods": SourceKind(
         (
-            "boundaries/**/ggw7.shp",
             "boundaries/**/*neighbourhood*.gpkg",
             "boundaries/**/*neighbourhood*.geojson",
-            "boundaries/**/*quartiers*.gpkg",
         ),
         "neighbourhood polygons with codes",
-        "Provincies in Cijfers 'ggw7.shp' (wijken), UrbIS 'Monitoring des Quartiers' (MD) "
-        "GeoPackage, or boundaries/neighbourhoods.gpkg with 'code' and 'name' columns",
+        "boundaries/neighbourhoods.gpkg with 'code' and 'name' columns",
     ),
     "osm_pmtiles_landuse": SourceKind(
         ("osm/**/landuse.pmtiles",),
@@ -111,49 +113,30 @@ SOURCES: dict[str, SourceKind] = {
         ("transit/**/stops.txt",),
         "GTFS stops (stops.txt, with routes.txt where present)",
         "an operator's GTFS feed unzipped into transit/<operator>/",
-    ),
-    "stib_json": SourceKind(
-        ("transit/stib/**/stops.json", "transit/**/stops.json"),
-        "STIB-MIVB stops as JSON ({stop_id: {name, lat, lon}})",
-        "STIB-MIVB open-data stops exported as transit/stib/stops.json",
-    ),
-    "sncb_stations": SourceKind(
-        ("transit/**/irail_stations.csv", "transit/**/stations.csv"),
-        "SNCB/NMBS stations with average daily stop counts (iRail)",
-        "iRail's stations.csv (github.com/iRail/stations) saved as transit/sncb/irail_stations.csv",
-    ),
-    "population_municipalities": SourceKind(
-        ("stats/*population*municipalit*.csv", "stats/*bevolking*gemeente*.csv"),
-        "population per municipality (Statbel)",
-        "Statbel population by place of residence per municipality (NIS code, Totaal)",
-    ),
-    "population_sectors": SourceKind(
-        ("population/*statsec*population*.csv", "population/*sector*.csv"),
-        "population per statistical sector",
-        "Statbel OPENDATA_SECTOREN population per statistical sector",
-    ),
-    "statsec_ggw7": SourceKind(
-        ("boundaries/**/statsec_ggw7.xlsx", "boundaries/**/statsec_ggw7.csv"),
-        "a statistical sector → ggw7 wijk lookup (columns statsec, ggw7)",
-        "Provincies in Cijfers 'statsec_ggw7.xlsx' (aggregatietabellen) saved under boundaries/",
-    ),
-    "urbis_quarters": SourceKind(
-        ("boundaries/**/*monitoring_quartiers*.gpkg", "boundaries/**/*urbadm_md*.gpkg"),
-        "the UrbIS 'Monitoring des Quartiers' quarters of Brussels (mdrc codes)",
-        "the UrbIS-Adm MD layer (paradigm.brussels) saved as boundaries/urbis_md.gpkg",
-    ),
-    "labour_actiris": SourceKind(
-        ("labour/actiris*commune*education*.csv", "labour/actiris*.csv"),
-        "Actiris job seekers by municipality, year, sex and education level",
-        "opendata.brussels.be 'evolution-moyenne-annuelle-demandeurs-d-emploi-inoccupes-par-"
-        "commune-genre-niveau-etudes-rbc' CSV",
-    ),
-    "labour_municipal_rates": SourceKind(
-        ("labour/bestcost*municipalities*.csv", "labour/*unemployment*.csv"),
-        "unemployment rate and low-education share for all municipalities",
-        "BEST-COST MDI municipal indicators (healthiar exdat_prepare_mdi) as CSV",
+        folder=True,
     ),
 }
+
+
+def _catalogue() -> dict[str, SourceKind]:
+    """Merge the generic kinds with every region's patterns and hints, then its own kinds."""
+    out = dict(GENERIC_SOURCES)
+    for region in regions.registered():
+        for kind, extra in region.source_patterns.items():
+            base = out[kind]
+            out[kind] = SourceKind(
+                (*extra.before, *base.patterns, *extra.after),
+                extra.provides or base.provides,
+                f"{extra.hint}, or {base.hint}" if extra.hint else base.hint,
+            )
+        for kind, spec in region.sources.items():
+            out.setdefault(kind, spec)
+    return out
+
+
+#: Every source kind: :data:`GENERIC_SOURCES` merged with the region plug-ins' kinds and
+#: patterns (a region's ``before`` patterns are tried first, its ``after`` ones last).
+SOURCES = regions.LazyMapping(_catalogue)
 
 
 class DataDir:
@@ -221,7 +204,8 @@ def _spec(kind: str) -> SourceKind:
     try:
         return SOURCES[kind]
     except KeyError:
-        raise KeyError(f"unknown source kind {kind!r}; known kinds: {sorted(SOURCES)}") from None
+        raise UnknownKeyError(f"unknown source kind {kind!r}; known kinds: "
+                              f"{sorted(SOURCES)}") from None
 
 
 def sample_data_dir() -> Path:

@@ -27,6 +27,7 @@ Schema of :func:`hubs` and :func:`read_hubs` (index ``hub_id``, str, unique):
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 import re
@@ -170,7 +171,8 @@ def read_hubs(
     if path.suffix.lower() in (".csv", ".txt", ".tsv"):
         try:
             df = pd.read_csv(path, sep=None, engine="python", dtype=str, encoding="utf-8-sig")
-        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        except (UnicodeDecodeError, csv.Error, pd.errors.ParserError,
+                pd.errors.EmptyDataError) as exc:  # csv.Error: empty, separator not found
             raise DataSourceError(f"could not read {path} as a CSV table: {exc}") from exc
         require_columns(df, [name_column, lon_column, lat_column], what=str(path))
         report.read_n = len(df)

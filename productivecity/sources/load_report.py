@@ -9,10 +9,28 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import warnings
 
 import pandas as pd
 
+from productivecity._errors import DataQualityWarning
+
 logger = logging.getLogger(__name__)
+
+#: Skip reasons that mean the input itself is defective (a record that should have been
+#: usable is not), as opposed to records left out by design (other kinds, aggregate rows,
+#: outside the area). :meth:`LayerReport.warn` warns about these and about repairs.
+DEFECT_REASONS = frozenset({
+    "no coordinates",
+    "no geometry",
+    "no usable geometry",
+    "empty geometry",
+    "no code",
+    "duplicate code (first kept)",
+    "duplicate stop id (first kept)",
+    "repeated hub id (first kept)",
+    "not a polygon or point (e.g. lines, multipoints)",
+})
 
 
 @dataclasses.dataclass
@@ -71,6 +89,31 @@ class LayerReport:
             logger.warning("%s: skipped %d records: %s", self.layer, n, reason)
         for note in self.notes:
             logger.info("%s: %s", self.layer, note)
+
+    def defects(self) -> list[str]:
+        """Return what was wrong with the input: repaired geometries and defective records."""
+        out = []
+        if self.repaired_n:
+            out.append(f"{self.repaired_n} invalid geometr{'y' if self.repaired_n == 1 else 'ies'}"
+                       f" repaired")
+        out += [f"{n} record(s) skipped: {reason}" for reason, n in self.skipped.items()
+                if reason in DEFECT_REASONS and n]
+        return out
+
+    def warn(self, *, stacklevel: int = 1) -> None:
+        """Warn :class:`~productivecity.DataQualityWarning` if the input had defects.
+
+        Repaired geometries and records skipped for a defect (:data:`DEFECT_REASONS`:
+        no coordinates, no geometry, a duplicate id, ...) are counted in the message;
+        records left out by design are not warned about. ``stacklevel`` counts as in
+        :func:`warnings.warn`, from the caller of this method.
+        """
+        defects = self.defects()
+        if defects:
+            sources = f" ({', '.join(self.sources)})" if self.sources else ""
+            warnings.warn(f"{self.layer}{sources}: " + "; ".join(defects)
+                          + "; see the layer report", DataQualityWarning,
+                          stacklevel=stacklevel + 1)
 
     def as_dict(self) -> dict:
         """Return a flat dict (skipped reasons joined into one string)."""

@@ -49,6 +49,8 @@ from productivecity._errors import (
     CRSError,
     DataSourceError,
     EmptyLayerError,
+    ParameterError,
+    ParameterTypeError,
     SchemaError,
 )
 from productivecity._geom import area_ha, clip_to_area, length_km, repair_geometries
@@ -303,19 +305,21 @@ def canal_zone(
 
     Raises
     ------
-    ValueError
-        ``distance_m`` not a positive finite number.
+    ParameterError
+        (a ``ValueError``) ``distance_m`` not a positive finite number.
     EmptyLayerError
         ``canal_gdf`` has no geometry, or the zone misses ``area``.
     """
     try:
         dist = float(distance_m)
     except (TypeError, ValueError):
-        raise ValueError(f"distance_m must be a number of metres, got {distance_m!r}") from None
+        raise ParameterError(f"distance_m must be a number of metres, "
+                             f"got {distance_m!r}") from None
     if not np.isfinite(dist) or dist <= 0:
-        raise ValueError(f"distance_m must be a positive number of metres, got {distance_m!r}")
+        raise ParameterError(f"distance_m must be a positive number of metres, "
+                             f"got {distance_m!r}")
     report = LayerReport("canal_zone", notes=[f"buffer of {dist:g} m around the canal"])
-    canal_p = to_project_crs(_as_frame(canal_gdf), what="canal_gdf")
+    canal_p = to_project_crs(_as_frame(canal_gdf, what="canal_gdf"), what="canal_gdf")
     geoms = canal_p.geometry[canal_p.geometry.notna() & ~canal_p.geometry.is_empty]
     report.read_n = len(canal_p)
     report.skip("empty geometry", len(canal_p) - len(geoms))
@@ -609,18 +613,20 @@ def buildings_coverage(
 
     Raises
     ------
-    ValueError
-        ``distance_m`` not a positive number.
+    ParameterError
+        (a ``ValueError``) ``distance_m`` not a positive number.
     CRSError
         Input without CRS.
     """
     try:
         dist = float(distance_m)
     except (TypeError, ValueError):
-        raise ValueError(f"distance_m must be a number of metres, got {distance_m!r}") from None
+        raise ParameterError(f"distance_m must be a number of metres, "
+                             f"got {distance_m!r}") from None
     if not np.isfinite(dist) or dist <= 0:
-        raise ValueError(f"distance_m must be a positive number of metres, got {distance_m!r}")
-    b = to_project_crs(_as_frame(buildings_gdf), what="buildings")
+        raise ParameterError(f"distance_m must be a positive number of metres, "
+                             f"got {distance_m!r}")
+    b = to_project_crs(_as_frame(buildings_gdf, what="buildings"), what="buildings")
     geoms = np.asarray(b.geometry.values)
     geoms = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
     report = LayerReport("buildings_coverage", read_n=len(geoms),
@@ -775,7 +781,8 @@ def read_osm_file(
     path = Path(path)
     layers = ("points", "lines", "multipolygons", "multilinestrings", "other_relations")
     if geometry not in layers:
-        raise ValueError(f"geometry must be one of {layers}, got {geometry!r}")
+        raise ParameterError(f"geometry must be one of {layers} (a GDAL OSM layer of {path}), "
+                             f"got {geometry!r}")
     if not path.exists():
         raise DataSourceError(f"OSM file {path} does not exist")
     if path.is_file() and path.stat().st_size == 0:
@@ -1326,20 +1333,21 @@ def _classify_poi(df: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 
 
-def _as_frame(obj) -> gpd.GeoDataFrame:
+def _as_frame(obj, what: str = "layer") -> gpd.GeoDataFrame:
     if isinstance(obj, gpd.GeoSeries):
         return gpd.GeoDataFrame(geometry=obj)
     if isinstance(obj, gpd.GeoDataFrame):
         return obj
-    raise TypeError(f"expected a GeoDataFrame or GeoSeries, got {type(obj).__name__}")
+    raise ParameterTypeError(f"{what} must be a GeoDataFrame or GeoSeries, "
+                             f"got {type(obj).__name__}")
 
 
 def _area_polygon(area) -> tuple:
     """Return the study area as one polygon in EPSG:31370 and a description for messages."""
     try:
-        frame = _as_frame(area)
+        frame = _as_frame(area, what="area")
     except TypeError as exc:
-        raise AreaError(f"area: {exc}") from None
+        raise AreaError(str(exc)) from None
     if frame.crs is None:
         raise CRSError("area has no CRS; set it first, e.g. area.set_crs('EPSG:4326') for "
                        "longitude/latitude")
@@ -1407,8 +1415,8 @@ def _check_kinds(kinds, layer: str) -> tuple[str, ...]:
         kinds = (kinds,)
     kinds = tuple(kinds)
     if not kinds or not all(isinstance(k, str) and k for k in kinds):
-        raise ValueError(f"{layer}: kinds must be a non-empty sequence of landuse values, "
-                         f"got {kinds!r}")
+        raise ParameterError(f"{layer}: kinds must be a non-empty sequence of landuse values, "
+                             f"got {kinds!r}")
     return kinds
 
 

@@ -1,11 +1,11 @@
-"""Public-transport stops: GTFS feeds, the STIB-MIVB JSON export and SNCB stations.
+"""Public-transport stops: GTFS feeds and the transit formats of the region plug-ins.
 
 Every reader returns a GeoDataFrame of points in EPSG:31370 with one schema,
 and a :class:`~productivecity.sources.load_report.LayerReport`:
 
 ========================  ===================================================================
-index ``stop_id``         source-prefixed id, unique across sources (``stib:0089``,
-                          ``sncb:008814001``, ``delijn:301234``)
+index ``stop_id``         source-prefixed id, unique across sources (``<operator>:<id>``,
+                          e.g. ``mini-bus:a``)
 ``name``                  stop name (str)
 ``mode``                  ``rail``, ``metro``, ``tram``, ``bus`` or ``unknown``: the
                           highest-capacity mode among the lines serving the stop
@@ -15,8 +15,8 @@ index ``stop_id``         source-prefixed id, unique across sources (``stib:0089
 ``routes_n``              number of distinct lines serving the stop (Int64, <NA> where the
                           data do not link stops to lines)
 ``lines``                 the serving lines' short names, ``;``-separated (str, "" if unknown)
-``daily_stops_n``         average number of vehicles stopping per day (Float64; SNCB
-                          ``avg_stop_times``; <NA> where unknown, never 0 by default)
+``daily_stops_n``         average number of vehicles stopping per day (Float64, where a
+                          source gives it; <NA> where unknown, never 0 by default)
 ``geometry``              Point, EPSG:31370
 ========================  ===================================================================
 
@@ -25,27 +25,21 @@ What the data allow
 * A full GTFS feed (``stops.txt`` + ``routes.txt`` + ``trips.txt`` +
   ``stop_times.txt``) links stops to lines, so ``mode`` and ``routes_n`` are
   derived. Departures per day are not computed (``daily_stops_n`` <NA>).
-* The STIB 2023 partial GTFS of the test bed has no trips or stop times;
-  its ``stops_by_line.csv`` (line short name → ordered stop ids, ids without
-  leading zeros) links stops to lines instead.
-* The STIB 2026 JSON export: ``stop_shape_index.json`` (line short name →
-  stops) links stops to the 90 lines of ``routes.json``, whose ``type`` is
-  the GTFS route type. ``stop_sequences.json`` holds sequences without line
-  ids and is not needed. Without ``trips.json`` no frequency is derivable.
-* SNCB (iRail ``stations.csv``): ``avg_stop_times`` is the average number of
-  trains stopping per day; iRail writes 0 for stations without stops in its
-  timetable (foreign or closed stations): read as <NA> and counted.
+* A partial feed without trips may come with an operator's own line table
+  (a :class:`~productivecity.sources.regions.GtfsLineTable` of a region
+  plug-in), which links stops to lines instead.
+* Operators' own formats (JSON exports, station lists) are read by the region
+  plug-ins' :class:`~productivecity.sources.regions.TransitFormat` kinds;
+  :func:`transit_kinds` lists every kind.
 
 Boarding stops only (``boarding_only=True``): GTFS stations
 (``location_type`` 1), entrances (2), generic nodes (3) and boarding areas
-(4) are left out and counted; in the STIB JSON, which has no
-``location_type``, a stop served by no line is such a station or entrance
-(2026: 313, the same number as stations + entrances in the 2023 GTFS).
+(4) are left out and counted.
 
-When two sources hold the same operator (the test bed's STIB 2023 GTFS and
-2026 JSON), :func:`transit_stops` keeps the one with the newest feed date
-and reports the other as not used: their stop ids overlap and mixing
-editions would duplicate stops.
+When two sources hold the same operator (e.g. an older GTFS and a newer
+export), :func:`transit_stops` keeps the one with the newest feed date and
+reports the other as not used: their stop ids overlap and mixing editions
+would duplicate stops.
 """
 
 from __future__ import annotations
@@ -62,9 +56,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from productivecity._errors import DataSourceError, EmptyLayerError, SchemaError
+from productivecity._errors import DataSourceError, EmptyLayerError, ParameterError
 from productivecity._validate import require_columns
 from productivecity.settings import PROJECT_CRS
+from productivecity.sources import regions
 from productivecity.sources.catalog import DataDir, missing_message
 from productivecity.sources.load_report import LayerReport
 from productivecity.sources.units import _area_geometry
@@ -75,8 +70,14 @@ logger = logging.getLogger(__name__)
 STOP_COLUMNS = ("name", "mode", "operator", "source", "routes_n", "lines", "daily_stops_n")
 #: Modes from highest to lowest capacity; a stop takes the first mode among its lines.
 MODE_RANK = ("rail", "metro", "tram", "bus", "unknown")
-#: Source kinds :func:`transit_stops` can read (see ``sources.catalog.SOURCES``).
-TRANSIT_KINDS = ("gtfs", "stib_json", "sncb_stations")
+
+
+def transit_kinds() -> tuple[str, ...]:
+    """Source kinds :func:`transit_stops` can read: ``gtfs`` and the regions' transit kinds.
+
+    Each is a kind of the data-directory catalogue (``sources.catalog.SOURCES``).
+    """
+    return ("gtfs", *(f.kind for f in regions.transit_formats()))
 
 
 def route_type_mode(route_type) -> str:
@@ -204,8 +205,8 @@ def read_gtfs_stops(
     ----------
     folder_or_stops_txt : path-like
         The feed folder or its ``stops.txt``. ``routes.txt`` with
-        ``trips.txt`` + ``stop_times.txt`` (or a STIB ``stops_by_line.csv``)
-        beside it give ``mode``, ``routes_n`` and ``lines``.
+        ``trips.txt`` + ``stop_times.txt`` (or an operator's line table of a
+        region plug-in) beside it give ``mode``, ``routes_n`` and ``lines``.
     prefix : str, optional
         Prefix of the returned ``stop_id`` (default: the agency name of
         ``agency.txt`` in lower case, else the folder name).
@@ -256,7 +257,8 @@ def read_gtfs_stops(
     if how:
         report.notes.append(f"stops linked to lines through {how}")
     else:
-        report.notes.append("no trips/stop_times or stops_by_line.csv: mode unknown, routes_n <NA>")
+        tables = "".join(f" or {t.file}" for t in regions.gtfs_line_tables())
+        report.notes.append(f"no trips/stop_times{tables}: mode unknown, routes_n <NA>")
     ids = stops["stop_id"].tolist()
     # trips/stop_times are complete (a stop on no trip is served by no line: 0); a
     # stops_by_line table may be partial (a stop missing from it: unknown, <NA>)
@@ -309,27 +311,15 @@ def _gtfs_stop_lines(folder: Path, stop_ids: pd.Series):
         for sid, grp in st.dropna(subset=["line"]).groupby("stop_id")["line"]:
             lines_by_stop[sid] = set(grp)
         return lines_by_stop, mode_by_line, "trips.txt + stop_times.txt"
-    sbl = folder / "stops_by_line.csv"
-    if sbl.is_file():
-        table = pd.read_csv(sbl, sep=";", dtype=str, encoding="utf-8-sig")
-        require_columns(table, ["lineId", "points"], what=str(sbl))
-        by_stripped: dict[str, list[str]] = {}
-        for sid in stop_ids:
-            by_stripped.setdefault(sid.lstrip("0"), []).append(sid)
-        for line, points in zip(table["lineId"], table["points"], strict=True):
-            try:
-                pts = json.loads(points)
-            except (TypeError, json.JSONDecodeError) as exc:
-                raise DataSourceError(f"{sbl}: line {line!r} has unreadable points: {exc}") from exc
-            for p in pts:
-                for sid in by_stripped.get(str(p.get("id", "")).lstrip("0"), ()):
-                    lines_by_stop.setdefault(sid, set()).add(str(line).strip())
-        return lines_by_stop, mode_by_line, "stops_by_line.csv (STIB line → stops)"
+    for table in regions.gtfs_line_tables():
+        linked = table.read(folder, stop_ids)
+        if linked is not None:
+            return linked, mode_by_line, table.how
     return {}, mode_by_line, ""
 
 
 # ------------------------------------------------------------------------------------------
-# STIB-MIVB JSON export
+# JSON helper
 # ------------------------------------------------------------------------------------------
 
 
@@ -339,169 +329,6 @@ def _load_json(path: Path):
             return json.load(fh)
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataSourceError(f"could not read {path} as JSON: {exc}") from exc
-
-
-def stib_json_feed_dates(folder: str | os.PathLike) -> tuple[date | None, date | None]:
-    """Return the (start, end) dates recorded in the export's ``meta.json`` (None if absent)."""
-    meta = Path(folder) / "meta.json"
-    if not meta.is_file():
-        return None, None
-    m = _load_json(meta)
-    out = []
-    for key in ("feed_start_date", "feed_end_date"):
-        v = pd.to_datetime(str(m.get(key, "")), format="%Y%m%d", errors="coerce")
-        out.append(None if pd.isna(v) else v.date())
-    return out[0], out[1]
-
-
-def read_stib_json(
-    folder: str | os.PathLike,
-    *,
-    boarding_only: bool = True,
-    prefix: str = "stib",
-    operator: str = "STIB-MIVB",
-) -> tuple[gpd.GeoDataFrame, LayerReport]:
-    """Read STIB-MIVB stops from the JSON export (``stops.json`` and friends).
-
-    Parameters
-    ----------
-    folder : path-like
-        Folder with ``stops.json`` (``{stop_id: {name, lat, lon}}``), and
-        optionally ``routes.json`` (``{route_id: {short_name, type, ...}}``)
-        and ``stop_shape_index.json`` (``{line short name: {stop_id: ...}}``)
-        that link stops to lines.
-    boarding_only : bool, default True
-        Leave out stops served by no line (stations and entrances), counted.
-        Only applied when the line index is present.
-    prefix, operator : str
-        ``stop_id`` prefix and operator name.
-
-    Returns
-    -------
-    GeoDataFrame
-        The stop schema of this module (index ``stop_id``), EPSG:31370.
-    LayerReport
-        Layer ``transit_stops``.
-    """
-    folder = Path(folder)
-    stops_json = folder / "stops.json" if folder.is_dir() else folder
-    folder = stops_json.parent
-    if not stops_json.is_file():
-        raise DataSourceError(f"STIB stops file {stops_json} does not exist")
-    raw = _load_json(stops_json)
-    if not isinstance(raw, dict):
-        raise SchemaError(f"{stops_json}: expected an object {{stop_id: {{name, lat, lon}}}}, "
-                          f"got {type(raw).__name__}")
-    stops = pd.DataFrame.from_dict(raw, orient="index")
-    stops.index = stops.index.astype(str)
-    if len(stops):
-        require_columns(stops, ["name", "lat", "lon"], what=str(stops_json))
-    else:
-        stops = pd.DataFrame(columns=["name", "lat", "lon"])
-    report = LayerReport("transit_stops", sources=[str(stops_json)], read_n=len(stops))
-
-    lines_by_stop: dict[str, set] = {}
-    mode_by_line: dict[str, str] = {}
-    index_json, routes_json = folder / "stop_shape_index.json", folder / "routes.json"
-    known = index_json.is_file()
-    if routes_json.is_file():
-        for rid, r in _load_json(routes_json).items():
-            lab = str(r.get("short_name") or rid)
-            mode_by_line[lab] = _best_mode([mode_by_line.get(lab, "unknown"),
-                                            route_type_mode(r.get("type"))])
-    if known:
-        for line, members in _load_json(index_json).items():
-            for sid in members:
-                lines_by_stop.setdefault(str(sid), set()).add(str(line))
-        report.notes.append("stops linked to lines through stop_shape_index.json; no trips, "
-                            "so no frequencies")
-        unknown_lines = sorted(set().union(*lines_by_stop.values()) - set(mode_by_line),
-                               key=_natural_key) if lines_by_stop else []
-        if unknown_lines:
-            report.notes.append(f"lines without route type (mode unknown): {unknown_lines}")
-    else:
-        report.notes.append("no stop_shape_index.json: mode unknown, routes_n <NA>")
-
-    keep = np.ones(len(stops), dtype=bool)
-    if boarding_only and known:
-        served = stops.index.isin(list(lines_by_stop))
-        report.skip("served by no line (station or entrance)", int((~served).sum()))
-        keep &= served
-    lon, lat, ok = _coords(stops, "lon", "lat", report)
-    keep &= ok
-    stops, lon, lat = stops[keep], lon[keep], lat[keep]
-    ids = stops.index.tolist()
-    modes, routes_n, lines = _line_columns(ids, lines_by_stop, mode_by_line, known=known)
-    gdf = _frame(
-        [f"{prefix}:{i}" for i in ids], stops["name"].astype(str).tolist(), modes,
-        [operator] * len(ids), [str(folder)] * len(ids), routes_n, lines, [pd.NA] * len(ids),
-        lon.to_numpy(), lat.to_numpy(),
-    )
-    report.features_n = len(gdf)
-    return gdf, report
-
-
-# ------------------------------------------------------------------------------------------
-# SNCB stations (iRail)
-# ------------------------------------------------------------------------------------------
-
-
-def read_sncb_stations(
-    path: str | os.PathLike,
-    *,
-    prefix: str = "sncb",
-    operator: str = "SNCB/NMBS",
-) -> tuple[gpd.GeoDataFrame, LayerReport]:
-    """Read SNCB/NMBS stations from iRail's ``stations.csv``.
-
-    Parameters
-    ----------
-    path : path-like
-        CSV with columns ``URI`` (``http://irail.be/stations/NMBS/008814001``),
-        ``name``, ``longitude``, ``latitude`` and optionally
-        ``avg_stop_times`` (average trains stopping per day).
-
-    Returns
-    -------
-    GeoDataFrame
-        The stop schema of this module; ``stop_id`` is ``sncb:`` + the
-        9-digit station code; ``mode`` ``rail``; ``routes_n`` <NA>;
-        ``daily_stops_n`` = ``avg_stop_times`` (a 0 is read as <NA>: iRail
-        writes 0 for stations without stops in its timetable).
-    LayerReport
-        Layer ``transit_stops``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataSourceError(f"SNCB stations file {path} does not exist")
-    try:
-        df = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataSourceError(f"could not read {path} as a CSV table: {exc}") from exc
-    require_columns(df, ["URI", "name", "longitude", "latitude"], what=str(path))
-    report = LayerReport("transit_stops", sources=[str(path)], read_n=len(df))
-    lon, lat, ok = _coords(df, "longitude", "latitude", report)
-    codes = df["URI"].astype(str).str.rstrip("/").str.rsplit("/", n=1).str[-1]
-    keep = ok & _dedupe(codes, report)
-    df, lon, lat, codes = df[keep], lon[keep], lat[keep], codes[keep]
-    if "avg_stop_times" in df.columns:
-        daily = pd.to_numeric(df["avg_stop_times"], errors="coerce")
-        zero = daily == 0
-        if zero.any():
-            report.notes.append(f"{int(zero.sum())} stations with avg_stop_times 0 (no stops in "
-                                f"iRail's timetable): daily_stops_n <NA>")
-        daily = daily.mask(zero)
-    else:
-        daily = pd.Series(np.nan, index=df.index)
-        report.notes.append("no avg_stop_times column: daily_stops_n <NA>")
-    n = len(df)
-    gdf = _frame(
-        [f"{prefix}:{c}" for c in codes], df["name"].tolist(), ["rail"] * n, [operator] * n,
-        [str(path)] * n, [pd.NA] * n, [""] * n,
-        pd.array(daily.to_numpy(), dtype="Float64"), lon.to_numpy(), lat.to_numpy(),
-    )
-    report.features_n = len(gdf)
-    return gdf, report
 
 
 # ------------------------------------------------------------------------------------------
@@ -523,9 +350,9 @@ def transit_stops(
         Study-area polygon(s), any CRS; None keeps all stops.
     data_dir : path-like
         Data directory searched for the source kinds ``gtfs`` (every
-        ``transit/**/stops.txt``), ``stib_json`` and ``sncb_stations``.
+        ``transit/**/stops.txt``) and the region plug-ins' transit kinds.
     sources : sequence of str, optional
-        Source kinds to use, a subset of :data:`TRANSIT_KINDS` (default all).
+        Source kinds to use, a subset of :func:`transit_kinds` (default all).
         A requested kind that is not found raises :class:`DataSourceError`;
         by default missing kinds are only noted in the report.
 
@@ -541,22 +368,21 @@ def transit_stops(
     if data_dir is None:
         raise DataSourceError("transit_stops needs data_dir=... (a folder with transit/ inputs)")
     dd = DataDir(data_dir)
-    wanted = tuple(sources) if sources is not None else TRANSIT_KINDS
-    unknown = sorted(set(wanted) - set(TRANSIT_KINDS))
+    kinds = transit_kinds()
+    wanted = tuple(sources) if sources is not None else kinds
+    unknown = sorted(set(wanted) - set(kinds))
     if unknown:
-        raise ValueError(f"unknown transit source kind(s) {unknown}; known: {list(TRANSIT_KINDS)}")
+        raise ParameterError(f"unknown transit source kind(s) {unknown} in sources=; "
+                             f"expected some of {list(kinds)}")
     report = LayerReport("transit_stops")
     parts: list[tuple[gpd.GeoDataFrame, LayerReport, date | None]] = []
     for kind in wanted:
         if kind == "gtfs":
             folders = [p.parent for p in dd.find_all("gtfs")]
             found = [(read_gtfs_stops(f), gtfs_feed_dates(f)[1]) for f in folders]
-        elif kind == "stib_json":
-            p = dd.find("stib_json")
-            found = [(read_stib_json(p.parent), stib_json_feed_dates(p.parent)[1])] if p else []
         else:
-            p = dd.find("sncb_stations")
-            found = [(read_sncb_stations(p), None)] if p else []
+            fmt = next(f for f in regions.transit_formats() if f.kind == kind)
+            found = [((g, r), d) for g, r, d in fmt.read(dd)]
         if not found:
             if sources is not None:
                 raise DataSourceError(missing_message(kind, dd.root))
@@ -620,6 +446,13 @@ def _newest_per_operator(parts, report: LayerReport):
 
 
 def _operator_key(name: str) -> str:
-    """Normalise operator names so that 'STIB', 'STIB-MIVB' and 'STIB/MIVB' match."""
+    """Normalise operator names so that 'ABC', 'ABC-XYZ' and 'ABC/XYZ' match."""
     first = re.split(r"[-/ ]", str(name).strip().lower())[0]
     return first or str(name)
+
+
+def __getattr__(name: str):
+    if name == "TRANSIT_KINDS":
+        return transit_kinds()
+    # readers that moved to a region plug-in stay importable from here
+    return regions.compat_attribute(__name__, name)

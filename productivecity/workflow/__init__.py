@@ -21,7 +21,7 @@ the steps of the package on one study area:
 
 Configuration
 -------------
-A TOML file (see ``scripts/scenarios/sample.toml``) with the sections of
+A TOML file (see ``productivecity/data/scenarios/sample.toml``) with the sections of
 :data:`SCHEMA` plus ``[criteria]`` (either ``file = "criteria.toml"`` or the
 criteria tables inline, as :func:`~productivecity.siting.criteria.criteria_from_dict`
 takes them). Relative paths resolve against the folder of the configuration

@@ -576,10 +576,13 @@ def load_config(path: str | os.PathLike) -> PipelineConfig:
 
     Examples
     --------
-    >>> from productivecity.pipeline import load_config
-    >>> cfg = load_config("scripts/scenarios/sample.toml")  # doctest: +SKIP
-    >>> cfg["sites"]["cell_m"]  # doctest: +SKIP
-    250.0
+    >>> import productivecity as pc
+    >>> from productivecity.workflow.examples import example_path
+    >>> cfg = pc.load_config(example_path("sample"))  # or your copy: productivecity init DIR
+    >>> cfg.name, cfg["sites"]["cell_m"], cfg["allocation"]["k"]
+    ('sample', 250.0, 5)
+    >>> len(cfg.criteria.criteria)
+    11
     """
     return build_config(path)
 

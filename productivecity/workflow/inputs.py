@@ -138,24 +138,44 @@ def read_open_land(layers: LayerSet, data_dir=None) -> tuple[gpd.GeoDataFrame | 
     return land, [f"open land: {n}" for n in rep.notes]
 
 
+def _labour_source(dd: DataDir, role: str, what: str) -> tuple[str, Path]:
+    """Find the file of the first region plug-in that serves ``role`` in the data directory."""
+    from productivecity.sources import regions
+
+    kinds = regions.labour_role_kinds(role)
+    for kind in kinds:
+        path = dd.find(kind)
+        if path is not None:
+            return kind, path
+    if kinds:
+        dd.require(kinds[0])  # raises, naming the file that would provide it
+    raise DataSourceError(f"no region plug-in reads {what}; register one in "
+                          f"productivecity.sources.regions")
+
+
 def read_jobseekers(layers: LayerSet, data_dir=None, *, year: int = DEFAULT_YEAR
                     ) -> tuple[pd.DataFrame, str]:
-    """Job seekers per unit of ``units_municipalities`` for ``year``, and the table's name."""
-    from productivecity.sources import labour as labour_src
+    """Job seekers per unit of ``units_municipalities`` for ``year``, and the table's name.
+
+    The table is the data directory's ``jobseekers`` source of a region plug-in
+    (:mod:`productivecity.sources.regions`), read by that plug-in's reader.
+    """
+    from productivecity.sources.labour import read_labour_table
 
     dd = _data_dir(layers, data_dir)
     muni = layers["units_municipalities"]
-    path = dd.require("labour_actiris")
-    js = labour_src.read_actiris_jobseekers(path, year=year, names=muni["name"])
+    kind, path = _labour_source(dd, "jobseekers", "job seekers per municipality")
+    js = read_labour_table(kind, path, year=year, names=muni["name"])
     return js, path.name
 
 
 def read_unit_rates(data_dir) -> pd.DataFrame:
     """Unemployment and low-education rates per unit (index: unit code)."""
-    from productivecity.sources import labour as labour_src
+    from productivecity.sources.labour import read_labour_table
 
     dd = data_dir if isinstance(data_dir, DataDir) else DataDir(data_dir)
-    return labour_src.read_municipal_rates(dd.require("labour_municipal_rates"))
+    kind, path = _labour_source(dd, "unit_rates", "unemployment rates per municipality")
+    return read_labour_table(kind, path)
 
 
 def load_demand_surface(layers: LayerSet, data_dir=None, *, year: int = DEFAULT_YEAR,

@@ -55,7 +55,7 @@ def data_files(data_dir: str | os.PathLike) -> dict[Path, list[str]]:
 
     Every file the catalogue (:data:`productivecity.sources.catalog.SOURCES`)
     finds, plus the side files of a shapefile (``.dbf``, ``.shx``, ``.prj``,
-    ...) and the other files of a GTFS or STIB folder.
+    ...) and the other files of a folder source (a GTFS feed).
 
     Parameters
     ----------
@@ -76,7 +76,7 @@ def data_files(data_dir: str | os.PathLike) -> dict[Path, list[str]]:
             if p.suffix.lower() == ".shp":
                 group += sorted(q for q in p.parent.iterdir() if q.is_file()
                                 and q.stem == p.stem and q != p)
-            if kind in ("gtfs", "stib_json"):
+            if SOURCES[kind].folder:
                 group += sorted(q for q in p.parent.iterdir() if q.is_file() and q != p)
             for q in group:
                 kinds = files.setdefault(q, [])
@@ -87,8 +87,12 @@ def data_files(data_dir: str | os.PathLike) -> dict[Path, list[str]]:
 
 @functools.cache
 def _code_sha256() -> str:
-    """Hash of the package's Python sources: a code change invalidates cached steps."""
-    root = Path(__file__).resolve().parent
+    """Hash of the package's Python sources, recorded in the manifest.
+
+    The step cache keys use :func:`productivecity.workflow.cache.step_code_key`
+    (the code each step runs, without docstrings) instead.
+    """
+    root = Path(__file__).resolve().parent.parent  # the package, not only workflow/
     h = hashlib.sha256()
     for p in sorted(root.rglob("*.py")):
         h.update(p.relative_to(root).as_posix().encode())

@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from productivecity.settings import Settings, get_settings
+from productivecity.workflow.cache import _unique_dir
 from productivecity.workflow.config import PipelineConfig, load_config
 from productivecity.workflow.manifest import _manifest
 from productivecity.workflow.outdir import _clean_stale, _swap_in, check_output_dir
@@ -73,7 +73,8 @@ def run_pipeline(
     Parameters
     ----------
     config : PipelineConfig or path-like
-        A checked configuration, or the TOML file (read with :func:`load_config`).
+        A checked configuration, the TOML file (read with :func:`load_config`), or
+        the name of a scenario shipped with the package (e.g. ``"sample"``).
     out_dir : path-like, optional
         Output folder (default: ``[run] out_dir``, else
         ``data/processed/<run name>`` under the current folder).
@@ -98,11 +99,30 @@ def run_pipeline(
         The output folder exists and is not empty (without ``overwrite``).
     DataSourceError, SchemaError, AllocationError, ...
         From the steps; nothing is written to the output folder then.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import productivecity as pc
+    >>> from productivecity.workflow.config import build_config
+    >>> from productivecity.workflow.examples import example_path
+    >>> cfg = build_config(example_path("sample"), overrides=[
+    ...     ("outputs", "formats", ["csv"]), ("sites", "cell_m", 500.0), ("allocation", "k", 2)])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     result = pc.run_pipeline(cfg, out_dir=f"{tmp}/sample", progress=False)
+    ...     sorted(p.name for p in result.out_dir.iterdir())
+    ['manifest.json', 'ranked_sites.csv']
+    >>> len(result.ranked), int(result.ranked["rank"].min())
+    (72, 1)
+    >>> result.manifest["results"]["allocation"]["k"]
+    2
     """
     t_start = time.perf_counter()
     started = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
     if not isinstance(config, PipelineConfig):
-        config = load_config(config)
+        from productivecity.workflow.examples import resolve_config_path
+
+        config = load_config(resolve_config_path(config))
     settings = settings or get_settings()
     run = _Run(config, data_dir=data_dir, settings=settings, progress=progress)
     if out_dir is None:
@@ -156,10 +176,8 @@ def run_pipeline(
                            if allocation is not None else None),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the output folder is an ordinary one
+    # an ordinary folder (mode 0o777 less the umask), not mkdtemp's private one
+    tmp = _unique_dir(out.parent, f".{out.name}.tmp-{os.getpid()}-")
     try:
         t0 = time.perf_counter()
         files = _write_outputs(run, tmp, ranked=ranked_out, stability=None, layers=layers,

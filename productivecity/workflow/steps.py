@@ -15,9 +15,9 @@ from productivecity._errors import (
     DataSourceError,
 )
 from productivecity.settings import Settings
-from productivecity.workflow.cache import _CACHE_VERSION, _hash, _StepCache
+from productivecity.workflow.cache import _CACHE_VERSION, _hash, _StepCache, step_code_key
 from productivecity.workflow.config import PipelineConfig
-from productivecity.workflow.manifest import _code_sha256, _file_record, data_files
+from productivecity.workflow.manifest import _file_record, data_files
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class _Run:
             root = Path(run["cache_dir"])
         else:
             root = settings.cache_dir / "pipeline"
-        self.cache = _StepCache(root)
+        self.cache = _StepCache(root, max_mb=settings.cache_max_mb)
         self.inputs = self._inputs()
         self.keys: dict[str, str] = {}
         self.details: dict[str, dict] = {}
@@ -144,7 +144,7 @@ class _Run:
     def step(self, name: str, parts: Mapping[str, Any], compute: Callable[[], tuple[dict, dict]]):
         """Return ``(frames, meta)`` of a step from the cache or by computing (and storing) it."""
         t0 = time.perf_counter()
-        key = _hash({"step": name, "code": _code_sha256(), "cache_version": _CACHE_VERSION,
+        key = _hash({"step": name, "code": step_code_key(name), "cache_version": _CACHE_VERSION,
                      **parts})
         self.keys[name] = key
         folder = self.cache.entry(name, key)
@@ -276,9 +276,9 @@ def indicators_step(run: _Run, sites, layers, demand):
                    "unsnapped_reasons": {str(k): int(v) for k, v in
                                          rep.unsnapped_sites["reason"].value_counts().items()}
                    if len(rep.unsnapped_sites) else {},
-                   "notes": list(rep.notes),
-                   "timings_s": {k: round(v, 3) for k, v in rep.timings_s.items()}}
-        run.details["indicators"] = summary["timings_s"]
+                   "notes": list(rep.notes)}
+        # timings go to the run section of the manifest (parts_s), not to the results
+        run.details["indicators"] = {k: round(v, 3) for k, v in rep.timings_s.items()}
         return {"table": table}, {"report": summary}
 
     frames, meta = run.step("indicators", parts, compute)
