@@ -14,9 +14,11 @@ status 1 (``-v`` shows the traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import logging
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -277,11 +279,11 @@ def _overrides(args) -> list[tuple[str, str, object]]:
     return out
 
 
-def _config(args, path=None):
+def _config(args, path=None, *, require_criteria: bool = False):
     from productivecity.workflow.config import build_config
 
     return build_config(path if path is not None else getattr(args, "config", None),
-                        _overrides(args))
+                        _overrides(args), require_criteria=require_criteria)
 
 
 def _run(args, config):
@@ -302,6 +304,34 @@ def _file_key(path: Path, layer: str) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return f"{h.hexdigest()[:24]}:{layer}"
+
+
+@contextlib.contextmanager
+def _naming(path: Path, layer: str):
+    """Prefix schema errors about a table read from ``path`` with the file and layer."""
+    from productivecity._errors import SchemaError
+
+    try:
+        yield
+    except SchemaError as exc:
+        if str(path) in str(exc):
+            raise
+        raise SchemaError(f"{path} (layer {layer!r}): {exc}") from exc
+
+
+@contextlib.contextmanager
+def _warnings_to_log():
+    """Show warnings as log lines of the command (one line each, hidden by -q)."""
+    previous = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        logger.warning("%s: %s", category.__name__, " ".join(str(message).split()))
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
 
 
 def _read_layer(path: Path, layer: str):
@@ -377,8 +407,9 @@ def _cmd_rank(args) -> int:
     config = _config(args)
     spec = config.require_criteria("productivecity rank")
     sites = _read_layer(args.sites, args.layer)
-    frames, meta = ranking_step(_run(args, config), sites,
-                                key=_file_key(args.sites, args.layer))
+    with _naming(args.sites, args.layer):
+        frames, meta = ranking_step(_run(args, config), sites,
+                                    key=_file_key(args.sites, args.layer))
     ranked = frames["ranked"]
     write_geopackage({"ranked_sites": ranked.reset_index(), "criteria": frames["weights"],
                       "sensitivity_one_at_a_time": frames["one_at_a_time"]},
@@ -399,8 +430,9 @@ def _cmd_allocate(args) -> int:
     run = _run(args, config)
     layers = layers_step(run)
     demand = demand_step(run, layers)
-    frames, meta = allocation_step(run, ranked, layers, demand,
-                                   key=_file_key(args.ranked, args.layer))
+    with _naming(args.ranked, args.layer):
+        frames, meta = allocation_step(run, ranked, layers, demand,
+                                       key=_file_key(args.ranked, args.layer))
     write_geopackage({"chosen_sites": frames["new_hubs"].reset_index(),
                       "demand_units": frames["demand_units"].reset_index(),
                       "coverage_curve": frames["curve"]}, args.out, overwrite=args.overwrite)
@@ -424,7 +456,7 @@ def _cmd_run(args) -> int:
     from productivecity.workflow.examples import resolve_config_path
     from productivecity.workflow.run import run_pipeline
 
-    config = _config(args, path=resolve_config_path(args.config))
+    config = _config(args, path=resolve_config_path(args.config), require_criteria=True)
     result = run_pipeline(config, out_dir=args.out, overwrite=args.overwrite,
                           settings=_settings(args), progress=not args.quiet)
     if not args.quiet:
@@ -542,7 +574,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _setup_logging(args)
     try:
-        return int(args.func(args) or 0)
+        with _warnings_to_log():
+            return int(args.func(args) or 0)
     except (ProductiveCityError, OSError) as exc:
         if args.verbose:
             logger.error("traceback", exc_info=exc)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -42,29 +41,43 @@ print(json.dumps({"wall_s": time.perf_counter() - t}))
 """
 
 
+# runs one case in its own child and reports that child's peak resident memory
+_LAUNCHER = r"""
+import json, resource, subprocess, sys
+proc = subprocess.run([sys.executable, "-c", sys.argv[1], *sys.argv[2:]])
+peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print("BENCH " + json.dumps({"rc": proc.returncode, "peak_kb": peak_kb}))
+"""
+
+
 def run_case(scenario: Path, data_dir: str | None, cache: Path, pythonpath: str | None,
              cwd: Path) -> dict:
     out = Path(tempfile.mkdtemp(prefix="bench_out_"))
     env = dict(os.environ, PRODUCTIVECITY_CACHE_DIR=str(cache))
     if pythonpath:
         env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", _CHILD, str(scenario), str(out),
+    proc = subprocess.run([sys.executable, "-c", _LAUNCHER, _CHILD, str(scenario), str(out),
                            data_dir or ""], env=env, cwd=cwd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
-    if proc.returncode:
+    report = [ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH ")]
+    info = json.loads(report[-1][6:]) if report else {"rc": proc.returncode, "peak_kb": 0}
+    if proc.returncode or info["rc"]:
         sys.stderr.write(proc.stderr[-4000:])
         raise SystemExit(f"case {scenario} failed")
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the largest of all children so far: run the biggest case first
+    peak_kb = info["peak_kb"]  # ru_maxrss of the one child that ran the case (kB on Linux)
     steps = {}
     manifest = out / "manifest.json"
     if manifest.is_file():
         run = json.loads(manifest.read_text()).get("run", {})
-        for name, info in (run.get("steps") or {}).items():
-            steps[name] = info.get("seconds", info.get("s")) if isinstance(info, dict) else info
-    return {"wall_s": wall, "peak_mb": max(peak_kb, before) / 1024, "steps": steps}
+        listed = run.get("steps") or []
+        if isinstance(listed, dict):  # older manifests: {step: seconds}
+            listed = [{"step": k, "time_s": v} for k, v in listed.items()]
+        for info in listed:
+            steps[info.get("step")] = info.get("time_s")
+            for part, sec in (info.get("parts_s") or {}).items():
+                steps[f"{info.get('step')}.{part}"] = sec
+    return {"wall_s": wall, "peak_mb": peak_kb / 1024, "steps": steps}
 
 
 def scenario_file(root: Path, name: str) -> Path:
@@ -79,7 +92,8 @@ def scenario_file(root: Path, name: str) -> Path:
 def show(label: str, res: dict) -> None:
     print(f"{label}: {res['wall_s']:.1f} s wall, peak {res['peak_mb']:.0f} MB")
     for name, sec in res["steps"].items():
-        print(f"    {name:<24} {sec}")
+        print(f"    {name:<28} {sec:8.2f} s" if isinstance(sec, int | float) else
+              f"    {name:<28} {sec}")
 
 
 def main(argv=None) -> int:

@@ -121,8 +121,14 @@ def _out(f: Inputs) -> list[str]:
 CASES = {
     # missing files and folders
     "missing data dir": (
-        lambda f: ["layers", "--area", "brussels-vilvoorde", "--data-dir",
-                   str(f.path("no_such_dir")), *_out(f)],
+        lambda f: [
+            "layers",
+            "--area",
+            "brussels-vilvoorde",
+            "--data-dir",
+            str(f.path("no_such_dir")),
+            *_out(f),
+        ],
         ["no_such_dir", "does not exist"],
     ),
     "missing sites file": (
@@ -134,8 +140,13 @@ CASES = {
         ["no_hubs.csv", "does not exist"],
     ),
     "missing sites to rank": (
-        lambda f: ["rank", str(f.path("no_such.gpkg")), "--criteria",
-                   f.text("c.toml", CRITERIA), *_out(f)],
+        lambda f: [
+            "rank",
+            str(f.path("no_such.gpkg")),
+            "--criteria",
+            f.text("c.toml", CRITERIA),
+            *_out(f),
+        ],
         ["no_such.gpkg", "does not exist"],
     ),
     "missing criteria file": (
@@ -148,8 +159,13 @@ CASES = {
     ),
     # unreadable or malformed files
     "text file as GeoPackage": (
-        lambda f: ["rank", f.text("not_a.gpkg", "this is not a GeoPackage\n"), "--criteria",
-                   f.text("c.toml", CRITERIA), *_out(f)],
+        lambda f: [
+            "rank",
+            f.text("not_a.gpkg", "this is not a GeoPackage\n"),
+            "--criteria",
+            f.text("c.toml", CRITERIA),
+            *_out(f),
+        ],
         ["not_a.gpkg", "could not open"],
     ),
     "empty hubs CSV": (
@@ -161,8 +177,15 @@ CASES = {
         ["binary.csv", "could not read"],
     ),
     "missing layer in file": (
-        lambda f: ["rank", f.sites(), "--layer", "no_such_layer", "--criteria",
-                   f.text("c.toml", CRITERIA), *_out(f)],
+        lambda f: [
+            "rank",
+            f.sites(),
+            "--layer",
+            "no_such_layer",
+            "--criteria",
+            f.text("c.toml", CRITERIA),
+            *_out(f),
+        ],
         ["sites.gpkg", "no_such_layer"],
     ),
     "scenario not TOML": (
@@ -175,13 +198,23 @@ CASES = {
         ["no_crs.gpkg", "no CRS"],
     ),
     "area file without CRS": (
-        lambda f: ["layers", "--area", f.no_crs("area.gpkg"), "--data-dir",
-                   str(sample_data_dir()), *_out(f)],
+        lambda f: [
+            "layers",
+            "--area",
+            f.no_crs("area.gpkg"),
+            "--data-dir",
+            str(sample_data_dir()),
+            *_out(f),
+        ],
         ["area.gpkg", "no CRS"],
     ),
     "hubs CSV without lon/lat": (
-        lambda f: ["layers", "--hubs", f.text("hubs.csv", "name,city\nMy Lab,Brussels\n"),
-                   *_out(f)],
+        lambda f: [
+            "layers",
+            "--hubs",
+            f.text("hubs.csv", "name,city\nMy Lab,Brussels\n"),
+            *_out(f),
+        ],
         ["hubs.csv", "'lon'", "'lat'"],
     ),
     "sites file of lines only": (
@@ -194,8 +227,14 @@ CASES = {
         ["atlantis", "preset"],
     ),
     "area with no features": (  # in the Atlantic, far from Sample Canal Town
-        lambda f: ["layers", "--area", "bbox:-30,40,-29.9,40.1", "--data-dir",
-                   str(sample_data_dir()), *_out(f)],
+        lambda f: [
+            "layers",
+            "--area",
+            "bbox:-30,40,-29.9,40.1",
+            "--data-dir",
+            str(sample_data_dir()),
+            *_out(f),
+        ],
         ["industrial_zones", "no features", "sample_canal_town.osm"],
     ),
     # outputs
@@ -205,40 +244,74 @@ CASES = {
     ),
     # configuration and criteria
     "scenario with unknown keys and wrong types": (
-        lambda f: ["run", f.text("bad.toml", '[area]\npreset = "sample"\ncanal_buffer_m = "wide"\n'
-                                 'colour = 1\n[allocation]\nk = "five"\n[nosuch]\nx = 1\n'),
-                   "--out", str(f.path("run"))],
-        ["bad.toml", "4 problem", "[nosuch]", "'colour'", "canal_buffer_m", "'wide'", "k ",
-         "'five'"],
+        lambda f: [
+            "run",
+            f.text(
+                "bad.toml",
+                '[area]\npreset = "sample"\ncanal_buffer_m = "wide"\n'
+                'colour = 1\n[allocation]\nk = "five"\n[nosuch]\nx = 1\n',
+            ),
+            "--out",
+            str(f.path("run")),
+        ],
+        [
+            "bad.toml",
+            "5 problem",
+            "[nosuch]",
+            "'colour'",
+            "canal_buffer_m",
+            "missing section [criteria]",
+            "'wide'",
+            "k ",
+            "'five'",
+        ],
     ),
     "bad --set": (
         lambda f: ["layers", "--set", "nodot", *_out(f)],
         ["nodot", "section.key=value"],
     ),
     "negative weight": (
-        lambda f: ["rank", f.sites(), "--criteria",
-                   f.text("neg.toml", CRITERIA.replace("weight = 0.5", "weight = -0.5", 1)),
-                   *_out(f)],
+        lambda f: [
+            "rank",
+            f.sites(),
+            "--criteria",
+            f.text("neg.toml", CRITERIA.replace("weight = 0.5", "weight = -0.5", 1)),
+            *_out(f),
+        ],
         ["neg.toml", "criterion 'need'", "weight", "-0.5"],
     ),
     "criterion on an unknown column": (
-        lambda f: ["rank", f.sites(), "--criteria",
-                   f.text("col.toml", CRITERIA.replace('"vacant_poi_n"', '"no_such_column"')),
-                   *_out(f)],
+        lambda f: [
+            "rank",
+            f.sites(),
+            "--criteria",
+            f.text("col.toml", CRITERIA.replace('"vacant_poi_n"', '"no_such_column"')),
+            *_out(f),
+        ],
         ["criterion 'vacant'", "no_such_column"],
     ),
     "criterion column not in the sites file": (
-        lambda f: ["rank", f.sites(), "--criteria",
-                   f.text("col.toml", CRITERIA.replace('"vacant_poi_n"',
-                                                       '"rail_station_walk_time_min"')),
-                   *_out(f)],
+        lambda f: [
+            "rank",
+            f.sites(),
+            "--criteria",
+            f.text("col.toml", CRITERIA.replace('"vacant_poi_n"', '"rail_station_walk_time_min"')),
+            *_out(f),
+        ],
         ["rail_station_walk_time_min", "lacks"],
     ),
     "AHP matrix not reciprocal": (
-        lambda f: ["rank", f.sites(), "--criteria",
-                   f.text("ahp.toml", CRITERIA.replace("weight = 0.5\n", "")
-                          + '[ahp]\ncriteria = ["need", "vacant"]\nmatrix = [[1, 3], [3, 1]]\n'),
-                   *_out(f)],
+        lambda f: [
+            "rank",
+            f.sites(),
+            "--criteria",
+            f.text(
+                "ahp.toml",
+                CRITERIA.replace("weight = 0.5\n", "")
+                + '[ahp]\ncriteria = ["need", "vacant"]\nmatrix = [[1, 3], [3, 1]]\n',
+            ),
+            *_out(f),
+        ],
         ["ahp.toml", "AHP matrix", "reciprocal"],
     ),
     "AHP matrix inconsistent": (
@@ -252,9 +325,17 @@ CASES = {
     ),
     # a layer left out, then needed
     "--skip-missing then a step needs the layer": (
-        lambda f: ["indicators", "--area", "sample", "--data-dir", f.partial_sample(),
-                   "--skip-missing",
-                   "--sites", "zones", *_out(f)],
+        lambda f: [
+            "indicators",
+            "--area",
+            "sample",
+            "--data-dir",
+            f.partial_sample(),
+            "--skip-missing",
+            "--sites",
+            "zones",
+            *_out(f),
+        ],
         ["'industrial_zones' was not loaded", "skip_missing", "loaded layers: study_area"],
     ),
 }
@@ -333,9 +414,22 @@ def test_terminal_sees_one_line_from_the_real_command(tmp_path):
     criteria.write_text(CRITERIA)
     env = {**os.environ, "PRODUCTIVECITY_OFFLINE": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "productivecity.cli", "rank", str(bad), "--criteria",
-         str(criteria), "--out", str(tmp_path / "out.gpkg")],
-        capture_output=True, text=True, env=env, check=False, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "productivecity.cli",
+            "rank",
+            str(bad),
+            "--criteria",
+            str(criteria),
+            "--out",
+            str(tmp_path / "out.gpkg"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
     )
     assert proc.returncode == 2
     line = _one_error_line(proc.stderr, "rank")

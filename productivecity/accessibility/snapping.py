@@ -9,14 +9,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import warnings
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from productivecity._errors import DataQualityWarning, EmptyLayerError, NetworkError, SchemaError
+from productivecity._errors import EmptyLayerError, NetworkError, SchemaError
 from productivecity._validate import check_projected, to_project_crs
 from productivecity.network.streets import WALK_SPEED_KMH, Network
 
@@ -185,11 +184,6 @@ def snap(
     NetworkError
         Bad parameters, or every item lies outside the network's extent.
 
-    Warns
-    -----
-    DataQualityWarning
-        Some items were not snapped (counted by reason).
-
     Examples
     --------
     >>> import productivecity as pc
@@ -332,10 +326,6 @@ def snap(
     if len(unsnapped):
         counts = unsnapped["reason"].value_counts().to_dict()
         logger.warning("%d of %d items not snapped: %s", len(unsnapped), n, counts)
-        warnings.warn(f"{len(unsnapped)} of {n} items not snapped to the street network ("
-                      + ", ".join(f"{c} {r}" for r, c in counts.items())
-                      + "); they get no travel times (see Snapping.unsnapped)",
-                      DataQualityWarning, stacklevel=2)
     if logger.isEnabledFor(logging.INFO):
         logger.info("snapped %d of %d items (%d access points), median connector %.1f m",
                     n - len(unsnapped), n, len(item),

@@ -880,7 +880,7 @@ def plot_isochrones(
     """
     if not isinstance(isochrones, gpd.GeoDataFrame) or isochrones.index.nlevels != 2:
         raise SchemaError("isochrones must be a GeoDataFrame indexed by (origin, time_min), "
-                          "as returned by productivecity.accessibility.isochrone_polygons.isochrones")
+                          "as returned by productivecity.isochrones")
     sites = _check_sites(sites, ["rank", "excluded"])
     iso = to_project_crs(isochrones, what="isochrones")
     iso = iso[~(iso.geometry.isna() | iso.geometry.is_empty)]

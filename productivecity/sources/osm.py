@@ -788,22 +788,49 @@ def read_osm_file(
     if path.is_file() and path.stat().st_size == 0:
         raise DataSourceError(f"OSM file {path} is empty")
     try:
-        fields = list(pyogrio.read_info(path, layer=geometry)["fields"])
-        drv = pyogrio.read_info(path, layer=geometry).get("driver")
+        info = pyogrio.read_info(path, layer=geometry)
+        fields, drv = list(info["fields"]), info.get("driver")
     except Exception as exc:
         raise DataSourceError(f"could not open {path} as an OSM PBF/XML file: {exc}") from exc
     if drv != "OSM":
         raise DataSourceError(f"{path} is not an OSM PBF/XML file (GDAL reads it as {drv})")
     where = _osm_where(tags, fields) if tags else None
+    # decoded once per file content, layer and tags: cached as GeoParquet
+    from productivecity.sources._layer_cache import cached_geoparquet
+
+    params = {"layer": geometry, "tags": _tags_key(tags)}
+    return cached_geoparquet("osm", path, params, _OSM_READER_VERSION,
+                             lambda: _read_osm_layer(path, geometry, where, tags),
+                             restore=_restore_osm)
+
+
+#: Version of the :func:`read_osm_file` cache entries (bump when its output changes).
+_OSM_READER_VERSION = 1
+
+
+def _tags_key(tags: Tags | None):
+    if not tags:
+        return None
+    return sorted((str(k), v if isinstance(v, bool | str) else sorted(map(str, v)))
+                  for k, v in tags.items())
+
+
+def _read_osm_layer(path: Path, layer: str, where: str | None, tags) -> gpd.GeoDataFrame:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            raw = pyogrio.read_dataframe(path, layer=geometry, where=where)
+            raw = pyogrio.read_dataframe(path, layer=layer, where=where)
     except Exception as exc:
-        raise DataSourceError(f"could not read layer {geometry!r} of {path}: {exc}") from exc
+        raise DataSourceError(f"could not read layer {layer!r} of {path}: {exc}") from exc
     if raw.crs is None:
         raw = raw.set_crs("EPSG:4326")
-    return _expand_osm(raw, geometry, tags)
+    return _expand_osm(raw, layer, tags)
+
+
+def _restore_osm(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if list(frame.columns[:2]) != ["osm_element", "osm_id"]:
+        raise ValueError(f"unexpected columns {list(frame.columns[:3])}")
+    return frame
 
 
 def _osm_where(tags: Tags, fields: list[str]) -> str:

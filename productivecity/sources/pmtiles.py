@@ -401,15 +401,23 @@ def _join_line_ends(lines: np.ndarray, tol: float):
 # archive (924 fields for an OSM POI layer), which makes a read cost seconds whatever
 # columns are asked for. With the open option JSON_FIELD=YES the same driver returns
 # the same fragments, in the same order and with the same coordinates, with the
-# attributes packed in one JSON column, an order of magnitude faster. Two things
-# differ and are restored here: the ``mvt_id`` field is left empty in that mode
-# (it is read from the tiles: the feature id GDAL encodes as
-# ``(index in tile << 2z) | (y << z) | x``), and single geometries are not promoted
-# to the layer's multi type. Attribute filters (``where``) of the forms the package
-# writes and bounding boxes are then applied in memory, with OGR semantics (string
-# comparisons ignore ASCII case; a box keeps the fragments that intersect it). Any
-# case outside these (other SQL, non-string columns, unexpected tile layout) falls
-# back to reading through GDAL as before.
+# attributes packed in one JSON column, an order of magnitude faster. What differs is
+# restored so that the answer is GDAL's, value for value:
+# - ``mvt_id`` is left empty in that mode: it is read from the tiles. A GDAL FID is
+#   ``(index among the tile's returned features << 2z) | (y << z) | x``; GDAL leaves
+#   out the features clipping empties, which a second JSON read with CLIP=NO and
+#   GDAL's own test (envelope, then intersection with the tile square) identify;
+# - geometry types follow the tile's own layer type, not the archive's: single
+#   geometries of the archive's type are made multi, one-part multis of other types
+#   single, and the few fragments whose clipping gives a geometry collection (reduced
+#   by GDAL by layer type) are read again through GDAL;
+# - attribute filters (``where``) of the forms the package writes and bounding boxes
+#   are applied in memory with OGR semantics: string comparisons ignore ASCII case, a
+#   box keeps the fragments that intersect it, from the tiles of its tile range, in
+#   GDAL's visiting order (row by row for a wide range, tile id order otherwise).
+# Anything else (other SQL, non-string columns, an archive laid out otherwise) is read
+# through GDAL as before. The decoded fragments are cached as GeoParquet keyed by the
+# archive's SHA-256 (:mod:`productivecity.sources._layer_cache`).
 
 #: Decode each archive once in bulk (False, or PRODUCTIVECITY_PMTILES_BULK=0: every read
 #: goes through GDAL's full schema, as before; same results, several times slower).
@@ -639,13 +647,7 @@ def _skip(buf: bytes, pos: int, wire: int) -> int:
 
 
 def _mvt_feature_ids(tile: bytes, layer: str) -> list:
-    """Ids of the features of one MVT tile layer that GDAL returns, in order.
-
-    GDAL (CLIP=YES, the default) leaves out a feature whose envelope does not
-    overlap the tile square; its tile FIDs count the features it returns. A
-    feature that overlaps the square but whose clipped geometry is empty is
-    also left out by GDAL and not predicted here: the caller checks counts.
-    """
+    """Ids (None where absent) of all the features of one MVT tile layer, in order."""
     pos, end = 0, len(tile)
     want = layer.encode()
     while pos < end:
@@ -653,7 +655,7 @@ def _mvt_feature_ids(tile: bytes, layer: str) -> list:
         if key >> 3 == 3 and key & 7 == 2:
             n, pos = _varint(tile, pos)
             lyr_end = pos + n
-            name, feats, p, extent = None, [], pos, 4096
+            name, feats, p = None, [], pos
             while p < lyr_end:
                 k, p = _varint(tile, p)
                 if k >> 3 == 1 and k & 7 == 2:
@@ -664,24 +666,16 @@ def _mvt_feature_ids(tile: bytes, layer: str) -> list:
                     m, p = _varint(tile, p)
                     feats.append((p, p + m))
                     p += m
-                elif k >> 3 == 5 and k & 7 == 0:
-                    extent, p = _varint(tile, p)
                 else:
                     p = _skip(tile, p, k & 7)
             if name == want:
                 ids = []
                 for f0, f1 in feats:
-                    fid, gtype, geom, q = None, 0, None, f0
+                    fid, q = None, f0
                     while q < f1:
                         k, q = _varint(tile, q)
-                        if k == (1 << 3):  # id
+                        if k == (1 << 3):  # field 1: id (varint)
                             fid, q = _varint(tile, q)
-                        elif k == (3 << 3):  # type
-                            gtype, q = _varint(tile, q)
-                        elif k == (4 << 3 | 2):  # geometry
-                            m, q = _varint(tile, q)
-                            geom = (q, q + m)
-                            q += m
                         else:
                             q = _skip(tile, q, k & 7)
                     ids.append(fid)
@@ -690,35 +684,6 @@ def _mvt_feature_ids(tile: bytes, layer: str) -> list:
         else:
             pos = _skip(tile, pos, key & 7)
     return []
-
-
-def _overlaps_tile(geom: bytes, extent: int) -> bool:
-    """Whether an MVT geometry's envelope touches the inside of the tile square."""
-    buf = np.frombuffer(geom, dtype=np.uint8)
-    if not len(buf):
-        return True
-    stop = (buf & 0x80) == 0
-    group = np.concatenate(([0], np.cumsum(stop)[:-1]))
-    first = np.concatenate(([True], stop[:-1]))
-    start_idx = np.flatnonzero(first)
-    shift = 7 * (np.arange(len(buf)) - start_idx[group])
-    vals = np.zeros(int(stop.sum()), dtype=np.int64)
-    np.add.at(vals, group, (buf & 0x7F).astype(np.int64) << shift)
-    params = np.zeros(len(vals), dtype=bool)
-    i, n = 0, len(vals)
-    while i < n:
-        c = int(vals[i])
-        cid, cnt = c & 7, c >> 3
-        i += 1
-        if cid in (1, 2):
-            params[i:i + 2 * cnt] = True
-            i += 2 * cnt
-    p = vals[params]
-    p = (p >> 1) ^ -(p & 1)
-    if len(p) < 2:
-        return True
-    x, y = np.cumsum(p[0::2]), np.cumsum(p[1::2])
-    return bool(x.min() < extent and y.min() < extent and x.max() > 0 and y.max() > 0)
 
 
 def _decompress(data: bytes, compression: int) -> bytes:
@@ -854,7 +819,7 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 
 
 def _fast_reader(path: Path, layer: str, info: dict, columns, where):
-    """A ``read(bbox, ids)`` answering from the decoded archive, or None if unsupported."""
+    """Return a ``read(bbox, ids)`` answering from the decoded archive (None: unsupported)."""
     clauses = _parse_where(where)
     if clauses is None:
         return None

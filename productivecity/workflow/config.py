@@ -305,7 +305,8 @@ def _jsonable(value: Any) -> Any:
 
 
 def config_from_dict(data: Mapping[str, Any], *, base_dir: str | os.PathLike = ".",
-                     source: str = "<config>", path: Path | None = None) -> PipelineConfig:
+                     source: str = "<config>", path: Path | None = None,
+                     require_criteria: bool = True) -> PipelineConfig:
     """Check a parsed configuration and resolve it.
 
     Parameters
@@ -318,6 +319,10 @@ def config_from_dict(data: Mapping[str, Any], *, base_dir: str | os.PathLike = "
         Name of the configuration in messages.
     path : Path, optional
         The configuration file, kept in :attr:`PipelineConfig.path`.
+    require_criteria : bool, default True
+        A run needs criteria: without a ``[criteria]`` section that is one of the
+        problems listed. Commands that do not rank (``layers``, ``indicators``,
+        ``allocate``) build their configuration without.
 
     Returns
     -------
@@ -415,7 +420,9 @@ def config_from_dict(data: Mapping[str, Any], *, base_dir: str | os.PathLike = "
     spec, crit_data, crit_file = None, {}, None
     crit = data.get("criteria")
     if crit is None:
-        pass  # only the ranking needs criteria; it says so when they are missing
+        if require_criteria:
+            problems.append("missing section [criteria]: give file = \"<criteria.toml>\" or "
+                            "the [[criteria.criterion]] tables inline")
     elif not isinstance(crit, Mapping):
         problems.append(f"[criteria] must be a table, got {_show(crit)}")
     elif "file" in crit:
@@ -524,7 +531,8 @@ def read_config_file(path: str | os.PathLike) -> dict:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
-def build_config(path: str | os.PathLike | None = None, overrides=()) -> PipelineConfig:
+def build_config(path: str | os.PathLike | None = None, overrides=(), *,
+                 require_criteria: bool = False) -> PipelineConfig:
     """Build a checked configuration from a file (optional) and overrides.
 
     The one way a configuration is made: defaults of :data:`SCHEMA`, then the
@@ -535,6 +543,8 @@ def build_config(path: str | os.PathLike | None = None, overrides=()) -> Pipelin
     path : path-like, optional
         A scenario TOML file; relative paths in it resolve against its folder.
     overrides : iterable of (section, key, value)
+    require_criteria : bool, default False
+        Count a missing ``[criteria]`` among the problems (as a run does).
 
     Returns
     -------
@@ -548,11 +558,11 @@ def build_config(path: str | os.PathLike | None = None, overrides=()) -> Pipelin
     """
     if path is None:
         return config_from_dict(merge_overrides({}, overrides), base_dir=Path.cwd(),
-                                source="the command line")
+                                source="the command line", require_criteria=require_criteria)
     path = Path(path).expanduser()
     data = merge_overrides(read_config_file(path), overrides)
     return config_from_dict(data, base_dir=path.resolve().parent, source=str(path),
-                            path=path.resolve())
+                            path=path.resolve(), require_criteria=require_criteria)
 
 
 def load_config(path: str | os.PathLike) -> PipelineConfig:
@@ -584,5 +594,5 @@ def load_config(path: str | os.PathLike) -> PipelineConfig:
     >>> len(cfg.criteria.criteria)
     11
     """
-    return build_config(path)
+    return build_config(path, require_criteria=True)
 
