@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import logging
 import sys
 import warnings
@@ -299,11 +298,9 @@ def _area_slug(config) -> str:
 
 
 def _file_key(path: Path, layer: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return f"{h.hexdigest()[:24]}:{layer}"
+    from productivecity.io import file_sha256
+
+    return f"{file_sha256(path)[:24]}:{layer}"
 
 
 @contextlib.contextmanager

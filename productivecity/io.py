@@ -8,6 +8,8 @@ An existing output is only replaced when ``overwrite=True``.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import logging
 import os
 import tempfile
@@ -21,6 +23,26 @@ import pyogrio
 from productivecity._errors import OutputExistsError, ParameterError
 
 logger = logging.getLogger(__name__)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Return the SHA-256 of a file's content (hex; memoised per path, size and mtime).
+
+    The one content hash of input files: cache keys of layers, networks and steps,
+    and the manifest's record of every input.
+    """
+    p = Path(path).resolve()
+    st = p.stat()
+    return _sha256(str(p), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def check_output_path(path: str | os.PathLike, *, overwrite: bool = False) -> Path:

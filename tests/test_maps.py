@@ -221,6 +221,34 @@ def test_atlas_pdf_pages_and_determinism(scored, sample_isochrones, tmp_path):
         maps.save_atlas(pages, paths[0])
 
 
+
+def test_save_figures_one_page_at_a_time_equals_save_figure_and_atlas(scored, tmp_path):
+    """Streaming pages into the atlas and PNGs gives the bytes of the one-figure writers."""
+    sites, _, _ = scored
+    layers = sample_layers()
+    kw = dict(indicators=["canal_distance_m"], paper="A4", date=DATE)
+    pages = maps.atlas_figures(sites, layers, **kw)
+    maps.save_atlas(pages, tmp_path / "ref.pdf", dpi=72)
+    for name, fig in pages.items():
+        maps.save_figure(fig, tmp_path / f"ref_{name}.png", dpi=72)
+    seen = []
+
+    def tracked():
+        for name, fig in maps.iter_atlas_figures(sites, layers, **kw):
+            seen.append(fig)
+            yield name, fig
+
+    out = maps.save_figures(tracked(), pdf=tmp_path / "atlas.pdf", png_dir=tmp_path / "png",
+                            dpi=72)
+    assert list(out) == list(pages) == ["overview", "indicator_canal_distance_m"]
+    assert (tmp_path / "atlas.pdf").read_bytes() == (tmp_path / "ref.pdf").read_bytes()
+    for name, path in out.items():
+        assert path.read_bytes() == (tmp_path / f"ref_{name}.png").read_bytes(), name
+    assert all(not fig.axes for fig in seen)  # every page was released after saving
+    previews = maps.save_figures(maps.iter_atlas_figures(sites, layers, **kw), preview_dpi=30)
+    assert all(v[:8] == b"\x89PNG\r\n\x1a\n" for v in previews.values())
+
+
 def test_attribution_and_footer():
     assert attribution.attribution(["stib", "osm", "osm"]) == (
         "© OpenStreetMap contributors (ODbL); STIB-MIVB open data")

@@ -42,6 +42,7 @@ import shapely
 from scipy.sparse.csgraph import connected_components
 
 from productivecity._errors import CRSError, DataSourceError, NetworkError
+from productivecity.io import file_sha256
 from productivecity.settings import PROJECT_CRS, Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -520,7 +521,7 @@ def build_network(
         path = Path(source)
         if not path.is_file():
             raise DataSourceError(f"OSM file not found: {path}")
-        key = _cache_key({"file_sha256": _file_sha256(path), "mode": mode,
+        key = _cache_key({"file_sha256": file_sha256(path), "mode": mode,
                           "simplify": simplify, "retain_all": retain_all})
         loader = functools.partial(_segments_from_osm_file, path, mode)
         label = str(path)
@@ -1042,14 +1043,6 @@ def _contract(edges: list, n: int) -> list:
 def _check_speed(speed_kmh) -> None:
     if not (isinstance(speed_kmh, int | float) and math.isfinite(speed_kmh) and speed_kmh > 0):
         raise NetworkError(f"speed_kmh must be a positive number of km/h, got {speed_kmh!r}")
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _cache_key(request: dict) -> str:

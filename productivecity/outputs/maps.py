@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import io
 import logging
 import math
 import os
@@ -615,6 +616,10 @@ def _draw_colorbar(sheet: _Sheet, cmap, norm, label: str, *, y: float) -> None:
         cax = sheet.ax.inset_axes((0.03, 0.90, 0.3, 0.025), zorder=30)
         cb = sheet.fig.colorbar(sm, cax=cax, orientation="horizontal")
         cax.set_title(label, fontsize=sheet.fs(6.5), loc="left", pad=2)
+    if cb.solids is not None:
+        # vector, not a raster: a rasterised colour bar makes the PDF writer keep a whole
+        # page buffer (70 MB at A3 300 dpi) until the atlas is closed
+        cb.solids.set_rasterized(False)
     cb.outline.set_linewidth(0.4 * sheet.scale)
     cb.ax.tick_params(labelsize=sheet.fs(6.5), width=0.4 * sheet.scale,
                       length=2.5 * sheet.scale)
@@ -992,16 +997,37 @@ def atlas_figures(
     >>> for fig in figs.values():
     ...     plt.close(fig)
     """
+    return dict(iter_atlas_figures(
+        sites, layers, isochrones=isochrones, indicators=indicators, top_k=top_k,
+        isochrone_top_k=isochrone_top_k, lang=lang, paper=paper, date=date, sources=sources))
+
+
+def iter_atlas_figures(
+    sites: gpd.GeoDataFrame,
+    layers,
+    *,
+    isochrones: gpd.GeoDataFrame | None = None,
+    indicators: Sequence[str] | None = None,
+    top_k: int = 10,
+    isochrone_top_k: int = 5,
+    lang: str = "en",
+    paper: str = "A3",
+    date=None,
+    sources: Iterable[str] | None = None,
+) -> Iterator[tuple[str, Figure]]:
+    """Yield the pages of :func:`atlas_figures` one at a time, as ``(name, figure)``.
+
+    Drawing the next page only when the caller asks for it keeps one A3 page at
+    300 dpi in memory at a time (see :func:`save_figures`).
+    """
     cols = indicator_columns(sites) if indicators is None else list(indicators)
-    pages: dict[str, Figure] = {}
     common = dict(top_k=top_k, lang=lang, paper=paper, date=date, sources=sources)
-    pages["overview"] = plot_overview(sites, layers, **common)[0]
+    yield "overview", plot_overview(sites, layers, **common)[0]
     for col in cols:
-        pages[f"indicator_{col}"] = plot_indicator(sites, col, layers, **common)[0]
+        yield f"indicator_{col}", plot_indicator(sites, col, layers, **common)[0]
     if isochrones is not None:
         common["top_k"] = isochrone_top_k
-        pages["isochrones"] = plot_isochrones(isochrones, sites, layers, **common)[0]
-    return pages
+        yield "isochrones", plot_isochrones(isochrones, sites, layers, **common)[0]
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 300,
@@ -1043,6 +1069,115 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 300,
         fig.savefig(tmp, format=fmt, dpi=dpi, metadata=dict(metadata),
                     facecolor=fig.get_facecolor())
     return path
+
+
+def _render_rgba(fig: Figure, dpi: int) -> np.ndarray:
+    """Draw ``fig`` at ``dpi`` as :func:`save_figure` does; return its RGBA pixels."""
+    buf = io.BytesIO()
+    with _rc():
+        fig.savefig(buf, format="rgba", dpi=dpi, facecolor=fig.get_facecolor())
+    w, h = (int(v) for v in fig.get_size_inches() * dpi)
+    data = np.frombuffer(buf.getvalue(), dtype=np.uint8)
+    if data.size != w * h * 4:  # the renderer rounds the size: take it from the buffer
+        h = data.size // (4 * w)
+    return data.reshape(h, w, 4)
+
+
+def _release_memory() -> None:
+    """Hand freed page buffers back to the system (glibc keeps them otherwise)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
+def _write_png(rgba: np.ndarray, path: Path, dpi: int, overwrite: bool) -> Path:
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        mpl.image.imsave(tmp, rgba, format="png", origin="upper", dpi=dpi,
+                         metadata=dict(_PNG_METADATA))
+    return path
+
+
+def save_figures(
+    figures: Iterable[tuple[str, Figure]],
+    *,
+    pdf: str | os.PathLike | None = None,
+    png_dir: str | os.PathLike | None = None,
+    dpi: int = 300,
+    preview_dpi: int | None = None,
+    overwrite: bool = False,
+) -> dict[str, Path | bytes]:
+    """Save figures one at a time into a multi-page PDF and/or PNG files, closing each.
+
+    Each figure is drawn, written to the PDF, drawn as pixels for its PNG (the
+    PNG compression runs in a background thread while the next figure is drawn)
+    and then released, so the memory holds one page at a time. The PDF and PNG
+    bytes equal those of :func:`save_atlas` and :func:`save_figure`.
+
+    Parameters
+    ----------
+    figures : iterable of (name, Figure)
+        Pages in order, e.g. :func:`iter_atlas_figures`; names become PNG file names.
+    pdf : path-like, optional
+        Multi-page ``.pdf`` to write.
+    png_dir : path-like, optional
+        Folder for ``<name>.png`` (created).
+    dpi : int, default 300
+    preview_dpi : int, optional
+        Also keep a small PNG of every page (bytes at this resolution) when no
+        ``png_dir`` is given, e.g. for a report.
+    overwrite : bool, default False
+
+    Returns
+    -------
+    dict of str to Path or bytes
+        Page name to its PNG path (with ``png_dir``), else to preview PNG bytes
+        (with ``preview_dpi``); empty otherwise.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    out: dict[str, Path | bytes] = {}
+    png_dir = Path(png_dir) if png_dir is not None else None
+    if png_dir is not None:
+        png_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_rc())  # the PDF's fonts are subset when it closes, under _rc too
+        writer = None
+        if pdf is not None:
+            pdf = Path(pdf)
+            if pdf.suffix.lower() != ".pdf":
+                raise ParameterError(f"an atlas is a PDF: give a .pdf file name, got "
+                                     f"{pdf.name!r} ({pdf})")
+            tmp = stack.enter_context(atomic_path(pdf, overwrite=overwrite))
+            writer = stack.enter_context(PdfPages(tmp, metadata=dict(_PDF_METADATA)))
+        pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
+        pending = []
+        for name, fig in figures:
+            if writer is not None:
+                writer.savefig(fig, dpi=dpi, facecolor=fig.get_facecolor())
+            if png_dir is not None:
+                rgba = _render_rgba(fig, dpi)
+                path = png_dir / f"{name}.png"
+                pending.append(pool.submit(_write_png, rgba, path, dpi, overwrite))
+                out[name] = path
+            elif preview_dpi is not None:
+                buf = io.BytesIO()
+                with _rc():
+                    fig.savefig(buf, format="png", dpi=preview_dpi,
+                                metadata=dict(_PNG_METADATA), facecolor=fig.get_facecolor())
+                out[name] = buf.getvalue()
+            fig.clear()
+            del fig
+            while len(pending) > 1:  # at most one page waiting for compression
+                pending.pop(0).result()
+            _release_memory()
+        for f in pending:
+            f.result()
+    return out
 
 
 def save_atlas(figures: Mapping[str, Figure] | Sequence[Figure], path: str | os.PathLike, *,

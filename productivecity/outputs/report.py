@@ -97,7 +97,7 @@ def write_report(
     stability : MonteCarloResult or DataFrame, optional
         Rank stability; without it (and without the columns in ``sites``) the
         stability columns are left out.
-    figures : mapping of str to Figure or path, optional
+    figures : mapping of str to Figure, PNG bytes or path, optional
         Maps to show, by caption. A Figure is embedded as a base64 PNG at
         ``figure_dpi``; a path (e.g. a PNG written next to the report) is linked
         relative to the report.
@@ -219,8 +219,9 @@ def write_report(
     if figures:
         out.append(f"<h2>{t('maps')}</h2>")
         for caption, fig in figures.items():
-            if isinstance(fig, Figure):
-                data = base64.b64encode(_figure_png(fig, figure_dpi)).decode("ascii")
+            if isinstance(fig, Figure | bytes):
+                png = fig if isinstance(fig, bytes) else _figure_png(fig, figure_dpi)
+                data = base64.b64encode(png).decode("ascii")
                 src = f"data:image/png;base64,{data}"
             else:
                 src = Path(os.path.relpath(Path(fig), path.parent)).as_posix()

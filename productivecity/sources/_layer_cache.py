@@ -11,7 +11,6 @@ back is logged, removed and recomputed.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -23,28 +22,13 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from productivecity.io import file_sha256
 from productivecity.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
 #: Sub-folder of the cache directory holding decoded layers.
 SUBDIR = "layers"
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's content (memoised per path, size and modification time)."""
-    p = Path(path).resolve()
-    st = p.stat()
-    return _sha256(str(p), st.st_size, st.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=64)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def cache_path(kind: str, source: str | os.PathLike, params: dict, version: int,

@@ -132,6 +132,7 @@ class _Graph:
         self.sources = dict(sources)
         self.trees = {name: ast.parse(src) for name, src in self.sources.items()}
         self._digests: dict[str, str] = {}
+        self._module_imports: dict[str, set[str]] = {}
 
     def is_package(self, name: str) -> bool:
         return any(m.startswith(name + ".") for m in self.sources)
@@ -180,12 +181,16 @@ class _Graph:
             if m in done:
                 continue
             done.add(m)
-            todo.extend(self.imports(self.trees[m], m) - done)
+            if m not in self._module_imports:
+                self._module_imports[m] = self.imports(self.trees[m], m)
+            todo.extend(self._module_imports[m] - done)
         return done | {p for m in done for p in self.with_parents(m)}
 
     def digest(self, module: str) -> str:
-        if module not in self._digests:
-            self._digests[module] = _code_digest(self.trees[module])
+        if module not in self._digests:  # a fresh tree, stripped in place (no deep copy)
+            tree = _strip_docstrings(ast.parse(self.sources[module]))
+            self._digests[module] = hashlib.sha256(
+                ast.dump(tree, annotate_fields=True).encode()).hexdigest()
         return self._digests[module]
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from productivecity import __version__
+from productivecity.io import file_sha256
 from productivecity.workflow.config import _jsonable
 
 if TYPE_CHECKING:
@@ -26,21 +27,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _file_record(path: Path, *, role: str, root: Path | None = None,
                  kinds: list[str] | None = None) -> dict:
     st = path.stat()
     rec = {
         "path": path.relative_to(root).as_posix() if root is not None else str(path),
         "role": role,
-        "sha256": _sha256(path),
+        "sha256": file_sha256(path),
         "size_bytes": st.st_size,
         "modified": _dt.datetime.fromtimestamp(st.st_mtime, tz=_dt.UTC)
         .replace(microsecond=0).isoformat(),

@@ -54,33 +54,24 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
                             "key": None})
 
     indicators = _indicator_maps(run.config, ranked)
-    pages: dict = {}
+    figures: dict = {}
     if {"atlas", "png", "report"} & set(formats):
-        def build():
-            pages.update(maps.atlas_figures(
+        # one page at a time: drawn, added to the atlas, written as PNG, released
+        def pages():
+            pages = maps.iter_atlas_figures(
                 ranked, layers, isochrones=isochrones, indicators=indicators,
                 top_k=cfg["top_k"], isochrone_top_k=cfg["isochrone_top_k"],
-                paper=cfg["paper"], **common))
-        timed("figures", build)
-    if "atlas" in formats:
-        timed("atlas", lambda: maps.save_atlas(pages, tmp / OUTPUT_FILES["atlas"],
-                                               dpi=cfg["dpi"]))
-    png_paths = {}
-    if "png" in formats:
-        def pngs():
-            (tmp / OUTPUT_FILES["png"]).mkdir()
-            for name, fig in pages.items():
-                path = tmp / OUTPUT_FILES["png"] / f"{name}.png"
-                maps.save_figure(fig, path, dpi=cfg["dpi"])
-                png_paths[name] = path
-        timed("png", pngs)
+                paper=cfg["paper"], **common)
+            figures.update(maps.save_figures(
+                pages, pdf=tmp / OUTPUT_FILES["atlas"] if "atlas" in formats else None,
+                png_dir=tmp / OUTPUT_FILES["png"] if "png" in formats else None,
+                dpi=cfg["dpi"], preview_dpi=110 if "report" in formats else None))
+        timed("maps", pages)
     if "report" in formats:
-        figures = ({name: png_paths[name] for name in pages} if png_paths else pages)
         timed("report", lambda: report.write_report(
             ranked, tmp / OUTPUT_FILES["report"], stability=stability, figures=figures,
             layers=layers, spec=spec, indicators=indicators, top_k=cfg["top_k"],
             stability_top_k=mc_top_k, title=cfg["title"], **common))
-    pages.clear()
     if "webmap" in formats:
         timed("webmap", lambda: webmap.write_web_map(
             ranked, layers, tmp / OUTPUT_FILES["webmap"], top_k=cfg["top_k"],
