@@ -620,6 +620,7 @@ def _draw_colorbar(sheet: _Sheet, cmap, norm, label: str, *, y: float) -> None:
         # vector, not a raster: a rasterised colour bar makes the PDF writer keep a whole
         # page buffer (70 MB at A3 300 dpi) until the atlas is closed
         cb.solids.set_rasterized(False)
+        cb.solids.set_edgecolor("face")  # no hairline seams between the colour cells
     cb.outline.set_linewidth(0.4 * sheet.scale)
     cb.ax.tick_params(labelsize=sheet.fs(6.5), width=0.4 * sheet.scale,
                       length=2.5 * sheet.scale)
