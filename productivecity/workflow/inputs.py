@@ -201,6 +201,7 @@ def load_indicator_inputs(
     walk: Network | None = None,
     bike: Network | None = None,
     demand: gpd.GeoDataFrame | None = None,
+    buildings: tuple | None = None,
     settings: Settings | None = None,
 ):
     """Read every input of the site indicators from a data directory.
@@ -219,6 +220,8 @@ def load_indicator_inputs(
         Networks built before (else built from the data directory's OSM file, cached).
     demand : GeoDataFrame, optional
         A demand surface computed before (else computed here).
+    buildings : tuple, optional
+        What :func:`load_buildings` returned before (else read here).
     settings : Settings, optional
 
     Returns
@@ -238,7 +241,9 @@ def load_indicator_inputs(
     dd = _data_dir(layers, data_dir)
     walk = walk or street_network(dd, "walk", settings=settings)
     bike = bike or street_network(dd, "bike", settings=settings)
-    buildings, building_coverage, osm_coverage, notes = load_buildings(layers, dd)
+    buildings, building_coverage, osm_coverage, notes = (
+        buildings if buildings is not None else load_buildings(layers, dd))
+    notes = list(notes)
     open_land, lnotes = read_open_land(layers, dd)
     notes.extend(lnotes)
     if demand is None:

@@ -244,17 +244,14 @@ def demand_step(run: _Run, layers):
 
 def indicator_inputs(run: _Run, layers, demand):
     """Gather the inputs of the indicators (networks and buildings read once per run)."""
-    from productivecity.indicators.table import IndicatorInputs
-    from productivecity.workflow.inputs import read_open_land, read_unit_rates
+    from productivecity.workflow.inputs import load_indicator_inputs
 
-    dd = run.require_data_dir("the indicators")
-    buildings, coverage, osm_coverage, notes = run.buildings(layers)
-    open_land, lnotes = read_open_land(layers, dd)
-    return IndicatorInputs(walk=run.network("walk"), bike=run.network("bike"), demand=demand,
-                           buildings=buildings, building_coverage=coverage,
-                           osm_coverage=osm_coverage, open_land=open_land,
-                           unit_rates=read_unit_rates(dd),
-                           notes=[*notes, *lnotes, *getattr(run, "demand_notes", [])])
+    inputs = load_indicator_inputs(
+        layers, run.require_data_dir("the indicators"), walk=run.network("walk"),
+        bike=run.network("bike"), demand=demand, buildings=run.buildings(layers),
+        settings=run.settings)
+    inputs.notes.extend(getattr(run, "demand_notes", []))
+    return inputs
 
 
 def indicators_step(run: _Run, sites, layers, demand):
