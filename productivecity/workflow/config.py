@@ -560,8 +560,10 @@ def build_config(path: str | os.PathLike | None = None, overrides=(), *,
         return config_from_dict(merge_overrides({}, overrides), base_dir=Path.cwd(),
                                 source="the command line", require_criteria=require_criteria)
     path = Path(path).expanduser()
+    overrides = list(overrides)
     data = merge_overrides(read_config_file(path), overrides)
-    return config_from_dict(data, base_dir=path.resolve().parent, source=str(path),
+    source = f"{path} with the command-line options" if overrides else str(path)
+    return config_from_dict(data, base_dir=path.resolve().parent, source=source,
                             path=path.resolve(), require_criteria=require_criteria)
 
 
