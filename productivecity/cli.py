@@ -380,6 +380,7 @@ def _cmd_indicators(args) -> int:
     out = args.out or DEFAULT_OUT_DIR / f"{_area_slug(config)}_sites.gpkg"
     check_output_path(out, overwrite=args.overwrite)
     run = _run(args, config)
+    run.prefetch_networks(["walk", "bike"])  # built on the second core while layers load
     layers = layers_step(run)
     sites, _ = sites_step(run, layers)
     demand = demand_step(run, layers)
@@ -425,6 +426,7 @@ def _cmd_allocate(args) -> int:
     config = _config(args)
     ranked = _read_layer(args.ranked, args.layer)
     run = _run(args, config)
+    run.prefetch_networks([config["allocation"]["mode"]])
     layers = layers_step(run)
     demand = demand_step(run, layers)
     with _naming(args.ranked, args.layer):

@@ -538,3 +538,25 @@ def test_commands_one_after_another_equal_run(sample_run, tmp_path, capsys):
     curve_run = run_tables["coverage_curve"]
     np.testing.assert_allclose(curve_cli["covered_demand_n"], curve_run["covered_demand_n"],
                                rtol=1e-12)
+
+
+def test_networks_prefetched_in_a_second_process_equal_those_built_here(tmp_path):
+    """The second process writes the networks (and buildings) the run then loads from cache."""
+    from productivecity.network.streets import bike_network, network_cache_file, walk_network
+    from productivecity.settings import get_settings
+    from productivecity.sources.catalog import DataDir, sample_data_dir
+    from productivecity.workflow.config import build_config
+    from productivecity.workflow.steps import _Run
+
+    settings = get_settings(cache_dir=tmp_path / "cache")
+    run = _Run(build_config(), data_dir=None, settings=settings, progress=False)
+    osm = DataDir(sample_data_dir()).find("osm_xml")
+    assert run.prefetch_networks(["walk", "bike", "walk"]) == ["walk", "bike"]
+    nets = {m: run.network(m) for m in ("walk", "bike")}  # waits for the second process
+    for mode, build in (("walk", walk_network), ("bike", bike_network)):
+        assert network_cache_file(osm, mode=mode, settings=settings).is_file(), mode
+        assert nets[mode].report.from_cache, mode  # written by the other process
+        ref = build(osm, cache=False, settings=settings)
+        for name in ("node_id", "x", "y", "edge_u", "edge_v", "edge_length_m", "arc_time_min"):
+            np.testing.assert_array_equal(getattr(nets[mode], name), getattr(ref, name))
+    assert run.prefetch_networks(["walk", "bike"]) == []  # cached: nothing to start

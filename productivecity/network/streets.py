@@ -521,8 +521,9 @@ def build_network(
         path = Path(source)
         if not path.is_file():
             raise DataSourceError(f"OSM file not found: {path}")
-        key = _cache_key({"file_sha256": file_sha256(path), "mode": mode,
-                          "simplify": simplify, "retain_all": retain_all})
+        cache_file = network_cache_file(path, mode=mode, simplify=simplify,
+                                        retain_all=retain_all, settings=settings)
+        key = cache_file.stem.removeprefix(f"{mode}-")
         loader = functools.partial(_segments_from_osm_file, path, mode)
         label = str(path)
     else:
@@ -546,6 +547,15 @@ def build_network(
     if cache:
         _save(net, cache_file)
     return net
+
+
+def network_cache_file(path: str | Path, *, mode: str, simplify: bool = True,
+                       retain_all: bool = False, settings: Settings | None = None) -> Path:
+    """Return where the network of an OSM file is cached (whether or not it is there yet)."""
+    settings = settings or get_settings()
+    key = _cache_key({"file_sha256": file_sha256(Path(path)), "mode": mode,
+                      "simplify": simplify, "retain_all": retain_all})
+    return settings.cache_dir / "networks" / f"{mode}-{key}.npz"
 
 
 def from_arrays(

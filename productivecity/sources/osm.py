@@ -103,6 +103,8 @@ _ACTIVE_KEYS = ("shop", "amenity", "craft", "office")
 
 #: GDAL OSM layers searched per geometry family.
 _OSM_LAYERS = {"polygon": ("multipolygons",), "line": ("lines",), "point": ("points",)}
+#: Tags of building footprints (:func:`buildings`).
+BUILDING_TAGS = {"building": True}
 _OSM_ELEMENT_LETTER = {"node": "n", "way": "w", "relation": "r"}
 
 #: DataDir source kinds per layer, in order of preference.
@@ -524,7 +526,7 @@ def buildings(
     EmptyLayerError
         No building intersects the area.
     """
-    spec = _LayerSpec("buildings", {"building": True}, "polygon", ("building",),
+    spec = _LayerSpec("buildings", BUILDING_TAGS, "polygon", ("building",),
                       _classify_building, kind_column=None)
     if source is not None and not Path(source).name.lower().endswith(
             (".pmtiles", ".pbf", ".osm")):

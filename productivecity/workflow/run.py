@@ -135,6 +135,8 @@ def run_pipeline(
                 run.cache.root)
 
     config.require_criteria("a run")
+    # the indicators need both networks; a cold run builds them on the second core meanwhile
+    run.prefetch_networks(["walk", "bike"])
     layers = layers_step(run)
     sites, sites_report = sites_step(run, layers)
     demand = demand_step(run, layers)

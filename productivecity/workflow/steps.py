@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,7 @@ class _Run:
         self.details: dict[str, dict] = {}
         self._networks: dict[str, Any] = {}
         self._buildings = None
+        self._prefetch: dict[str, Any] = {}
 
     # ---- shared inputs, read once per run
     def require_data_dir(self, what: str) -> Path:
@@ -53,8 +56,54 @@ class _Run:
                                   f"labour tables): give --data-dir DIR or [area] data_dir")
         return self.data_dir
 
+    def prefetch_networks(self, modes) -> list[str]:
+        """Start building the street networks not yet cached, in a second process.
+
+        A cold run then builds the networks on the second core while the layers
+        and the demand surface load; :meth:`network` waits for them and loads them
+        from the network cache. Returns the modes started (none when every network
+        is cached, there is no OSM street file, or ``PRODUCTIVECITY_PREFETCH=0``).
+        """
+        if self.data_dir is None or os.environ.get("PRODUCTIVECITY_PREFETCH", "1") == "0":
+            return []
+        from productivecity.network.streets import network_cache_file
+        from productivecity.workflow.inputs import osm_street_file
+
+        try:
+            osm = osm_street_file(self.data_dir)
+        except DataSourceError:
+            return []  # the step that needs a network says what is missing
+        todo = [m for m in dict.fromkeys(modes) if m not in self._networks
+                and m not in self._prefetch
+                and not network_cache_file(osm, mode=m, settings=self.settings).is_file()]
+        if not todo:
+            return []
+        import json
+        import subprocess
+        import sys
+
+        # a fresh interpreter (not multiprocessing): a user's script without a __main__
+        # guard is not run again
+        settings = json.dumps({k: str(v) if isinstance(v, Path) else v
+                               for k, v in dataclasses.asdict(self.settings).items()})
+        code = ("import sys; from productivecity.workflow.steps import _build_networks; "
+                "_build_networks(sys.argv[1], sys.argv[2].split(','), sys.argv[3])")
+        proc = subprocess.Popen([sys.executable, "-c", code, str(osm), ",".join(todo), settings],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        weakref.finalize(self, _stop_process, proc)  # never outlives the run
+        for mode in todo:
+            self._prefetch[mode] = proc
+        logger.info("reading the buildings and building the %s network(s) in a second process",
+                    ", ".join(todo))
+        return todo
+
     def network(self, mode: str):
         """Return the ``mode`` street network of the data directory (built once per run)."""
+        proc = self._prefetch.pop(mode, None)
+        if proc is not None and proc.wait() != 0:  # built again below, with its own error
+            logger.info("the %s network was not built in the second process (exit %s)",
+                        mode, proc.returncode)
         if mode not in self._networks:
             from productivecity.workflow.inputs import street_network
 
@@ -174,6 +223,29 @@ class _Run:
         logger.info("%s: skipped (%s)", name, reason)
         self.records.append({"step": name, "status": "skipped", "time_s": 0.0, "key": None,
                              "reason": reason})
+
+
+def _stop_process(proc) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait()
+
+
+def _build_networks(osm: str, modes: list[str], settings_json: str) -> None:
+    """Read the buildings and build the street networks of an OSM file into the caches.
+
+    Run in a second process by :meth:`_Run.prefetch_networks`: the buildings go into the
+    decoded-layer cache, the networks into the network cache, where the run finds them.
+    """
+    import json
+
+    from productivecity.network.streets import bike_network, walk_network
+    from productivecity.sources.osm import BUILDING_TAGS, read_osm_file
+
+    settings = Settings(**json.loads(settings_json))
+    read_osm_file(Path(osm), geometry="multipolygons", tags=BUILDING_TAGS)
+    for mode in modes:
+        (walk_network if mode == "walk" else bike_network)(Path(osm), settings=settings)
 
 
 def layers_step(run: _Run):
