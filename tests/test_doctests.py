@@ -62,8 +62,9 @@ def _memo_load_layers():
         return memo[key]
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(productivecity.layers, "load_layers", load_layers)
+        # the package first: its lazy lookup must resolve (and later restore) the real one
         mp.setattr(productivecity, "load_layers", load_layers, raising=False)
+        mp.setattr(productivecity.layers, "load_layers", load_layers)
         yield
 
 
