@@ -77,13 +77,20 @@ def _add_common(p: argparse.ArgumentParser, *, config: bool = True) -> None:
                    dest="overrides",
                    help="set any configuration key, e.g. --set allocation.k=5 (TOML values; "
                         "repeatable; wins over the other options)")
+    _add_logging(p)
+
+
+def _add_logging(p: argparse.ArgumentParser, *, offline: bool = True,
+                 overwrite: bool = True) -> None:
     g = p.add_argument_group("output and logging")
     g.add_argument("-v", "--verbose", action="count", default=0,
                    help="more log output (-v info, -vv debug); -v shows tracebacks")
     g.add_argument("-q", "--quiet", action="store_true", help="only errors; no progress bars")
-    g.add_argument("--offline", action="store_true",
-                   help="never use the network (only local files and the cache)")
-    g.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    if offline:
+        g.add_argument("--offline", action="store_true",
+                       help="never use the network (only local files and the cache)")
+    if overwrite:
+        g.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
 
 def _add_source_args(p: argparse.ArgumentParser) -> None:
@@ -208,10 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", type=Path, help="folder to write into (created if needed)")
     p.add_argument("--scenario", default="sample", help="shipped scenario to copy (default "
                                                          "'sample')")
-    g = p.add_argument_group("output and logging")
-    g.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
-    g.add_argument("-q", "--quiet", action="store_true", help="only errors")
-    g.add_argument("--overwrite", action="store_true", help="replace existing files")
+    _add_logging(p, offline=False)
     p.set_defaults(func=_cmd_init)
 
     p = sub.add_parser(
@@ -220,9 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "'clear' removes them (all, or one step's with --step).")
     p.add_argument("action", choices=["info", "clear"])
     p.add_argument("--step", default=None, help="only this step's entries (clear)")
-    g = p.add_argument_group("output and logging")
-    g.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
-    g.add_argument("-q", "--quiet", action="store_true", help="only errors")
+    _add_logging(p, offline=False, overwrite=False)
     p.set_defaults(func=_cmd_cache)
     return parser
 

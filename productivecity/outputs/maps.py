@@ -1146,15 +1146,9 @@ def save_figures(
     if png_dir is not None:
         png_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_rc())  # the PDF's fonts are subset when it closes, under _rc too
         writer = None
         if pdf is not None:
-            pdf = Path(pdf)
-            if pdf.suffix.lower() != ".pdf":
-                raise ParameterError(f"an atlas is a PDF: give a .pdf file name, got "
-                                     f"{pdf.name!r} ({pdf})")
-            tmp = stack.enter_context(atomic_path(pdf, overwrite=overwrite))
-            writer = stack.enter_context(PdfPages(tmp, metadata=dict(_PDF_METADATA)))
+            writer = stack.enter_context(_atlas_pdf(pdf, overwrite=overwrite))
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
         pending = []
         for name, fig in figures:
@@ -1202,13 +1196,21 @@ def save_atlas(figures: Mapping[str, Figure] | Sequence[Figure], path: str | os.
     pages = list(figures.values()) if isinstance(figures, Mapping) else list(figures)
     if not pages:
         raise ParameterError(f"save_atlas needs at least one figure for {path}; got none")
+    with _atlas_pdf(path, overwrite=overwrite) as pdf:
+        for fig in pages:
+            pdf.savefig(fig, dpi=dpi, facecolor=fig.get_facecolor())
+    return Path(path)
+
+
+@contextlib.contextmanager
+def _atlas_pdf(path: str | os.PathLike, *, overwrite: bool) -> Iterator[PdfPages]:
+    """Open a multi-page PDF written atomically, reproducibly (no dates, no producer)."""
     path = Path(path)
     if path.suffix.lower() != ".pdf":
         raise ParameterError(f"an atlas is a PDF: give a .pdf file name, got {path.name!r} "
                              f"({path})")
+    # the fonts are subset when the PDF closes: under the same rc settings as the pages
     with atomic_path(path, overwrite=overwrite) as tmp, _rc():
         with PdfPages(tmp, metadata=dict(_PDF_METADATA)) as pdf:
-            for fig in pages:
-                pdf.savefig(fig, dpi=dpi, facecolor=fig.get_facecolor())
-    return path
+            yield pdf
 

@@ -15,14 +15,13 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
-from productivecity.io import file_sha256
+from productivecity.io import atomic_path, file_sha256
 from productivecity.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -90,18 +89,8 @@ def cached_geoparquet(kind: str, source: str | os.PathLike, params: dict, versio
 
 
 def _write_atomic(frame: gpd.GeoDataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, overwrite=True) as tmp:
         if isinstance(frame, gpd.GeoDataFrame):
             frame.to_parquet(tmp, index=True)
         else:
             pd.DataFrame(frame).to_parquet(tmp, index=True)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

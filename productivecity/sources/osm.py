@@ -103,8 +103,9 @@ _ACTIVE_KEYS = ("shop", "amenity", "craft", "office")
 
 #: GDAL OSM layers searched per geometry family.
 _OSM_LAYERS = {"polygon": ("multipolygons",), "line": ("lines",), "point": ("points",)}
-#: Tags of building footprints (:func:`buildings`).
+#: Tags and geometry family of building footprints (:func:`buildings`).
 BUILDING_TAGS = {"building": True}
+_BUILDINGS_FAMILY = "polygon"
 _OSM_ELEMENT_LETTER = {"node": "n", "way": "w", "relation": "r"}
 
 #: DataDir source kinds per layer, in order of preference.
@@ -468,6 +469,16 @@ def open_land(
     return _finish(out.sort_index(), report)
 
 
+def cache_osm_buildings(path: str | os.PathLike) -> None:
+    """Decode the building footprints of an OSM PBF/XML file into the layer cache.
+
+    What :func:`buildings` reads from such a file, so that a later call (e.g. in
+    another process) finds it decoded.
+    """
+    for layer in _OSM_LAYERS[_BUILDINGS_FAMILY]:
+        read_osm_file(path, geometry=layer, tags=BUILDING_TAGS)
+
+
 def buildings(
     area: gpd.GeoDataFrame | gpd.GeoSeries,
     *,
@@ -526,7 +537,7 @@ def buildings(
     EmptyLayerError
         No building intersects the area.
     """
-    spec = _LayerSpec("buildings", BUILDING_TAGS, "polygon", ("building",),
+    spec = _LayerSpec("buildings", BUILDING_TAGS, _BUILDINGS_FAMILY, ("building",),
                       _classify_building, kind_column=None)
     if source is not None and not Path(source).name.lower().endswith(
             (".pmtiles", ".pbf", ".osm")):

@@ -100,11 +100,16 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
-def _code_digest(node: ast.AST) -> str:
-    """Hash of a syntax tree without docstrings (comments and layout are not in it)."""
-    import copy
+def _code_digest(node: ast.AST, *, copy: bool = True) -> str:
+    """Hash of a syntax tree without docstrings (comments and layout are not in it).
 
-    tree = _strip_docstrings(copy.deepcopy(node))
+    ``copy=False`` strips the docstrings of ``node`` itself (a tree parsed for this).
+    """
+    if copy:
+        import copy as _copy
+
+        node = _copy.deepcopy(node)
+    tree = _strip_docstrings(node)
     return hashlib.sha256(ast.dump(tree, annotate_fields=True).encode()).hexdigest()
 
 
@@ -187,10 +192,8 @@ class _Graph:
         return done | {p for m in done for p in self.with_parents(m)}
 
     def digest(self, module: str) -> str:
-        if module not in self._digests:  # a fresh tree, stripped in place (no deep copy)
-            tree = _strip_docstrings(ast.parse(self.sources[module]))
-            self._digests[module] = hashlib.sha256(
-                ast.dump(tree, annotate_fields=True).encode()).hexdigest()
+        if module not in self._digests:  # a fresh tree: parsing beats a deep copy
+            self._digests[module] = _code_digest(ast.parse(self.sources[module]), copy=False)
         return self._digests[module]
 
 

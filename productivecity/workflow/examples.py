@@ -18,11 +18,11 @@ import importlib.resources
 import logging
 import os
 import re
-import tempfile
 import tomllib
 from pathlib import Path
 
 from productivecity._errors import DataSourceError, OutputExistsError
+from productivecity.io import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -284,12 +284,5 @@ def _rewrite(text: str, *, source: Path, out: Path, scenario: str,
 
 
 def _write_atomic(path: Path, content: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(content)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these are files for the user to edit
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, overwrite=True) as tmp:
+        tmp.write_text(content, encoding="utf-8", newline="\n")

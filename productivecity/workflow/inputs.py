@@ -18,7 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from productivecity._errors import DataSourceError, EmptyLayerError
+from productivecity._errors import DataSourceError, EmptyLayerError, ParameterError
 from productivecity.indicators.options import DEFAULT_SURFACE_CELL_M, DEFAULT_YEAR
 from productivecity.layers import LayerSet
 from productivecity.network.streets import Network, bike_network, walk_network
@@ -30,14 +30,22 @@ logger = logging.getLogger(__name__)
 MODES = ("walk", "bike")
 
 
+def _as_datadir(data_dir) -> DataDir:
+    return data_dir if isinstance(data_dir, DataDir) else DataDir(data_dir)
+
+
 def _data_dir(layers: LayerSet, data_dir) -> DataDir:
-    if isinstance(data_dir, DataDir):
-        return data_dir
-    root = Path(data_dir) if data_dir is not None else layers.data_dir
+    """Return the given data directory, else the layer set's."""
+    root = data_dir if data_dir is not None else layers.data_dir
     if root is None:
         raise DataSourceError("no data directory: the street network, buildings and labour "
                               "tables are read from one; give data_dir (--data-dir DIR)")
-    return DataDir(root)
+    return _as_datadir(root)
+
+
+def _find_osm_file(dd: DataDir) -> Path | None:
+    """Return the OSM extract with the streets and buildings (PBF, else XML), if any."""
+    return dd.find("osm_pbf") or dd.find("osm_xml")
 
 
 def osm_street_file(data_dir) -> Path:
@@ -48,8 +56,8 @@ def osm_street_file(data_dir) -> Path:
     DataSourceError
         The data directory has no ``osm/*.osm.pbf`` or ``osm/*.osm``.
     """
-    dd = data_dir if isinstance(data_dir, DataDir) else DataDir(data_dir)
-    osm = dd.find("osm_pbf") or dd.find("osm_xml")
+    dd = _as_datadir(data_dir)
+    osm = _find_osm_file(dd)
     if osm is None:
         raise DataSourceError(f"no OSM street data (osm/*.osm.pbf or osm/*.osm) in {dd.root} "
                               f"to build the street network")
@@ -67,14 +75,14 @@ def street_network(data_dir, mode: str, *, settings: Settings | None = None) -> 
         Cache folder and offline flag.
     """
     if mode not in MODES:
-        raise DataSourceError(f"travel mode must be one of {MODES}, got {mode!r}")
+        raise ParameterError(f"travel mode must be one of {MODES}, got {mode!r}")
     build = walk_network if mode == "walk" else bike_network
     return build(osm_street_file(data_dir), settings=settings)
 
 
 def osm_extent(data_dir, area: gpd.GeoDataFrame):
     """Return the OSM extract's clipping polygon within the area (None if there is none)."""
-    dd = data_dir if isinstance(data_dir, DataDir) else DataDir(data_dir)
+    dd = _as_datadir(data_dir)
     path = dd.find("osm_extent")
     if path is None:
         return None
@@ -103,7 +111,7 @@ def load_buildings(layers: LayerSet, data_dir=None) -> tuple[gpd.GeoDataFrame | 
     dd = _data_dir(layers, data_dir)
     area = layers["study_area"]
     notes: list[str] = []
-    osm_file = dd.find("osm_pbf") or dd.find("osm_xml")
+    osm_file = _find_osm_file(dd)
     coverage = osm_extent(dd, area)
     if coverage is not None:
         notes.append(f"OSM layers taken as complete inside {dd.find('osm_extent').name} only "
@@ -173,7 +181,7 @@ def read_unit_rates(data_dir) -> pd.DataFrame:
     """Unemployment and low-education rates per unit (index: unit code)."""
     from productivecity.sources.labour import read_labour_table
 
-    dd = data_dir if isinstance(data_dir, DataDir) else DataDir(data_dir)
+    dd = _as_datadir(data_dir)
     kind, path = _labour_source(dd, "unit_rates", "unemployment rates per municipality")
     return read_labour_table(kind, path)
 

@@ -47,6 +47,7 @@ class _Run:
         self._networks: dict[str, Any] = {}
         self._buildings = None
         self._prefetch: dict[str, Any] = {}
+        self.demand_notes: list[str] = []  # set by demand_step, shown with the indicators
 
     # ---- shared inputs, read once per run
     def require_data_dir(self, what: str) -> Path:
@@ -240,10 +241,10 @@ def _build_networks(osm: str, modes: list[str], settings_json: str) -> None:
     import json
 
     from productivecity.network.streets import bike_network, walk_network
-    from productivecity.sources.osm import BUILDING_TAGS, read_osm_file
+    from productivecity.sources.osm import cache_osm_buildings
 
     settings = Settings(**json.loads(settings_json))
-    read_osm_file(Path(osm), geometry="multipolygons", tags=BUILDING_TAGS)
+    cache_osm_buildings(Path(osm))
     for mode in modes:
         (walk_network if mode == "walk" else bike_network)(Path(osm), settings=settings)
 
@@ -322,7 +323,7 @@ def indicator_inputs(run: _Run, layers, demand):
         layers, run.require_data_dir("the indicators"), walk=run.network("walk"),
         bike=run.network("bike"), demand=demand, buildings=run.buildings(layers),
         settings=run.settings)
-    inputs.notes.extend(getattr(run, "demand_notes", []))
+    inputs.notes.extend(run.demand_notes)
     return inputs
 
 
