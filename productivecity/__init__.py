@@ -57,9 +57,10 @@ from productivecity._errors import (
     ProductiveCityWarning,
     SchemaError,
     SolverError,
+    SourceNotFoundError,
     UnknownKeyError,
 )
-from productivecity.settings import PROJECT_CRS, Settings, get_settings
+from productivecity.settings import Settings, get_settings
 
 __version__ = "0.1.0"
 
@@ -147,7 +148,6 @@ __all__ = [
     "Network",
     "NetworkError",
     "OutputExistsError",
-    "PROJECT_CRS",
     "ParameterError",
     "ParameterTypeError",
     "ProductiveCityError",
@@ -155,6 +155,7 @@ __all__ = [
     "SchemaError",
     "Settings",
     "SolverError",
+    "SourceNotFoundError",
     "UnknownKeyError",
     "__version__",
     "atlas_figures",

@@ -26,6 +26,7 @@ __all__ = [
     "ProductiveCityWarning",
     "SchemaError",
     "SolverError",
+    "SourceNotFoundError",
     "UnknownKeyError",
 ]
 
@@ -36,6 +37,15 @@ class ProductiveCityError(Exception):
 
 class DataSourceError(ProductiveCityError, OSError):
     """A file or download is missing, unreadable or not of the expected format."""
+
+
+class SourceNotFoundError(DataSourceError):
+    """No file (or download) provides an input; the message names what would.
+
+    An input that is absent, as opposed to one that exists but cannot be read
+    (:class:`DataSourceError`): optional inputs that are absent are left out
+    and reported as missing.
+    """
 
 
 class SchemaError(ProductiveCityError, ValueError):

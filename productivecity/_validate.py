@@ -11,13 +11,12 @@ from collections.abc import Iterable
 
 import geopandas as gpd
 import pandas as pd
-import pyproj
 
-from productivecity._errors import CRSError, ParameterError, SchemaError
-from productivecity.settings import PROJECT_CRS
+from productivecity._errors import ParameterError, SchemaError
+from productivecity.crs import require_metric
 
 
-def check_projected(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, what: str) -> None:
+def check_projected(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, what: str, suggest=None) -> None:
     """Raise :class:`CRSError` unless ``gdf`` has a projected (metric) CRS.
 
     Parameters
@@ -26,33 +25,10 @@ def check_projected(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, what: str) -> None
         Data about to be used for distances or areas.
     what : str
         Name of the input in the message (file, layer or argument name).
+    suggest : optional
+        The CRS to suggest (the run's); default the data's UTM zone.
     """
-    crs = gdf.crs
-    if crs is None:
-        raise CRSError(
-            f"{what} has no CRS; set one first (for example gdf.set_crs('EPSG:4326') for "
-            f"longitude/latitude) and project it with gdf.to_crs('{PROJECT_CRS}')"
-        )
-    if not pyproj.CRS.from_user_input(crs).is_projected:
-        raise CRSError(
-            f"{what} is in the geographic CRS {crs.to_string()}; distances and areas need a "
-            f"projected CRS in metres: use gdf.to_crs('{PROJECT_CRS}')"
-        )
-
-
-def to_project_crs(gdf: gpd.GeoDataFrame, *, what: str) -> gpd.GeoDataFrame:
-    """Return ``gdf`` in :data:`PROJECT_CRS`; refuse data without a CRS.
-
-    Data without a CRS are never guessed to be longitude/latitude.
-    """
-    if gdf.crs is None:
-        raise CRSError(
-            f"{what} has no CRS (no .prj / CRS metadata); say which CRS its coordinates are in, "
-            f"e.g. gdf.set_crs('EPSG:4326'), or re-export the file with its CRS"
-        )
-    if pyproj.CRS.from_user_input(gdf.crs).equals(pyproj.CRS.from_user_input(PROJECT_CRS)):
-        return gdf
-    return gdf.to_crs(PROJECT_CRS)
+    require_metric(gdf, what=what, suggest=suggest)
 
 
 def require_columns(df: pd.DataFrame, columns: Iterable[str], *, what: str) -> None:

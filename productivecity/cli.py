@@ -36,6 +36,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "hubs": ("area", "hubs"),
     "skip_missing": ("area", "skip_missing"),
     "canal_buffer_m": ("area", "canal_buffer_m"),
+    "crs": ("area", "crs"),
     "cell_m": ("sites", "cell_m"),
     "within": ("sites", "within"),
     "parcel_ha": ("sites", "parcel_ha"),
@@ -103,6 +104,12 @@ def _add_source_args(p: argparse.ArgumentParser) -> None:
                    help="folder of raw inputs (osm/, boundaries/, stats/, labour/, transit/); "
                         "default: the area preset's own data")
     _schema_option(p, "--online", "area", "online")
+    _schema_option(p, "--crs", "area", "crs")
+    _schema_option(p, "--hubs", "area", "hubs",
+                   help="your own hubs file (CSV with lon/lat, GeoJSON, GeoPackage), added to "
+                        "the catalogue shipped with the package")
+    _schema_option(p, "--skip-missing", "area", "skip_missing")
+    _schema_option(p, "--canal-buffer-m", "area", "canal_buffer_m")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,11 +131,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source_args(p)
     p.add_argument("--out", type=Path, default=None,
                    help="output GeoPackage (default: data/processed/<area>_layers.gpkg)")
-    _schema_option(p, "--canal-buffer-m", "area", "canal_buffer_m")
-    _schema_option(p, "--hubs", "area", "hubs",
-                   help="your own hubs file (CSV with lon/lat, GeoJSON, GeoPackage), added to "
-                        "the catalogue shipped with the package")
-    _schema_option(p, "--skip-missing", "area", "skip_missing")
     _add_common(p)
     p.set_defaults(func=_cmd_layers)
 
@@ -147,8 +149,6 @@ def build_parser() -> argparse.ArgumentParser:
     _schema_option(p, "--parcel-ha", "sites", "parcel_ha")
     _schema_option(p, "--site-id-column", "sites", "id_column")
     _schema_option(p, "--year", "indicators", "year")
-    _schema_option(p, "--hubs", "area", "hubs")
-    _schema_option(p, "--skip-missing", "area", "skip_missing")
     p.add_argument("--out", type=Path, default=None,
                    help="output GeoPackage (default: data/processed/<area>_sites.gpkg)")
     _add_common(p)
@@ -187,7 +187,6 @@ def build_parser() -> argparse.ArgumentParser:
     _schema_option(p, "--candidates", "allocation", "candidates")
     _schema_option(p, "--objective", "allocation", "objective")
     _schema_option(p, "--year", "indicators", "year")
-    _schema_option(p, "--hubs", "area", "hubs")
     p.add_argument("--out", type=Path, required=True, help="output GeoPackage")
     _add_common(p)
     p.set_defaults(func=_cmd_allocate)
@@ -201,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "ranking and what follows.")
     p.add_argument("config", help="scenario config (TOML file, or the name of a scenario "
                                   "shipped with the package, e.g. 'sample')")
-    _schema_option(p, "--data-dir", "area", "data_dir")
+    _add_source_args(p)
     p.add_argument("--out", type=Path, default=None,
                    help="output folder (default: [run] out_dir, else data/processed/<name>)")
     _add_common(p, config=False)
@@ -475,8 +474,20 @@ def _cmd_run(args) -> int:
             print(f"k={alloc['k']} new hubs cover {share:.1f}% of the demand "
                   f"(existing hubs alone: {alloc['baseline_covered_demand_n']:,.0f} of "
                   f"{alloc['total_demand_n']:,.0f})")
+        if len(result.missing_inputs):
+            print(f"\ninputs the run went without ({len(result.missing_inputs)}; details in "
+                  f"manifest.json and the report):")
+            for name, row in result.missing_inputs.iterrows():
+                reason = str(row["reason"])
+                print(f"  {row['status']:<8} {name}: "
+                      f"{reason if len(reason) <= 160 else reason[:157] + '...'}")
         print(f"wrote {len(result.manifest['files']) + 1} files to {result.out_dir} in "
               f"{result.manifest['run']['total_s']:.0f} s")
+    if result.failed_sources:
+        print(f"productivecity run: {len(result.failed_sources)} source(s) failed and were left "
+              f"out: {', '.join(result.failed_sources)} (list them in [run] allow_failed to "
+              f"accept this)", file=sys.stderr)
+        return 1
     return 0
 
 

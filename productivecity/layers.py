@@ -2,7 +2,8 @@
 
 :func:`load_layers` resolves the study area, loads every layer from a data
 directory (or online), and returns a :class:`LayerSet`: the GeoDataFrames
-(EPSG:31370) and one :class:`~productivecity.sources.load_report.LayerReport` per layer
+(in the study area's metric CRS) and one
+:class:`~productivecity.sources.load_report.LayerReport` per layer
 saying where the features came from and what was repaired, merged, clipped
 or skipped.
 
@@ -20,11 +21,13 @@ Layers and their schemas (one row = one ...):
 ``canal_zone``
     the land within ``distance_m`` of the canal: ``distance_m``, ``area_ha``.
 ``hubs``
-    one existing maker-learning hub or kin (package catalogue + user file):
+    one existing maker-learning hub or kin (package catalogue + user file + the
+    hackerspaces, makerspaces and fablabs tagged in the data directory's OSM file):
     index ``hub_id``; ``name``, ``city``, ``type``, ``source_url``, ...
 ``transit_stops``
-    one rail station or tram/metro/bus stop: index ``stop_id``; ``name``,
-    ``mode``, ``operator``, ``routes_n``, ``daily_stops_n``.
+    one rail station or tram/metro/bus stop (GTFS and operators' files, else the
+    OSM public-transport tags): index ``stop_id``; ``name``, ``mode``,
+    ``operator``, ``routes_n``, ``daily_stops_n``.
 ``units_municipalities`` / ``units_neighbourhoods``
     one municipality (index ``nis5``) / neighbourhood (index ``code``) with
     ``name``, ``population_n`` where known, ``area_ha``.
@@ -45,7 +48,12 @@ import geopandas as gpd
 import pandas as pd
 from tqdm.auto import tqdm
 
-from productivecity._errors import DataSourceError, EmptyLayerError, MissingLayerError
+from productivecity._errors import (
+    DataSourceError,
+    EmptyLayerError,
+    MissingLayerError,
+    SourceNotFoundError,
+)
 from productivecity.area import PRESETS, study_area
 from productivecity.io import write_geopackage
 from productivecity.settings import Settings, get_settings
@@ -54,7 +62,7 @@ from productivecity.sources import osm as _osm
 from productivecity.sources import transit as _transit
 from productivecity.sources import units as _units
 from productivecity.sources.catalog import sample_data_dir
-from productivecity.sources.load_report import LayerReport, reports_frame
+from productivecity.sources.load_report import LayerReport, area_credit, reports_frame
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +78,11 @@ LAYER_NAMES = (
     "units_neighbourhoods",
     "poi",
 )
+
+#: Note of a layer report whose layer was left out because its input is absent.
+MISSING_NOTE = "left out (missing input)"
+#: Note of a layer report whose layer was left out because its source failed.
+FAILED_NOTE = "left out (source failed)"
 
 # re-exported single-layer loaders
 industrial_zones = _osm.industrial_zones
@@ -89,7 +102,7 @@ class LayerSet:
     Attributes
     ----------
     layers : dict of str to GeoDataFrame
-        Layer name to data, all in EPSG:31370, in :data:`LAYER_NAMES` order.
+        Layer name to data, all in the study area's CRS, in :data:`LAYER_NAMES` order.
     reports : list of LayerReport
         One report per layer (also for layers left out, with the reason).
     data_dir : Path or None
@@ -125,8 +138,29 @@ class LayerSet:
                     f"{', '.join(LAYER_NAMES)}); {loaded}")
         notes = [n for r in self.reports if r.layer == name for n in r.notes]
         why = "; ".join(notes) or "its source is missing"
-        return (f"layer {name!r} was not loaded ({why}); it is needed here: provide its "
-                f"source, or do not leave it out with skip_missing; {loaded}")
+        return f"layer {name!r} is needed here but was not loaded ({why}); {loaded}"
+
+    def missing_inputs(self) -> pd.DataFrame:
+        """Return the layers left out, and why: every problem of the inputs at once.
+
+        Returns
+        -------
+        DataFrame
+            Index ``layer``; columns ``status`` (``"missing"``: no source in the
+            data directory or no feature in the area; ``"failed"``: a source that
+            could not be read) and ``reason`` (the message naming the file that
+            would provide it, or the error).
+        """
+        rows = []
+        for rep in self.reports:
+            if rep.layer in self.layers:
+                continue
+            for note in rep.notes:
+                for prefix, status in ((MISSING_NOTE, "missing"), (FAILED_NOTE, "failed")):
+                    if note.startswith(prefix + ": "):
+                        rows.append({"layer": rep.layer, "status": status,
+                                     "reason": note[len(prefix) + 2:]})
+        return pd.DataFrame(rows, columns=["layer", "status", "reason"]).set_index("layer")
 
     def summary(self) -> pd.DataFrame:
         """Return one row per layer: features, total hectares / kilometres and what was fixed.
@@ -181,6 +215,7 @@ def load_layers(
     hubs_path: str | os.PathLike | None = None,
     skip_missing: bool = False,
     progress: bool = True,
+    crs=None,
     settings: Settings | None = None,
 ) -> LayerSet:
     """Load every layer of a study area.
@@ -200,9 +235,16 @@ def load_layers(
     hubs_path : path-like, optional
         The user's own hubs file, added to the package catalogue.
     skip_missing : bool, default False
-        Leave out a layer whose source is missing (reported) instead of raising.
+        Leave out a layer whose source is there but cannot be read (reported,
+        see :meth:`LayerSet.missing_inputs`) instead of raising. A layer whose
+        source is absent (no file in the data directory, no feature in the
+        area) is always left out and reported: only the study area is required.
     progress : bool, default True
         Show a progress bar.
+    crs : str, int or pyproj.CRS, optional
+        The metric CRS of every layer (default: the preset's, else the area
+        file's when true to scale, else the UTM zone of the area; see
+        :func:`productivecity.crs.area_crs`).
     settings : Settings, optional
         Cache and online settings.
 
@@ -213,10 +255,8 @@ def load_layers(
     Raises
     ------
     DataSourceError
-        A layer's source is missing (the message names the file that would
-        provide it), unless ``skip_missing``.
-    EmptyLayerError
-        A layer has no features in the area, unless ``skip_missing``.
+        A layer's source is there but cannot be read (truncated, wrong
+        format), unless ``skip_missing``.
 
     Warns
     -----
@@ -241,10 +281,11 @@ def load_layers(
     if data_dir == sample_data_dir():
         logger.warning("using the SYNTHETIC sample data shipped with the package (not real data)")
 
-    area_gdf = study_area(area, data_dir=data_dir, settings=settings)
+    area_gdf = study_area(area, data_dir=data_dir, crs=crs, settings=settings)
     report = LayerReport(
         "study_area", sources=[str(area_gdf["source"].iloc[0])], read_n=1, features_n=1
     )
+    report.credit(*area_credit(report.sources[0]), source=report.sources[0])
     layers: dict[str, gpd.GeoDataFrame] = {"study_area": area_gdf}
     reports: list[LayerReport] = [report]
     src = {"data_dir": data_dir, "online": online, "settings": settings}
@@ -255,7 +296,7 @@ def load_layers(
             "canal_zone",
             lambda: canal_zone(layers["canal"], distance_m=canal_buffer_m, area=area_gdf),
         ),
-        ("hubs", lambda: hubs(area_gdf, path=hubs_path)),
+        ("hubs", lambda: hubs(area_gdf, path=hubs_path, data_dir=data_dir)),
         ("transit_stops", lambda: transit_stops(area_gdf, data_dir=data_dir)),
         ("units_municipalities", lambda: municipalities(area_gdf, data_dir=data_dir)),
         ("units_neighbourhoods", lambda: neighbourhoods(area_gdf, data_dir=data_dir)),
@@ -265,16 +306,23 @@ def load_layers(
     for name, load in bar:
         bar.set_postfix_str(name)
         if name == "canal_zone" and "canal" not in layers:
-            rep = LayerReport(name, notes=["left out: no canal layer"])
+            rep = LayerReport(name, notes=[f"{MISSING_NOTE}: no canal layer"])
             reports.append(rep)
             continue
         try:
             gdf, rep = load()
-        except (DataSourceError, EmptyLayerError) as exc:
+        except (SourceNotFoundError, EmptyLayerError) as exc:
+            # an optional input that is absent: left out, named in the report
+            rep = LayerReport(name, notes=[f"{MISSING_NOTE}: {exc}"])
+            logger.info("layer %s left out (missing input): %s", name, exc)
+            reports.append(rep)
+            continue
+        except DataSourceError as exc:
+            # a source that is there but cannot be read
             if not skip_missing:
                 raise
-            rep = LayerReport(name, notes=[f"left out: {exc}"])
-            logger.warning("layer %s left out: %s", name, exc)
+            rep = LayerReport(name, notes=[f"{FAILED_NOTE}: {exc}"])
+            logger.warning("layer %s left out: its source failed: %s", name, exc)
             reports.append(rep)
             continue
         rep.layer = name

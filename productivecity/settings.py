@@ -1,4 +1,4 @@
-"""Package settings: project CRS, cache folder, online endpoints.
+"""Package settings: cache folder, online endpoints.
 
 Settings are an immutable, validated object. Functions that go online or use
 the cache take ``settings=None`` and fall back to :func:`get_settings`, which
@@ -17,9 +17,6 @@ import os
 from pathlib import Path
 
 from productivecity._errors import ConfigError, ParameterTypeError
-
-#: The one projected CRS used for all metric work (Belgian Lambert 72, metres).
-PROJECT_CRS = "EPSG:31370"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,16 +1,17 @@
 """Candidate sites: a lattice grid, industrial/brownfield zones (split into parcels), or a file.
 
 Every candidate-site builder returns ``(sites, report)``: a GeoDataFrame in
-EPSG:31370 indexed by a unique string ``site_id`` and a
+the study area's metric CRS indexed by a unique string ``site_id`` and a
 :class:`~productivecity.sources.load_report.LayerReport` counting what was built, clipped,
 repaired or left out.
 
 Stable ids
 ----------
 Grid cells and zone parcels are placed on an *absolute* lattice anchored at
-the origin of EPSG:31370 (x = 0, y = 0), not at the corner of the study area.
-A cell therefore keeps its id whatever the study area, the run or the
-machine: ``"hex250-q587-r330"`` (hexagon of 250 m, axial coordinates q, r) or
+the origin of the run's CRS (x = 0, y = 0), not at the corner of the study
+area. A cell therefore keeps its id whatever the study area, the run or the
+machine, as long as the CRS is the same: ``"hex250-q587-r330"`` (hexagon of
+250 m, axial coordinates q, r) or
 ``"sq250-i564-j676"`` (square of 250 m covering x ∈ [564·250, 565·250),
 y ∈ [676·250, 677·250)). Zone sites keep the zone's id (``zone_id`` of
 :func:`productivecity.sources.osm.industrial_zones`); parcels of a split zone
@@ -18,7 +19,7 @@ are ``"<zone_id>/p<k>"``, numbered in lattice order (north to south, then
 west to east). Sites read from a file keep the file's id column, or
 ``"site-<row>"`` by row number (1 = first feature of the file).
 
-Schemas (all in EPSG:31370, index ``site_id``)
+Schemas (all in the area's CRS, index ``site_id``)
 ----------------------------------------------
 ``grid_sites``
     ``kind`` (``"grid"``), ``cell_m`` (cell size, m), ``area_ha`` (area of
@@ -47,15 +48,13 @@ import shapely
 
 from productivecity._errors import (
     AreaError,
-    CRSError,
     EmptyLayerError,
     ParameterError,
     ParameterTypeError,
     SchemaError,
 )
 from productivecity._geom import dissolve_overlaps, overlap_area_m2, repair_geometries
-from productivecity._validate import to_project_crs
-from productivecity.settings import PROJECT_CRS
+from productivecity.crs import crs_label, metric_crs_of, to_crs
 from productivecity.sources._read import read_vector
 from productivecity.sources.load_report import LayerReport
 
@@ -88,7 +87,8 @@ def grid_sites(
     Parameters
     ----------
     area : GeoDataFrame or GeoSeries
-        Study-area polygon(s), any CRS (projected to EPSG:31370).
+        Study-area polygon(s) in a metric CRS (the sites are in it; an area in
+        longitude/latitude is projected to its UTM zone).
     cell_m : float, default 250
         Cell size in metres: the distance between opposite (parallel) sides.
         A hexagon of size ``c`` has area ``√3/2 · c²`` (250 m → 5.41 ha);
@@ -155,9 +155,9 @@ def grid_sites(
         if not (0 < share <= 100):
             raise ParameterError(f"min_share_pct must be a percentage in (0, 100], "
                                  f"got {min_share_pct!r}")
-    poly = _area_union(area, what="area")
+    poly, crs = _area_union(area, what="area")
     report = LayerReport("sites", sources=[f"{shape} lattice, {cell:g} m, anchored at the "
-                                           f"origin of {PROJECT_CRS}"])
+                                           f"origin of {crs_label(crs)}"])
     if shape == "hex":
         keys, cells = _hex_cells(poly.bounds, cell)
     else:
@@ -186,7 +186,7 @@ def grid_sites(
     ids = [f"{prefix}-{a}{k0}-{b}{k1}" for k0, k1 in keys]
     data = {"kind": "grid", "cell_m": cell, "area_ha": area_m2 / 10_000.0}
     if within is not None:
-        zones = _polygons_of(within, what="within")
+        zones = _polygons_of(within, what="within", crs=crs)
         covered = overlap_area_m2(geoms, zones)
         pct = np.where(area_m2 > 0, 100.0 * covered / np.where(area_m2 > 0, area_m2, 1.0), 0.0)
         pct = np.minimum(pct, 100.0)  # rounding of the intersection
@@ -203,7 +203,7 @@ def grid_sites(
             raise EmptyLayerError(
                 f"grid_sites: no {cell:g} m {shape} cell has {share:g}% of its area inside "
                 f"the 'within' zones; lower min_share_pct or check the zones")
-    out = gpd.GeoDataFrame(data, geometry=list(geoms), crs=PROJECT_CRS,
+    out = gpd.GeoDataFrame(data, geometry=list(geoms), crs=crs,
                            index=pd.Index(ids, name="site_id"))
     return _finish(out, report)
 
@@ -264,7 +264,7 @@ def zone_sites(
     A zone of at most ``1.5 × target_ha`` stays whole (``site_id`` = its
     ``zone_id``). A larger zone is cut by a square lattice of side
     ``√(target_ha)`` hectares (``√(target_ha · 10⁴)`` m) anchored at the
-    origin of EPSG:31370; each separate piece becomes a parcel. Pieces
+    origin of the CRS; each separate piece becomes a parcel. Pieces
     smaller than ``min_parcel_ha`` are merged into the largest parcel they
     share an edge with (or, if they touch none, the nearest one), so the
     parcels of a zone always add up to the zone: no land is lost.
@@ -319,7 +319,7 @@ def zone_sites(
                              f"({target:g}), got {min_parcel_ha!r}")
     if not isinstance(zones, gpd.GeoDataFrame):
         raise ParameterTypeError(f"zones must be a GeoDataFrame, got {type(zones).__name__}")
-    z = to_project_crs(zones, what="zones")
+    z = to_crs(zones, metric_crs_of(zones, what="zones"), what="zones")
     report = LayerReport("sites", sources=["zones"], read_n=len(z))
     ids = pd.Index(z.index.astype(str))
     dup = ids[ids.duplicated()].unique()
@@ -357,7 +357,7 @@ def zone_sites(
     out = gpd.GeoDataFrame(
         {"kind": "zone", "zone_id": [r[1] for r in rows], "zone_kind": [r[2] for r in rows],
          "name": [r[3] for r in rows]},
-        geometry=[r[4] for r in rows], crs=PROJECT_CRS,
+        geometry=[r[4] for r in rows], crs=z.crs,
         index=pd.Index([r[0] for r in rows], name="site_id"),
     )
     out["area_ha"] = shapely.area(np.asarray(out.geometry.values)) / 10_000.0
@@ -423,6 +423,7 @@ def read_sites(
     *,
     id_column: str | None = None,
     layer: str | None = None,
+    crs=None,
 ) -> tuple[gpd.GeoDataFrame, LayerReport]:
     """Read the user's own candidate sites (polygons or points) from any vector file.
 
@@ -438,11 +439,14 @@ def read_sites(
         feature), so ids do not shift when a feature is left out.
     layer : str, optional
         Layer of a multi-layer file (default the first).
+    crs : optional
+        The study area's metric CRS, to project the sites to.
 
     Returns
     -------
     sites : GeoDataFrame
-        EPSG:31370, index ``site_id``; the file's columns (a file column
+        In ``crs`` (default: the file's own when metric, else its UTM zone),
+        index ``site_id``; the file's columns (a file column
         called ``kind`` or ``area_ha`` is renamed ``file_kind`` /
         ``file_area_ha``), ``kind`` = ``"file"``, ``area_ha`` (ha; NaN for
         points), ``geometry`` (Polygon, MultiPolygon or Point).
@@ -482,8 +486,9 @@ def read_sites(
     (5, 'site_id', 31370)
     """
     path = Path(path)
-    gdf = read_vector(path, layer=layer)
     what = f"{path}" + (f" (layer {layer!r})" if layer else "")
+    gdf = read_vector(path, layer=layer)
+    gdf = to_crs(gdf, crs if crs is not None else metric_crs_of(gdf, what=what), what=what)
     report = LayerReport("sites", sources=[str(path)], read_n=len(gdf))
     if id_column is None and "site_id" in gdf.columns:
         id_column = "site_id"
@@ -529,7 +534,7 @@ def read_sites(
         gdf = gdf.rename(columns=renamed)
         report.notes.append(f"file columns renamed: {renamed}")
     out = gpd.GeoDataFrame(gdf.drop(columns=gdf.geometry.name), geometry=gdf.geometry.values,
-                           crs=PROJECT_CRS)
+                           crs=gdf.crs)
     out.index = pd.Index(ids.to_numpy(), name="site_id")
     out["kind"] = "file"
     is_poly = out.geom_type.isin(_POLYGON_TYPES).to_numpy()
@@ -575,12 +580,10 @@ def _frame(obj, what: str) -> gpd.GeoDataFrame:
                              f"got {type(obj).__name__}")
 
 
-def _polygons_of(obj, what: str) -> np.ndarray:
-    """Return the polygons of ``obj`` in EPSG:31370, repaired, with overlaps dissolved."""
+def _polygons_of(obj, what: str, crs) -> np.ndarray:
+    """Return the polygons of ``obj`` in ``crs``, repaired, with overlaps dissolved."""
     frame = _frame(obj, what)
-    if frame.crs is None:
-        raise CRSError(f"{what} has no CRS; set one first (e.g. .set_crs('EPSG:31370'))")
-    frame = to_project_crs(frame, what=what)
+    frame = to_crs(frame, crs, what=what)
     frame, _ = repair_geometries(frame)
     geoms = np.asarray(frame.geometry.values)
     ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
@@ -590,21 +593,20 @@ def _polygons_of(obj, what: str) -> np.ndarray:
 
 
 def _area_union(area, what: str):
-    """Return the study area as one (Multi)Polygon in EPSG:31370."""
+    """Return the study area as one (Multi)Polygon and the metric CRS it is in."""
     try:
         frame = _frame(area, what)
     except TypeError as exc:
         raise AreaError(str(exc)) from None
-    if frame.crs is None:
-        raise CRSError(f"{what} has no CRS; set one first (e.g. .set_crs('EPSG:31370'))")
-    frame = to_project_crs(frame, what=what)
+    crs = metric_crs_of(frame, what=what)
+    frame = to_crs(frame, crs, what=what)
     geoms = np.asarray(frame.geometry.values)
     geoms = geoms[~shapely.is_missing(geoms)]
     geoms = shapely.make_valid(geoms)
     poly = _polygonal(shapely.union_all(geoms)) if len(geoms) else None
     if poly is None or poly.is_empty:
         raise AreaError(f"{what} has no polygon with a surface")
-    return poly
+    return poly, crs
 
 
 def _polygonal(geom):
@@ -691,5 +693,6 @@ def candidate_sites(
         if path is None:
             raise ParameterError("sites kind 'file' needs the path of a sites file "
                                  "(path=...); none was given")
-        return read_sites(path, id_column=id_column, layer=layer)
+        return read_sites(path, id_column=id_column, layer=layer,
+                          crs=layers["study_area"].crs)
     raise ParameterError(f"sites kind must be 'grid', 'zones' or 'file', got {kind!r}")

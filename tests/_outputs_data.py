@@ -16,7 +16,7 @@ import numpy as np
 import shapely
 
 from productivecity.layers import load_layers
-from productivecity.settings import PROJECT_CRS
+
 from productivecity.siting.criteria import Constraint, CriteriaSpec, Criterion
 from productivecity.siting.scoring import score_sites
 from productivecity.siting.sensitivity import monte_carlo_weights
@@ -41,7 +41,7 @@ def grid_sites(layers, *, cell_m: float = CELL_M) -> gpd.GeoDataFrame:
     keep = ~shapely.is_empty(cells) & (shapely.area(cells) > 1.0)
     cells = cells[keep]
     ids = [f"S{i:03d}" for i in range(len(cells))]
-    gdf = gpd.GeoDataFrame({"geometry": cells}, index=ids, crs=PROJECT_CRS)
+    gdf = gpd.GeoDataFrame({"geometry": cells}, index=ids, crs="EPSG:31370")  # the sample's CRS
     gdf.index.name = "site_id"
     return gdf
 

@@ -35,6 +35,25 @@ def testbed() -> Path:
     return path
 
 
+def karhula_path() -> Path:
+    """Return the configured Karhula OSM extract folder (it may not exist)."""
+    default = REPO_ROOT.parent / "shared" / "data" / "karhula"
+    return Path(os.environ.get("PRODUCTIVECITY_KARHULA", default)).expanduser()
+
+
+@pytest.fixture(scope="session")
+def karhula() -> Path:
+    """The real Karhula (Kotka, Finland) OSM extract folder; skip (or fail in CI) when missing."""
+    path = karhula_path()
+    if not (path / "karhula_kotka_finland.osm.pbf").is_file():
+        msg = (f"Karhula OSM extract not found at {path}; set PRODUCTIVECITY_KARHULA "
+               f"to the karhula folder")
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Keep every test's cache out of the user's home and offline by default."""

@@ -30,8 +30,7 @@ STAGES = [
 def test_all_is_sorted_and_complete():
     assert pc.__all__ == sorted(pc.__all__)
     assert len(set(pc.__all__)) == len(pc.__all__)
-    expected = {*STAGES, *_errors.__all__, "Settings", "get_settings", "PROJECT_CRS",
-                "__version__"}
+    expected = {*STAGES, *_errors.__all__, "Settings", "get_settings", "__version__"}
     assert set(pc.__all__) == expected
 
 
@@ -64,7 +63,7 @@ def test_import_is_light():
 
 
 @pytest.mark.parametrize("name", sorted(set(pc.__all__) - set(_errors.__all__)
-                                     - {"PROJECT_CRS", "__version__"}))
+                                     - {"__version__"}))
 def test_exported_callables_have_examples(name):
     value = getattr(pc, name)
     assert callable(value)

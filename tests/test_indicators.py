@@ -27,7 +27,8 @@ def sample():
     sites, _ = grid_sites(layers["study_area"], cell_m=250)
     inputs = load_indicator_inputs(layers)
     table, report = site_indicators(sites, layers, inputs, progress=False)
-    walk = walk_network(next((sample_data_dir() / "osm").glob("*.osm")))
+    walk = walk_network(next((sample_data_dir() / "osm").glob("*.osm")),
+                        crs=layers["study_area"].crs)
     return layers, sites, table, report, walk
 
 

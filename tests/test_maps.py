@@ -17,6 +17,7 @@ from productivecity import accessibility as acc
 from productivecity._errors import EmptyLayerError, OutputExistsError, SchemaError
 from productivecity.network.streets import walk_network
 from productivecity.outputs import attribution, maps
+from productivecity.sources.load_report import Credit
 
 DATE = "2026-05-01"
 
@@ -254,22 +255,25 @@ def test_attribution_and_footer():
         "© OpenStreetMap contributors (ODbL); STIB-MIVB open data")
     with pytest.raises(SchemaError, match="known keys"):
         attribution.attribution(["google"])
-    keys = attribution._source_keys
-    assert keys("/d/osm/pmtiles_brussels_2026/landuse.pmtiles") == {"osm"}
-    assert keys("/d/boundaries/provincies_in_cijfers/gemeente.shp") == {"provincies"}
-    assert keys("/d/stats/statbel_population_by_municipality_2020-01-01.csv") == {"statbel"}
-    assert keys("/d/transit/sncb/irail_stations.csv") == {"irail"}
-    assert keys("/d/transit/stib/gtfs_2023-09_partial/stops.txt") == {"stib"}
-    assert keys("/d/labour/actiris_dei_annual_avg.csv") == {"actiris"}
-    assert keys("/d/boundaries/urbis_urbadm_md_monitoring_quartiers_145.gpkg") == {"urbis"}
-    assert attribution.attribution_keys(sample_layers()) == ["sample"]
-    assert attribution.attribution_keys({"canal": sample_layers()["canal"]}) == ["osm"]
-    text = maps.footer_text(lang="fr", date="2026-05-01", sources=["osm", "bestcost"])
+    # the sample credits itself (and the package's hub catalogue, whose hubs it draws)
+    assert [c.key for c in attribution.layer_credits(sample_layers())] == [
+        "sample", "hubs_catalogue"]
+    assert [c.key for c in attribution.layer_credits(sample_layers(), names=["canal"])] == [
+        "sample"]
+    # a plain mapping says nothing of its sources: no credit guessed from the layer names
+    assert attribution.layer_credits({"canal": sample_layers()["canal"]}) == []
+    text = maps.footer_text(lang="fr", date="2026-05-01", sources=["osm", "bestcost"],
+                            crs="EPSG:31370")
     assert text.splitlines() == [
         "Sources: © OpenStreetMap contributors (ODbL); BEST-COST / Sciensano",
-        "Date: 2026-05-01   ·   SCR: EPSG:31370 (Belgian Lambert 72)   ·   "
+        "Date: 2026-05-01   ·   SCR: EPSG:31370 (BD72 / Belgian Lambert 72)   ·   "
         "Réalisé avec productivecity",
     ]
+    # credits as the readers declare them; none at all: a dash
+    gtfs = Credit("gtfs:Kotkan Citybus", "Kotkan Citybus (GTFS)")
+    assert maps.footer_text(sources=[gtfs, "osm"]).splitlines()[0] == (
+        "Sources: © OpenStreetMap contributors (ODbL); Kotkan Citybus (GTFS)")
+    assert maps.footer_text().splitlines() == ["Sources: –", "Made with productivecity"]
 
 
 @pytest.mark.parametrize(("width_m", "expected"), [(7_300, 1000.0), (4_400, 500.0),

@@ -20,6 +20,8 @@ from productivecity import CRSError, DataSourceError, NetworkError, network
 from productivecity.settings import get_settings
 
 PBF_2013 = "osm/pbf_brussels_2013/01_01_2013_brussels_capital_region.osm.pbf"
+#: The CRS of the Brussels preset (its networks are built in it, as a run does).
+BRUSSELS_CRS = "EPSG:31370"
 
 # A small hand-made OSM extract near Brussels (lon, lat). 0.001° lat ≈ 111 m.
 NODES = {
@@ -97,12 +99,12 @@ def osm_pbf(tmp_path) -> Path:
 def brussels_walk(testbed, tmp_path_factory) -> network.Network:
     """The 2013 Brussels walk network, built once per session (disk-cached)."""
     settings = get_settings(cache_dir=tmp_path_factory.getbasetemp() / "netcache")
-    return network.walk_network(testbed / PBF_2013, settings=settings)
+    return network.walk_network(testbed / PBF_2013, crs=BRUSSELS_CRS, settings=settings)
 
 
-def projected_length(refs) -> float:
-    """Length (m) of a node chain in EPSG:31370, computed independently with pyproj."""
-    tr = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:31370", always_xy=True)
+def projected_length(refs, crs="EPSG:31370") -> float:
+    """Length (m) of a node chain in ``crs``, computed independently with pyproj."""
+    tr = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     x, y = tr.transform(*zip(*(NODES[r] for r in refs), strict=True))
     return float(np.hypot(np.diff(x), np.diff(y)).sum())
 
@@ -126,12 +128,20 @@ def test_walk_filter_and_simplification(osm_xml):
     assert set(edges) == {(1, 4), (4, 6), (1, 8), (4, 8), (4, 9), (9, 10), (9, 14), (1, 15),
                           (8, 16), (12, 13)}
     # 2 and 3 contracted into 1-4, 7 into 1-8, with the exact polyline lengths
-    assert edges[(1, 4)][0] == pytest.approx(projected_length([1, 2, 3, 4]), rel=1e-12)
-    assert edges[(1, 8)][0] == pytest.approx(projected_length([1, 7, 8]), rel=1e-12)
+    assert net.crs == "EPSG:32631"  # no CRS named: the UTM zone of the streets
+    assert edges[(1, 4)][0] == pytest.approx(projected_length([1, 2, 3, 4], net.crs), rel=1e-12)
+    assert edges[(1, 8)][0] == pytest.approx(projected_length([1, 7, 8], net.crs), rel=1e-12)
+    # and true lengths: within 0.1 % of the geodesic length of the chain
+    lon, lat = zip(*(NODES[r] for r in [1, 2, 3, 4]), strict=True)
+    geodesic = pyproj.Geod(ellps="WGS84").line_length(lon, lat)
+    assert edges[(1, 4)][0] == pytest.approx(geodesic, rel=1e-3)
     assert all(f and b for _, f, b in edges.values())  # walking ignores one-way
     assert net.report.contracted_nodes_n == 3
     assert net.report.ways_n == 11
-    assert net.crs == "EPSG:31370"
+    lambert = network.walk_network(osm_xml, retain_all=True, cache=False, crs="EPSG:31370")
+    assert lambert.crs == "EPSG:31370"
+    assert edge_table(lambert)[(1, 4)][0] == pytest.approx(projected_length([1, 2, 3, 4]),
+                                                           rel=1e-12)
     g = net.edge_geometries[[i for i, (u, v) in enumerate(zip(net.edge_u, net.edge_v,
                                                               strict=True))
                              if {net.node_id[u], net.node_id[v]} == {1, 4}][0]]
@@ -289,8 +299,10 @@ def test_brussels_2013_walk_network(brussels_walk, testbed):
     assert 20_000 < net.n_nodes < 30_000
     assert net.report.components_n == 1
     # simplification keeps the exact geometry length of the whole network
-    raw = network.walk_network(testbed / PBF_2013, simplify=False, retain_all=True, cache=False)
-    simple_all = network.walk_network(testbed / PBF_2013, retain_all=True, cache=False)
+    raw = network.walk_network(testbed / PBF_2013, simplify=False, retain_all=True, cache=False,
+                          crs=BRUSSELS_CRS)
+    simple_all = network.walk_network(testbed / PBF_2013, retain_all=True, cache=False,
+                                         crs=BRUSSELS_CRS)
     assert simple_all.edge_length_m.sum() == pytest.approx(raw.edge_length_m.sum(), rel=1e-12)
     assert raw.n_nodes - simple_all.n_nodes == simple_all.report.contracted_nodes_n
     geom_len = shapely.length(simple_all.edge_geometries)

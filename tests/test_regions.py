@@ -20,26 +20,24 @@ PACKAGE = Path(productivecity.__file__).resolve().parent
 BELGIAN = re.compile(
     r"brussel|bruxelles|belg|vilvoorde|machelen|refnis|(?<![a-z])nis5?(?![a-z0-9])|actiris"
     r"|statbel|stib|irail|sncb|nmbs|bestcost|best-cost|urbis|ggw7|gemeente|provincies"
-    r"|31370|lambert",
+    r"|31370|lambert"
+    # Dutch names (regions/netherlands.py): the RD New grid, CBS codes and the Dutch presets
+    r"|28992|rd new|amersfoort|(?<![a-z])cbs(?![a-z])|(?<![a-z])gm\d{4}|rotterdam"
+    r"|almere",
     re.IGNORECASE,
 )
 
-#: Names allowed everywhere: the project CRS. ``settings.PROJECT_CRS = "EPSG:31370"`` and the
-#: docstrings saying "in EPSG:31370" stay until the CRS travels with the study area (a later
-#: issue; STYLE.md "Units and coordinates").
-EVERYWHERE = {"31370", "lambert"}
+#: Names allowed everywhere: none. The CRS travels with the study area (issue 10): a preset
+#: names its own, other areas get a local one (productivecity/crs.py).
+EVERYWHERE: set[str] = set()
 
 #: Generic module (path under productivecity/) -> Belgian names it may still hold, and why.
 ALLOWED: dict[str, tuple[set[str], str]] = {
-    "settings.py": ({"belg"}, "PROJECT_CRS comment 'Belgian Lambert 72' (CRS: later issue)"),
-    "outputs/maps.py": ({"belg", "brussel"}, "CRS label and grid-north note of the project "
-                        "CRS (later issue); 'brussels-canal' criteria file in doctests"),
-    "outputs/attribution.py": (
-        {"statbel", "actiris", "brussel", "urbis", "provincies", "irail", "stib", "bestcost",
-         "best-cost", "gemeente", "ggw7"},
-        "pending: not touched in this change; the Belgian keys already live in "
-        "regions.belgium.ATTRIBUTION (regions.attributions()) for it to use",
-    ),
+    "outputs/maps.py": ({"brussel"}, "'brussels-canal' criteria file in doctests"),
+    "area.py": ({"31370"}, "the CRS the synthetic sample was drawn in (its preset's own), "
+                "shown in a doctest"),
+    "sites.py": ({"31370"}, "doctests on the synthetic sample, drawn in its preset's CRS"),
+    "layers.py": ({"31370"}, "doctest on the synthetic sample, drawn in its preset's CRS"),
     "workflow/config.py": ({"brussel", "vilvoorde"}, "preset name as an example in help texts"),
     "workflow/examples.py": ({"brussel", "vilvoorde"},
                              "names of the shipped scenario and criteria files in doctests"),
@@ -93,8 +91,10 @@ def test_generic_modules_name_no_belgian_source():
 def test_scanner_finds_what_it_looks_for(tmp_path):
     """The pattern catches the inventory's names and skips look-alikes and the schema column."""
     f = tmp_path / "m.py"
-    f.write_text('x = "21001"  # NIS code, Statbel, STIB\ndef _finish(munis, nis5): pass\n')
-    assert [w for _, w, _ in _hits(f)] == ["nis", "statbel", "stib"]
+    f.write_text('x = "21001"  # NIS code, Statbel, STIB\ndef _finish(munis, nis5): pass\n'
+                 'y = "GM0599"  # CBS gemeentecode in EPSG:28992 (RD New), not "Algm0599"\n')
+    assert [w for _, w, _ in _hits(f)] == ["nis", "statbel", "stib", "gm0599", "cbs",
+                                           "gemeente", "28992", "rd new"]
 
 
 def test_allow_list_names_existing_modules():
@@ -105,12 +105,41 @@ def test_allow_list_names_existing_modules():
 
 def test_belgium_is_registered_with_its_parts():
     be = regions.region("belgium")
-    assert [p.name for p in be.presets] == ["brussels-vilvoorde"]
+    assert [p.name for p in be.presets] == ["brussels-vilvoorde", "gent", "kortrijk", "genk",
+                                            "leuven"]
+    assert {p.crs for p in be.presets} == {"EPSG:31370"}
     assert {"stib_json", "sncb_stations", "labour_actiris"} <= set(be.sources)
     assert [f.kind for f in regions.transit_formats()] == ["stib_json", "sncb_stations"]
     assert regions.attributions()["statbel"] == "Statbel"
     with pytest.raises(KeyError, match="unknown region"):
         regions.region("atlantis")
+
+
+def test_netherlands_is_registered_with_its_presets_and_codes(tmp_path):
+    """The Dutch plug-in: its presets, RD New, and CBS codes read by the generic reader."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from productivecity.sources.units import read_municipalities
+
+    nl = regions.region("netherlands")
+    assert [p.name for p in nl.presets] == ["rotterdam", "almere"]
+    assert {p.crs for p in nl.presets} == {"EPSG:28992"}
+    assert regions.preset_region("almere") is nl
+    assert regions.preset_region("gent") is regions.region("belgium")
+    assert regions.preset_region("sample") is None
+    # codes written as CBS strings, bare numbers or floats all read as GM + 4 digits;
+    # a province row (PV27) of a mixed file is left out by the code pattern
+    gdf = gpd.GeoDataFrame(
+        {"statcode": ["GM0599", "34", "606.0", "PV27"],
+         "statnaam": ["Rotterdam", "Almere", "Schiedam", "Noord-Holland"]},
+        geometry=[box(90_000 + 1000 * i, 437_000, 91_000 + 1000 * i, 438_000) for i in range(4)],
+        crs=28992)
+    p = tmp_path / "gemeenten.gpkg"
+    gdf.to_file(p)
+    out = read_municipalities(p)
+    assert list(out.index) == ["GM0599", "GM0034", "GM0606"]
+    assert out["name"].tolist() == ["Rotterdam", "Almere", "Schiedam"]
 
 
 def test_generic_reader_dispatches_to_a_registered_region(tmp_path, monkeypatch):
@@ -129,7 +158,8 @@ def test_generic_reader_dispatches_to_a_registered_region(tmp_path, monkeypatch)
             normalise=lambda s: "GM" + s.astype("string").str.zfill(4), pattern=r"GM\d{4}"),
     ))
     gdf = gpd.GeoDataFrame({"gemcode_test": [599, 1], "naam_test": ["Rotterdam", "X"]},
-                           geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=31370)
+                           geometry=[box(150000, 170000, 151000, 171000),
+                                     box(151000, 170000, 152000, 171000)], crs=31370)
     p = tmp_path / "gm.gpkg"
     gdf.to_file(p)
     out = read_municipalities(p)

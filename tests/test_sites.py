@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
 import pytest
 import shapely
 
@@ -123,12 +124,14 @@ def test_unclipped_grid_keeps_whole_cells():
     assert (sites["area_ha"] == 1.0).all()
 
 
-def test_grid_area_in_lonlat_is_projected():
-    area = _area(shapely.box(4.35, 50.84, 4.36, 50.85), crs="EPSG:4326")
-    sites, _ = grid_sites(area, cell_m=250)
-    ref = area.to_crs(31370).area.iloc[0] / 10_000
-    assert sites["area_ha"].sum() == pytest.approx(ref, rel=1e-9)
-    assert sites.crs.to_epsg() == 31370
+def test_grid_area_in_lonlat_is_projected_to_its_utm_zone():
+    box = shapely.box(4.35, 50.84, 4.36, 50.85)
+    sites, _ = grid_sites(_area(box, crs="EPSG:4326"), cell_m=250)
+    assert sites.crs.to_epsg() == 32631
+    # the cells partition the area: their areas add up to its geodesic area (UTM: within 0.5 %)
+    geodesic_ha = abs(pyproj.Geod(ellps="WGS84").geometry_area_perimeter(
+        box.segmentize(0.0005))[0]) / 10_000
+    assert sites["area_ha"].sum() == pytest.approx(geodesic_ha, rel=5e-3)
 
 
 def test_grid_bad_input():

@@ -20,7 +20,7 @@ def test_catalogue_schema_and_content():
     assert cat.index.is_unique and cat.index.name == "hub_id"
     assert set(REQUIRED) <= set(cat["name"])
     assert set(cat["type"]) <= set(hubs.HUB_TYPES)
-    assert cat.crs.to_epsg() == 31370
+    assert cat.crs.to_epsg() == 4326  # as in the CSV; hubs() projects to the area's CRS
     assert cat["source_url"].str.startswith("http").all()
     assert (cat["checked"] == "2026-11-21").all()
     # capacity unknown stays <NA>, never a default 0
@@ -52,8 +52,8 @@ def test_read_hubs_csv(user_csv):
     assert pd.isna(gdf.loc["nieuwe-maakplek-2", "training_places_n"])
     assert gdf.loc["nieuwe-maakplek-2", "type"] == "other"
     assert rep.skipped == {"no coordinates": 1}
-    expected = gpd.GeoSeries([Point(4.35, 50.86)], crs=4326).to_crs(31370).iloc[0]
-    assert gdf.loc["nieuwe-maakplek"].geometry.distance(expected) < 0.01
+    assert gdf.crs.to_epsg() == 4326  # the CSV's coordinates, as given
+    assert gdf.loc["nieuwe-maakplek"].geometry.equals_exact(Point(4.35, 50.86), 1e-9)
 
 
 def test_hubs_user_replaces_same_catalogue_hub(user_csv):
@@ -114,7 +114,8 @@ def test_catalogue_hubs_lie_in_their_municipality(testbed):
     cat = hubs.catalogue()
     munis = gpd.read_file(testbed / "boundaries" / "provincies_in_cijfers" / "gemeente.shp")
     be = cat[cat["country"] == "BE"]
-    joined = gpd.sjoin(be, munis[["geoitem", "naam", "geometry"]], how="left", predicate="within")
+    joined = gpd.sjoin(be.to_crs(munis.crs), munis[["geoitem", "naam", "geometry"]], how="left",
+                       predicate="within")
     assert joined["geoitem"].notna().all(), joined[joined["geoitem"].isna()]
     assert (joined["geoitem"] == joined["municipality_nis5"]).all()
     assert (joined["naam"] == joined["city"]).all()
@@ -132,6 +133,7 @@ def test_catalogue_hubs_near_documented_landmarks(testbed):
     st = gpd.GeoDataFrame(st, geometry=gpd.points_from_xy(st.longitude.astype(float),
                                                           st.latitude.astype(float)),
                           crs=4326).to_crs(31370).set_index("name")
+    cat = cat.to_crs(31370)
     # Timelab: "200 m from Gent-Dampoort station" (vlaamsbouwmeester.be) ± hand placement
     assert cat.geometry["timelab"].distance(st.geometry["Gent-Dampoort"]) < 400
     # M4H lies west of Rotterdam Centraal, within 10 km

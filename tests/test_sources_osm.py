@@ -40,8 +40,10 @@ TILE_Z14 = 2 * HALF / 2**14  # metres (EPSG:3857) per z14 tile
 
 
 def _bbox_area(lon0, lat0, lon1, lat1, crs="EPSG:4326"):
+    """A lon/lat box as a Brussels study area: in the preset's CRS, Belgian Lambert 72."""
     return gpd.GeoDataFrame({"name": ["test area"]},
-                            geometry=[shapely.box(lon0, lat0, lon1, lat1)], crs=crs)
+                            geometry=[shapely.box(lon0, lat0, lon1, lat1)], crs=crs
+                            ).to_crs("EPSG:31370")
 
 
 # ------------------------------------------------------------------ OSM XML fixture
@@ -170,12 +172,12 @@ def test_read_pmtiles_reassembles_zone_cut_by_tile_edges(landuse_pmtiles, tile_o
     raw = pyogrio.read_dataframe(landuse_pmtiles)
     assert (raw["mvt_id"] == 11).sum() == 4  # the zone was cut into 4 tile fragments
     out = read_pmtiles(landuse_pmtiles)
-    assert out.crs == "EPSG:31370"
+    assert out.crs == "EPSG:32631"  # no area given: the UTM zone of the objects
     assert sorted(out["mvt_id"]) == [11, 12]
     zone = out.set_index("mvt_id").loc[11]
     assert zone["fragments_n"] == 4
     assert zone.geometry.geom_type == "Polygon"  # one piece, no tile seams
-    ref = gpd.GeoSeries([tile_objects.geometry.iloc[0]], crs=3857).to_crs(31370).iloc[0]
+    ref = gpd.GeoSeries([tile_objects.geometry.iloc[0]], crs=3857).to_crs(32631).iloc[0]
     # tiles quantise coordinates to ~0.6 m at z14
     assert zone.geometry.area == pytest.approx(ref.area, rel=0.01)
     assert zone.geometry.symmetric_difference(ref).area < 0.01 * ref.area
@@ -245,7 +247,7 @@ def test_parse_other_tags():
 def test_read_osm_file_tags_from_columns_and_other_tags(osm_xml):
     pts = osm.read_osm_file(osm_xml, geometry="points",
                             tags={"craft": True, "leisure": ["hackerspace"]})
-    assert pts.crs == "EPSG:31370"
+    assert pts.crs == "EPSG:4326"  # as read; layers are projected to the study area's CRS
     assert sorted(pts["osm_id"]) == [901, 902]
     assert set(pts["osm_element"]) == {"node"}
     carpenter = pts.set_index("osm_id").loc[901]

@@ -64,7 +64,8 @@ def test_read_gtfs_stops_modes_lines_and_counts(gtfs):
         "duplicate stop id (first kept)": 1,
     }
     assert rep.features_n + sum(rep.skipped.values()) == rep.read_n
-    assert gdf.crs.to_epsg() == 31370 and list(gdf.columns) == [*transit.STOP_COLUMNS, "geometry"]
+    # a reader gives longitude/latitude; transit_stops projects to the study area's CRS
+    assert gdf.crs.to_epsg() == 4326 and list(gdf.columns) == [*transit.STOP_COLUMNS, "geometry"]
 
 
 def test_gtfs_missing_column_named(tmp_path):

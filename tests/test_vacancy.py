@@ -91,7 +91,7 @@ def test_inputs_are_not_mutated_and_bad_inputs_raise():
     v.brownfield_share_pct(sites, zones)
     pd.testing.assert_frame_equal(sites, before[0])
     pd.testing.assert_frame_equal(zones, before[1])
-    with pytest.raises(CRSError, match="sites have no CRS"):
+    with pytest.raises(CRSError, match="sites has no CRS"):
         v.brownfield_share_pct(sites.set_crs(None, allow_override=True), zones)
     with pytest.raises(SchemaError, match=r"lacks required column\(s\) \['kind'\]"):
         v.brownfield_share_pct(sites, zones.drop(columns="kind"))

@@ -41,7 +41,7 @@ def isochrones(network: Network, origins, *, times_min: Sequence[float],
     Returns
     -------
     GeoDataFrame
-        Indexed by ``(origin, time_min)``; geometry in EPSG:31370 (None for origins
+        Indexed by ``(origin, time_min)``; geometry in the network's CRS (None for origins
         not snapped).
 
     Examples
@@ -52,9 +52,9 @@ def isochrones(network: Network, origins, *, times_min: Sequence[float],
     >>> walk = pc.walk_network(DataDir(sample_data_dir()).find("osm_xml"))
     >>> iso = pc.isochrones(walk, layers["hubs"], times_min=[5, 10])
     >>> len(iso), list(iso.index[:2])  # (hub, minutes)
-    (4, [('atelier-groot-eiland', 5.0), ('atelier-groot-eiland', 10.0)])
+    (6, [('atelier-groot-eiland', 5.0), ('atelier-groot-eiland', 10.0)])
     >>> (iso.area / 10_000).round().tolist()  # hectares
-    [26.0, 114.0, 28.0, 106.0]
+    [26.0, 114.0, 28.0, 106.0, 16.0, 94.0]
     """
     times = [float(t) for t in times_min]
     if not times or any(not (math.isfinite(t) and t > 0) for t in times):

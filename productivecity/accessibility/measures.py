@@ -425,7 +425,7 @@ def two_step_fca(network: Network, demand, supply, *, demand_weights, supply_wei
     >>> fca = pc.two_step_fca(walk, units, hubs, demand_weights="residents_n",
     ...                       supply_weights="places_n", limit_min=20)
     >>> fca.name, len(fca), int((fca == 0).sum())  # 0: no hub within 20 min
-    ('fca_supply_per_demand', 12, 3)
+    ('fca_supply_per_demand', 12, 1)
     """
     kind, limit = _limit(limit_min, None)
     _network_of(network, demand)

@@ -16,7 +16,8 @@ import pandas as pd
 import shapely
 
 from productivecity._errors import EmptyLayerError, NetworkError, SchemaError
-from productivecity._validate import check_projected, to_project_crs
+from productivecity._validate import check_projected
+from productivecity.crs import to_crs
 from productivecity.network.streets import WALK_SPEED_KMH, Network
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class Snapping:
     connector_m : ndarray of float64
         Straight distance from the item's point to the network (m).
     x, y : ndarray of float64
-        Snapped location on the network (EPSG:31370, m).
+        Snapped location on the network (the network's CRS, m).
     access_speed_kmh : float
         Speed at which ``connector_m`` is walked (km/h).
     unsnapped : pandas.DataFrame
@@ -97,7 +98,7 @@ class Snapping:
     def access_points(self) -> gpd.GeoDataFrame:
         """Return the access points: ``item`` (input label), ``edge``, ``frac``, ``connector_m``.
 
-        Geometry: the snapped location on the network (EPSG:31370).
+        Geometry: the snapped location on the network (its CRS).
         """
         return gpd.GeoDataFrame(
             {"item": self.index[self.item], "edge": self.edge, "frac": self.frac,
@@ -157,7 +158,7 @@ def snap(
     ----------
     network : Network
     items : GeoDataFrame or GeoSeries
-        Sites, facilities or units in a projected CRS (converted to EPSG:31370).
+        Sites, facilities or units in a projected CRS (converted to the network's CRS).
     max_snap_m : float, default 250
         Largest allowed distance from an access point to the network (m).
     barriers : GeoDataFrame or GeoSeries, optional
@@ -208,8 +209,9 @@ def snap(
                            f"{max_points_per_item!r}")
     if len(items) == 0:
         raise EmptyLayerError(f"{what}: the layer is empty; nothing to snap")
-    check_projected(items, what=what)
-    items = to_project_crs(items, what=what)
+    check_projected(items, what=what, suggest=network.crs)
+    if network.crs is not None:  # else a hand-made network: items in its coordinates
+        items = to_crs(items, network.crs, what=what)
     geoms = np.asarray(items.geometry.values)
     index = items.index
     n = len(geoms)
@@ -254,7 +256,8 @@ def snap(
     if not inside.any():
         raise NetworkError(
             f"{what}: all {n} items lie outside the network's extent "
-            f"({xmin:.0f}, {ymin:.0f}, {xmax:.0f}, {ymax:.0f} in EPSG:31370, +{max_snap_m:g} m); "
+            f"({xmin:.0f}, {ymin:.0f}, {xmax:.0f}, {ymax:.0f} in {network.crs}, "
+            f"+{max_snap_m:g} m); "
             "are they in the same area and CRS as the network?"
         )
 
@@ -352,8 +355,10 @@ def _avoid_barriers(network, pts, pick_pt, pick_edge, barriers, max_snap_m):
     edge_geoms = network.edge_geometries
     if isinstance(barriers, gpd.GeoSeries):
         barriers = gpd.GeoDataFrame(geometry=barriers)
-    check_projected(barriers, what="barriers")
-    bgeoms = np.asarray(to_project_crs(barriers, what="barriers").geometry.values)
+    check_projected(barriers, what="barriers", suggest=network.crs)
+    if network.crs is not None:
+        barriers = to_crs(barriers, network.crs, what="barriers")
+    bgeoms = np.asarray(barriers.geometry.values)
     bgeoms = bgeoms[~(shapely.is_missing(bgeoms) | shapely.is_empty(bgeoms))]
     if not len(bgeoms):
         return pick_pt, pick_edge

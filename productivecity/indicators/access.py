@@ -19,7 +19,7 @@ import shapely
 
 from productivecity import accessibility as acc
 from productivecity._errors import EmptyLayerError
-from productivecity._validate import to_project_crs
+from productivecity.crs import metric_crs_of, to_crs
 from productivecity.indicators.options import IndicatorOptions
 from productivecity.network.streets import Network
 
@@ -41,7 +41,7 @@ def quay_points(canal: gpd.GeoDataFrame, *, spacing_m: float = 100.0) -> gpd.Geo
     Where the canal layer has no water polygon, points along the centre lines
     are used instead. Index ``quay_id``; column ``name``.
     """
-    canal = to_project_crs(canal, what="canal")
+    canal = to_crs(canal, metric_crs_of(canal, what="canal"), what="canal")
     if canal.empty:
         raise EmptyLayerError("the canal layer is empty: no quay points")
     polys = canal.loc[canal.geom_type.isin(["Polygon", "MultiPolygon"])]
@@ -101,9 +101,9 @@ def access_indicators(
     *,
     walk: Network,
     bike: Network,
-    transit_stops: gpd.GeoDataFrame,
-    hubs: gpd.GeoDataFrame,
-    canal: gpd.GeoDataFrame,
+    transit_stops: gpd.GeoDataFrame | None,
+    hubs: gpd.GeoDataFrame | None,
+    canal: gpd.GeoDataFrame | None,
     residents=None,
     walk_sites=None,
     bike_sites=None,
@@ -117,12 +117,12 @@ def access_indicators(
         Candidate sites (index ``site_id``).
     walk, bike : Network
         Walk and bike networks.
-    transit_stops : GeoDataFrame
-        With ``mode`` (rail, metro, tram, bus) and ``daily_stops_n``.
-    hubs : GeoDataFrame
-        Existing hubs.
-    canal : GeoDataFrame
-        Canal lines and water polygons.
+    transit_stops : GeoDataFrame or None
+        With ``mode`` (rail, metro, tram, bus) and ``daily_stops_n``; None: missing.
+    hubs : GeoDataFrame or None
+        Existing hubs; None or empty: missing.
+    canal : GeoDataFrame or None
+        Canal lines and water polygons; None: missing.
     residents : Snapping, optional
         Residents' demand points snapped to the bike network, with a
         ``population_n`` column (see :mod:`productivecity.indicators.labour`).
@@ -148,42 +148,65 @@ def access_indicators(
         - ``nearest_hub_walk_time_min`` / ``nearest_hub_bike_time_min``: to the nearest
           existing hub (large values mark the gaps a new hub would fill);
         - ``residents_bike_15min_n``: residents within 15 min by bike (if ``residents``).
+
+        Columns whose input is missing are NaN; ``frame.attrs["missing_inputs"]``
+        maps them to the reason (the missing input named).
     """
     options = options or IndicatorOptions()
     ws = walk_sites if walk_sites is not None else acc.snap(walk, sites)
     bs = bike_sites if bike_sites is not None else acc.snap(bike, sites)
-    stops = to_project_crs(transit_stops, what="transit stops")
     out = pd.DataFrame(index=sites.index)
+    reasons: dict[str, str] = {}
 
-    rail = stops.loc[stops["mode"].isin(RAIL_MODES)]
-    if len(rail):
-        rail_snap = acc.snap(walk, rail)  # once for both queries
-        out["rail_station_walk_time_min"] = _nearest(walk, ws, rail_snap)
-        near = nearest_with_attribute(walk, ws, rail_snap, column="daily_stops_n",
-                                      limit_min=options.station_limit_min)
-        out["rail_station_daily_stops_n"] = pd.to_numeric(near["daily_stops_n"],
-                                                          errors="coerce").astype(float)
-    else:
-        logger.warning("no rail stations among the transit stops: rail indicators are NaN")
-        out["rail_station_walk_time_min"] = np.nan
-        out["rail_station_daily_stops_n"] = np.nan
-    tm = stops.loc[stops["mode"].isin(TRAM_METRO_MODES)]
-    out["tram_metro_stop_walk_time_min"] = (
-        _nearest(walk, ws, tm) if len(tm) else np.nan)
+    def missing(columns, reason: str) -> None:
+        for col in columns:
+            out[col] = np.nan
+            reasons[col] = reason
+
     stop_walk_min = options.stops_walk_limit_min
-    count = acc.count_within(walk, ws, stops, limit_min=stop_walk_min)
-    out[f"stops_walk_{stop_walk_min:g}min_n"] = count.astype("Int64")
-    quays = quay_points(canal)
-    out["canal_quay_walk_time_min"] = _nearest(walk, ws, quays)
-    if len(hubs):
+    stops_col = f"stops_walk_{stop_walk_min:g}min_n"
+    if transit_stops is None or not len(transit_stops):
+        missing(["rail_station_walk_time_min", "rail_station_daily_stops_n",
+                 "tram_metro_stop_walk_time_min", stops_col],
+                "input missing: no transit_stops layer (no GTFS, operator or OSM stops)")
+    else:
+        stops = to_crs(transit_stops, walk.crs, what="transit stops")
+        rail = stops.loc[stops["mode"].isin(RAIL_MODES)]
+        if len(rail):
+            rail_snap = acc.snap(walk, rail)  # once for both queries
+            out["rail_station_walk_time_min"] = _nearest(walk, ws, rail_snap)
+            near = nearest_with_attribute(walk, ws, rail_snap, column="daily_stops_n",
+                                          limit_min=options.station_limit_min)
+            out["rail_station_daily_stops_n"] = pd.to_numeric(near["daily_stops_n"],
+                                                              errors="coerce").astype(float)
+        else:
+            logger.info("no rail stations among the transit stops: rail indicators are NaN")
+            missing(["rail_station_walk_time_min", "rail_station_daily_stops_n"],
+                    "no rail station among the transit stops")
+        tm = stops.loc[stops["mode"].isin(TRAM_METRO_MODES)]
+        if len(tm):
+            out["tram_metro_stop_walk_time_min"] = _nearest(walk, ws, tm)
+        else:
+            missing(["tram_metro_stop_walk_time_min"],
+                    "no tram or metro stop among the transit stops")
+        count = acc.count_within(walk, ws, stops, limit_min=stop_walk_min)
+        out[stops_col] = count.astype("Int64")
+    if canal is None or not len(canal):
+        missing(["canal_quay_walk_time_min"], "input missing: no canal layer")
+    else:
+        out["canal_quay_walk_time_min"] = _nearest(walk, ws, quay_points(canal))
+    if hubs is not None and len(hubs):
         out["nearest_hub_walk_time_min"] = _nearest(walk, ws, hubs)
         out["nearest_hub_bike_time_min"] = _nearest(bike, bs, hubs)
     else:
-        out["nearest_hub_walk_time_min"] = np.nan
-        out["nearest_hub_bike_time_min"] = np.nan
+        missing(["nearest_hub_walk_time_min", "nearest_hub_bike_time_min"],
+                "input missing: no hubs layer (no existing hub in the area)")
+    residents_col = f"residents_bike_{options.residents_bike_limit_min:g}min_n"
     if residents is not None:
-        residents_bike_min = options.residents_bike_limit_min
-        out[f"residents_bike_{residents_bike_min:g}min_n"] = acc.cumulative_opportunities(
-            bike, bs, residents, weights="population_n", limit_min=residents_bike_min
-        ).astype(float)
+        out[residents_col] = acc.cumulative_opportunities(
+            bike, bs, residents, weights="population_n",
+            limit_min=options.residents_bike_limit_min).astype(float)
+    else:
+        missing([residents_col], "input missing: no residents (population) data")
+    out.attrs["missing_inputs"] = reasons
     return out

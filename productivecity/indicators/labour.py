@@ -33,7 +33,8 @@ import shapely
 
 from productivecity import accessibility as acc
 from productivecity._errors import ParameterError, SchemaError
-from productivecity._validate import check_projected, to_project_crs
+from productivecity._validate import check_projected
+from productivecity.crs import to_crs
 from productivecity.indicators.options import DEFAULT_SURFACE_CELL_M
 from productivecity.network.streets import Network
 
@@ -151,7 +152,7 @@ def dasymetric_points(
     method = pd.Series("area", index=units.index, dtype=object)
     weight = area.copy()
     if buildings is not None and len(buildings):
-        b = to_project_crs(buildings, what="buildings")
+        b = to_crs(buildings, units.crs, what="buildings")
         if "residential" not in b.columns:
             raise SchemaError("buildings lack the boolean column 'residential'")
         res = b.loc[b["residential"].astype(bool)]
@@ -172,7 +173,7 @@ def dasymetric_points(
             weight = np.where(sel, res_m2, weight)
             method[use] = "buildings"
     if population is not None and "population_n" in population.columns:
-        pop = to_project_crs(population, what="population layer")
+        pop = to_crs(population, units.crs, what="population layer")
         pop = pop.loc[pop["population_n"].notna()]
         if len(pop):
             ptree = shapely.STRtree(np.asarray(pop.geometry.values))
@@ -294,7 +295,7 @@ def unit_values_at_sites(sites: gpd.GeoDataFrame, units: gpd.GeoDataFrame,
     Sites outside every unit, or in units without a value, get NaN.
     """
     check_projected(sites, what="sites")
-    units = to_project_crs(units, what="units")
+    units = to_crs(units, sites.crs, what="units")
     geoms = np.asarray(sites.geometry.values)
     ug = np.asarray(units.geometry.values)
     tree = shapely.STRtree(ug)
@@ -421,3 +422,132 @@ def demand_surface(
     cells[["jobseekers_n", "jobseekers_low_edu_n"]] = cells[
         ["jobseekers_n", "jobseekers_low_edu_n"]].fillna(0.0)
     return cells, notes
+
+
+_JOBSEEKER_MEASURES = ("jobseekers_n", "jobseekers_low_edu_n")
+
+
+def unit_demand_surface(
+    units: gpd.GeoDataFrame | None = None,
+    totals: pd.DataFrame | None = None,
+    *,
+    raster: gpd.GeoDataFrame | None = None,
+    raster_measure: str = "population_n",
+    population: gpd.GeoDataFrame | None = None,
+    buildings: gpd.GeoDataFrame | None = None,
+    building_coverage=None,
+    cell_m: float = DEFAULT_SURFACE_CELL_M,
+    source: str = "the demand table",
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """The demand surface from demand data in any shape: a unit table, a raster, or both.
+
+    The generic counterpart of :func:`demand_surface` (which reads a region's
+    municipality tables). Measures the inputs do not give are absent from the
+    result (their indicators are then missing, never zero).
+
+    * ``units`` and ``totals`` (a table joined to units,
+      :func:`productivecity.sources.demand.join_demand_table`): each measure's
+      unit totals are spread by :func:`dasymetric_points` over lattice cells
+      (residential footprints; ``population`` polygons, or the raster, first).
+    * with ``raster`` as well (cells of
+      :func:`productivecity.sources.demand.read_raster_cells` cut by the
+      units): the raster's counts weight the spreading inside each unit, and
+      give the units' ``raster_measure`` totals where the table lacks them.
+    * ``raster`` alone (cells cut by the study area): the surface is the
+      raster's cells as points (:func:`~productivecity.sources.demand.cells_to_points`),
+      carrying ``raster_measure``.
+
+    Parameters
+    ----------
+    units : GeoDataFrame, optional
+        Unit polygons indexed by code (metric CRS).
+    totals : DataFrame, optional
+        Per unit (aligned to ``units``): measures in ``*_n`` columns (persons),
+        NaN for units without data.
+    raster : GeoDataFrame, optional
+        Raster cell pieces with ``raster_measure`` and ``unit``.
+    raster_measure : {"population_n", "jobseekers_n"}
+    population : GeoDataFrame, optional
+        Finer polygons with ``population_n`` (e.g. neighbourhoods), used to
+        weight the spreading when there is no raster.
+    buildings, building_coverage, cell_m
+        See :func:`dasymetric_points`.
+    source : str
+        Name of the demand data in notes.
+
+    Returns
+    -------
+    cells : GeoDataFrame
+        Index ``cell_id``; ``unit``, the measures given (persons, float) and
+        ``no_data`` (True for cells of units without job-seeker data: their
+        job seekers are unknown and carried as 0, as in :func:`demand_surface`).
+    notes : list of str
+    """
+    from productivecity.sources.demand import cells_to_points, raster_sums
+
+    notes: list[str] = []
+    if units is None or totals is None:
+        if raster is None:
+            raise ParameterError("a demand surface needs a unit table (units and totals) or a "
+                                 "raster")
+        pts = cells_to_points(raster)
+        out = pts[["unit", raster_measure]].copy()
+        out = gpd.GeoDataFrame(out, geometry=pts.geometry, crs=pts.crs)
+        out["unit"] = "raster"
+        out["no_data"] = False
+        notes.append(f"demand from the raster alone: {out[raster_measure].sum():,.1f} "
+                     f"{raster_measure} in {len(out)} cell(s) (no other measure)")
+        return out, notes
+
+    check_projected(units, what="units")
+    totals = totals.reindex(units.index).astype(float)
+    measures = [m for m in totals.columns if totals[m].notna().any()]
+    weights_layer = population
+    if raster is not None:
+        from_raster = raster_sums(raster, units, measure=raster_measure)
+        if raster_measure not in measures:
+            totals[raster_measure] = from_raster
+            measures.append(raster_measure)
+            notes.append(f"{raster_measure} per unit summed from the raster")
+        covered = raster.assign(_m2=raster["cell_m2"] * raster["share_inside"]).groupby(
+            "unit")["_m2"].sum()
+        cov_pct = 100 * covered.reindex([str(u) for u in units.index]).fillna(0).to_numpy() \
+            / units.geometry.area.to_numpy()
+        low = [str(u) for u, p in zip(units.index, cov_pct, strict=True) if p < 99.0]
+        if low:
+            notes.append(f"the raster covers less than 99% of unit(s) {low[:20]} (nodata or "
+                         f"outside its extent): counts there follow the covered part")
+        weights_layer = gpd.GeoDataFrame({"population_n": raster[raster_measure].to_numpy()},
+                                         geometry=raster.geometry.to_numpy(), crs=raster.crs)
+    if not measures:
+        raise SchemaError(f"{source} gives no value for any unit")
+    parts = []
+    for m in measures:
+        pts, rep = dasymetric_points(units, totals[[m]], cell_m=cell_m, buildings=buildings,
+                                     building_coverage=building_coverage,
+                                     population=weights_layer)
+        if m == measures[0]:
+            notes.extend(f"dasymetric: {n}" for n in rep.notes())
+        parts.append(pts)
+    geom = pd.concat([p.geometry for p in parts])
+    geom = geom[~geom.index.duplicated()]
+    unit = pd.concat([p["unit"] for p in parts])
+    unit = unit[~unit.index.duplicated()]
+    values = pd.concat([p[[m]] for p, m in zip(parts, measures, strict=True)], axis=1)
+    out = gpd.GeoDataFrame({"unit": unit}, geometry=geom, crs=units.crs).join(values)
+    out = out[["unit", *[m for m in _MEASURE_ORDER if m in measures], out.geometry.name]]
+    js = [m for m in _JOBSEEKER_MEASURES if m in measures]
+    no_data = out[js].isna().any(axis=1) if js else pd.Series(False, index=out.index)
+    out["no_data"] = no_data.to_numpy(dtype=bool)
+    for m in measures:
+        unknown = out[m].isna()
+        if unknown.any():
+            units_nd = sorted(out.loc[unknown, "unit"].unique())
+            how = ("carried as 0 and flagged no_data" if m in _JOBSEEKER_MEASURES
+                   else "counted 0 there")
+            notes.append(f"no {m} in {source} for unit(s) {units_nd[:20]}: {how}")
+            out[m] = out[m].fillna(0.0)
+    return out, notes
+
+
+_MEASURE_ORDER = ("population_n", "jobseekers_n", "jobseekers_low_edu_n")

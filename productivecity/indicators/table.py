@@ -45,10 +45,12 @@ class IndicatorInputs:
     ----------
     walk, bike : Network
         Street networks.
-    demand : GeoDataFrame
+    demand : GeoDataFrame or None
         The dasymetric demand surface (:func:`~productivecity.indicators.labour.demand_surface`):
         points with ``population_n``, ``jobseekers_n``, ``jobseekers_low_edu_n``
-        (persons) and ``no_data`` (True where the unit has no job-seeker data).
+        (persons; a column may be absent or all NaN when its data are missing) and
+        ``no_data`` (True where the unit has no job-seeker data). None: no demand
+        data at all (the labour indicators are missing, named in the report).
     buildings : GeoDataFrame, optional
         Building footprints (``residential`` column).
     building_coverage : shapely geometry, optional
@@ -62,17 +64,20 @@ class IndicatorInputs:
         ``low_edu_adults_pct`` (NaN columns without it).
     notes : list of str
         Sources, fall-backs and caveats of the inputs.
+    demand_missing : str
+        Why there is no demand surface (the missing inputs, named), when ``demand`` is None.
     """
 
     walk: Network
     bike: Network
-    demand: gpd.GeoDataFrame
+    demand: gpd.GeoDataFrame | None
     buildings: gpd.GeoDataFrame | None = None
     building_coverage: object = None
     osm_coverage: object = None
     open_land: gpd.GeoDataFrame | None = None
     unit_rates: pd.DataFrame | None = None
     notes: list[str] = dataclasses.field(default_factory=list)
+    demand_missing: str = ""
 
 
 @dataclasses.dataclass
@@ -157,65 +162,101 @@ def site_indicators(
     t0 = time.perf_counter()
     walk, bike = inputs.walk, inputs.bike
     osm_coverage = inputs.osm_coverage
+    absent = _absent_layers(layers)  # layer -> why it is missing
+    missing_inputs: dict[str, str] = {}  # column -> the missing input, named
 
     # vacancy and land; OSM layers are complete inside the extract's clipping polygon only
     t = time.perf_counter()
     vac = _vacancy.vacancy_indicators(
-        sites, zones=layers["industrial_zones"], poi=layers["poi"], buildings=inputs.buildings,
+        sites, zones=_optional(layers, "industrial_zones"), poi=_optional(layers, "poi"),
+        buildings=inputs.buildings,
         building_coverage=inputs.building_coverage, inventory=inventory,
         inventory_status_column=inventory_status_column,
         zones_coverage=osm_coverage, poi_coverage=osm_coverage,
     )
-    vac["open_land_share_pct"] = (
-        _vacancy.open_land_share_pct(sites, inputs.open_land, coverage=osm_coverage)
-        if inputs.open_land is not None else pd.Series(np.nan, index=sites.index))
+    if inputs.open_land is not None:
+        vac["open_land_share_pct"] = _vacancy.open_land_share_pct(
+            sites, inputs.open_land, coverage=osm_coverage)
+    else:
+        vac["open_land_share_pct"] = pd.Series(np.nan, index=sites.index)
+        missing_inputs["open_land_share_pct"] = "input missing: no open land (OSM landuse)"
+    missing_inputs.update(vac.attrs.get("missing_inputs", {}))
     timings["vacancy"] = time.perf_counter() - t
 
     # labour: the dasymetric demand surface, snapped to both networks
     t = time.perf_counter()
     cells = inputs.demand
-    no_js = cells["no_data"].to_numpy(dtype=bool)
-    wdem, wlost = _labour.snap_demand(walk, cells, value_columns=_DEMAND_VALUES)
-    bdem, blost = _labour.snap_demand(bike, cells, value_columns=_DEMAND_VALUES)
-    timings["dasymetric"] = time.perf_counter() - t
-
-    t = time.perf_counter()
     barriers = _water(layers)
     ws = acc.snap(walk, sites, barriers=barriers)
     bs = acc.snap(bike, sites, barriers=barriers)
-    groups = ["jobseekers_n", "jobseekers_low_edu_n"]
-    lab = pd.concat([
-        _labour.reachable_totals(walk, ws, wdem, columns=groups,
-                                 limits_min=list(options.walk_limits_min), prefix="walk",
-                                 progress=progress),
-        _labour.reachable_totals(bike, bs, bdem, columns=groups,
-                                 limits_min=list(options.bike_limits_min), prefix="bike",
-                                 progress=progress),
-    ], axis=1)
-    lab = lab[[c for c in definitions if c in lab.columns]]
-    if no_js.any():
+    labour_cols = [c for c in definitions if c.startswith(("jobseekers_", "jobseekers_low"))]
+    lab = pd.DataFrame(index=sites.index)
+    wdem = bdem = None
+    wlost = blost = pd.DataFrame()
+    have = [] if cells is None else [c for c in _DEMAND_VALUES
+                                     if c in cells.columns and cells[c].notna().any()]
+    if cells is not None and have:
+        no_js = (cells["no_data"].to_numpy(dtype=bool) if "no_data" in cells.columns
+                 else np.zeros(len(cells), dtype=bool))
+        wdem, wlost = _labour.snap_demand(walk, cells, value_columns=have)
+        bdem, blost = _labour.snap_demand(bike, cells, value_columns=have)
+    timings["dasymetric"] = time.perf_counter() - t
+    groups = [c for c in ("jobseekers_n", "jobseekers_low_edu_n") if c in have]
+    if groups:
+        lab = pd.concat([
+            _labour.reachable_totals(walk, ws, wdem, columns=groups,
+                                     limits_min=list(options.walk_limits_min), prefix="walk",
+                                     progress=progress),
+            _labour.reachable_totals(bike, bs, bdem, columns=groups,
+                                     limits_min=list(options.bike_limits_min), prefix="bike",
+                                     progress=progress),
+        ], axis=1)
+        lab = lab[[c for c in definitions if c in lab.columns]]
+    why_demand = inputs.demand_missing or "input missing: no job-seeker data"
+    for col in labour_cols:
+        if col not in lab.columns:
+            lab[col] = np.nan
+            group = "jobseekers_low_edu_n" if "low_edu" in col else "jobseekers_n"
+            missing_inputs[col] = (why_demand if cells is None else
+                                   f"input missing: the demand data have no {group}")
+    if groups and no_js.any():
         blanked = _blank_unknown(lab, sites, cells, no_js, walk=(walk, ws), bike=(bike, bs),
                                  demand={"walk": wdem, "bike": bdem})
         notes.append(f"job-seeker counts kept where >= {MIN_KNOWN_RESIDENTS_PCT:g}% of the "
                      f"catchment's residents have job-seeker data (lower bounds there), else "
                      f"NaN; sites set to NaN: {blanked}")
-    muni = layers["units_municipalities"]
+    muni = _optional(layers, "units_municipalities")
     for col in ("unemployment_rate_pct", "low_edu_adults_pct"):
         rates = inputs.unit_rates
-        if rates is not None and col in rates.columns:
+        if rates is not None and col in rates.columns and muni is not None:
             lab[col] = _labour.unit_values_at_sites(sites, muni, rates[col])
         else:
             lab[col] = np.nan
-    lab["hub_access_2sfca_per_1000_jobseekers"] = _labour.hub_access_2sfca(
-        bike, bs, bdem, layers["hubs"], limit_min=options.hub_access_bike_limit_min)
+            missing_inputs[col] = (
+                f"input missing: units_municipalities ({absent['units_municipalities']})"
+                if muni is None else "input missing: no unemployment / education rates per "
+                                     "unit")
+    hubs = _optional(layers, "hubs")
+    col = "hub_access_2sfca_per_1000_jobseekers"
+    if hubs is not None and bdem is not None and "jobseekers_n" in have:
+        lab[col] = _labour.hub_access_2sfca(bike, bs, bdem, hubs,
+                                            limit_min=options.hub_access_bike_limit_min)
+    else:
+        lab[col] = np.nan
+        missing_inputs[col] = (f"input missing: hubs ({absent.get('hubs', 'none')})"
+                               if hubs is None else why_demand)
     timings["labour"] = time.perf_counter() - t
 
     t = time.perf_counter()
     res = _access.access_indicators(
-        sites, walk=walk, bike=bike, transit_stops=layers["transit_stops"], hubs=layers["hubs"],
-        canal=layers["canal"], residents=bdem, walk_sites=ws, bike_sites=bs,
+        sites, walk=walk, bike=bike, transit_stops=_optional(layers, "transit_stops"),
+        hubs=hubs, canal=_optional(layers, "canal"),
+        residents=bdem if "population_n" in have else None, walk_sites=ws, bike_sites=bs,
         options=options,
     )
+    for col, why in res.attrs.get("missing_inputs", {}).items():
+        layer = next((name for name in absent if name in why), None)
+        missing_inputs[col] = f"{why} ({absent[layer]})" if layer else why
     timings["accessibility"] = time.perf_counter() - t
 
     out = sites.copy()
@@ -224,10 +265,9 @@ def site_indicators(
             out[col] = frame[col]
     if "area_ha" not in out.columns:
         out["area_ha"] = out.geometry.area / 10_000
-    missing = _missing_table(out, vac.attrs.get("missing_inputs", {}), walk=ws, bike=bs,
-                             columns=list(definitions))
+    missing = _missing_table(out, missing_inputs, walk=ws, bike=bs, columns=list(definitions))
     unsnapped = ws.unsnapped
-    lost = pd.concat({"walk": wlost, "bike": blost})
+    lost = pd.concat({"walk": wlost, "bike": blost}) if len(wlost) or len(blost) else wlost
     timings["total"] = time.perf_counter() - t0
     for step, s in timings.items():
         logger.info("indicators: %s %.1f s", step, s)
@@ -280,6 +320,27 @@ def _blank_unknown(lab: pd.DataFrame, sites: gpd.GeoDataFrame, cells: gpd.GeoDat
     return blanked
 
 
+def _optional(layers: LayerSet, name: str):
+    """Return the layer ``name``, or None when it was left out or is empty."""
+    gdf = layers.layers.get(name)
+    return gdf if gdf is not None and len(gdf) else None
+
+
+def _absent_layers(layers: LayerSet) -> dict[str, str]:
+    """Layers that were left out, with the reason from their report."""
+    out = {}
+    for rep in layers.reports:
+        if rep.layer not in layers.layers:
+            why = next((n.split(": ", 1)[-1] for n in rep.notes
+                        if n.startswith("left out")), "not loaded")
+            out[rep.layer] = why
+    for name in ("industrial_zones", "canal", "hubs", "transit_stops", "units_municipalities",
+                 "units_neighbourhoods", "poi"):
+        if name not in layers.layers:
+            out.setdefault(name, "not loaded")
+    return out
+
+
 def _water(layers: LayerSet):
     canal = layers.layers.get("canal")
     if canal is None or canal.empty:
@@ -288,7 +349,7 @@ def _water(layers: LayerSet):
     return polys if len(polys) else None
 
 
-def _missing_table(out: gpd.GeoDataFrame, vacancy_reasons: dict, *, walk: acc.Snapping,
+def _missing_table(out: gpd.GeoDataFrame, reasons: dict, *, walk: acc.Snapping,
                    bike: acc.Snapping, columns: list[str]) -> pd.DataFrame:
     """Per indicator: how many sites have no value, and why."""
     on_walk = walk.snapped.reindex(out.index).to_numpy()
@@ -303,8 +364,8 @@ def _missing_table(out: gpd.GeoDataFrame, vacancy_reasons: dict, *, walk: acc.Sn
         if not n:
             rows[col] = {"missing_n": 0, "reason": ""}
             continue
-        if col in vacancy_reasons:
-            rows[col] = {"missing_n": n, "reason": vacancy_reasons[col]}
+        if col in reasons:
+            rows[col] = {"missing_n": n, "reason": reasons[col]}
             continue
         snapped = on_bike if ("_bike_" in col or col.startswith(("hub_", "labour_"))) else on_walk
         mode = "bike" if snapped is on_bike else "walk"

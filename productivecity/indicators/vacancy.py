@@ -39,7 +39,7 @@ Coverage and missing data
 -------------------------
 Every function takes ``coverage``: the land where its input layer is known
 to be complete (a GeoDataFrame/GeoSeries, or a shapely geometry taken as
-EPSG:31370). ``None`` takes the layer as complete everywhere. A site is
+in the sites' CRS). ``None`` takes the layer as complete everywhere. A site is
 *covered* when at least ``min_covered_pct`` (default 50 %) of its area — of
 the site grown by ``radius_m`` for counts within a radius — lies inside the
 coverage (a point site: when the point lies inside). Uncovered sites get NaN.
@@ -66,15 +66,14 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from productivecity._errors import (
-    CRSError,
     EmptyLayerError,
     ParameterError,
     ParameterTypeError,
     SchemaError,
 )
 from productivecity._geom import dissolve_overlaps, overlap_area_m2, repair_geometries
-from productivecity._validate import require_columns, to_project_crs
-from productivecity.settings import PROJECT_CRS
+from productivecity._validate import require_columns
+from productivecity.crs import metric_crs_of, to_crs
 from productivecity.sources._read import read_vector
 from productivecity.sources.load_report import LayerReport
 from productivecity.sources.osm import POI_KINDS
@@ -290,8 +289,8 @@ def building_coverage_pct(
         ``building_coverage_pct``; NaN for uncovered and point sites.
     """
     geoms, _ = _site_geoms(sites)
-    eff, ok = _effective(geoms, _coverage_parts(coverage), min_covered_pct)
-    parts = _polygon_parts(buildings, what="buildings")
+    eff, ok = _effective(geoms, _coverage_parts(coverage, _crs(sites)), min_covered_pct)
+    parts = _polygon_parts(buildings, what="buildings", crs=_crs(sites))
     return _pct(eff, ok, parts, sites.index, "building_coverage_pct")
 
 
@@ -329,9 +328,9 @@ def unbuilt_industrial_ha(
         ``unbuilt_industrial_ha``; NaN for uncovered sites; 0 for point sites.
     """
     geoms, _ = _site_geoms(sites)
-    eff, ok = _effective(geoms, _coverage_parts(coverage), min_covered_pct)
-    zparts = _zone_parts(zones, kinds)
-    bparts = _polygon_parts(buildings, what="buildings")
+    eff, ok = _effective(geoms, _coverage_parts(coverage, _crs(sites)), min_covered_pct)
+    zparts = _zone_parts(zones, kinds, _crs(sites))
+    bparts = _polygon_parts(buildings, what="buildings", crs=_crs(sites))
     out = np.full(len(eff), np.nan)
     idx = np.flatnonzero(ok)
     zone_m2 = np.zeros(len(idx))
@@ -379,7 +378,8 @@ def read_vacancy_inventory(
     Returns
     -------
     inventory : GeoDataFrame
-        EPSG:31370, index ``inventory_id`` (``"inv-<row>"``, 1 = first
+        In the file's CRS (projected to the sites' CRS when used), index
+        ``inventory_id`` (``"inv-<row>"``, 1 = first
         feature); the file's columns plus ``status`` (str, the status value as
         read; replaces a file column of that name) and ``vacant`` (bool),
         ``geometry``.
@@ -451,10 +451,10 @@ def inventory_vacant_share_pct(
         Float, 0–100, aligned to ``sites.index``, named
         ``inventory_vacant_share_pct``; NaN for uncovered and point sites.
     """
-    vac = _vacant_features(inventory, status_column, vacant_values)
+    vac = _vacant_features(inventory, status_column, vacant_values, _crs(sites))
     geoms, _ = _site_geoms(sites)
-    eff, ok = _effective(geoms, _coverage_parts(coverage), min_covered_pct)
-    parts = _polygon_parts(vac, what="vacancy inventory")
+    eff, ok = _effective(geoms, _coverage_parts(coverage, _crs(sites)), min_covered_pct)
+    parts = _polygon_parts(vac, what="vacancy inventory", crs=_crs(sites))
     return _pct(eff, ok, parts, sites.index, "inventory_vacant_share_pct")
 
 
@@ -479,10 +479,10 @@ def inventory_vacant_n(
         ``Int64`` counts aligned to ``sites.index``, named
         ``inventory_vacant_n``; NA for uncovered sites.
     """
-    vac = _vacant_features(inventory, status_column, vacant_values)
+    vac = _vacant_features(inventory, status_column, vacant_values, _crs(sites))
     geoms, _ = _site_geoms(sites)
     n, _ = _counts_within(geoms, np.asarray(vac.geometry.values), radius_m,
-                          _coverage_parts(coverage), min_covered_pct)
+                          _coverage_parts(coverage, _crs(sites)), min_covered_pct)
     return pd.Series(n, index=sites.index, name="inventory_vacant_n")
 
 
@@ -559,8 +559,8 @@ def vacancy_indicators(
 
     if buildings is not None and building_coverage is None:
         building_coverage = buildings_coverage(buildings)[0]
-    zone_cover_parts = _coverage_parts(zones_coverage)
-    build_cover_parts = _coverage_parts(building_coverage)
+    zone_cover_parts = _coverage_parts(zones_coverage, _crs(sites))
+    build_cover_parts = _coverage_parts(building_coverage, _crs(sites))
     if inventory is None:
         if zones is not None:
             cols["brownfield_share_pct"] = brownfield_share_pct(sites, zones,
@@ -633,29 +633,31 @@ def vacancy_indicators(
 # --------------------------------------------------------------------------------------
 
 
-def _site_geoms(sites) -> tuple[np.ndarray, np.ndarray]:
-    """Site geometries in EPSG:31370 and their areas (m²; 0 for points)."""
+def _crs(sites):
+    """Return the metric CRS every overlay with ``sites`` is computed in."""
     if not isinstance(sites, gpd.GeoDataFrame):
         raise ParameterTypeError(f"sites must be a GeoDataFrame, got {type(sites).__name__}")
-    if sites.crs is None:
-        raise CRSError("sites have no CRS; set one first (e.g. sites.set_crs('EPSG:31370'))")
+    return metric_crs_of(sites, what="sites")
+
+
+def _site_geoms(sites) -> tuple[np.ndarray, np.ndarray]:
+    """Site geometries in their metric CRS and their areas (m²; 0 for points)."""
+    crs = _crs(sites)
     if not sites.index.is_unique:
         dup = sites.index[sites.index.duplicated()].unique()[:10]
         raise SchemaError(f"sites: duplicate site ids {list(dup)}; the index must be unique")
-    geoms = np.asarray(to_project_crs(sites, what="sites").geometry.values)
+    geoms = np.asarray(to_crs(sites, crs, what="sites").geometry.values)
     return geoms, shapely.area(geoms)
 
 
-def _polygon_parts(layer, *, what: str) -> np.ndarray:
-    """Polygons of a layer in EPSG:31370, single parts, overlaps merged."""
+def _polygon_parts(layer, *, what: str, crs) -> np.ndarray:
+    """Polygons of a layer in ``crs``, single parts, overlaps merged."""
     if isinstance(layer, gpd.GeoSeries):
         layer = gpd.GeoDataFrame(geometry=layer)
     if not isinstance(layer, gpd.GeoDataFrame):
         raise ParameterTypeError(f"{what} must be a GeoDataFrame or GeoSeries, "
                                  f"got {type(layer).__name__}")
-    if layer.crs is None:
-        raise CRSError(f"{what} has no CRS; set one first (e.g. .set_crs('EPSG:31370'))")
-    geoms = np.asarray(to_project_crs(layer, what=what).geometry.values)
+    geoms = np.asarray(to_crs(layer, crs, what=what).geometry.values)
     geoms = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
     bad = ~shapely.is_valid(geoms)
     if bad.any():
@@ -666,18 +668,19 @@ def _polygon_parts(layer, *, what: str) -> np.ndarray:
     return dissolve_overlaps(parts)
 
 
-def _zone_parts(zones, kinds) -> np.ndarray:
+def _zone_parts(zones, kinds, crs) -> np.ndarray:
     if not isinstance(zones, gpd.GeoDataFrame):
         raise ParameterTypeError(f"zones must be a GeoDataFrame, got {type(zones).__name__}")
     require_columns(zones, ["kind"], what="zones (industrial_zones layer)")
     kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
-    return _polygon_parts(zones.loc[zones["kind"].isin(kinds).to_numpy()], what="zones")
+    return _polygon_parts(zones.loc[zones["kind"].isin(kinds).to_numpy()], what="zones",
+                          crs=crs)
 
 
 def _zone_share(sites, zones, kinds, name, coverage, min_covered_pct) -> pd.Series:
     geoms, _ = _site_geoms(sites)
-    eff, ok = _effective(geoms, _coverage_parts(coverage), min_covered_pct)
-    return _pct(eff, ok, _zone_parts(zones, kinds), sites.index, name)
+    eff, ok = _effective(geoms, _coverage_parts(coverage, _crs(sites)), min_covered_pct)
+    return _pct(eff, ok, _zone_parts(zones, kinds, _crs(sites)), sites.index, name)
 
 
 def _pct(eff, ok, parts, index, name) -> pd.Series:
@@ -689,23 +692,21 @@ def _pct(eff, ok, parts, index, name) -> pd.Series:
     return pd.Series(out, index=index, name=name)
 
 
-def _coverage_parts(coverage) -> np.ndarray | None:
-    """Coverage as non-overlapping polygon parts in EPSG:31370 (None = everywhere)."""
+def _coverage_parts(coverage, crs) -> np.ndarray | None:
+    """Coverage as non-overlapping polygon parts in ``crs`` (None = everywhere)."""
     if coverage is None:
         return None
     if isinstance(coverage, BaseGeometry):
         geom = coverage
     elif isinstance(coverage, gpd.GeoDataFrame | gpd.GeoSeries):
-        if coverage.crs is None:
-            raise CRSError("coverage has no CRS; set one first (e.g. .set_crs('EPSG:31370'))")
         if isinstance(coverage, gpd.GeoSeries):
             coverage = gpd.GeoDataFrame(geometry=coverage)
-        g = np.asarray(to_project_crs(coverage, what="coverage").geometry.values)
+        g = np.asarray(to_crs(coverage, crs, what="coverage").geometry.values)
         g = g[~shapely.is_missing(g)]
         geom = shapely.union_all(shapely.make_valid(g)) if len(g) else shapely.Polygon()
     else:
         raise ParameterTypeError(f"coverage must be a GeoDataFrame, GeoSeries or shapely "
-                                 f"geometry (EPSG:31370), got {type(coverage).__name__}")
+                                 f"geometry (in the sites' CRS), got {type(coverage).__name__}")
     if not geom.is_valid:
         geom = shapely.make_valid(geom)
     parts = shapely.get_parts(geom)
@@ -760,11 +761,9 @@ def _poi_counts(sites, poi, radius_m, kinds, coverage, min_covered_pct):
     unknown = sorted(set(kinds) - set(POI_KINDS))
     if unknown or not kinds:
         raise ParameterError(f"kinds must be POI kinds {list(POI_KINDS)}, got {list(kinds)}")
-    if poi.crs is None:
-        raise CRSError("poi has no CRS; set one first (e.g. .set_crs('EPSG:31370'))")
-    sel = to_project_crs(poi.loc[poi["kind"].isin(kinds).to_numpy()], what="poi")
+    sel = to_crs(poi.loc[poi["kind"].isin(kinds).to_numpy()], _crs(sites), what="poi")
     n, search = _counts_within(geoms, np.asarray(sel.geometry.values), radius_m,
-                               _coverage_parts(coverage), min_covered_pct)
+                               _coverage_parts(coverage, _crs(sites)), min_covered_pct)
     return pd.Series(n, index=sites.index), search
 
 
@@ -816,14 +815,12 @@ def _vacant_mask(frame, status_column, vacant_values, *, what: str) -> np.ndarra
     return vacant
 
 
-def _vacant_features(inventory, status_column, vacant_values) -> gpd.GeoDataFrame:
+def _vacant_features(inventory, status_column, vacant_values, crs) -> gpd.GeoDataFrame:
     if not isinstance(inventory, gpd.GeoDataFrame):
         raise ParameterTypeError(f"inventory must be a GeoDataFrame, "
                                  f"got {type(inventory).__name__}")
-    if inventory.crs is None:
-        raise CRSError("vacancy inventory has no CRS; set one first")
     mask = _vacant_mask(inventory, status_column, vacant_values, what="vacancy inventory")
-    out = to_project_crs(inventory.loc[mask], what="vacancy inventory")
+    out = to_crs(inventory.loc[mask], crs, what="vacancy inventory")
     if out.empty:
         raise EmptyLayerError("vacancy inventory has no vacant feature")
-    return gpd.GeoDataFrame(out, geometry=out.geometry.name, crs=PROJECT_CRS)
+    return gpd.GeoDataFrame(out, geometry=out.geometry.name, crs=out.crs)

@@ -26,7 +26,7 @@ _EPS_M = 1e-6
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class SegmentGrid:
-    """Edge segments in a uniform grid (EPSG:31370 metres).
+    """Edge segments in a uniform grid (the network CRS, metres).
 
     Attributes
     ----------

@@ -8,7 +8,7 @@ allows contraflow cycling (``oneway:bicycle=no``, ``cycleway=opposite*``).
 Degree-2 nodes are contracted (as ``osmnx.simplify_graph`` does) while edge
 geometries and lengths stay exact. Arcs are stored in CSR form (``indptr``,
 ``indices``) with lengths in metres and travel times in minutes, node
-coordinates in EPSG:31370. Builds from files and downloads are cached on
+coordinates in the study area's metric CRS. Builds from files and downloads are cached on
 disk, named by a hash of the input bytes (or request) and the build
 parameters.
 
@@ -42,8 +42,9 @@ import shapely
 from scipy.sparse.csgraph import connected_components
 
 from productivecity._errors import CRSError, DataSourceError, NetworkError
+from productivecity.crs import as_crs, crs_label, is_metric, utm_crs
 from productivecity.io import file_sha256
-from productivecity.settings import PROJECT_CRS, Settings, get_settings
+from productivecity.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +161,13 @@ class NetworkReport:
         Weakly connected components kept.
     from_cache : bool
         True if the build was loaded from the disk cache.
+    ways_cut_n : int
+        Ways of an extract cut at its edge (nodes missing from the file) kept
+        as their runs of consecutive nodes in the file (counted in ``ways_n``).
+    ways_cut_off_n : int
+        Such ways left out: fewer than 2 consecutive nodes in the file.
+    missing_node_refs_n : int
+        Node references of the mode's ways to nodes missing from the file.
     """
 
     source: str
@@ -171,11 +179,14 @@ class NetworkReport:
     removed_nodes_n: int = 0
     components_n: int = 0
     from_cache: bool = False
+    ways_cut_n: int = 0
+    ways_cut_off_n: int = 0
+    missing_node_refs_n: int = 0
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Network:
-    """A street network for one mode, in compact arrays (EPSG:31370, metres, minutes).
+    """A street network for one mode, in compact arrays (its metric CRS, metres, minutes).
 
     Nodes are numbered ``0..n_nodes-1``; edges (physical street segments after
     simplification) ``0..n_edges-1``; arcs are the allowed travel directions of
@@ -190,7 +201,7 @@ class Network:
     node_id : ndarray of int64, shape (n_nodes,)
         OSM node ids (or the osmnx graph's node labels when they are integers).
     x, y : ndarray of float64, shape (n_nodes,)
-        Node coordinates in EPSG:31370 (easting, northing; metres).
+        Node coordinates in the network CRS (easting, northing; metres).
     edge_u, edge_v : ndarray of int32, shape (n_edges,)
         End nodes of each edge; the geometry runs from ``u`` to ``v``.
     edge_length_m : ndarray of float64, shape (n_edges,)
@@ -200,7 +211,7 @@ class Network:
     geom_offsets : ndarray of int64, shape (n_edges + 1,)
         Edge ``e``'s vertices are ``geom_xy[geom_offsets[e]:geom_offsets[e+1]]``.
     geom_xy : ndarray of float64, shape (n_vertices, 2)
-        Edge geometry vertices (x, y) in EPSG:31370.
+        Edge geometry vertices (x, y) in the network CRS.
     indptr : ndarray of int64, shape (n_nodes + 1,)
         CSR row pointer: arcs leaving node ``i`` are ``indptr[i]:indptr[i+1]``.
     indices : ndarray of int32, shape (n_arcs,)
@@ -213,8 +224,10 @@ class Network:
         Weakly connected component; 0 is the largest.
     report : NetworkReport
         What the build did.
-    crs : str
-        Always :data:`~productivecity.settings.PROJECT_CRS`.
+    crs : str or None
+        The metric CRS of the coordinates (e.g. ``"EPSG:32635"``): the one the
+        network was built in (the study area's); None for hand-made networks
+        whose CRS was not given.
 
     Examples
     --------
@@ -223,7 +236,7 @@ class Network:
     >>> osm = DataDir(sample_data_dir()).find("osm_xml")  # the sample's OSM extract
     >>> walk = pc.walk_network(osm)
     >>> walk.mode, walk.speed_kmh, walk.crs
-    ('walk', 4.8, 'EPSG:31370')
+    ('walk', 4.8, 'EPSG:32631')
     >>> walk.n_nodes, walk.n_edges
     (776, 1486)
     """
@@ -247,7 +260,7 @@ class Network:
     arc_time_min: np.ndarray
     component: np.ndarray
     report: NetworkReport
-    crs: str = PROJECT_CRS
+    crs: str | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -271,14 +284,14 @@ class Network:
 
     @functools.cached_property
     def bounds(self) -> tuple[float, float, float, float]:
-        """``(xmin, ymin, xmax, ymax)`` of the nodes and geometries, EPSG:31370 metres."""
+        """``(xmin, ymin, xmax, ymax)`` of the nodes and geometries, in the network CRS (metres)."""
         xy = self.geom_xy
         return (float(xy[:, 0].min()), float(xy[:, 1].min()),
                 float(xy[:, 0].max()), float(xy[:, 1].max()))
 
     @functools.cached_property
     def edge_geometries(self) -> np.ndarray:
-        """Edge geometries as an array of shapely LineStrings (EPSG:31370)."""
+        """Edge geometries as an array of shapely LineStrings (network CRS)."""
         counts = np.diff(self.geom_offsets)
         idx = np.repeat(np.arange(self.n_edges), counts)
         return shapely.linestrings(self.geom_xy, indices=idx)
@@ -326,7 +339,7 @@ class Network:
         Parameters
         ----------
         x, y : array-like of float
-            Point coordinates in EPSG:31370 (easting, northing; metres).
+            Point coordinates in the network CRS (easting, northing; metres).
         max_dist_m : float, default inf
             Edges farther than this (m) are not considered.
         main_only : bool, default True
@@ -373,7 +386,7 @@ class Network:
         """Return edges as a GeoDataFrame.
 
         Columns: ``u``, ``v`` (node ids), ``length_m``, ``time_min``, ``forward``,
-        ``backward`` (travel allowed u→v / v→u), geometry (EPSG:31370, from u to v).
+        ``backward`` (travel allowed u→v / v→u), geometry (network CRS, from u to v).
         """
         return gpd.GeoDataFrame(
             {
@@ -416,6 +429,7 @@ def walk_network(
     source,
     *,
     speed_kmh: float = WALK_SPEED_KMH,
+    crs=None,
     simplify: bool = True,
     retain_all: bool = False,
     cache: bool = True,
@@ -430,9 +444,12 @@ def walk_network(
         a projected CRS (its edge ``length`` attribute is used as is); or an area to
         download through osmnx (a polygon in EPSG:4326, or a GeoDataFrame/GeoSeries
         with a CRS) when online. Lengths of file and downloaded networks are those of
-        the edge geometries in EPSG:31370.
+        the edge geometries in ``crs``.
     speed_kmh : float, default 4.8
         Walking speed in km/h.
+    crs : str, int or pyproj.CRS, optional
+        The metric CRS of the network: the study area's (``area.crs``). Default:
+        an osmnx graph's own CRS, else the UTM zone of the data.
     simplify : bool, default True
         Contract degree-2 nodes (geometries and lengths stay exact).
     retain_all : bool, default False
@@ -457,7 +474,7 @@ def walk_network(
     >>> walk.n_nodes, walk.n_edges, walk.report.components_n
     (776, 1486, 1)
     """
-    return build_network(source, mode="walk", speed_kmh=speed_kmh, simplify=simplify,
+    return build_network(source, mode="walk", speed_kmh=speed_kmh, crs=crs, simplify=simplify,
                          retain_all=retain_all, cache=cache, settings=settings)
 
 
@@ -465,6 +482,7 @@ def bike_network(
     source,
     *,
     speed_kmh: float = BIKE_SPEED_KMH,
+    crs=None,
     simplify: bool = True,
     retain_all: bool = False,
     cache: bool = True,
@@ -484,7 +502,7 @@ def bike_network(
     >>> bike.mode, bike.speed_kmh, bike.n_nodes
     ('bike', 15.0, 788)
     """
-    return build_network(source, mode="bike", speed_kmh=speed_kmh, simplify=simplify,
+    return build_network(source, mode="bike", speed_kmh=speed_kmh, crs=crs, simplify=simplify,
                          retain_all=retain_all, cache=cache, settings=settings)
 
 
@@ -493,6 +511,7 @@ def build_network(
     *,
     mode: str,
     speed_kmh: float,
+    crs=None,
     simplify: bool = True,
     retain_all: bool = False,
     cache: bool = True,
@@ -513,25 +532,30 @@ def build_network(
         raise NetworkError(f"unknown network mode {mode!r}; expected one of {list(_MODES)}")
     _check_speed(speed_kmh)
     settings = settings or get_settings()
+    crs = _network_crs(crs)
     if isinstance(source, nx.MultiDiGraph | nx.MultiGraph | nx.DiGraph | nx.Graph):
-        segs, label = _segments_from_graph(source, mode), "osmnx graph"
+        segs, label = _segments_from_graph(source, mode, crs=crs), "osmnx graph"
         return _assemble(segs, mode=mode, speed_kmh=speed_kmh, simplify=simplify,
                          retain_all=retain_all, source=label)
     if isinstance(source, str | Path):
         path = Path(source)
         if not path.is_file():
             raise DataSourceError(f"OSM file not found: {path}")
-        cache_file = network_cache_file(path, mode=mode, simplify=simplify,
+        cache_file = network_cache_file(path, mode=mode, crs=crs, simplify=simplify,
                                         retain_all=retain_all, settings=settings)
         key = cache_file.stem.removeprefix(f"{mode}-")
-        loader = functools.partial(_segments_from_osm_file, path, mode)
+        loader = functools.partial(_segments_from_osm_file, path, mode, crs)
         label = str(path)
     else:
         polygon = _polygon_wgs84(source)
+        if crs is None:  # the source's own metric CRS, else the UTM zone of the area
+            own = getattr(source, "crs", None)
+            crs = (as_crs(own).to_string() if own is not None and is_metric(own)
+                   else utm_crs(*shapely.centroid(polygon).coords[0]).to_string())
         key = _cache_key({"polygon_wkb": shapely.to_wkb(polygon, hex=True),
                           "overpass_url": settings.overpass_url, "mode": mode,
-                          "simplify": simplify, "retain_all": retain_all})
-        loader = functools.partial(_segments_online, polygon, mode, settings)
+                          "simplify": simplify, "retain_all": retain_all, "crs": crs})
+        loader = functools.partial(_segments_online, polygon, mode, settings, crs)
         label = f"osmnx download ({settings.overpass_url})"
     cache_file = settings.cache_dir / "networks" / f"{mode}-{key}.npz"
     if cache and cache_file.is_file():
@@ -549,12 +573,13 @@ def build_network(
     return net
 
 
-def network_cache_file(path: str | Path, *, mode: str, simplify: bool = True,
+def network_cache_file(path: str | Path, *, mode: str, crs=None, simplify: bool = True,
                        retain_all: bool = False, settings: Settings | None = None) -> Path:
     """Return where the network of an OSM file is cached (whether or not it is there yet)."""
     settings = settings or get_settings()
     key = _cache_key({"file_sha256": file_sha256(Path(path)), "mode": mode,
-                      "simplify": simplify, "retain_all": retain_all})
+                      "simplify": simplify, "retain_all": retain_all,
+                      "crs": _network_crs(crs) or "utm"})
     return settings.cache_dir / "networks" / f"{mode}-{key}.npz"
 
 
@@ -571,6 +596,7 @@ def from_arrays(
     backward: Iterable[bool] | None = None,
     simplify: bool = False,
     retain_all: bool = True,
+    crs=None,
 ) -> Network:
     """Build a network from an edge list with straight edges (small hand-made graphs).
 
@@ -581,8 +607,11 @@ def from_arrays(
     length_m : sequence of float
         Edge lengths in metres (may differ from the straight-line distance).
     x, y : mapping of node id to float
-        Node coordinates in EPSG:31370 (metres).
+        Node coordinates in metres, in ``crs``.
     mode, speed_kmh : see :func:`build_network`
+    crs : optional
+        The metric CRS of ``x`` and ``y``; None: not known (whatever is snapped
+        to the network must then be in the same coordinates).
     forward, backward : sequences of bool, optional
         Travel allowed u→v / v→u (default: both).
     simplify, retain_all : bool
@@ -618,16 +647,18 @@ def from_arrays(
         geom_xy[1::2] = np.c_[xs[ev], ys[ev]]
         report = NetworkReport(source="edge list", mode=mode, ways_n=len(u),
                                raw_nodes_n=len(ids))
-        return _finish(report, node_id=ids, x=xs, y=ys, eu=eu, ev=ev,
-                       offsets=np.arange(0, 2 * len(u) + 1, 2, dtype=np.int64),
-                       geom_xy=geom_xy, given_length=lengths, fwd=np.asarray(fwd, bool),
-                       bwd=np.asarray(bwd, bool), mode=mode, speed_kmh=speed_kmh,
-                       retain_all=retain_all, source="edge list")
+        net = _finish(report, node_id=ids, x=xs, y=ys, eu=eu, ev=ev,
+                      offsets=np.arange(0, 2 * len(u) + 1, 2, dtype=np.int64),
+                      geom_xy=geom_xy, given_length=lengths, fwd=np.asarray(fwd, bool),
+                      bwd=np.asarray(bwd, bool), mode=mode, speed_kmh=speed_kmh,
+                      retain_all=retain_all, source="edge list")
+        return dataclasses.replace(net, crs=_network_crs(crs))
     segs = _Segments()
     for a, b, length, f, bk in zip(u, v, lengths, fwd, bwd, strict=True):
         segs.add(a, b, [(float(x[a]), float(y[a])), (float(x[b]), float(y[b]))], f, bk,
                  length_m=float(length))
     segs.ways_n = len(u)
+    segs.crs = _network_crs(crs)
     return _assemble(segs, mode=mode, speed_kmh=speed_kmh, simplify=simplify,
                      retain_all=retain_all, source="edge list")
 
@@ -636,9 +667,10 @@ def from_arrays(
 
 
 class _Segments:
-    """Edges before assembly: end node ids, polylines (EPSG:31370), directions, lengths."""
+    """Edges before assembly: end node ids, polylines (in ``crs``), directions, lengths."""
 
     def __init__(self):
+        self.crs: str | None = None
         self.u: list[int] = []
         self.v: list[int] = []
         self.coords: list = []
@@ -646,6 +678,9 @@ class _Segments:
         self.bwd: list[bool] = []
         self.length: list[float] = []  # NaN: geometric length
         self.ways_n = 0
+        self.ways_cut_n = 0  # ways of an extract cut at its edge, kept in part
+        self.ways_cut_off_n = 0  # such ways left out (< 2 consecutive nodes in the file)
+        self.missing_node_refs_n = 0
 
     def add(self, u, v, coords, fwd, bwd, length_m=math.nan):
         self.u.append(u)
@@ -656,16 +691,30 @@ class _Segments:
         self.length.append(length_m)
 
 
-_TO_LAMBERT = functools.lru_cache(maxsize=1)(
-    lambda: pyproj.Transformer.from_crs("EPSG:4326", PROJECT_CRS, always_xy=True)
-)
+@functools.lru_cache(maxsize=8)
+def _from_lonlat(crs: str) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
 
 
-def _segments_from_osm_file(path: Path, mode: str) -> _Segments:
-    """Read the ways of ``mode`` from an OSM PBF/XML file with pyosmium."""
+def _network_crs(crs) -> str | None:
+    """Check a network CRS (metric) and return it as a string (None stays None)."""
+    if crs is None:
+        return None
+    c = as_crs(crs, what="network crs")
+    if not is_metric(c):
+        raise CRSError(f"a network needs a projected CRS in metres, got {crs_label(c)}")
+    return c.to_string()
+
+
+def _segments_from_osm_file(path: Path, mode: str, crs: str | None = None) -> _Segments:
+    """Read the ways of ``mode`` from an OSM PBF/XML file with pyosmium.
+
+    Coordinates are projected to ``crs``; None: the UTM zone of the ways.
+    """
     import osmium
 
-    ways = []  # (node refs, lon, lat, fwd, bwd)
+    ways = []  # (node refs, lon, lat, fwd, bwd): whole ways, or their parts in the file
+    ways_n = ways_cut_n = ways_cut_off_n = missing_n = 0
     try:
         fp = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
               .with_locations()
@@ -678,25 +727,46 @@ def _segments_from_osm_file(path: Path, mode: str) -> _Segments:
                 continue
             nodes = obj.nodes
             refs = [nd.ref for nd in nodes]
-            try:
-                lons = [nd.lon for nd in nodes]
-                lats = [nd.lat for nd in nodes]
-            except osmium.InvalidLocationError as exc:
-                raise DataSourceError(
-                    f"{path}: way {obj.id} refers to a node that is missing from the file "
-                    f"(the extract lacks referential integrity)"
-                ) from exc
-            if len(refs) >= 2:
-                ways.append((refs, lons, lats, *way_directions(tags, mode)))
+            located = [nd.location.valid() for nd in nodes]
+            lons = [nd.location.lon if ok else math.nan for nd, ok in zip(nodes, located,
+                                                                          strict=True)]
+            lats = [nd.location.lat if ok else math.nan for nd, ok in zip(nodes, located,
+                                                                          strict=True)]
+            # an extract cut by a box: keep the runs of >= 2 consecutive nodes in the file
+            parts = _located_runs(located)
+            if not all(located):
+                missing_n += len(refs) - sum(located)
+                if parts:
+                    ways_cut_n += 1
+                else:
+                    ways_cut_off_n += 1
+            if parts:
+                ways_n += 1
+            directions = way_directions(tags, mode)
+            for i, j in parts:
+                ways.append((refs[i:j], lons[i:j], lats[i:j], *directions))
     except RuntimeError as exc:  # osmium reports format errors as RuntimeError
         raise DataSourceError(f"cannot read OSM file {path}: {exc}") from exc
+    if missing_n:
+        logger.warning(
+            "%s is cut at its edge: %d %s ways lack %d node refs; %d of them kept as their "
+            "parts in the file (split at the missing nodes), %d left out (fewer than 2 "
+            "consecutive nodes in the file)", path, ways_cut_n + ways_cut_off_n, mode,
+            missing_n, ways_cut_n, ways_cut_off_n)
     if not ways:
-        raise NetworkError(f"{path}: no {mode} ways (highway=*) found")
+        cut = (f" ({ways_cut_off_n} left out: fewer than 2 consecutive nodes in the file)"
+               if ways_cut_off_n else "")
+        raise NetworkError(f"{path}: no {mode} ways (highway=*) found{cut}")
     lon = np.concatenate([np.asarray(w[1]) for w in ways])
     lat = np.concatenate([np.asarray(w[2]) for w in ways])
-    xs, ys = _TO_LAMBERT().transform(lon, lat)
+    if crs is None:
+        crs = utm_crs(float(np.median(lon)), float(np.median(lat))).to_string()
+    xs, ys = _from_lonlat(crs).transform(lon, lat)
     segs = _Segments()
-    segs.ways_n = len(ways)
+    segs.crs = crs
+    segs.ways_n = ways_n
+    segs.ways_cut_n, segs.ways_cut_off_n, segs.missing_node_refs_n = (
+        ways_cut_n, ways_cut_off_n, missing_n)
     pos = 0
     for refs, _lo, _la, fwd, bwd in ways:
         n = len(refs)
@@ -706,28 +776,44 @@ def _segments_from_osm_file(path: Path, mode: str) -> _Segments:
             if refs[i] == refs[i + 1]:
                 continue
             segs.add(refs[i], refs[i + 1], [xy[i], xy[i + 1]], fwd, bwd)
-    logger.info("%s: %d %s ways read", path, len(ways), mode)
+    logger.info("%s: %d %s ways read", path, ways_n, mode)
     return segs
 
 
-def _segments_from_graph(graph, mode: str, *, use_length_attr: bool = True) -> _Segments:
+def _located_runs(located: list[bool]) -> list[tuple[int, int]]:
+    """Return ``(start, stop)`` of the runs of >= 2 consecutive True values."""
+    runs, start = [], None
+    for i, ok in enumerate([*located, False]):
+        if ok and start is None:
+            start = i
+        elif not ok and start is not None:
+            if i - start >= 2:
+                runs.append((start, i))
+            start = None
+    return runs
+
+
+def _segments_from_graph(graph, mode: str, *, crs: str | None = None,
+                         use_length_attr: bool = True) -> _Segments:
     """Convert an osmnx-style graph (projected CRS; x/y node attributes) to segments.
 
+    Coordinates are projected to ``crs`` (default: kept in the graph's CRS).
     Edge lengths come from the ``length`` attribute (metres) when present and
-    ``use_length_attr``; otherwise from the geometry in EPSG:31370.
+    ``use_length_attr``; otherwise from the geometry in that CRS.
     """
-    crs = graph.graph.get("crs")
-    if crs is None:
+    gcrs = graph.graph.get("crs")
+    if gcrs is None:
         raise CRSError(
             "the graph has no CRS (graph.graph['crs']); build it with osmnx, or set it and "
-            f"project it with ox.project_graph(G, to_crs='{PROJECT_CRS}')"
+            "project it with ox.project_graph(G) (osmnx picks the UTM zone)"
         )
-    crs = pyproj.CRS.from_user_input(crs)
-    if not crs.is_projected:
+    gcrs = pyproj.CRS.from_user_input(gcrs)
+    if not gcrs.is_projected:
         raise CRSError(
-            f"the graph is in the geographic CRS {crs.to_string()}; project it first with "
-            f"ox.project_graph(G, to_crs='{PROJECT_CRS}')"
+            f"the graph is in the geographic CRS {gcrs.to_string()}; project it first with "
+            f"ox.project_graph(G, to_crs={crs!r}) (None: osmnx picks the UTM zone)"
         )
+    target = pyproj.CRS.from_user_input(crs) if crs is not None else gcrs
     if graph.number_of_edges() == 0:
         raise NetworkError("the graph has no edges")
     nodes = list(graph.nodes)
@@ -736,16 +822,16 @@ def _segments_from_graph(graph, mode: str, *, use_length_attr: bool = True) -> _
         ys = np.array([graph.nodes[n]["y"] for n in nodes], dtype=float)
     except KeyError as exc:
         raise NetworkError("every graph node needs 'x' and 'y' attributes (osmnx style)") from exc
-    if not crs.equals(pyproj.CRS.from_user_input(PROJECT_CRS)):
-        xs, ys = pyproj.Transformer.from_crs(crs, PROJECT_CRS, always_xy=True).transform(xs, ys)
-    pos = {n: (float(a), float(b)) for n, a, b in zip(nodes, xs, ys, strict=True)}
     to_project = None
-    if not crs.equals(pyproj.CRS.from_user_input(PROJECT_CRS)):
-        to_project = pyproj.Transformer.from_crs(crs, PROJECT_CRS, always_xy=True)
+    if not gcrs.equals(target):
+        to_project = pyproj.Transformer.from_crs(gcrs, target, always_xy=True)
+        xs, ys = to_project.transform(xs, ys)
+    pos = {n: (float(a), float(b)) for n, a, b in zip(nodes, xs, ys, strict=True)}
     directed = graph.is_directed()
     multi = graph.is_multigraph()
     seen = set()
     segs = _Segments()
+    segs.crs = crs if crs is not None else target.to_string()
     edges = graph.edges(keys=True, data=True) if multi else graph.edges(data=True)
     for item in edges:
         if multi:
@@ -783,7 +869,8 @@ def _polygon_wgs84(source) -> shapely.Polygon | shapely.MultiPolygon:
     """Return the download area as a (multi)polygon in EPSG:4326."""
     if isinstance(source, gpd.GeoDataFrame | gpd.GeoSeries):
         if source.crs is None:
-            raise CRSError("the download area has no CRS; set one (e.g. EPSG:31370)")
+            raise CRSError("the download area has no CRS; set the one its coordinates are in "
+                           "(e.g. EPSG:4326 for longitude/latitude)")
         geom = shapely.union_all(np.asarray(source.to_crs("EPSG:4326").geometry.values))
     elif isinstance(source, shapely.Geometry):
         geom = source
@@ -803,7 +890,7 @@ def _polygon_wgs84(source) -> shapely.Polygon | shapely.MultiPolygon:
     return geom
 
 
-def _segments_online(polygon, mode: str, settings: Settings) -> _Segments:
+def _segments_online(polygon, mode: str, settings: Settings, crs: str) -> _Segments:
     """Download the unsimplified ``mode`` graph of ``polygon`` through osmnx."""
     import osmnx as ox
 
@@ -817,9 +904,9 @@ def _segments_online(polygon, mode: str, settings: Settings) -> _Segments:
             raise DataSourceError(
                 f"downloading the {mode} network from {settings.overpass_url} failed: {exc}"
             ) from exc
-    graph = ox.project_graph(graph, to_crs=PROJECT_CRS)
+    graph = ox.project_graph(graph, to_crs=crs)
     # lengths from the projected geometry, as for OSM files (osmnx's are great-circle)
-    return _segments_from_graph(graph, mode, use_length_attr=False)
+    return _segments_from_graph(graph, mode, crs=crs, use_length_attr=False)
 
 
 # --------------------------------------------------------------------------- assembly
@@ -827,7 +914,9 @@ def _segments_online(polygon, mode: str, settings: Settings) -> _Segments:
 
 def _assemble(segs: _Segments, *, mode, speed_kmh, simplify, retain_all, source) -> Network:
     """Simplify, keep components, and lay out the CSR arrays."""
-    report = NetworkReport(source=source, mode=mode, ways_n=segs.ways_n)
+    report = NetworkReport(source=source, mode=mode, ways_n=segs.ways_n,
+                           ways_cut_n=segs.ways_cut_n, ways_cut_off_n=segs.ways_cut_off_n,
+                           missing_node_refs_n=segs.missing_node_refs_n)
     if not segs.u:
         raise NetworkError(f"{source}: the {mode} network has no edges")
     # renumber nodes
@@ -860,7 +949,7 @@ def _assemble(segs: _Segments, *, mode, speed_kmh, simplify, retain_all, source)
     counts = np.array([len(e[2]) for e in edges], dtype=np.int64)
     offsets = np.zeros(len(edges) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    return _finish(
+    net = _finish(
         report, node_id=node_id, x=nx_, y=ny_,
         eu=np.array([e[0] for e in edges], dtype=np.int64),
         ev=np.array([e[1] for e in edges], dtype=np.int64),
@@ -870,6 +959,7 @@ def _assemble(segs: _Segments, *, mode, speed_kmh, simplify, retain_all, source)
         fwd=np.array([e[3] for e in edges], dtype=bool),
         bwd=np.array([e[4] for e in edges], dtype=bool),
         mode=mode, speed_kmh=speed_kmh, retain_all=retain_all, source=source)
+    return dataclasses.replace(net, crs=segs.crs)
 
 
 def _finish(report, *, node_id, x, y, eu, ev, offsets, geom_xy, given_length, fwd, bwd, mode,
@@ -1071,7 +1161,8 @@ def _save(net: Network, path: Path) -> None:
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
     try:
         np.savez(tmp, **{k: getattr(net, k) for k in _ARRAYS},
-                 report=json.dumps(dataclasses.asdict(net.report)), mode=net.mode)
+                 report=json.dumps(dataclasses.asdict(net.report)), mode=net.mode,
+                 crs=net.crs or "")
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -1082,5 +1173,9 @@ def _load(path: Path, speed_kmh: float) -> Network:
         arrays = {k: z[k] for k in _ARRAYS}
         report = NetworkReport(**json.loads(str(z["report"])))
         mode = str(z["mode"])
+        crs = str(z["crs"]) if "crs" in z.files else ""
+    if not crs:
+        raise ValueError("network cache entry without its CRS (older format)")
     report.from_cache = True
-    return _layout(mode=mode, speed_kmh=speed_kmh, report=report, **arrays)
+    net = _layout(mode=mode, speed_kmh=speed_kmh, report=report, **arrays)
+    return dataclasses.replace(net, crs=crs)

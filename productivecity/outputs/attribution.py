@@ -1,45 +1,91 @@
-"""Who to credit: the attribution line of the data sources behind a map or table."""
+"""Who to credit: the attribution line of the data sources behind a map or table.
+
+Every reader declares the source and licence of what it read (a
+:class:`~productivecity.sources.load_report.Credit` on its layer report, or
+recorded for tables, see :mod:`productivecity.sources.load_report`). The
+outputs credit exactly those: :func:`layer_credits` gathers them from a
+:class:`~productivecity.layers.LayerSet`, :func:`resolve_credits` applies a
+scenario's ``[outputs] attribution`` (replaces) and ``attribution_extra``
+(adds), and :func:`attribution` writes the line.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
 
-from productivecity._errors import SchemaError
+from productivecity._errors import ConfigError, SchemaError
+from productivecity.sources import regions
+from productivecity.sources.load_report import OSM_CREDIT, SAMPLE_CREDIT, Credit, as_credit
 
 logger = logging.getLogger(__name__)
 
-
-#: Attribution text of each data source, by key (pass the keys used as ``sources``).
-ATTRIBUTIONS: dict[str, str] = {
-    "osm": "© OpenStreetMap contributors (ODbL)",
-    "statbel": "Statbel",
-    "actiris": "Actiris / view.brussels",
-    "urbis": "UrbIS®© – Paradigm",
-    "provincies": "Data & Analyse van de Vlaamse provincies",
-    "irail": "iRail (CC0)",
-    "stib": "STIB-MIVB open data",
-    "bestcost": "BEST-COST / Sciensano",
-    "sample": "synthetic sample data of productivecity (not real data)",
-}
+#: The credits every run may use, by key; the region plug-ins add theirs
+#: (:func:`known_credits`).
+GENERIC_CREDITS: dict[str, Credit] = {"osm": OSM_CREDIT, "sample": SAMPLE_CREDIT}
 
 
-_OSM_LAYERS = ("industrial_zones", "canal", "canal_zone", "poi")
+def known_credits() -> dict[str, Credit]:
+    """Return the credits that can be named by key: :data:`GENERIC_CREDITS`, then the regions'.
+
+    Their order is the order of the attribution line.
+    """
+    out = dict(GENERIC_CREDITS)
+    for key, text in regions.attributions().items():
+        out.setdefault(key, Credit(key, text))
+    return out
 
 
-def attribution(sources: Iterable[str]) -> str:
-    """Return the attribution line for the data source keys in ``sources``.
+def ordered_credits(sources: Iterable[Credit | str]) -> list[Credit]:
+    """Return the credits of ``sources`` once each, in the order of the attribution line.
+
+    Credits that can be named by key (:func:`known_credits`) come first, in that
+    order; the others (GTFS feeds, files, a scenario's own text) follow in the
+    order given.
 
     Parameters
     ----------
-    sources : iterable of str
-        Keys of :data:`ATTRIBUTIONS` (``"osm"``, ``"statbel"``, ...); order and
-        repeats do not matter.
+    sources : iterable of Credit or str
+        Credits, their dicts, or keys of :func:`known_credits`.
+
+    Raises
+    ------
+    SchemaError
+        An unknown key (the message lists the known ones).
+    """
+    known = known_credits()
+    out: dict[str, Credit] = {}
+    unknown = []
+    for s in sources:
+        if isinstance(s, str):
+            if s not in known:
+                unknown.append(s)
+                continue
+            c = known[s]
+        else:
+            c = as_credit(s)
+        out.setdefault(c.key, c)
+    if unknown:
+        raise SchemaError(f"unknown data source key(s) {sorted(set(unknown))}; known keys: "
+                          f"{list(known)}")
+    rank = {k: i for i, k in enumerate(known)}
+    return sorted(out.values(), key=lambda c: rank.get(c.key, len(rank)))
+
+
+def attribution(sources: Iterable[Credit | str]) -> str:
+    """Return the attribution line of ``sources``.
+
+    Parameters
+    ----------
+    sources : iterable of Credit or str
+        Credits (e.g. from :func:`layer_credits`) or keys of
+        :func:`known_credits` (``"osm"``, a region's keys); repeats do not matter.
 
     Returns
     -------
     str
-        The attributions joined by ``"; "`` in :data:`ATTRIBUTIONS` order.
+        Each credit's :meth:`~productivecity.sources.load_report.Credit.line`,
+        in the order of :func:`ordered_credits`, joined by ``"; "``.
 
     Raises
     ------
@@ -48,78 +94,112 @@ def attribution(sources: Iterable[str]) -> str:
 
     Examples
     --------
-    >>> attribution(["statbel", "osm"])
-    '© OpenStreetMap contributors (ODbL); Statbel'
+    >>> attribution(["sample", "osm", "osm"])
+    '© OpenStreetMap contributors (ODbL); synthetic sample data of productivecity (not real data)'
     """
-    keys = set(sources)
-    unknown = sorted(keys - set(ATTRIBUTIONS))
-    if unknown:
-        raise SchemaError(
-            f"unknown data source key(s) {unknown}; known keys: {list(ATTRIBUTIONS)}"
-        )
-    return "; ".join(text for key, text in ATTRIBUTIONS.items() if key in keys)
+    return "; ".join(c.line() for c in ordered_credits(sources))
 
 
-def _source_keys(source: str) -> set[str]:
-    """Attribution keys for one file path or URL of a layer report."""
-    s = str(source).replace("\\", "/").lower()
-    name = s.rsplit("/", 1)[-1]
-    keys = set()
-    if "/data/sample/" in s:
-        return {"sample"}
-    if ("/osm/" in s or name.endswith((".osm", ".pbf", ".pmtiles")) or "openstreetmap" in s
-            or "overpass" in s or "osmnx" in s):
-        keys.add("osm")
-    if "provincies" in s or name in {"gemeente.shp", "ggw7.shp", "statsec_ggw7.xlsx"}:
-        keys.add("provincies")
-    if "statbel" in s or "/stats/" in s or "/population/" in s:
-        keys.add("statbel")
-    if "urbis" in s:
-        keys.add("urbis")
-    if "irail" in s:
-        keys.add("irail")
-    if "stib" in s:
-        keys.add("stib")
-    if "actiris" in s:
-        keys.add("actiris")
-    if "bestcost" in s or "best-cost" in s:
-        keys.add("bestcost")
-    return keys
-
-
-def attribution_keys(layers, *, names: Iterable[str] | None = None) -> list[str]:
-    """Infer the data source keys of the layers drawn, from the layer reports.
+def layer_credits(layers, *, names: Iterable[str] | None = None) -> list[Credit]:
+    """Return the credits of the layers present, as their readers declared them.
 
     Parameters
     ----------
     layers : LayerSet or mapping of str to GeoDataFrame
-        With a :class:`~productivecity.layers.LayerSet`, the file names in its
-        reports decide (e.g. ``.../osm/...`` → ``"osm"``, ``gemeente.shp`` →
-        ``"provincies"``, the shipped sample → ``"sample"``). A plain mapping has
-        no reports: its OpenStreetMap layers (industrial zones, canal, canal
-        zone, POI) give ``"osm"``.
+        With a :class:`~productivecity.layers.LayerSet`, the credits of the
+        reports of its loaded layers (a layer left out credits nothing). A plain
+        mapping says nothing of its sources: no credit (give ``sources=`` to
+        the output functions).
     names : iterable of str, optional
         Only these layers (default: all).
 
     Returns
     -------
-    list of str
-        Keys of :data:`ATTRIBUTIONS`, in that order.
+    list of Credit
+        In the order of :func:`ordered_credits`.
+
+    Examples
+    --------
+    >>> from productivecity.layers import load_layers
+    >>> [c.key for c in layer_credits(load_layers("sample", progress=False))]
+    ['sample', 'hubs_catalogue']
     """
     wanted = set(names) if names is not None else None
-    keys: set[str] = set()
-    reports = getattr(layers, "reports", None)
-    if reports is not None:
-        for rep in reports:
-            if wanted is not None and rep.layer not in wanted:
-                continue
-            if rep.layer not in getattr(layers, "layers", {}):
-                continue
-            for src in rep.sources:
-                keys |= _source_keys(src)
-    else:
-        present = set(layers) if wanted is None else set(layers) & wanted
-        if present & set(_OSM_LAYERS):
-            keys.add("osm")
-    return [k for k in ATTRIBUTIONS if k in keys]
+    present = getattr(layers, "layers", {})
+    found: list[Credit] = []
+    for rep in getattr(layers, "reports", None) or []:
+        if (wanted is None or rep.layer in wanted) and rep.layer in present:
+            found += rep.credits
+    return ordered_credits(found)
 
+
+def _override(value, *, key: str) -> list[Credit]:
+    """Return the credits of one ``[outputs]`` key: known keys by key, any other as its text."""
+    items = [value] if isinstance(value, str) else list(value)
+    if not items:
+        raise ConfigError(f"[outputs] {key} is an empty list: give the credit line(s) to show, "
+                          f"e.g. {key} = [\"© OpenStreetMap contributors (ODbL)\", "
+                          f"\"© My city (CC BY 4.0)\"], or leave the key out")
+    known = known_credits()
+    out = []
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise ConfigError(f"[outputs] {key}: every entry must be a non-empty credit line or "
+                              f"one of the keys {list(known)}, got {item!r}")
+        text = item.strip()
+        out.append(known.get(text) or Credit(f"text:{text}", text))
+    return out
+
+
+def check_override(replace=None, extra=None) -> None:
+    """Check a scenario's ``[outputs] attribution`` and ``attribution_extra``.
+
+    See :func:`resolve_credits`.
+
+    Raises
+    ------
+    ConfigError
+        An empty list or an empty entry.
+    """
+    for key, value in (("attribution", replace), ("attribution_extra", extra)):
+        if value is not None:
+            _override(value, key=key)
+
+
+def resolve_credits(credits: Iterable[Credit | str], *, replace=None, extra=None
+                    ) -> list[Credit]:
+    """Return the credits of an output: those read, or a scenario's own, plus its extras.
+
+    Parameters
+    ----------
+    credits : iterable of Credit or str
+        The credits of the sources used (e.g. :func:`layer_credits`).
+    replace : str or list of str, optional
+        ``[outputs] attribution``: the credit lines shown instead of ``credits``.
+        An entry that is a key of :func:`known_credits` (``"osm"``, a region's
+        key) stands for its standard line; any other entry is the line itself.
+    extra : str or list of str, optional
+        ``[outputs] attribution_extra``: credit lines added (same rules).
+
+    Returns
+    -------
+    list of Credit
+        In the order of :func:`ordered_credits`.
+
+    Raises
+    ------
+    ConfigError
+        An empty list or an empty entry.
+
+    Examples
+    --------
+    >>> from productivecity.sources.load_report import OSM_CREDIT
+    >>> attribution(resolve_credits([OSM_CREDIT], extra="© City of Kotka (CC BY 4.0)"))
+    '© OpenStreetMap contributors (ODbL); © City of Kotka (CC BY 4.0)'
+    >>> attribution(resolve_credits([OSM_CREDIT], replace=["Kotka planning office", "osm"]))
+    '© OpenStreetMap contributors (ODbL); Kotka planning office'
+    """
+    base = list(credits) if replace is None else _override(replace, key="attribution")
+    if extra is not None:
+        base += _override(extra, key="attribution_extra")
+    return ordered_credits(base)

@@ -12,8 +12,8 @@ refuses to replace an existing file unless ``overwrite=True``.
 
 =====================  ==========================================================
 :func:`write_gpkg`     one GeoPackage: ``sites`` + every layer (+ ``isochrones``)
-:func:`write_geoparquet`  the ranked sites as GeoParquet (EPSG:31370)
-:func:`write_suitability_raster`  a score surface as GeoTIFF (EPSG:31370, nodata,
+:func:`write_geoparquet`  the ranked sites as GeoParquet (the sites' CRS)
+:func:`write_suitability_raster`  a score surface as GeoTIFF (the sites' CRS, nodata,
                        overviews)
 :func:`write_sites_csv`  the ranked sites as CSV with centroid coordinates
 :func:`write_report`   an HTML report: top sites, breakdown, stability, maps
@@ -36,11 +36,11 @@ from affine import Affine
 from rasterio.enums import Resampling
 
 from productivecity._errors import EmptyLayerError, ParameterError, SchemaError
+from productivecity.crs import require_metric
 from productivecity.io import atomic_path, write_geopackage
 from productivecity.outputs.maps import (
     _check_sites,
 )
-from productivecity.settings import PROJECT_CRS
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def ranked_sites(sites: gpd.GeoDataFrame, *, stability=None) -> gpd.GeoDataFrame
     Returns
     -------
     GeoDataFrame
-        A copy in EPSG:31370, index named ``site_id`` (unless named), rows by
+        A copy, index named ``site_id`` (unless named), rows by
         rank (best first), excluded sites last, ties by site id; columns
         ``rank``, ``score``, stability columns, ``contrib_*``, the other
         columns in input order, ``excluded``, ``excluded_reason``, geometry.
@@ -189,7 +189,7 @@ def write_gpkg(
 
 def write_geoparquet(sites: gpd.GeoDataFrame, path: str | os.PathLike, *, stability=None,
                      overwrite: bool = False) -> Path:
-    """Write the ranked sites as GeoParquet (EPSG:31370, site id as a column).
+    """Write the ranked sites as GeoParquet (the sites' CRS, site id as a column).
 
     Parameters
     ----------
@@ -213,10 +213,10 @@ def write_sites_csv(sites: gpd.GeoDataFrame, path: str | os.PathLike, *, stabili
                     wkt: bool = False, overwrite: bool = False) -> Path:
     """Write the ranked sites as a CSV table (UTF-8, comma-separated, ``.`` decimals).
 
-    Geometry is given as the centroid of each site in EPSG:31370
+    Geometry is given as the centroid of each site in the sites' CRS
     (``centroid_x_m``, ``centroid_y_m``, metres) and in WGS 84
     (``centroid_lon``, ``centroid_lat``, degrees); with ``wkt=True`` also the full
-    polygon as ``geometry_wkt`` (EPSG:31370).
+    polygon as ``geometry_wkt`` (the sites' CRS).
 
     Parameters
     ----------
@@ -271,7 +271,7 @@ def write_suitability_raster(
     Each cell whose centre lies in a site takes that site's value; where sites
     overlap, the higher value wins. Cells outside every site and cells of
     excluded sites or sites without a value are ``nodata``. The grid is aligned
-    to multiples of ``resolution_m`` in EPSG:31370.
+    to multiples of ``resolution_m`` in the sites' CRS.
 
     Parameters
     ----------
@@ -288,7 +288,7 @@ def write_suitability_raster(
     Returns
     -------
     Path
-        A tiled, DEFLATE-compressed float32 GeoTIFF in EPSG:31370 with nodata
+        A tiled, DEFLATE-compressed float32 GeoTIFF in the sites' CRS with nodata
         set, internal overviews (averages, factors 2, 4, ...) and the band
         described as ``column``. Sites smaller than a cell may get no cell;
         their number is logged.
@@ -304,6 +304,7 @@ def write_suitability_raster(
         raise EmptyLayerError(f"no site has a value in {column!r}; nothing to rasterise")
     if (values[use] == nodata).any():
         raise SchemaError(f"column {column!r} holds the nodata value {nodata}; pick another")
+    crs = require_metric(sites, what="sites")
     xmin, ymin, xmax, ymax = sites.total_bounds
     r = float(resolution_m)
     x0, y1 = math.floor(xmin / r) * r, math.ceil(ymax / r) * r
@@ -328,7 +329,7 @@ def write_suitability_raster(
                        "use a finer resolution_m", missing, r, path)
     profile = {
         "driver": "GTiff", "width": width, "height": height, "count": 1, "dtype": "float32",
-        "crs": PROJECT_CRS, "transform": transform, "nodata": nodata, "tiled": True,
+        "crs": crs, "transform": transform, "nodata": nodata, "tiled": True,
         "blockxsize": 256, "blockysize": 256, "compress": "deflate", "predictor": 3,
     }
     with atomic_path(path, overwrite=overwrite) as tmp:

@@ -1,6 +1,6 @@
 """Print-ready static maps of candidate sites: overview, indicators, isochrones, atlas.
 
-Every map is drawn in the project CRS (EPSG:31370, metres) with the context
+Every map is drawn in the study area's metric CRS with the context
 layers of a :class:`~productivecity.layers.LayerSet` (study area, municipalities,
 industrial land, canal zone, canal, railway stations, existing hubs), the
 candidate sites coloured by a value, the top ``k`` sites labelled with their
@@ -19,9 +19,11 @@ same inputs give the same bytes. Save with :func:`save_figure` (PNG at 300 dpi,
 PDF, SVG) or :func:`save_atlas` (multi-page PDF); both write atomically and
 refuse to overwrite unless ``overwrite=True``.
 
-No tile basemap is drawn: the maps are complete offline. The north arrow
-points to grid north of Belgian Lambert 72, which differs from true north by
-less than one degree in Brussels.
+No tile basemap is drawn: the maps are complete offline. Maps are drawn in
+the sites' metric CRS (the study area's) and named in the footer; the north
+arrow points to true north at the centre of the map (the meridian
+convergence of that CRS there, a fraction of a degree in a CRS made for the
+area).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import geopandas as gpd
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
+import pyproj
 from matplotlib import colors as mcolors
 from matplotlib import patheffects
 from matplotlib.axes import Axes
@@ -49,10 +52,10 @@ from matplotlib.patches import Patch, Polygon, Rectangle
 
 from productivecity import _i18n
 from productivecity._errors import EmptyLayerError, ParameterError, SchemaError
-from productivecity._validate import require_columns, to_project_crs
+from productivecity._validate import require_columns
+from productivecity.crs import crs_label, metric_crs_of, north_angle_deg, to_crs
 from productivecity.io import atomic_path
-from productivecity.outputs.attribution import attribution, attribution_keys
-from productivecity.settings import PROJECT_CRS
+from productivecity.outputs.attribution import attribution, layer_credits
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +69,6 @@ PAPER_MM: dict[str, tuple[float, float]] = {
 
 
 #: How the CRS is named in footers.
-CRS_LABEL = "EPSG:31370 (Belgian Lambert 72)"
 
 
 #: Colours of the context layers (muted, so that the sites stand out).
@@ -136,14 +138,20 @@ def _rc() -> Iterator[None]:
 
 
 def _layer(layers, name: str) -> gpd.GeoDataFrame | None:
-    """Return the layer ``name`` in EPSG:31370, or None if absent or empty."""
+    """Return the layer ``name`` in the map's CRS, or None if absent or empty.
+
+    The map's CRS is the study area's (the ``study_area`` layer's), else the layer's own.
+    """
     if layers is None:
         return None
     data = getattr(layers, "layers", layers)
     gdf = data.get(name) if isinstance(data, Mapping) else None
     if gdf is None or not len(gdf):
         return None
-    gdf = to_project_crs(gdf, what=f"layer {name!r}")
+    ref = data.get("study_area") if isinstance(data, Mapping) else None
+    crs = (ref.crs if ref is not None and ref.crs is not None
+           else metric_crs_of(gdf, what=f"layer {name!r}"))
+    gdf = to_crs(gdf, crs, what=f"layer {name!r}")
     return gdf[~(gdf.geometry.is_empty | gdf.geometry.isna())]
 
 
@@ -153,7 +161,7 @@ def _check_sites(sites: gpd.GeoDataFrame, columns: Sequence[str]) -> gpd.GeoData
     require_columns(sites, columns, what="candidate sites")
     if not len(sites):
         raise EmptyLayerError("candidate sites: the table is empty; nothing to map")
-    return to_project_crs(sites, what="candidate sites")
+    return to_crs(sites, metric_crs_of(sites, what="candidate sites"), what="candidate sites")
 
 
 def indicator_columns(sites: pd.DataFrame) -> list[str]:
@@ -518,7 +526,19 @@ def _draw_scale_bar(sheet: _Sheet) -> None:
                 va="bottom", color=STYLE["text"], zorder=28)
 
 
-def _draw_north_arrow(sheet: _Sheet) -> None:
+def _north_angle(ax, crs) -> float:
+    """Return true north at the map centre, degrees clockwise from "up" (0 without CRS)."""
+    if crs is None:
+        return 0.0
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(
+        (x0 + x1) / 2, (y0 + y1) / 2)
+    return north_angle_deg(crs, lon, lat)
+
+
+def _draw_north_arrow(sheet: _Sheet, crs=None) -> None:
+    """Draw an arrow to true north (rotated by the CRS's meridian convergence)."""
     ax, s = sheet.ax, sheet.scale
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
@@ -527,17 +547,29 @@ def _draw_north_arrow(sheet: _Sheet) -> None:
     cx, top = x1 - (x1 - x0) * 0.04, y1 - (y1 - y0) * 0.09
     base = top - h
     notch = base + h * 0.28
-    ax.add_patch(Polygon([(cx, top), (cx - w / 2, base), (cx, notch)], closed=True,
+    # rotate about the arrow's middle; map units are metres in x and y (equal aspect)
+    a = np.deg2rad(_north_angle(ax, crs))
+    mid = (cx, base + h / 2)
+
+    def rot(x, y):
+        dx, dy = x - mid[0], y - mid[1]
+        return (mid[0] + dx * np.cos(a) + dy * np.sin(a),
+                mid[1] - dx * np.sin(a) + dy * np.cos(a))
+
+    tip, left, right, nt = rot(cx, top), rot(cx - w / 2, base), rot(cx + w / 2, base), \
+        rot(cx, notch)
+    ax.add_patch(Polygon([tip, left, nt], closed=True,
                          facecolor=STYLE["text"], edgecolor=STYLE["text"], linewidth=0.6 * s,
                          zorder=28))
-    ax.add_patch(Polygon([(cx, top), (cx + w / 2, base), (cx, notch)], closed=True,
+    ax.add_patch(Polygon([tip, right, nt], closed=True,
                          facecolor="white", edgecolor=STYLE["text"], linewidth=0.6 * s,
                          zorder=28))
-    ax.text(cx, top + h * 0.08, "N", fontsize=sheet.fs(9), fontweight="bold", ha="center",
-            va="bottom", color=STYLE["text"], zorder=28)
+    lx, ly = rot(cx, top + h * 0.22)
+    ax.text(lx, ly, "N", fontsize=sheet.fs(9), fontweight="bold", ha="center",
+            va="center", color=STYLE["text"], zorder=28)
 
 
-def footer_text(*, lang: str = "en", date=None, sources: Iterable[str] = ()) -> str:
+def footer_text(*, lang: str = "en", date=None, sources: Iterable = (), crs=None) -> str:
     """Return the two footer lines: sources; date · CRS · tool.
 
     Parameters
@@ -546,8 +578,11 @@ def footer_text(*, lang: str = "en", date=None, sources: Iterable[str] = ()) -> 
     date : date, datetime or str, optional
         The data or run date (ISO format); left out when ``None``. Never the
         wall clock, so outputs stay deterministic.
-    sources : iterable of str
-        Keys of :data:`ATTRIBUTIONS`.
+    sources : iterable of Credit or str
+        Credits of the sources (:class:`~productivecity.sources.load_report.Credit`)
+        or keys of :func:`productivecity.outputs.attribution.known_credits`.
+    crs : optional
+        The map's CRS, named in the footer (left out when None).
 
     Returns
     -------
@@ -559,7 +594,8 @@ def footer_text(*, lang: str = "en", date=None, sources: Iterable[str] = ()) -> 
     d = _format_date(date)
     if d:
         parts.append(f"{_i18n.text('date', lang)}: {d}")
-    parts.append(f"{_i18n.text('crs', lang)}: {CRS_LABEL}")
+    if crs is not None:
+        parts.append(f"{_i18n.text('crs', lang)}: {crs_label(crs)}")
     parts.append(_i18n.text("made_with", lang))
     return line1 + "\n" + "   ·   ".join(parts)
 
@@ -690,10 +726,11 @@ def _site_map(sites, layers, *, column, ax, top_k, lang, title, subtitle, paper,
         sheet.ax.set_xlabel("")
         sheet.ax.set_ylabel("")
         _draw_scale_bar(sheet)
-        _draw_north_arrow(sheet)
-        keys = attribution_keys(layers) if sources is None else list(sources)
+        _draw_north_arrow(sheet, sites.crs)
+        keys = layer_credits(layers) if sources is None else list(sources)
         _draw_texts(sheet, title=title, subtitle=subtitle,
-                    footer=footer_text(lang=lang, date=date, sources=keys))
+                    footer=footer_text(lang=lang, date=date, sources=keys,
+                                       crs=sites.crs))
         _draw_legend(sheet, handles, lang=lang)
         _draw_colorbar(sheet, cm, norm, label, y=0.60 if sheet.own else 0.0)
         _draw_top_list(sheet, top, list_column or column,
@@ -714,7 +751,7 @@ def plot_overview(
     subtitle: str | None = None,
     paper: str = "A3",
     date=None,
-    sources: Iterable[str] | None = None,
+    sources: Iterable | None = None,
     cmap="viridis",
 ) -> tuple[Figure, Axes]:
     """Map candidate sites coloured by suitability score, top ``k`` labelled with rank.
@@ -742,9 +779,11 @@ def plot_overview(
         Sheet size (landscape) when ``ax`` is None.
     date : date or str, optional
         Data or run date for the footer (never the wall clock).
-    sources : iterable of str, optional
-        Keys of :data:`ATTRIBUTIONS` for the footer; default inferred with
-        :func:`attribution_keys`.
+    sources : iterable of Credit or str, optional
+        Credits of the sources (:class:`~productivecity.sources.load_report.Credit`)
+        or keys of :func:`productivecity.outputs.attribution.known_credits`,
+        for the footer; default those the readers of ``layers`` declared
+        (:func:`~productivecity.outputs.attribution.layer_credits`).
     cmap : str or Colormap, default "viridis"
 
     Returns
@@ -790,7 +829,7 @@ def plot_indicator(
     subtitle: str | None = None,
     paper: str = "A3",
     date=None,
-    sources: Iterable[str] | None = None,
+    sources: Iterable | None = None,
     cmap="cividis",
 ) -> tuple[Figure, Axes]:
     """Map one indicator of the candidate sites (all sites, excluded ones hatched).
@@ -854,7 +893,7 @@ def plot_isochrones(
     subtitle: str | None = None,
     paper: str = "A3",
     date=None,
-    sources: Iterable[str] | None = None,
+    sources: Iterable | None = None,
     colors: Sequence[str] | None = None,
 ) -> tuple[Figure, Axes]:
     """Map the isochrones of the top sites: one colour per site, one line style per time.
@@ -888,7 +927,7 @@ def plot_isochrones(
         raise SchemaError("isochrones must be a GeoDataFrame indexed by (origin, time_min), "
                           "as returned by productivecity.isochrones")
     sites = _check_sites(sites, ["rank", "excluded"])
-    iso = to_project_crs(isochrones, what="isochrones")
+    iso = to_crs(isochrones, sites.crs, what="isochrones")
     iso = iso[~(iso.geometry.isna() | iso.geometry.is_empty)]
     top = _top_sites(sites, top_k)
     id_col = top.columns[0]
@@ -920,7 +959,7 @@ def plot_isochrones(
             colour = palette[i % len(palette)]
             mine = iso.xs(row[id_col], level=0)
             for j, t in enumerate(sorted(mine.index.astype(float), reverse=True)):
-                geom = gpd.GeoSeries([mine.geometry.loc[t]], crs=PROJECT_CRS)
+                geom = gpd.GeoSeries([mine.geometry.loc[t]], crs=iso.crs)
                 alpha = 0.10 + 0.10 * (len(times) - 1 - times.index(t)) / max(len(times), 1)
                 geom.plot(ax=sheet.ax, color=colour, alpha=alpha, zorder=10 + j * 0.01,
                           aspect=None)
@@ -938,12 +977,13 @@ def plot_isochrones(
         sheet.ax.set_xlabel("")
         sheet.ax.set_ylabel("")
         _draw_scale_bar(sheet)
-        _draw_north_arrow(sheet)
-        keys = attribution_keys(layers) if sources is None else list(sources)
+        _draw_north_arrow(sheet, sites.crs)
+        keys = layer_credits(layers) if sources is None else list(sources)
         _draw_texts(sheet, title=title or _i18n.text("isochrone_title", lang),
                     subtitle=subtitle if subtitle is not None
                     else _default_subtitle(layers, sites, lang),
-                    footer=footer_text(lang=lang, date=date, sources=keys))
+                    footer=footer_text(lang=lang, date=date, sources=keys,
+                                       crs=sites.crs))
         _draw_legend(sheet, handles, lang=lang)
     return sheet.fig, sheet.ax
 
@@ -959,7 +999,7 @@ def atlas_figures(
     lang: str = "en",
     paper: str = "A3",
     date=None,
-    sources: Iterable[str] | None = None,
+    sources: Iterable | None = None,
 ) -> dict[str, Figure]:
     """All the maps of an atlas: overview, one per indicator, isochrones of the top sites.
 
@@ -1014,7 +1054,7 @@ def iter_atlas_figures(
     lang: str = "en",
     paper: str = "A3",
     date=None,
-    sources: Iterable[str] | None = None,
+    sources: Iterable | None = None,
 ) -> Iterator[tuple[str, Figure]]:
     """Yield the pages of :func:`atlas_figures` one at a time, as ``(name, figure)``.
 

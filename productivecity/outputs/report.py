@@ -17,12 +17,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from productivecity import _i18n
+from productivecity.crs import crs_label
 from productivecity.io import atomic_path
-from productivecity.outputs.attribution import attribution, attribution_keys
+from productivecity.outputs.attribution import attribution, layer_credits
 from productivecity.outputs.export import ranked_sites
 from productivecity.outputs.maps import (
     _PNG_METADATA,
-    CRS_LABEL,
     _layer,
     _rc,
     indicator_columns,
@@ -82,7 +82,7 @@ def write_report(
     lang: str = "en",
     title: str | None = None,
     date=None,
-    sources: Iterable[str] | None = None,
+    sources: Iterable | None = None,
     figure_dpi: int = 110,
     overwrite: bool = False,
 ) -> Path:
@@ -117,8 +117,10 @@ def write_report(
     title : str, optional
     date : date or str, optional
         Data or run date (never the wall clock, so the report is reproducible).
-    sources : iterable of str, optional
-        Attribution keys (default inferred from ``layers``).
+    sources : iterable of Credit or str, optional
+        Credits of the sources (:class:`~productivecity.sources.load_report.Credit`)
+        or keys of :func:`productivecity.outputs.attribution.known_credits`;
+        default those the readers of ``layers`` declared.
     figure_dpi : int, default 110
     overwrite : bool, default False
 
@@ -228,10 +230,11 @@ def write_report(
             out.append(f"<figure><img src='{e(src)}' alt='{e(str(caption))}'>"
                        f"<figcaption>{e(str(caption))}</figcaption></figure>")
 
-    keys = (attribution_keys(layers) if layers is not None else []) if sources is None \
+    keys = (layer_credits(layers) if layers is not None else []) if sources is None \
         else list(sources)
     out.append(f"<footer>{t('sources')}: {e(attribution(keys)) if keys else '–'}<br>"
-               f"{t('crs')}: {e(CRS_LABEL)} · {t('made_with')}</footer>")
+               f"{t('crs')}: {e(crs_label(sites.crs)) if sites.crs is not None else '–'} · "
+               f"{t('made_with')}</footer>")
     out.append("</body></html>\n")
     with atomic_path(path, overwrite=overwrite) as tmp:
         tmp.write_text("\n".join(out), encoding="utf-8")

@@ -40,8 +40,9 @@ from folium.template import Template
 
 from productivecity import _i18n
 from productivecity._errors import ProductiveCityError
+from productivecity.crs import crs_label
 from productivecity.io import atomic_path
-from productivecity.outputs.attribution import attribution, attribution_keys
+from productivecity.outputs.attribution import attribution, layer_credits
 from productivecity.outputs.maps import STYLE, _check_sites, _layer, _top_sites, indicator_columns
 
 logger = logging.getLogger(__name__)
@@ -226,7 +227,7 @@ def web_map(
     lang: str = "en",
     title: str | None = None,
     date=None,
-    sources: Iterable[str] | None = None,
+    sources: Iterable | None = None,
     tiles: str | None = None,
     cmap: str = "viridis",
     stability_top_k: int | None = None,
@@ -255,9 +256,11 @@ def web_map(
         Title shown top left.
     date : date or str, optional
         Data or run date shown under the title.
-    sources : iterable of str, optional
-        Data source keys for the attribution line (default inferred, see
-        :func:`productivecity.outputs.attribution.attribution_keys`).
+    sources : iterable of Credit or str, optional
+        Credits of the sources (:class:`~productivecity.sources.load_report.Credit`)
+        or keys of :func:`productivecity.outputs.attribution.known_credits`,
+        for the attribution line; default those the readers of ``layers``
+        declared (:func:`~productivecity.outputs.attribution.layer_credits`).
     tiles : str, optional
         A folium/xyzservices tile provider name (e.g. ``"CartoDB positron"``) for
         an online basemap; default none (offline).
@@ -415,7 +418,7 @@ def web_map(
     _MetricScale().add_to(m)
     m.fit_bounds([[ymin, xmin], [ymax, xmax]])
 
-    keys = attribution_keys(layers) if sources is None else list(sources)
+    keys = layer_credits(layers) if sources is None else list(sources)
     t = functools.partial(_i18n.text, lang=lang)
     head = html.escape(title or t("overview_title"))
     sub = html.escape(t("sites_n", n=len(sites), e=int(excluded.sum())))
@@ -440,7 +443,8 @@ def web_map(
         f"</div></div>"
     )
     attr = html.escape(f"{t('sources')}: {attribution(keys) if keys else '–'} · "
-                       f"{t('crs')}: EPSG:31370 → WGS 84")
+                       f"{t('crs')}: {crs_label(sites.crs) if sites.crs is not None else '–'} "
+                       f"→ WGS 84")
     root.html.add_child(Element(
         f"<div class='pc-panel pc-title'><h1>{head}</h1><p>{sub}</p></div>{legend}"
         f"<div class='pc-panel pc-attr'>{attr}</div>"

@@ -999,11 +999,11 @@ def maximal_covering(
     >>> units = pc.demand_units(layers, inputs.demand)
     >>> tt = pc.network_travel_times(inputs.walk, sites, units, limit_min=10,
     ...                              demand_column="jobseekers_low_edu_n", existing=layers["hubs"])
-    >>> res = pc.maximal_covering(tt, 2)  # 2 new hubs next to the 2 existing ones
+    >>> res = pc.maximal_covering(tt, 2)  # 2 new hubs next to the 3 existing ones
     >>> len(res.selected), res.optimal
     (2, True)
     >>> round(res.baseline_covered_demand_n), round(res.covered_demand_n)  # job seekers
-    (393, 1841)
+    (734, 1841)
     >>> round(res.total_demand_n)
     3441
     """
@@ -1328,7 +1328,7 @@ def coverage_curve(
     ...                              demand_column="jobseekers_low_edu_n", existing=layers["hubs"])
     >>> curve = pc.coverage_curve(tt, 3)  # k = 0..3 new hubs
     >>> curve.table["covered_demand_n"].round().astype(int).tolist()
-    [393, 1246, 1841, 2216]
+    [734, 1329, 1841, 2216]
     """
     T = _check_time(tt, limit_min)
     allowed = _candidate_mask(tt, candidates)

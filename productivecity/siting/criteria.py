@@ -591,6 +591,81 @@ def _check_keys(table: Any, known: Sequence[str], *, where: str) -> None:
         raise CriteriaError(f"{where}: unknown key(s) {unknown}; known keys: {list(known)}")
 
 
+def usable_criteria(spec: CriteriaSpec, table: pd.DataFrame, *, strict: bool = False
+                    ) -> tuple[CriteriaSpec, list[str]]:
+    """Drop the criteria and constraints whose indicator no site has.
+
+    An indicator is unavailable when its column is absent from ``table`` or NaN
+    at every site: its input is missing for the whole study area (e.g. no
+    job-seeker table, no canal). Scoring it would exclude every site, so its
+    criteria and constraints are dropped and the other weights renormalised
+    (AHP weights become the resolved weights of the remaining criteria).
+
+    Parameters
+    ----------
+    spec : CriteriaSpec
+    table : DataFrame
+        The site indicators.
+    strict : bool, default False
+        Raise instead of dropping.
+
+    Returns
+    -------
+    spec : CriteriaSpec
+        ``spec`` itself when nothing is dropped.
+    dropped : list of str
+        One line per dropped criterion or constraint, naming its column.
+
+    Raises
+    ------
+    CriteriaError
+        ``strict`` and something would be dropped, or no criterion is left.
+
+    Warns
+    -----
+    CriteriaWarning
+        Naming what was dropped.
+    """
+    def unavailable(col: str) -> bool:
+        return col not in table.columns or bool(table[col].isna().all())
+
+    gone = [c for c in spec.criteria if unavailable(c.column)]
+    gone_c = [c for c in spec.constraints if unavailable(c.column)]
+    if not gone and not gone_c:
+        return spec, []
+    dropped = [f"criterion {c.name!r} ({c.column})" for c in gone]
+    dropped += [f"constraint on {c.column}" for c in gone_c]
+    what = (f"no site has a value for the indicator(s) of {', '.join(dropped)} (their inputs "
+            f"are missing; see the indicators' missing table)")
+    if strict:
+        raise CriteriaError(f"{what}; strict scoring refuses to drop them: provide the inputs, "
+                            f"or remove these criteria")
+    kept = [c for c in spec.criteria if c not in gone]
+    if not kept:
+        raise CriteriaError(f"no criterion can be scored: {what}")
+    w = spec.weights.reindex([c.name for c in kept])
+    if float(w.sum()) <= 0:
+        raise CriteriaError(f"the criteria left after dropping the unavailable ones all have "
+                            f"weight 0: {what}")
+    w = w / float(w.sum())
+    kept = [dataclasses.replace(c, weight=float(w[c.name])) for c in kept]
+    order = spec.owa_order_weights
+    if order is not None and spec.method == "owa":
+        order = tuple(order[:len(kept)])
+        total = sum(order)
+        if total <= 0:
+            raise CriteriaError(f"the OWA order weights of the {len(kept)} criteria left are "
+                                f"all zero after dropping the unavailable ones: {what}")
+        order = tuple(v / total for v in order)
+    out = dataclasses.replace(
+        spec, criteria=tuple(kept),
+        constraints=tuple(c for c in spec.constraints if c not in gone_c),
+        ahp_matrix=None, ahp_criteria=None, owa_order_weights=order)
+    warnings.warn(f"criteria dropped: {what}; the other weights renormalised",
+                  CriteriaWarning, stacklevel=2)
+    return out, dropped
+
+
 def criteria_table(spec: CriteriaSpec) -> pd.DataFrame:
     """Return the criteria as a table, one row per criterion.
 

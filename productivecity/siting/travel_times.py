@@ -58,7 +58,7 @@ def network_travel_times(
     >>> tt = pc.network_travel_times(inputs.walk, sites, units, limit_min=10,
     ...                              demand_column="jobseekers_low_edu_n", existing=layers["hubs"])
     >>> len(tt.candidates), len(tt.existing), tt.limit_min
-    (33, 2, 10.0)
+    (33, 3, 10.0)
     """
     if demand_column not in demand.columns:
         raise SchemaError(f"demand units lack the column {demand_column!r}; columns: "

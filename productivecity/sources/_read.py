@@ -17,7 +17,7 @@ import numpy as np
 import pyogrio
 
 from productivecity._errors import CRSError, DataSourceError
-from productivecity._validate import to_project_crs
+from productivecity.crs import check_coordinates, to_crs
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +32,9 @@ def read_vector(
     columns: list[str] | None = None,
     where: str | None = None,
     bbox: tuple[float, float, float, float] | None = None,
-    project: bool = True,
+    crs=None,
 ) -> gpd.GeoDataFrame:
-    """Read a vector file (any GDAL format) and, by default, project it to EPSG:31370.
+    """Read a vector file (any GDAL format), optionally projected to ``crs``.
 
     Parameters
     ----------
@@ -48,10 +48,13 @@ def read_vector(
         OGR SQL WHERE clause applied while reading.
     bbox : tuple, optional
         ``(minx, miny, maxx, maxy)`` in the file's CRS.
-    project : bool, default True
-        Project to the project CRS. A file without CRS is refused, except
-        GeoJSON/TopoJSON whose coordinates all lie in longitude/latitude
-        range: those formats are WGS84 by specification.
+    crs : optional
+        Project to this CRS (the study area's); default: the file's own.
+
+    A file without CRS is refused, except GeoJSON/TopoJSON whose coordinates
+    all lie in longitude/latitude range (those formats are WGS84 by
+    specification). So is a file whose coordinates contradict its declared
+    CRS (longitude/latitude declared as metres, or the reverse).
 
     Returns
     -------
@@ -89,11 +92,13 @@ def read_vector(
             gdf = gdf.set_crs("EPSG:4326")
         else:
             raise CRSError(
-                f"{path} has no CRS (no .prj file or CRS metadata); add it (e.g. with "
-                f"ogr2ogr -a_srs EPSG:31370) or read the file yourself and call set_crs()"
+                f"{path} has no CRS (no .prj file or CRS metadata); add the CRS its "
+                f"coordinates are in (e.g. with ogr2ogr -a_srs EPSG:<code>) or read the file "
+                f"yourself and call set_crs()"
             )
-    if project:
-        gdf = to_project_crs(gdf, what=str(path))
+    check_coordinates(gdf, what=str(path))
+    if crs is not None:
+        gdf = to_crs(gdf, crs, what=str(path))
     return gdf
 
 

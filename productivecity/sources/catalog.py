@@ -17,7 +17,7 @@ import dataclasses
 import os
 from pathlib import Path
 
-from productivecity._errors import DataSourceError, UnknownKeyError
+from productivecity._errors import DataSourceError, SourceNotFoundError, UnknownKeyError
 from productivecity.sources import regions
 
 
@@ -186,7 +186,7 @@ class DataDir:
         """Return the first file of ``kind``; raise :class:`DataSourceError` if there is none."""
         path = self.find(kind)
         if path is None:
-            raise DataSourceError(missing_message(kind, self.root))
+            raise SourceNotFoundError(missing_message(kind, self.root))
         return path
 
 

@@ -5,7 +5,10 @@ The catalogue (``productivecity/data/hubs.csv``, documented in
 makerspaces, hackerspaces, broedplekken, makers districts) in Brussels and
 reference cases in Flanders and the Netherlands, each with the public source
 of its location and a ``location_precision``. Users add their own hubs from a
-CSV (longitude/latitude columns), GeoJSON or GeoPackage.
+CSV (longitude/latitude columns), GeoJSON or GeoPackage. The hubs tagged in
+OpenStreetMap (``leisure=hackerspace`` and kin, :func:`read_osm_hubs`) are
+added from the data directory's OSM file, so an area outside the catalogue
+has the hubs OSM knows.
 
 Schema of :func:`hubs` and :func:`read_hubs` (index ``hub_id``, str, unique):
 
@@ -19,9 +22,9 @@ Schema of :func:`hubs` and :func:`read_hubs` (index ``hub_id``, str, unique):
                            never 0 by default)
 ``location_precision``     ``address``, ``osm_point``, ``street``, ``site_approx``
                            (hand-placed on the documented site) or ``user``
-``source``                 ``catalogue`` or the user's file (str)
+``source``                 ``catalogue``, the user's file or ``OpenStreetMap`` (str)
 ``source_url``             public source of the location (str, may be "")
-``geometry``               Point, EPSG:31370
+``geometry``               Point, in the study area's CRS
 =========================  ==============================================================
 """
 
@@ -40,9 +43,10 @@ import pandas as pd
 
 from productivecity._errors import DataSourceError, EmptyLayerError, SchemaError
 from productivecity._validate import require_columns
-from productivecity.settings import PROJECT_CRS
+from productivecity.crs import metric_crs_of, to_crs
 from productivecity.sources._read import read_vector
-from productivecity.sources.load_report import LayerReport
+from productivecity.sources.catalog import DataDir
+from productivecity.sources.load_report import OSM_CREDIT, Credit, LayerReport, file_credit
 from productivecity.sources.units import _area_geometry, normalise_nis5
 
 logger = logging.getLogger(__name__)
@@ -65,14 +69,14 @@ def catalogue_path() -> Path:
 
 
 def catalogue() -> gpd.GeoDataFrame:
-    """Return the whole shipped hub catalogue, in EPSG:31370.
+    """Return the whole shipped hub catalogue, in longitude/latitude (EPSG:4326).
 
     Returns
     -------
     GeoDataFrame
         Index ``hub_id``; the columns of :data:`HUB_COLUMNS` plus ``address``,
         ``source_note`` and ``checked`` (date the entry was checked), and
-        ``geometry`` (Point, EPSG:31370). Coordinates in the CSV are WGS84
+        ``geometry`` (Point, EPSG:4326). Coordinates in the CSV are WGS84
         ``lon``/``lat``.
 
     Examples
@@ -82,7 +86,7 @@ def catalogue() -> gpd.GeoDataFrame:
     >>> cat.loc["atelier-groot-eiland", "municipality_nis5"]
     '21012'
     >>> cat.crs.to_epsg()
-    31370
+    4326
     """
     df = pd.read_csv(_CATALOGUE, dtype=str, keep_default_na=False, encoding="utf-8")
     require_columns(df, ["hub_id", "name", "lon", "lat", "type", "source_url"],
@@ -117,7 +121,7 @@ def catalogue() -> gpd.GeoDataFrame:
         geometry=gpd.points_from_xy(lon, lat, crs="EPSG:4326"),
     )
     out.index = pd.Index(df["hub_id"].to_numpy(), name="hub_id")
-    return out.to_crs(PROJECT_CRS)
+    return out
 
 
 def read_hubs(
@@ -168,6 +172,7 @@ def read_hubs(
     if not path.exists():
         raise DataSourceError(f"hub file {path} does not exist")
     report = LayerReport("hubs", sources=[str(path)])
+    report.credit(file_credit(path, "hubs"), source=path)
     if path.suffix.lower() in (".csv", ".txt", ".tsv"):
         try:
             df = pd.read_csv(path, sep=None, engine="python", dtype=str, encoding="utf-8-sig")
@@ -182,7 +187,6 @@ def read_hubs(
         report.skip("no coordinates", int((~ok).sum()))
         df = df.loc[ok]
         geoms = gpd.GeoSeries(gpd.points_from_xy(x[ok], y[ok]), index=df.index, crs=crs)
-        geoms = geoms.to_crs(PROJECT_CRS)
     else:
         gdf = read_vector(path, layer=layer)
         require_columns(gdf, [name_column], what=str(path))
@@ -233,7 +237,7 @@ def read_hubs(
             "source_url": url.to_numpy(),
         },
         geometry=np.asarray(geoms.values),
-        crs=PROJECT_CRS,
+        crs=geoms.crs,
         index=pd.Index(ids.to_numpy(), name="hub_id"),
     )
     out = out.loc[first]
@@ -246,9 +250,11 @@ def hubs(
     *,
     path: str | os.PathLike | None = None,
     include_catalogue: bool = True,
+    data_dir: str | os.PathLike | None = None,
+    osm_path: str | os.PathLike | None = None,
     **read_options,
 ) -> tuple[gpd.GeoDataFrame, LayerReport]:
-    """Return the existing hubs in the study area: the catalogue and/or the user's file.
+    """Return the existing hubs in the study area: the catalogue, the user's file and OSM.
 
     Parameters
     ----------
@@ -258,28 +264,49 @@ def hubs(
         The user's hubs (see :func:`read_hubs`; ``read_options`` are passed on).
     include_catalogue : bool, default True
         Include the shipped catalogue.
+    data_dir : path-like, optional
+        Data directory whose OSM file (``osm_pbf``, else ``osm_xml``) adds the
+        hubs tagged in OpenStreetMap (:func:`read_osm_hubs`).
+    osm_path : path-like, optional
+        An OSM file to read the hubs from (instead of the data directory's).
 
     Returns
     -------
     GeoDataFrame
-        The hub schema of this module, index ``hub_id``, EPSG:31370. A user
+        The hub schema of this module, index ``hub_id``, in the area's metric
+        CRS (without an area: the UTM zone of the hubs). A user
         hub within :data:`DUPLICATE_DISTANCE_M` of a catalogue hub with the
         same name replaces it (the user's data are taken as newer); such
-        pairs, and user ids that collide with catalogue ids, are counted.
+        pairs, and user ids that collide with catalogue ids, are counted. An
+        OSM hub within that distance of a catalogue or user hub of the same
+        name is left out (counted): the catalogue documents its hubs, the
+        user's file is taken as newer.
     LayerReport
-        Layer ``hubs``.
+        Layer ``hubs``; a note says when every hub in the area comes from
+        OpenStreetMap.
     """
-    if path is None and not include_catalogue:
-        raise DataSourceError("no hubs requested: give path=... and/or include_catalogue=True")
+    osm_file = Path(osm_path) if osm_path is not None else None
+    if osm_file is None and data_dir is not None:
+        dd = DataDir(data_dir)
+        osm_file = dd.find("osm_pbf") or dd.find("osm_xml")
+    if path is None and not include_catalogue and osm_file is None:
+        where = f" (no OSM file in {data_dir})" if data_dir is not None else ""
+        raise DataSourceError(f"no hubs requested: give path=..., data_dir=... with an OSM "
+                              f"file and/or include_catalogue=True{where}")
     report = LayerReport("hubs")
     parts = []
+    crs = metric_crs_of(area, what="area") if area is not None else None
     if include_catalogue:
         cat = catalogue()[list(HUB_COLUMNS) + ["geometry"]]
+        crs = crs if crs is not None else metric_crs_of(cat, what="hub catalogue")
+        cat = to_crs(cat, crs, what="hub catalogue")
         report.sources.append(str(_CATALOGUE))
         report.read_n += len(cat)
         parts.append(cat)
     if path is not None:
         user, urep = read_hubs(path, **read_options)
+        crs = crs if crs is not None else metric_crs_of(user, what=str(path))
+        user = to_crs(user, crs, what=str(path))
         report.sources += urep.sources
         report.read_n += urep.read_n
         for reason, n in urep.skipped.items():
@@ -296,7 +323,30 @@ def hubs(
                                     f"suffix '-user': {list(clash)}")
                 user = user.rename(index={c: f"{c}-user" for c in clash})
         parts.append(user)
-    out = gpd.GeoDataFrame(pd.concat(parts), crs=PROJECT_CRS)
+    if osm_file is not None:
+        osm, orep = read_osm_hubs(osm_file)
+        if crs is None and len(osm):
+            crs = metric_crs_of(osm, what=str(osm_file))
+        osm = to_crs(osm, crs if crs is not None else osm.crs, what=str(osm_file))
+        crs = osm.crs if crs is None else crs
+        report.sources += orep.sources
+        report.read_n += orep.read_n
+        for reason, n in orep.skipped.items():
+            report.skip(reason, n)
+        report.notes += orep.notes
+        if parts:
+            known = pd.concat(parts)
+            dup = _same_hub(known, osm)
+            report.skip("OpenStreetMap hub already in the catalogue or the user's file",
+                        len(dup))
+            osm = osm.drop(index=dup)
+            clash = osm.index.intersection(known.index)
+            if len(clash):
+                report.notes.append(f"OpenStreetMap hub ids also used by the catalogue or the "
+                                    f"user's file renamed with suffix '-osm': {list(clash)}")
+                osm = osm.rename(index={c: f"{c}-osm" for c in clash})
+        parts.append(osm)
+    out = gpd.GeoDataFrame(pd.concat(parts), crs=crs)
     out.index.name = "hub_id"
     if area is not None:
         poly = _area_geometry(area)
@@ -306,14 +356,140 @@ def hubs(
         if out.empty:
             raise EmptyLayerError(
                 f"no hub lies in the study area ({report.outside_area_n} hubs from "
-                f"{', '.join(report.sources)} are all outside); give your own with path=..."
+                f"{', '.join(report.sources)} are all outside"
+                + "".join(f"; {n}" for n in (orep.notes if osm_file is not None else []))
+                + "); give your own with path=..."
             )
+        if osm_file is not None and out["source"].eq(OSM_SOURCE).all():
+            report.notes.append(f"every hub in the area comes from OpenStreetMap "
+                                f"({osm_file.name}): no catalogue or user hub lies there")
     unknown_cap = int(out["training_places_n"].isna().sum())
     if unknown_cap:
         report.notes.append(f"{unknown_cap} of {len(out)} hubs have no documented training "
                             f"places (training_places_n <NA>)")
+    _credit_hubs(report, out, path, osm_file)
     report.features_n = len(out)
     report.log()
+    return out, report
+
+
+#: Credit of the shipped catalogue (each hub's own source is in its ``source_url``).
+CATALOGUE_CREDIT = Credit("hubs_catalogue",
+                          "productivecity hub catalogue (public sources, OpenStreetMap)")
+
+
+def _credit_hubs(report: LayerReport, out: gpd.GeoDataFrame, path, osm_file) -> None:
+    """Credit the sources of the hubs kept: the catalogue, the user's file, OpenStreetMap."""
+    kept = set(out["source"])
+    if "catalogue" in kept:
+        report.credit(CATALOGUE_CREDIT)
+    if path is not None and str(Path(path)) in kept:
+        report.credit(file_credit(path, "hubs"), source=path)
+    if OSM_SOURCE in kept:
+        report.credit(OSM_CREDIT, source=osm_file)
+
+
+#: OSM tags of maker hubs read by :func:`read_osm_hubs` (osmnx-style filter).
+OSM_HUB_TAGS = {"leisure": ["hackerspace", "makerspace"], "amenity": ["makerspace", "fablab"]}
+#: ``source`` of the hubs read from OpenStreetMap.
+OSM_SOURCE = "OpenStreetMap"
+
+
+def _osm_hub_type(tags: pd.Series) -> str:
+    """Hub type from the OSM tags: the ``hackerspace:type`` subtype, else the main tag."""
+    for key in ("hackerspace:type", "hackerspace"):
+        value = str(tags.get(key) or "").strip().lower().replace(" ", "")
+        if value in ("makerspace", "fablab", "hackerspace"):
+            return value
+    if tags.get("amenity") == "fablab":
+        return "fablab"
+    if "makerspace" in (tags.get("leisure"), tags.get("amenity")):
+        return "makerspace"
+    return "hackerspace"
+
+
+def read_osm_hubs(path: str | os.PathLike) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """Read the maker hubs of an OSM PBF or XML file.
+
+    Read are features tagged ``leisure=hackerspace`` (the OSM wiki's tag for
+    hackerspaces, makerspaces and fablabs, with the subtype in
+    ``hackerspace:type=makerspace|fablab``), and the rarer
+    ``leisure=makerspace``, ``amenity=makerspace`` and ``amenity=fablab``.
+    Craft workshops (``craft=*``) are businesses, not hubs, and are not read.
+
+    Parameters
+    ----------
+    path : path-like
+        The OSM file (``.osm.pbf`` or ``.osm``).
+
+    Returns
+    -------
+    GeoDataFrame
+        The hub schema of this module, index ``hub_id`` = ``osm-<n|w|r><id>``;
+        ``type`` ``fablab``, ``makerspace`` or ``hackerspace`` (see above);
+        ``city`` / ``country`` from ``addr:city`` / ``addr:country`` (else "");
+        ``training_places_n`` <NA>; ``location_precision`` ``osm_point``;
+        ``source`` ``"OpenStreetMap"``; ``source_url`` the object's
+        openstreetmap.org page. Areas are reduced to a point inside them.
+        In a metric CRS (the file's, or its UTM zone).
+    LayerReport
+        Layer ``hubs``, source the file.
+    """
+    from productivecity.sources.osm import read_osm_file
+
+    path = Path(path)
+    report = LayerReport("hubs", sources=[str(path)])
+    report.credit(OSM_CREDIT, source=path)
+    parts = [read_osm_file(path, geometry=g, tags=OSM_HUB_TAGS)
+             for g in ("points", "multipolygons")]
+    parts = [p for p in parts if len(p)]
+    report.read_n = sum(len(p) for p in parts)
+    if not parts:
+        report.notes.append(f"no hackerspace, makerspace or fablab tags in {path.name}")
+        empty = gpd.GeoDataFrame({c: pd.Series(dtype="Int64" if c == "training_places_n"
+                                               else object) for c in HUB_COLUMNS},
+                                 geometry=gpd.GeoSeries([], crs="EPSG:4326"))
+        empty.index = pd.Index([], name="hub_id", dtype=object)
+        return empty, report
+    crs = metric_crs_of(parts[0], what=str(path))
+    osm = gpd.GeoDataFrame(pd.concat([to_crs(p, crs, what=str(path)) for p in parts],
+                                     ignore_index=True), crs=crs)
+    missing = (osm.geometry.isna() | osm.geometry.is_empty).to_numpy()
+    report.skip("no geometry", int(missing.sum()))
+    osm = osm.loc[~missing]
+    not_point = (osm.geom_type != "Point").to_numpy()
+    if not_point.any():
+        report.notes.append(f"{int(not_point.sum())} hubs drawn as areas reduced to a point "
+                            f"inside them")
+    geoms = osm.geometry.where(~not_point, osm.geometry.representative_point())
+    element = osm["osm_element"].astype(str)
+    letter = element.map({"node": "n", "way": "w", "relation": "r"}).fillna("x")
+    ids = "osm-" + letter + osm["osm_id"].astype(str)
+
+    def text(key: str) -> np.ndarray:
+        col = osm[key] if key in osm.columns else pd.Series(None, index=osm.index, dtype=object)
+        return col.fillna("").astype(str).str.strip().to_numpy(dtype=object)
+
+    out = gpd.GeoDataFrame(
+        {
+            "name": text("name"),
+            "city": text("addr:city"),
+            "municipality_nis5": "",
+            "country": pd.Series(text("addr:country"), index=osm.index).str.upper().to_numpy(),
+            "type": [_osm_hub_type(row) for _, row in osm.iterrows()],
+            "training_places_n": pd.array([pd.NA] * len(osm), dtype="Int64"),
+            "location_precision": "osm_point",
+            "source": OSM_SOURCE,
+            "source_url": ("https://www.openstreetmap.org/" + element + "/"
+                           + osm["osm_id"].astype(str)).to_numpy(dtype=object),
+        },
+        geometry=np.asarray(geoms.values), crs=crs,
+        index=pd.Index(ids.to_numpy(dtype=object), name="hub_id"),
+    )
+    dup = out.index.duplicated(keep="first")
+    report.skip("repeated hub id (first kept)", int(dup.sum()))
+    out = out.loc[~dup]
+    report.features_n = len(out)
     return out, report
 
 

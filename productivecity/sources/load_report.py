@@ -3,13 +3,25 @@
 Every loader returns, next to its GeoDataFrame, a :class:`LayerReport` that
 counts what was read, repaired, merged, clipped away or skipped and why, and
 the sources used. The CLI prints the reports as a summary table.
+
+Each reader also declares who to credit for what it read: a :class:`Credit`
+(source and licence) added to its report with :meth:`LayerReport.credit`.
+Readers that return a table without a report (labour and demand tables) call
+:func:`record_credit`, which a run collects per step (:func:`collect_credits`).
+The outputs credit exactly these sources
+(:mod:`productivecity.outputs.attribution`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import logging
+import os
 import warnings
+from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 
@@ -31,6 +43,136 @@ DEFECT_REASONS = frozenset({
     "repeated hub id (first kept)",
     "not a polygon or point (e.g. lines, multipoints)",
 })
+
+
+@dataclasses.dataclass(frozen=True)
+class Credit:
+    """Who to credit for one data source, and under which licence.
+
+    Attributes
+    ----------
+    key : str
+        Identifies the source: credits with the same key are listed once
+        (``"osm"``, a region's key such as a statistics office's, ``"gtfs:<agency>"``,
+        ``"file:<name>"``).
+    text : str
+        The attribution as it must appear (``"© OpenStreetMap contributors"``).
+    licence : str
+        Licence name (``"ODbL"``), "" if unknown.
+    url : str
+        Where the source or its licence is described, "" if none.
+
+    Examples
+    --------
+    >>> OSM_CREDIT.line()
+    '© OpenStreetMap contributors (ODbL)'
+    """
+
+    key: str
+    text: str
+    licence: str = ""
+    url: str = ""
+
+    def line(self) -> str:
+        """Return the text with the licence in brackets (unless the text names it)."""
+        if self.licence and self.licence not in self.text:
+            return f"{self.text} ({self.licence})"
+        return self.text
+
+
+#: OpenStreetMap data (extracts, vector tiles of OSM, Overpass, Nominatim).
+OSM_CREDIT = Credit("osm", "© OpenStreetMap contributors", "ODbL",
+                    "https://www.openstreetmap.org/copyright")
+#: The synthetic sample shipped with the package: credited instead of any source read from it.
+SAMPLE_CREDIT = Credit("sample", "synthetic sample data of productivecity (not real data)")
+
+
+def file_credit(path: str | os.PathLike, what: str) -> Credit:
+    """Credit a file whose publisher is unknown by its name (``"hubs: my_hubs.csv"``).
+
+    A scenario replaces or completes it with ``[outputs] attribution`` /
+    ``attribution_extra``.
+    """
+    name = Path(path).name
+    return Credit(f"file:{name}", f"{what}: {name}")
+
+
+def area_credit(source: str) -> list[Credit]:
+    """Credit of a study area by its ``source``: OpenStreetMap (Nominatim), a file, or none.
+
+    Areas drawn from a bounding box or a geometry in memory credit nothing.
+    """
+    if source.startswith("OpenStreetMap"):
+        return [OSM_CREDIT]
+    return [file_credit(source, "study area")] if Path(source).is_file() else []
+
+
+def gtfs_credit(agency: str | None, folder: str | os.PathLike) -> Credit:
+    """Credit a GTFS feed: its agency (``agency.txt``) or, without one, its folder."""
+    if agency:
+        return Credit(f"gtfs:{agency}", f"{agency} (GTFS)")
+    name = Path(folder).name
+    return Credit(f"gtfs:{name}", f"GTFS feed {name}")
+
+
+def _in_sample(source) -> bool:
+    """Return True if ``source`` is a file of the package's synthetic sample."""
+    if source is None:
+        return False
+    from productivecity.sources.catalog import sample_data_dir
+
+    try:
+        return Path(source).resolve().is_relative_to(sample_data_dir())
+    except (OSError, ValueError):  # pragma: no cover - not a path
+        return False
+
+
+def as_credit(value) -> Credit:
+    """Return ``value`` as a :class:`Credit` (also from its dict, as stored in caches)."""
+    if isinstance(value, Credit):
+        return value
+    if isinstance(value, dict):
+        return Credit(**value)
+    raise TypeError(f"expected a Credit or its dict, got {value!r}")
+
+
+_COLLECTORS: contextvars.ContextVar[tuple[list[Credit], ...]] = contextvars.ContextVar(
+    "productivecity_credit_collectors", default=())
+
+
+def record_credit(*credits: Credit, source: str | os.PathLike | None = None) -> None:
+    """Declare that a reader used the sources credited by ``credits``.
+
+    For readers that return a table without a :class:`LayerReport` (labour and
+    demand tables), and for a workflow that uses a layer's report: the credits
+    go to every open :func:`collect_credits` (none open: nothing happens). A
+    ``source`` file of the package's synthetic sample records
+    :data:`SAMPLE_CREDIT` instead.
+    """
+    for credit in credits:
+        credit = SAMPLE_CREDIT if _in_sample(source) else as_credit(credit)
+        for got in _COLLECTORS.get():
+            if all(c.key != credit.key for c in got):
+                got.append(credit)
+
+
+@contextlib.contextmanager
+def collect_credits() -> Iterator[list[Credit]]:
+    """Collect the credits recorded (:func:`record_credit`) inside the ``with`` block.
+
+    Examples
+    --------
+    >>> with collect_credits() as got:
+    ...     record_credit(OSM_CREDIT)
+    >>> [c.key for c in got]
+    ['osm']
+    """
+    got: list[Credit] = []
+    token = _COLLECTORS.set((*_COLLECTORS.get(), got))
+    try:
+        yield got
+    finally:
+        _COLLECTORS.reset(token)
 
 
 @dataclasses.dataclass
@@ -57,6 +199,8 @@ class LayerReport:
         Other records left out, by reason (e.g. ``"no coordinates"``).
     notes : list of str
         Free-text remarks (missing inputs, caveats).
+    credits : list of Credit
+        Who to credit for the sources read (see :meth:`credit`).
     """
 
     layer: str
@@ -68,6 +212,21 @@ class LayerReport:
     outside_area_n: int = 0
     skipped: dict[str, int] = dataclasses.field(default_factory=dict)
     notes: list[str] = dataclasses.field(default_factory=list)
+    credits: list[Credit] = dataclasses.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.credits = [as_credit(c) for c in self.credits]  # dicts from a cached report
+
+    def credit(self, *credits: Credit, source: str | os.PathLike | None = None) -> None:
+        """Credit the sources of this layer (each key once, in order of declaration).
+
+        A ``source`` file of the package's synthetic sample is credited as
+        :data:`SAMPLE_CREDIT` instead: the sample credits only itself.
+        """
+        for c in credits:
+            c = SAMPLE_CREDIT if _in_sample(source) else as_credit(c)
+            if all(have.key != c.key for have in self.credits):
+                self.credits.append(c)
 
     def skip(self, reason: str, n: int) -> None:
         """Count ``n`` records left out for ``reason`` (no-op for ``n == 0``)."""
@@ -121,6 +280,7 @@ class LayerReport:
         d["sources"] = "; ".join(self.sources)
         d["skipped"] = "; ".join(f"{k}: {v}" for k, v in self.skipped.items())
         d["notes"] = "; ".join(self.notes)
+        d["credits"] = "; ".join(c.line() for c in self.credits)
         return d
 
 

@@ -23,7 +23,7 @@ OSM XML. When the first source found has none of a requested kind (e.g. no
 some, that kind is taken from the later source; the report's ``notes`` say
 which kind came from which file. The layer's report lists every file read.
 
-All layers are returned in EPSG:31370 (metres) together with a
+All layers are returned in the study area's metric CRS together with a
 :class:`~productivecity.sources.load_report.LayerReport`. Buildings come with a separate
 estimate of where the layer is complete, :func:`buildings_coverage`.
 """
@@ -33,7 +33,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -52,13 +51,15 @@ from productivecity._errors import (
     ParameterError,
     ParameterTypeError,
     SchemaError,
+    SourceNotFoundError,
 )
 from productivecity._geom import area_ha, clip_to_area, length_km, repair_geometries
-from productivecity._validate import to_project_crs
-from productivecity.settings import PROJECT_CRS, Settings, get_settings
+from productivecity.crs import metric_crs_of, to_crs
+from productivecity.settings import Settings, get_settings
+from productivecity.sources import _osm_cut
 from productivecity.sources._read import read_vector
 from productivecity.sources.catalog import DataDir, missing_message
-from productivecity.sources.load_report import LayerReport
+from productivecity.sources.load_report import OSM_CREDIT, LayerReport, file_credit
 from productivecity.sources.pmtiles import pmtiles_info, read_pmtiles_with_stats
 
 logger = logging.getLogger(__name__)
@@ -174,7 +175,7 @@ def industrial_zones(
     Returns
     -------
     zones : GeoDataFrame
-        EPSG:31370, index ``zone_id`` (``"mvt-<id>"``, ``"osm-w<id>"``,
+        In the area's CRS, index ``zone_id`` (``"mvt-<id>"``, ``"osm-w<id>"``,
         ``"osm-r<id>"`` or ``"file-<row>"``); columns ``kind`` (str),
         ``name`` (str or None), ``osm_id`` (``"way/123"``, None for tiles),
         ``area_ha`` (float, hectares), ``geometry`` (Polygon/MultiPolygon).
@@ -204,7 +205,7 @@ def industrial_zones(
     out = gpd.GeoDataFrame(
         {"kind": frame["kind"].to_numpy(), "name": frame["name"].to_numpy(),
          "osm_id": frame["osm_id"].to_numpy()},
-        geometry=frame.geometry.to_numpy(), crs=PROJECT_CRS,
+        geometry=frame.geometry.to_numpy(), crs=frame.crs,
         index=pd.Index(frame["feature_id"].to_numpy(), name="zone_id"),
     )
     out["area_ha"] = area_ha(out.geometry)
@@ -243,7 +244,7 @@ def canal(
     Returns
     -------
     canal : GeoDataFrame
-        EPSG:31370, index ``canal_id``; columns ``feature`` (``"waterway"``
+        In the area's CRS, index ``canal_id``; columns ``feature`` (``"waterway"``
         for lines, ``"water"`` for polygons), ``name``, ``osm_id``,
         ``length_km`` (lines, kilometres; NaN for polygons), ``area_ha``
         (polygons, hectares; NaN for lines), ``geometry``.
@@ -269,7 +270,7 @@ def canal(
     out = gpd.GeoDataFrame(
         {"feature": frame["kind"].to_numpy(), "name": frame["name"].to_numpy(),
          "osm_id": frame["osm_id"].to_numpy()},
-        geometry=frame.geometry.to_numpy(), crs=PROJECT_CRS,
+        geometry=frame.geometry.to_numpy(), crs=frame.crs,
         index=pd.Index(frame["feature_id"].to_numpy(), name="canal_id"),
     )
     is_line = out["feature"].eq("waterway").to_numpy()
@@ -292,7 +293,7 @@ def canal_zone(
     ----------
     canal_gdf : GeoDataFrame or GeoSeries
         The canal (e.g. from :func:`canal`), in a projected CRS or any CRS
-        that can be projected to EPSG:31370.
+        with a CRS.
     distance_m : float, default 500
         Buffer distance in metres (> 0).
     area : GeoDataFrame or GeoSeries, optional
@@ -303,7 +304,7 @@ def canal_zone(
     zone : GeoDataFrame
         One row, index ``zone`` = ``"canal_zone"``; columns ``distance_m``
         (float, metres), ``area_ha`` (float, hectares), ``geometry``
-        (Polygon/MultiPolygon, EPSG:31370).
+        (Polygon/MultiPolygon, the area's CRS).
     report : LayerReport
 
     Raises
@@ -322,7 +323,9 @@ def canal_zone(
         raise ParameterError(f"distance_m must be a positive number of metres, "
                              f"got {distance_m!r}")
     report = LayerReport("canal_zone", notes=[f"buffer of {dist:g} m around the canal"])
-    canal_p = to_project_crs(_as_frame(canal_gdf, what="canal_gdf"), what="canal_gdf")
+    canal_f = _as_frame(canal_gdf, what="canal_gdf")
+    crs = metric_crs_of(area if area is not None else canal_f, what="area")
+    canal_p = to_crs(canal_f, crs, what="canal_gdf")
     geoms = canal_p.geometry[canal_p.geometry.notna() & ~canal_p.geometry.is_empty]
     report.read_n = len(canal_p)
     report.skip("empty geometry", len(canal_p) - len(geoms))
@@ -336,7 +339,7 @@ def canal_zone(
             raise EmptyLayerError(f"canal_zone: the {dist:g} m canal zone does not reach area "
                                   f"{desc}")
         zone = _family_part(zone, "polygon")
-    out = gpd.GeoDataFrame({"distance_m": [dist]}, geometry=[zone], crs=PROJECT_CRS,
+    out = gpd.GeoDataFrame({"distance_m": [dist]}, geometry=[zone], crs=crs,
                            index=pd.Index(["canal_zone"], name="zone"))
     out["area_ha"] = area_ha(out.geometry)
     out = out[["distance_m", "area_ha", "geometry"]]
@@ -374,7 +377,7 @@ def poi(
     Returns
     -------
     poi : GeoDataFrame
-        EPSG:31370, index ``poi_id``; columns ``kind``, ``tag`` (the tag
+        In the area's CRS, index ``poi_id``; columns ``kind``, ``tag`` (the tag
         that decided the kind, e.g. ``"craft=carpenter"``), ``name``,
         ``osm_id``, ``source`` (file or ``"overpass"`` the feature came
         from; sources may differ by kind), ``geometry`` (Point).
@@ -402,7 +405,7 @@ def poi(
         {"kind": frame["kind"].to_numpy(), "tag": frame["tag"].to_numpy(),
          "name": frame["name"].to_numpy(), "osm_id": frame["osm_id"].to_numpy(),
          "source": frame["source"].to_numpy()},
-        geometry=frame.geometry.to_numpy(), crs=PROJECT_CRS,
+        geometry=frame.geometry.to_numpy(), crs=frame.crs,
         index=pd.Index(frame["feature_id"].to_numpy(), name="poi_id"),
     )
     out = out.sort_values(["kind"], kind="stable")
@@ -427,7 +430,7 @@ def open_land(
     Returns
     -------
     land : GeoDataFrame
-        EPSG:31370, index ``land_id``; columns ``kind`` (see :data:`OPEN_LAND_TAGS`),
+        In the area's CRS, index ``land_id``; columns ``kind`` (see :data:`OPEN_LAND_TAGS`),
         ``tag`` (e.g. ``"leisure=park"``), ``name``, ``area_ha``; polygons.
     report : LayerReport
     """
@@ -451,7 +454,7 @@ def open_land(
                                 + (", ".join(sorted(set(frame["kind"]))) or "nothing"))
             # tile ids are per archive: prefix them with the archive's name to keep them unique
             parts.append(frame.assign(feature_id=path.stem + ":" + frame["feature_id"]))
-        frame = gpd.GeoDataFrame(pd.concat(parts), crs=PROJECT_CRS)
+        frame = gpd.GeoDataFrame(pd.concat(parts), crs=parts[0].crs)
     else:
         frame, report, area_poly = _load(spec, area, data_dir=data_dir, source=source,
                                          online=online, settings=settings)
@@ -461,7 +464,7 @@ def open_land(
     out = gpd.GeoDataFrame(
         {"kind": frame["kind"].to_numpy(), "tag": frame["tag"].to_numpy(),
          "name": frame["name"].to_numpy()},
-        geometry=frame.geometry.to_numpy(), crs=PROJECT_CRS,
+        geometry=frame.geometry.to_numpy(), crs=frame.crs,
         index=pd.Index(frame["feature_id"].to_numpy(), name="land_id"),
     )
     out = out.loc[~out.index.duplicated()]
@@ -520,7 +523,7 @@ def buildings(
     Returns
     -------
     buildings : GeoDataFrame
-        EPSG:31370, index ``building_id`` (``"osm-w<id>"``, ``"osm-r<id>"``,
+        In the area's CRS, index ``building_id`` (``"osm-w<id>"``, ``"osm-r<id>"``,
         ``"mvt-<id>"`` or ``"file-<row>"``); columns ``building`` (the tag
         value, str), ``residential`` (bool), ``footprint_m2`` (float, square
         metres of the whole footprint), ``osm_id`` (``"way/123"``; None for
@@ -542,10 +545,11 @@ def buildings(
     if source is not None and not Path(source).name.lower().endswith(
             (".pmtiles", ".pbf", ".osm")):
         area_poly, area_desc = _area_polygon(area)
-        area_gs = gpd.GeoSeries([area_poly], crs=PROJECT_CRS)
+        area_gs = gpd.GeoSeries([area_poly], crs=metric_crs_of(area, what="area"))
         area_gs.attrs["description"] = area_desc
         report = LayerReport("buildings")
-        frame = _buildings_from_vector(Path(source), report)
+        frame = to_crs(_buildings_from_vector(Path(source), report), area_gs.crs,
+                       what=str(source))
     else:
         frame, report, area_gs = _load(spec, area, data_dir=data_dir, source=source,
                                        online=online, settings=settings)
@@ -572,7 +576,7 @@ def buildings(
     out = gpd.GeoDataFrame(
         {"building": value, "residential": residential,
          "osm_id": frame["osm_id"].to_numpy()},
-        geometry=frame.geometry.to_numpy(), crs=PROJECT_CRS,
+        geometry=frame.geometry.to_numpy(), crs=frame.crs,
         index=pd.Index(frame["feature_id"].to_numpy(), name="building_id"),
     )
     out["footprint_m2"] = out.geometry.area.to_numpy()
@@ -620,7 +624,7 @@ def buildings_coverage(
     coverage : GeoDataFrame
         One row, index ``coverage`` = ``"buildings"``; columns
         ``distance_m`` (m), ``area_ha`` (ha), ``geometry``
-        (Polygon/MultiPolygon, EPSG:31370; empty if there are no buildings).
+        (Polygon/MultiPolygon, the area's CRS; empty if there are no buildings).
     report : LayerReport
         ``read_n`` = buildings used; notes give the covered share of ``area``.
 
@@ -639,7 +643,8 @@ def buildings_coverage(
     if not np.isfinite(dist) or dist <= 0:
         raise ParameterError(f"distance_m must be a positive number of metres, "
                              f"got {distance_m!r}")
-    b = to_project_crs(_as_frame(buildings_gdf, what="buildings"), what="buildings")
+    b = _as_frame(buildings_gdf, what="buildings")
+    b = to_crs(b, metric_crs_of(area if area is not None else b, what="area"), what="buildings")
     geoms = np.asarray(b.geometry.values)
     geoms = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
     report = LayerReport("buildings_coverage", read_n=len(geoms),
@@ -663,7 +668,7 @@ def buildings_coverage(
         share = 100.0 * cover.area / poly.area
         report.notes.append(f"covers {share:.1f}% of the area ({cover.area / 10_000:.0f} of "
                             f"{poly.area / 10_000:.0f} ha)")
-    out = gpd.GeoDataFrame({"distance_m": [dist]}, geometry=[cover], crs=PROJECT_CRS,
+    out = gpd.GeoDataFrame({"distance_m": [dist]}, geometry=[cover], crs=b.crs,
                            index=pd.Index(["buildings"], name="coverage"))
     out["area_ha"] = area_ha(out.geometry)
     out = out[["distance_m", "area_ha", "geometry"]]
@@ -686,6 +691,7 @@ def _buildings_from_vector(path: Path, report: LayerReport) -> gpd.GeoDataFrame:
     """Read a user's footprint file: every polygon is a building (``building`` column used)."""
     gdf = read_vector(path)
     report.sources.append(str(path))
+    report.credit(file_credit(path, "buildings"), source=path)
     report.read_n += len(gdf)
     gdf, repaired = repair_geometries(gdf)
     report.repaired_n += repaired
@@ -710,7 +716,7 @@ def _buildings_from_vector(path: Path, report: LayerReport) -> gpd.GeoDataFrame:
         {"feature_id": ids.to_numpy(), "kind": "building",
          "tag": ("building=" + value).to_numpy(), "name": None,
          "osm_id": osm_id.to_numpy(), "source": str(path)},
-        geometry=gdf.geometry.to_numpy(), crs=PROJECT_CRS,
+        geometry=gdf.geometry.to_numpy(), crs=gdf.crs,
     )
 
 
@@ -773,6 +779,16 @@ def read_osm_file(
     other tag into the ``other_tags`` hstore column; both are merged here,
     so every tag of a returned feature is a column.
 
+    An extract cut by a bounding box is read as it is: a way with nodes
+    outside the file keeps its part in the file (a line is split at the
+    gaps, never bridged; a ring is closed straight across the cut), a
+    multipolygon relation with member ways outside the file is rebuilt from
+    the members it has, and what keeps no line or surface stays as a row
+    without geometry. The column ``osm_repair`` marks these rows:
+    ``"cut"``, ``"cut off"`` (no geometry) or ``"repaired"`` (a geometry
+    GDAL wrote with a degenerate ring); None for the others. See
+    :mod:`productivecity.sources._osm_cut`.
+
     Parameters
     ----------
     path : path-like
@@ -787,9 +803,9 @@ def read_osm_file(
     Returns
     -------
     GeoDataFrame
-        EPSG:31370; columns ``osm_element`` (``"node"``, ``"way"`` or
-        ``"relation"``), ``osm_id`` (int64), one column per tag key present
-        (strings), ``geometry``.
+        Longitude/latitude (EPSG:4326); columns ``osm_element`` (``"node"``, ``"way"`` or
+        ``"relation"``), ``osm_id`` (int64), ``osm_repair`` (str or None, see
+        above), one column per tag key present (strings), ``geometry``.
     """
     path = Path(path)
     layers = ("points", "lines", "multipolygons", "multilinestrings", "other_relations")
@@ -818,7 +834,7 @@ def read_osm_file(
 
 
 #: Version of the :func:`read_osm_file` cache entries (bump when its output changes).
-_OSM_READER_VERSION = 1
+_OSM_READER_VERSION = 2
 
 
 def _tags_key(tags: Tags | None):
@@ -829,21 +845,17 @@ def _tags_key(tags: Tags | None):
 
 
 def _read_osm_layer(path: Path, layer: str, where: str | None, tags) -> gpd.GeoDataFrame:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            raw = pyogrio.read_dataframe(path, layer=layer, where=where)
-    except Exception as exc:
-        raise DataSourceError(f"could not read layer {layer!r} of {path}: {exc}") from exc
-    if raw.crs is None:
-        raw = raw.set_crs("EPSG:4326")
+    # raw WKB, so that a ring GDAL writes for a cut way cannot stop the read; cut ways and
+    # relations are repaired from what the file has and marked (see _osm_cut)
+    raw = _osm_cut.read_osm_layer(path, layer, where)
     return _expand_osm(raw, layer, tags)
 
 
 def _restore_osm(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    if list(frame.columns[:2]) != ["osm_element", "osm_id"]:
+    if list(frame.columns[:3]) != ["osm_element", "osm_id", _osm_cut.REPAIR_COLUMN]:
         raise ValueError(f"unexpected columns {list(frame.columns[:3])}")
-    return frame
+    repair = frame[_osm_cut.REPAIR_COLUMN].astype(object)
+    return frame.assign(**{_osm_cut.REPAIR_COLUMN: repair.where(repair.notna(), None)})
 
 
 def _osm_where(tags: Tags, fields: list[str]) -> str:
@@ -858,7 +870,8 @@ def _osm_where(tags: Tags, fields: list[str]) -> str:
 
 
 def _expand_osm(raw: gpd.GeoDataFrame, layer: str, tags: Tags | None) -> gpd.GeoDataFrame:
-    skip = {"osm_id", "osm_way_id", "other_tags", "z_order", raw.geometry.name}
+    skip = {"osm_id", "osm_way_id", "other_tags", "z_order", _osm_cut.REPAIR_COLUMN,
+            raw.geometry.name}
     fixed = [c for c in raw.columns if c not in skip]
     records = []
     for row in raw[fixed + [c for c in ("other_tags",) if c in raw.columns]].itertuples(
@@ -879,14 +892,18 @@ def _expand_osm(raw: gpd.GeoDataFrame, layer: str, tags: Tags | None) -> gpd.Geo
         ids = pd.to_numeric(raw["osm_id"], errors="coerce")
     tag_df = pd.DataFrame.from_records(records, index=raw.index) if records else pd.DataFrame(
         index=raw.index)
+    repair = (raw[_osm_cut.REPAIR_COLUMN].astype(object)
+              if _osm_cut.REPAIR_COLUMN in raw.columns
+              else pd.Series(None, index=raw.index, dtype=object))
     out = gpd.GeoDataFrame(
-        pd.concat([pd.DataFrame({"osm_element": element, "osm_id": ids.astype("Int64")},
+        pd.concat([pd.DataFrame({"osm_element": element, "osm_id": ids.astype("Int64"),
+                                 _osm_cut.REPAIR_COLUMN: repair.where(repair.notna(), None)},
                                 index=raw.index), tag_df], axis=1),
         geometry=raw.geometry.values, crs=raw.crs,
     )
     if tags:
         out = out.loc[_match_tags(out, tags)]
-    return to_project_crs(out.reset_index(drop=True), what="OSM file")
+    return out.reset_index(drop=True)
 
 
 def _match_tags(df: pd.DataFrame, tags: Tags) -> np.ndarray:
@@ -928,7 +945,8 @@ class _LayerSpec:
 def _load(spec: _LayerSpec, area, *, data_dir, source, online, settings):
     """Return (classified frame with feature_id/kind/name/osm_id/tag/source, report, area)."""
     area_poly, area_desc = _area_polygon(area)
-    area_gs = gpd.GeoSeries([area_poly], crs=PROJECT_CRS)
+    crs = metric_crs_of(area, what="area")
+    area_gs = gpd.GeoSeries([area_poly], crs=crs)
     area_gs.attrs["description"] = area_desc
     report = LayerReport(spec.name)
     if source is not None:
@@ -939,14 +957,14 @@ def _load(spec: _LayerSpec, area, *, data_dir, source, online, settings):
     local = _local_candidates(spec.name, dd)
     if online:
         try:
-            frame = _read_overpass(spec, area_poly, area_desc, settings, report, local)
+            frame = _read_overpass(spec, area_poly, area_desc, settings, report, local, crs)
             return frame, report, area_gs
         except DataSourceError as exc:
             if not local or not settings.offline:
                 raise
             report.notes.append(f"offline and not in the cache; used local files ({exc})")
     if not local:
-        raise DataSourceError(_missing_layer_message(spec.name, dd))
+        raise SourceNotFoundError(_missing_layer_message(spec.name, dd))
     frames = []
     missing = set(spec.kinds)
     for i, path in enumerate(local):
@@ -972,12 +990,12 @@ def _load(spec: _LayerSpec, area, *, data_dir, source, online, settings):
                                 f"taken from {path.name}")
             missing -= found
     frame = pd.concat(frames) if len(frames) > 1 else frames[0]
-    return gpd.GeoDataFrame(frame, geometry=frame.geometry.name, crs=PROJECT_CRS), report, \
-        area_gs
+    return gpd.GeoDataFrame(frame, geometry=frame.geometry.name, crs=crs), report, area_gs
 
 
 def _absorb(report: LayerReport, sub: LayerReport) -> None:
     report.sources.extend(sub.sources)
+    report.credit(*sub.credits)
     report.read_n += sub.read_n
     report.repaired_n += sub.repaired_n
     report.merged_fragments_n += sub.merged_fragments_n
@@ -1023,9 +1041,11 @@ def _read_source(path: Path, spec: _LayerSpec, area_gs, report: LayerReport):
     if name.endswith(".pmtiles"):
         tagged = _tagged_from_pmtiles(path, spec, area_gs, report)
     elif name.endswith((".pbf", ".osm")):
-        tagged = _tagged_from_osm(path, spec, report)
+        tagged = _tagged_from_osm(path, spec, report, area_gs.crs)
     else:
-        return _from_vector(path, spec, report)
+        report.credit(file_credit(path, spec.name), source=path)
+        return _from_vector(path, spec, report, area_gs.crs)
+    report.credit(OSM_CREDIT, source=path)
     frame = _classified(tagged, spec, report)
     return frame.assign(source=str(path))
 
@@ -1047,7 +1067,7 @@ def _classified(tagged: gpd.GeoDataFrame, spec: _LayerSpec, report: LayerReport)
     return gpd.GeoDataFrame(
         {"feature_id": tagged["feature_id"], "kind": cls["kind"], "tag": cls["tag"],
          "name": name.where(name.notna(), None), "osm_id": tagged["osm_ref"]},
-        geometry=tagged.geometry, crs=PROJECT_CRS,
+        geometry=tagged.geometry, crs=tagged.crs,
     )
 
 
@@ -1062,7 +1082,7 @@ def _tagged_from_pmtiles(path: Path, spec: _LayerSpec, area_gs, report: LayerRep
     if not keys:
         report.sources.append(str(path))
         report.notes.append(f"{path.name} has none of the tag columns {list(spec.tags)}")
-        return _empty_tagged()
+        return _empty_tagged(area_gs.crs)
     where = _sql_filter({k: spec.tags[k] for k in keys})
     cols = sorted({*keys, *_extra_columns(spec, fields)})
     frags, stats = read_pmtiles_with_stats(path, area=area_gs, where=where, columns=cols)
@@ -1113,7 +1133,7 @@ def _sql_filter(tags: Tags) -> str:
     return " OR ".join(clauses)
 
 
-def _tagged_from_osm(path: Path, spec: _LayerSpec, report: LayerReport):
+def _tagged_from_osm(path: Path, spec: _LayerSpec, report: LayerReport, crs):
     layers = []
     for fam in spec.family.split("+"):
         layers += [lyr for lyr in _OSM_LAYERS[fam] if lyr not in layers]
@@ -1121,11 +1141,36 @@ def _tagged_from_osm(path: Path, spec: _LayerSpec, report: LayerReport):
     report.sources.append(str(path))
     frames = [f for f in frames if len(f)]
     if not frames:
-        return _empty_tagged()
+        return _empty_tagged(crs)
     osm = pd.concat(frames, ignore_index=True)
-    osm = gpd.GeoDataFrame(osm, geometry="geometry", crs=PROJECT_CRS)
+    osm = to_crs(gpd.GeoDataFrame(osm, geometry="geometry", crs=frames[0].crs), crs,
+                 what=str(path))
     report.read_n += len(osm)
+    osm = _count_cut(osm, path, report)
     return _tagged_from_osm_frame(osm, report)
+
+
+def _count_cut(osm: gpd.GeoDataFrame, path: Path, report: LayerReport) -> gpd.GeoDataFrame:
+    """Count the rows :func:`read_osm_file` marked cut, cut off or repaired; drop the cut off."""
+    if _osm_cut.REPAIR_COLUMN not in osm.columns:
+        return osm
+    status = osm[_osm_cut.REPAIR_COLUMN]
+    cut = int(status.eq(_osm_cut.CUT).sum())
+    cut_off = int(status.eq(_osm_cut.CUT_OFF).sum())
+    fixed = int(status.eq(_osm_cut.REPAIRED).sum())
+    report.repaired_n += cut + fixed
+    report.skip("cut off at the edge of the extract (too few of its nodes or member ways in "
+                "the file)", cut_off)
+    if cut:
+        report.notes.append(
+            f"{cut} features cut at the edge of {path.name} (nodes or member ways outside the "
+            f"file) kept as their part in the file, rings closed straight across the cut, "
+            f"lines split at the gaps (counted as repaired)")
+    if fixed:
+        report.notes.append(f"{fixed} geometries written with degenerate rings or lines by "
+                            f"GDAL repaired (counted as repaired)")
+    return osm.loc[status.ne(_osm_cut.CUT_OFF).to_numpy()].drop(
+        columns=_osm_cut.REPAIR_COLUMN)
 
 
 def _tagged_from_osm_frame(osm: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoDataFrame:
@@ -1144,15 +1189,15 @@ def _tagged_from_osm_frame(osm: gpd.GeoDataFrame, report: LayerReport) -> gpd.Ge
     return osm.loc[~bad]
 
 
-def _empty_tagged() -> gpd.GeoDataFrame:
+def _empty_tagged(crs) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"feature_id": pd.Series(dtype=object),
                              "osm_ref": pd.Series(dtype=object)},
-                            geometry=gpd.GeoSeries([], crs=PROJECT_CRS), crs=PROJECT_CRS)
+                            geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
-def _from_vector(path: Path, spec: _LayerSpec, report: LayerReport) -> gpd.GeoDataFrame:
+def _from_vector(path: Path, spec: _LayerSpec, report: LayerReport, crs) -> gpd.GeoDataFrame:
     """Read a user's vector file: kinds from a ``kind`` column (or alias), all rows counted."""
-    gdf = read_vector(path)
+    gdf = read_vector(path, crs=crs)
     report.sources.append(str(path))
     report.read_n += len(gdf)
     gdf, repaired = repair_geometries(gdf)
@@ -1192,7 +1237,7 @@ def _from_vector(path: Path, spec: _LayerSpec, report: LayerReport) -> gpd.GeoDa
          "tag": tag.to_numpy(),
          "name": name.astype(object).where(name.notna(), None).to_numpy(),
          "osm_id": osm_id.to_numpy(), "source": str(path)},
-        geometry=gdf.geometry.to_numpy(), crs=PROJECT_CRS,
+        geometry=gdf.geometry.to_numpy(), crs=gdf.crs,
     )
 
 
@@ -1202,8 +1247,8 @@ def _from_vector(path: Path, spec: _LayerSpec, report: LayerReport) -> gpd.GeoDa
 
 
 def _read_overpass(spec: _LayerSpec, area_poly, area_desc: str, settings: Settings,
-                   report: LayerReport, local: list[Path]) -> gpd.GeoDataFrame:
-    polygon_ll = gpd.GeoSeries([area_poly], crs=PROJECT_CRS).to_crs("EPSG:4326").iloc[0]
+                   report: LayerReport, local: list[Path], crs) -> gpd.GeoDataFrame:
+    polygon_ll = gpd.GeoSeries([area_poly], crs=crs).to_crs("EPSG:4326").iloc[0]
     polygon_ll = shapely.set_precision(polygon_ll, 1e-6)
     alternative = (f"Or use local files: {', '.join(map(str, local))}." if local else
                    f"Or give a local file: {_missing_layer_message(spec.name, None)}")
@@ -1214,7 +1259,8 @@ def _read_overpass(spec: _LayerSpec, area_poly, area_desc: str, settings: Settin
         alternative=alternative,
     )
     report.sources.append(f"overpass:{settings.overpass_url}")
-    tagged = to_project_crs(tagged, what="Overpass response")
+    report.credit(OSM_CREDIT)
+    tagged = to_crs(tagged, crs, what="Overpass response")
     report.read_n += len(tagged)
     tagged = _tagged_from_osm_frame(tagged, report)
     return _classified(tagged, spec, report).assign(source="overpass")
@@ -1383,7 +1429,7 @@ def _as_frame(obj, what: str = "layer") -> gpd.GeoDataFrame:
 
 
 def _area_polygon(area) -> tuple:
-    """Return the study area as one polygon in EPSG:31370 and a description for messages."""
+    """Return the study area as one polygon in its metric CRS and a description for messages."""
     try:
         frame = _as_frame(area, what="area")
     except TypeError as exc:
@@ -1391,7 +1437,8 @@ def _area_polygon(area) -> tuple:
     if frame.crs is None:
         raise CRSError("area has no CRS; set it first, e.g. area.set_crs('EPSG:4326') for "
                        "longitude/latitude")
-    frame = to_project_crs(frame, what="area")
+    crs = metric_crs_of(frame, what="area")
+    frame = to_crs(frame, crs, what="area")
     geoms = frame.geometry[frame.geometry.notna() & ~frame.geometry.is_empty]
     geoms = geoms[geoms.geom_type.isin(["Polygon", "MultiPolygon"])]
     if geoms.empty:
@@ -1403,7 +1450,7 @@ def _area_polygon(area) -> tuple:
     names = []
     if isinstance(area, gpd.GeoDataFrame) and "name" in area.columns:
         names = [str(n) for n in area["name"].dropna().unique()[:4]]
-    lon0, lat0, lon1, lat1 = gpd.GeoSeries([poly], crs=PROJECT_CRS).to_crs(4326).total_bounds
+    lon0, lat0, lon1, lat1 = gpd.GeoSeries([poly], crs=crs).to_crs(4326).total_bounds
     bounds = f"lon {lon0:.3f}–{lon1:.3f}, lat {lat0:.3f}–{lat1:.3f}"
     desc = f"'{', '.join(names)}' ({bounds})" if names else f"({bounds})"
     return poly, desc

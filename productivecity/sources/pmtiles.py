@@ -40,7 +40,7 @@ import shapely
 
 from productivecity._errors import DataSourceError
 from productivecity._geom import repair_geometries
-from productivecity.settings import PROJECT_CRS
+from productivecity.crs import area_crs, metric_crs_of, to_crs
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,8 @@ def read_pmtiles(
     Returns
     -------
     GeoDataFrame
-        In EPSG:31370 (metres), one row per object and geometry family
+        In the area's metric CRS (without an area: the UTM zone of the
+        objects), one row per object and geometry family
         (polygon, line, point), sorted by ``mvt_id``: columns ``mvt_id``
         (int), ``fragments_n`` (tile fragments merged into the row), the
         attributes, ``geometry``.
@@ -165,7 +166,8 @@ def read_pmtiles_with_stats(
         frags = _read_complete(read, _bbox_in(area, file_crs))
     if frags.crs is None:
         frags = frags.set_crs(file_crs)
-    return _reassemble(frags, sliver_m=sliver_m, what=str(path))
+    crs = metric_crs_of(area, what="area") if area is not None else None
+    return _reassemble(frags, sliver_m=sliver_m, what=str(path), crs=crs)
 
 
 def pmtiles_info(path: str | os.PathLike, layer: str | None = None) -> dict:
@@ -230,7 +232,7 @@ def _reader(path: Path, layer: str, columns, where):
 def _bbox_in(area, crs) -> tuple[float, float, float, float]:
     if area.crs is None:
         from productivecity._errors import CRSError
-        raise CRSError("area has no CRS; set it (e.g. area.set_crs('EPSG:31370'))")
+        raise CRSError("area has no CRS; set the one its coordinates are in first")
     return tuple(area.geometry.to_crs(crs).total_bounds)
 
 
@@ -288,7 +290,7 @@ def reassemble_fragments(
     Returns
     -------
     objects : GeoDataFrame
-        EPSG:31370, as :func:`read_pmtiles`.
+        In the UTM zone of the objects (or their own CRS when true to scale).
     stats : PMTilesStats
     """
     if "mvt_id" not in fragments.columns:
@@ -300,7 +302,7 @@ def reassemble_fragments(
 
 
 def _reassemble(
-    frags: gpd.GeoDataFrame, *, sliver_m: float, what: str
+    frags: gpd.GeoDataFrame, *, sliver_m: float, what: str, crs=None
 ) -> tuple[gpd.GeoDataFrame, PMTilesStats]:
     stats = PMTilesStats()
     missing = frags.geometry.isna() | frags.geometry.is_empty
@@ -311,7 +313,7 @@ def _reassemble(
     stats.fragments_n = len(frags)
     if frags.empty:
         out = frags.assign(fragments_n=pd.Series(dtype="int64"))
-        return out.to_crs(PROJECT_CRS), stats
+        return out, stats
     frags = frags.assign(_family=frags.geom_type.map(_FAMILY).fillna("other"))
     gcol = frags.geometry.name
     keys = ["mvt_id", "_family"]
@@ -335,7 +337,8 @@ def _reassemble(
     stats.merged_fragments_n = stats.fragments_n - stats.objects_n
     cols = ["mvt_id", "fragments_n", *[c for c in out.columns
                                         if c not in ("mvt_id", "fragments_n", gcol)], gcol]
-    out = out[cols].to_crs(PROJECT_CRS)
+    out = out[cols]
+    out = to_crs(out, crs if crs is not None else area_crs(out), what=what)
     logger.info("%s: %d fragments -> %d objects (%d merged, %d slivers closed, %d repaired)",
                 what, stats.fragments_n, stats.objects_n, stats.merged_fragments_n,
                 stats.slivers_closed_n, stats.repaired_n)

@@ -1,15 +1,16 @@
 """Public-transport stops: GTFS feeds and the transit formats of the region plug-ins.
 
-Every reader returns a GeoDataFrame of points in EPSG:31370 with one schema,
+Every reader returns a GeoDataFrame of points in the study area's CRS with one schema,
 and a :class:`~productivecity.sources.load_report.LayerReport`:
 
 ========================  ===================================================================
 index ``stop_id``         source-prefixed id, unique across sources (``<operator>:<id>``,
                           e.g. ``mini-bus:a``)
 ``name``                  stop name (str)
-``mode``                  ``rail``, ``metro``, ``tram``, ``bus`` or ``unknown``: the
-                          highest-capacity mode among the lines serving the stop
-                          (rail > metro > tram > bus), from GTFS ``route_type``
+``mode``                  ``rail``, ``metro``, ``tram``, ``bus``, ``ferry`` (OSM only) or
+                          ``unknown``: the highest-capacity mode among the lines serving
+                          the stop (rail > metro > tram > bus > ferry), from GTFS
+                          ``route_type`` or the OSM tags
 ``operator``              operator name (str)
 ``source``                file or folder the stop came from (str)
 ``routes_n``              number of distinct lines serving the stop (Int64, <NA> where the
@@ -17,7 +18,7 @@ index ``stop_id``         source-prefixed id, unique across sources (``<operator
 ``lines``                 the serving lines' short names, ``;``-separated (str, "" if unknown)
 ``daily_stops_n``         average number of vehicles stopping per day (Float64, where a
                           source gives it; <NA> where unknown, never 0 by default)
-``geometry``              Point, EPSG:31370
+``geometry``              Point, in the study area's CRS
 ========================  ===================================================================
 
 What the data allow
@@ -31,6 +32,9 @@ What the data allow
 * Operators' own formats (JSON exports, station lists) are read by the region
   plug-ins' :class:`~productivecity.sources.regions.TransitFormat` kinds;
   :func:`transit_kinds` lists every kind.
+* Without any of these, the stops come from the data directory's OSM file
+  (:func:`read_osm_stops`): locations, names, modes and, where tagged,
+  ``route_ref`` lines; never departures (``daily_stops_n`` <NA>).
 
 Boarding stops only (``boarding_only=True``): GTFS stations
 (``location_type`` 1), entrances (2), generic nodes (3) and boarding areas
@@ -55,13 +59,19 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
-from productivecity._errors import DataSourceError, EmptyLayerError, ParameterError
+from productivecity._errors import (
+    DataSourceError,
+    EmptyLayerError,
+    ParameterError,
+    SourceNotFoundError,
+)
 from productivecity._validate import require_columns
-from productivecity.settings import PROJECT_CRS
+from productivecity.crs import metric_crs_of, to_crs
 from productivecity.sources import regions
 from productivecity.sources.catalog import DataDir, missing_message
-from productivecity.sources.load_report import LayerReport
+from productivecity.sources.load_report import OSM_CREDIT, LayerReport, gtfs_credit
 from productivecity.sources.units import _area_geometry
 
 logger = logging.getLogger(__name__)
@@ -69,7 +79,7 @@ logger = logging.getLogger(__name__)
 #: Column order of every transit-stop layer (index ``stop_id``).
 STOP_COLUMNS = ("name", "mode", "operator", "source", "routes_n", "lines", "daily_stops_n")
 #: Modes from highest to lowest capacity; a stop takes the first mode among its lines.
-MODE_RANK = ("rail", "metro", "tram", "bus", "unknown")
+MODE_RANK = ("rail", "metro", "tram", "bus", "ferry", "unknown")
 
 
 def transit_kinds() -> tuple[str, ...]:
@@ -132,7 +142,7 @@ def _frame(ids, names, modes, operators, sources, routes_n, lines, daily, lon, l
         geometry=geom,
         index=pd.Index(list(ids), name="stop_id", dtype=object),
     )
-    return gdf.to_crs(PROJECT_CRS)
+    return gdf
 
 
 def _coords(df: pd.DataFrame, lon_col: str, lat_col: str, report: LayerReport):
@@ -219,7 +229,7 @@ def read_gtfs_stops(
     Returns
     -------
     GeoDataFrame
-        The stop schema of this module (index ``stop_id``), EPSG:31370.
+        The stop schema of this module (index ``stop_id``), in the area's CRS.
     LayerReport
         Layer ``transit_stops``.
     """
@@ -237,6 +247,7 @@ def read_gtfs_stops(
         names = _read_txt(agency).get("agency_name", pd.Series(dtype=str)).dropna()
         agency_name = "/".join(names.unique()) if len(names) else None
     operator = operator or agency_name or folder.name
+    report.credit(gtfs_credit(agency_name, folder), source=stops_txt)
     prefix = prefix or _slug(agency_name.split("/")[0] if agency_name else folder.name)
 
     keep = np.ones(len(stops), dtype=bool)
@@ -332,6 +343,277 @@ def _load_json(path: Path):
 
 
 # ------------------------------------------------------------------------------------------
+# OpenStreetMap public-transport tags
+# ------------------------------------------------------------------------------------------
+
+#: Source kind of :func:`transit_stops` for stops read from the data directory's OSM file.
+OSM_KIND = "osm"
+#: A stop position, platform or station area this close (metres) to its stop is merged into it.
+OSM_MERGE_DISTANCE_M = 50.0
+#: OSM tags read by :func:`read_osm_stops` (osmnx-style filter).
+OSM_STOP_TAGS = {
+    "public_transport": ["platform", "stop_position", "station"],
+    "highway": ["bus_stop", "platform"],
+    "railway": ["station", "halt", "tram_stop", "stop", "platform"],
+    "amenity": ["bus_station", "ferry_terminal"],
+}
+# mode keys of public-transport features (``bus=yes``, ...) → mode
+_OSM_MODE_KEYS = {"train": "rail", "subway": "metro", "monorail": "metro", "light_rail": "tram",
+                  "tram": "tram", "bus": "bus", "trolleybus": "bus", "share_taxi": "bus",
+                  "coach": "bus", "ferry": "ferry"}
+_OSM_LETTER = {"node": "n", "way": "w", "relation": "r"}
+
+
+def _osm_col(df: pd.DataFrame, key: str) -> pd.Series:
+    return df[key] if key in df.columns else pd.Series(None, index=df.index, dtype=object)
+
+
+def _osm_role(df: pd.DataFrame) -> pd.Series:
+    """``station``, ``platform`` or ``stop_position`` per feature (public_transport wins)."""
+    pt, hw = _osm_col(df, "public_transport"), _osm_col(df, "highway")
+    rw, am = _osm_col(df, "railway"), _osm_col(df, "amenity")
+    role = pt.where(pt.isin(["platform", "stop_position", "station"]))
+    station = rw.isin(["station", "halt"]) | am.isin(["bus_station", "ferry_terminal"])
+    platform = hw.isin(["bus_stop", "platform"]) | rw.eq("platform")
+    stop_position = rw.isin(["tram_stop", "stop"])
+    for mask, value in ((station, "station"), (platform, "platform"),
+                        (stop_position, "stop_position")):
+        role = role.where(role.notna() | ~mask, value)
+    return role
+
+
+def _osm_mode(df: pd.DataFrame) -> pd.Series:
+    """Mode per feature: from ``bus=yes``-style keys, else from the feature's own tags."""
+    modes = []
+    keys = {k: _osm_col(df, k).isin(["yes", "designated"]).to_numpy()
+            for k in _OSM_MODE_KEYS}
+    rw, st = _osm_col(df, "railway").to_numpy(), _osm_col(df, "station").to_numpy()
+    hw, am = _osm_col(df, "highway").to_numpy(), _osm_col(df, "amenity").to_numpy()
+    for i in range(len(df)):
+        named = [m for k, m in _OSM_MODE_KEYS.items() if keys[k][i]]
+        if named:
+            modes.append(_best_mode(named))
+        elif rw[i] == "tram_stop" or st[i] == "light_rail":
+            modes.append("tram")
+        elif st[i] == "subway":
+            modes.append("metro")
+        elif rw[i] in ("station", "halt"):
+            modes.append("rail")
+        elif hw[i] in ("bus_stop", "platform") or am[i] == "bus_station":
+            modes.append("bus")
+        elif am[i] == "ferry_terminal":
+            modes.append("ferry")
+        else:  # e.g. a stop_position or railway=platform without mode keys
+            modes.append("unknown")
+    return pd.Series(modes, index=df.index, dtype=object)
+
+
+def _osm_point(geom):
+    """Return the stop point of an OSM geometry.
+
+    Points as they are, areas at their centroid (a point inside them where the
+    centroid falls outside), lines at their midpoint (closed rings, e.g. a
+    station drawn as a way, as areas).
+    """
+    if geom.geom_type == "Point":
+        return geom
+    if geom.geom_type in ("LineString", "LinearRing") and geom.is_ring and len(geom.coords) >= 4:
+        geom = shapely.Polygon(geom.coords)
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        c = geom.centroid
+        return c if geom.contains(c) else geom.representative_point()
+    return shapely.line_interpolate_point(geom, 0.5, normalized=True) \
+        if geom.geom_type == "LineString" else geom.representative_point()
+
+
+def _name_key(name) -> str:
+    return re.sub(r"\W+", "", str(name or "").casefold())
+
+
+def read_osm_stops(
+    path: str | os.PathLike,
+    *,
+    merge_distance_m: float = OSM_MERGE_DISTANCE_M,
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """Read the public-transport stops of an OSM PBF or XML file.
+
+    What OSM allows: where the stops are, their name, mode and the lines
+    they carry in ``route_ref``; not how often vehicles stop. Read are
+    features tagged ``public_transport=platform|stop_position|station``,
+    ``highway=bus_stop|platform``, ``railway=station|halt|tram_stop|stop|platform``,
+    ``amenity=bus_station|ferry_terminal``. Subway entrances are not stops
+    (as GTFS entrances are left out) and are not read.
+
+    One stop is mapped in OSM by up to three features, merged into one
+    (each merge counted in the report):
+
+    1. a stop position joins the nearest platform node within
+       ``merge_distance_m`` with the same name (an unnamed stop position: any
+       name) and a compatible mode;
+    2. a platform or stop position left joins the nearest station with the
+       same name (an unnamed one: a station area it lies in) within
+       ``merge_distance_m`` of the station, and a station drawn as an area
+       joins a station node of the same name;
+    3. a platform drawn as a way or area joins the nearest stop or station of
+       a compatible mode within ``merge_distance_m``; otherwise it is a stop
+       of its own at its midpoint.
+
+    Modes are compatible when equal or one is unknown. Stations drawn as
+    areas stand at their centroid (a point inside them if the centroid is
+    outside). Platforms of the same name on both sides of a street stay two
+    stops, as in GTFS.
+
+    Parameters
+    ----------
+    path : path-like
+        The OSM file (``.osm.pbf`` or ``.osm``).
+    merge_distance_m : float, default :data:`OSM_MERGE_DISTANCE_M`
+        Distance (metres) within which features of one stop are merged.
+
+    Returns
+    -------
+    GeoDataFrame
+        The stop schema of this module, index ``stop_id`` = ``osm:<n|w|r><id>``
+        (the feature kept), in a metric CRS (the file's, or its UTM zone).
+        ``mode`` from the mode keys (``train=yes`` → rail, ``subway=yes`` →
+        metro, ``tram=yes``/``light_rail=yes`` → tram, ``bus=yes`` → bus,
+        ``ferry=yes`` → ferry), else from the tags (``railway=station`` →
+        rail, ``station=subway`` → metro, ``railway=tram_stop`` → tram,
+        ``highway=bus_stop`` → bus), else ``unknown``; the best mode of the
+        merged features. ``operator`` from ``operator`` (else ``network``,
+        else ""); ``lines`` from ``route_ref`` and ``routes_n`` their number
+        where tagged (<NA> elsewhere, never 0); ``daily_stops_n`` <NA>.
+    LayerReport
+        Layer ``transit_stops``, source the file.
+    """
+    from productivecity.sources.osm import read_osm_file
+
+    path = Path(path)
+    if not merge_distance_m >= 0:
+        raise ParameterError(f"merge_distance_m must be a distance in metres >= 0, got "
+                             f"{merge_distance_m!r}")
+    report = LayerReport("transit_stops", sources=[str(path)])
+    report.credit(OSM_CREDIT, source=path)
+    parts = [read_osm_file(path, geometry=g, tags=OSM_STOP_TAGS)
+             for g in ("points", "lines", "multipolygons")]
+    parts = [p for p in parts if len(p)]
+    report.read_n = sum(len(p) for p in parts)
+    if not parts:
+        report.notes.append(f"no public-transport tags in {path.name}")
+        return _empty_layer(), report
+    crs = metric_crs_of(parts[0], what=str(path))
+    feats = gpd.GeoDataFrame(pd.concat([to_crs(p, crs, what=str(path)) for p in parts],
+                                       ignore_index=True), crs=crs)
+    empty = (feats.geometry.isna() | feats.geometry.is_empty).to_numpy()
+    report.skip("no geometry", int(empty.sum()))
+    feats = feats.loc[~empty].reset_index(drop=True)
+    feats["role"] = _osm_role(feats)
+    feats["mode"] = _osm_mode(feats)
+    feats["key"] = _osm_col(feats, "name").map(_name_key)
+    feats["is_node"] = feats["osm_element"].eq("node").to_numpy()
+    feats["point"] = [_osm_point(g) for g in feats.geometry]
+    owner = np.arange(len(feats))  # index of the feature each one is merged into
+
+    def compatible(a: str, b: str) -> bool:
+        return a == b or "unknown" in (a, b)
+
+    def merge(members, targets, *, same_name, member_geom: str, target_geom: str) -> int:
+        """Merge each member not yet merged into the nearest matching target; count merges.
+
+        Within ``merge_distance_m``; ``*_geom``: "point" or "geometry" (the feature's own).
+        """
+        n = 0
+        if not len(targets):
+            return n
+        tgeom = np.asarray(feats[target_geom].values, dtype=object)
+        for i in members:
+            if owner[i] != i:
+                continue
+            cand = [j for j in targets if j != i
+                    and compatible(mode[i], mode[j]) and same_name(i, j)]
+            if not cand:
+                continue
+            d = shapely.distance(feats[member_geom].iat[i], tgeom[cand])
+            k = int(np.argmin(d))
+            if d[k] <= merge_distance_m:
+                owner[i] = cand[k]
+                n += 1
+        return n
+
+    role, key, mode = (feats[c].to_numpy() for c in ("role", "key", "mode"))
+    node = feats["is_node"].to_numpy()
+    is_area = np.array([g.geom_type != "Point" for g in feats.geometry])
+    idx = np.arange(len(feats))
+    # 1. stop positions into their platform node
+    n1 = merge(idx[node & (role == "stop_position")], idx[node & (role == "platform")],
+               same_name=lambda i, j: key[i] == "" or key[i] == key[j],
+               member_geom="point", target_geom="point")
+    # 2. station areas into the station node of the same name; platform / stop position
+    #    nodes left into their station (an unnamed one: a station area it lies in)
+    n2 = merge(idx[~node & (role == "station")], idx[node & (role == "station")],
+               same_name=lambda i, j: key[i] != "" and key[i] == key[j],
+               member_geom="geometry", target_geom="point")
+    n2 += merge(idx[node & (role != "station")], idx[role == "station"],
+                same_name=lambda i, j: (key[i] != "" and key[i] == key[j])
+                or (key[i] == "" and is_area[j]),
+                member_geom="point", target_geom="geometry")
+    # 3. platform ways / areas into the nearest stop or station of a compatible mode
+    n3 = merge(idx[~node & (role != "station")], idx[node | (role == "station")],
+               same_name=lambda i, j: True, member_geom="geometry", target_geom="geometry")
+    report.skip(f"stop position merged into its platform of the same name within "
+                f"{merge_distance_m:g} m", n1)
+    report.skip(f"platform or stop position merged into its station of the same name within "
+                f"{merge_distance_m:g} m", n2)
+    report.skip(f"platform way or area merged into the stop within {merge_distance_m:g} m", n3)
+    while True:  # follow chains (a stop position → platform → station)
+        nxt = owner[owner]
+        if np.array_equal(nxt, owner):
+            break
+        owner = nxt
+    feats["owner"] = owner
+    rows = []
+    for o, grp in feats.groupby("owner", sort=True):
+        head = feats.loc[o]
+        names = [n for n in [head.get("name"), *grp.get("name", pd.Series(dtype=object))]
+                 if isinstance(n, str) and n.strip()]
+        ops = [v for k in ("operator", "network") for v in [head.get(k), *grp.get(
+            k, pd.Series(dtype=object))] if isinstance(v, str) and v.strip()]
+        refs = sorted({r.strip() for v in grp.get("route_ref", pd.Series(dtype=object))
+                       if isinstance(v, str) for r in re.split(r"[;,]", v) if r.strip()},
+                      key=_natural_key)
+        rows.append({
+            "stop_id": f"osm:{_OSM_LETTER.get(head['osm_element'], '?')}{head['osm_id']}",
+            "name": names[0] if names else "",
+            "mode": _best_mode(grp["mode"]),
+            "operator": ops[0] if ops else "",
+            "source": str(path),
+            "routes_n": len(refs) if refs else pd.NA,
+            "lines": ";".join(refs),
+            "daily_stops_n": pd.NA,
+            "geometry": head["point"],
+        })
+    out = gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs=crs)
+    out = out.set_index("stop_id")
+    dup = out.index.duplicated(keep="first")
+    report.skip("duplicate stop id (first kept)", int(dup.sum()))
+    out = out.loc[~dup]
+    out = gpd.GeoDataFrame(
+        {"name": pd.array(out["name"], dtype=object), "mode": pd.array(out["mode"], dtype=object),
+         "operator": pd.array(out["operator"], dtype=object),
+         "source": pd.array(out["source"], dtype=object),
+         "routes_n": pd.array(out["routes_n"], dtype="Int64"),
+         "lines": pd.array(out["lines"], dtype=object),
+         "daily_stops_n": pd.array(out["daily_stops_n"], dtype="Float64")},
+        geometry=out.geometry.values, crs=crs, index=out.index)
+    tagged = int(out["routes_n"].notna().sum())
+    report.notes.append(f"stops from OpenStreetMap public-transport tags ({path.name}): "
+                        f"departures per day unknown (daily_stops_n <NA>); lines from route_ref "
+                        f"for {tagged} of {len(out)} stops (routes_n <NA> elsewhere)")
+    report.features_n = len(out)
+    return out, report
+
+
+# ------------------------------------------------------------------------------------------
 # The layer
 # ------------------------------------------------------------------------------------------
 
@@ -350,30 +632,38 @@ def transit_stops(
         Study-area polygon(s), any CRS; None keeps all stops.
     data_dir : path-like
         Data directory searched for the source kinds ``gtfs`` (every
-        ``transit/**/stops.txt``) and the region plug-ins' transit kinds.
+        ``transit/**/stops.txt``) and the region plug-ins' transit kinds;
+        when none of them gives stops, its OSM file (``osm_pbf``, else
+        ``osm_xml``) is read instead (:func:`read_osm_stops`, kind
+        :data:`OSM_KIND`).
     sources : sequence of str, optional
-        Source kinds to use, a subset of :func:`transit_kinds` (default all).
-        A requested kind that is not found raises :class:`DataSourceError`;
-        by default missing kinds are only noted in the report.
+        Source kinds to use, a subset of :func:`transit_kinds` plus
+        ``"osm"`` (default all). A requested kind that is not found raises
+        :class:`DataSourceError`; by default missing kinds are only noted in
+        the report. OSM is a fallback in either case: it is read only when
+        the other kinds give no stop (``sources=["osm"]``: OSM only).
 
     Returns
     -------
     GeoDataFrame
-        The stop schema of this module, index ``stop_id``, EPSG:31370.
+        The stop schema of this module, index ``stop_id``, in the area's CRS.
     LayerReport
         Layer ``transit_stops``: ``read_n`` counts the records of the sources
         used; stops outside the area, skipped records and sources not used
-        (an older edition of the same operator) are reported.
+        (an older edition of the same operator) are reported; a note says
+        when every stop comes from OpenStreetMap.
     """
     if data_dir is None:
         raise DataSourceError("transit_stops needs data_dir=... (a folder with transit/ inputs)")
     dd = DataDir(data_dir)
     kinds = transit_kinds()
     wanted = tuple(sources) if sources is not None else kinds
-    unknown = sorted(set(wanted) - set(kinds))
+    unknown = sorted(set(wanted) - set(kinds) - {OSM_KIND})
     if unknown:
         raise ParameterError(f"unknown transit source kind(s) {unknown} in sources=; "
-                             f"expected some of {list(kinds)}")
+                             f"expected some of {[*kinds, OSM_KIND]}")
+    use_osm = sources is None or OSM_KIND in wanted
+    wanted = tuple(k for k in wanted if k != OSM_KIND)
     report = LayerReport("transit_stops")
     parts: list[tuple[gpd.GeoDataFrame, LayerReport, date | None]] = []
     for kind in wanted:
@@ -385,26 +675,42 @@ def transit_stops(
             found = [((g, r), d) for g, r, d in fmt.read(dd)]
         if not found:
             if sources is not None:
-                raise DataSourceError(missing_message(kind, dd.root))
+                raise SourceNotFoundError(missing_message(kind, dd.root))
             report.notes.append(f"no {kind} source in {dd.root}")
         parts += [(g, r, d) for (g, r), d in found]
+    missing = [missing_message(k, dd.root) for k in wanted]
+    if not parts and use_osm:
+        osm_file = dd.find("osm_pbf") or dd.find("osm_xml")
+        if osm_file is None:
+            missing.append(missing_message("osm_pbf", dd.root) + " (OSM public-transport tags)")
+        else:
+            gdf, rep = read_osm_stops(osm_file)
+            if len(gdf):
+                parts.append((gdf, rep, None))
+                what = " or ".join(wanted) if wanted else "other source"
+                report.notes.append(f"no {what} stops in {dd.root}: every stop comes from "
+                                    f"OpenStreetMap ({osm_file.name})")
+            else:
+                missing.append(f"no public-transport tags (bus stops, platforms, stations) "
+                               f"in {osm_file}")
     if not parts:
-        raise DataSourceError(
-            "no transit source found: " + "; ".join(missing_message(k, dd.root) for k in wanted)
-        )
+        raise SourceNotFoundError("no transit source found: " + "; ".join(missing))
     parts = _newest_per_operator(parts, report)
     frames = []
     for gdf, rep, _ in parts:
         report.sources += rep.sources
+        report.credit(*rep.credits)
         report.read_n += rep.read_n
         for reason, n in rep.skipped.items():
             report.skip(reason, n)
         report.notes += [f"{Path(rep.sources[0]).parent.name}: {note}" for note in rep.notes]
-        frames.append(gdf)
-    stops = pd.concat(frames)
+        frames.append(to_crs(gdf, "EPSG:4326", what="transit stops"))
+    stops = gpd.GeoDataFrame(pd.concat(frames), crs="EPSG:4326")
     dup = stops.index.duplicated(keep="first")
     report.skip("stop id repeated across sources (first kept)", int(dup.sum()))
     stops = stops.loc[~dup]
+    crs = metric_crs_of(area if area is not None else stops, what="area")
+    stops = to_crs(stops, crs, what="transit stops")
     if area is not None:
         poly = _area_geometry(area)
         inside = stops.geometry.intersects(poly).to_numpy()
@@ -415,7 +721,7 @@ def transit_stops(
                 f"no transit stop lies in the study area ({report.outside_area_n} read from "
                 f"{', '.join(report.sources)} all outside)"
             )
-    stops = gpd.GeoDataFrame(stops[list(STOP_COLUMNS) + ["geometry"]], crs=PROJECT_CRS)
+    stops = gpd.GeoDataFrame(stops[list(STOP_COLUMNS) + ["geometry"]], crs=crs)
     report.features_n = len(stops)
     report.log()
     return stops, report

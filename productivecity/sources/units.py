@@ -23,13 +23,14 @@ from productivecity._errors import (
     DataSourceError,
     EmptyLayerError,
     SchemaError,
+    SourceNotFoundError,
 )
 from productivecity._geom import area_ha, repair_geometries
-from productivecity._validate import to_project_crs
+from productivecity.crs import metric_crs_of, to_crs
 from productivecity.sources import regions
 from productivecity.sources._read import read_vector
 from productivecity.sources.catalog import DataDir
-from productivecity.sources.load_report import LayerReport
+from productivecity.sources.load_report import LayerReport, file_credit
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def read_municipalities(
     code_column: str | None = None,
     name_column: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read municipality polygons keyed by their code, in EPSG:31370.
+    """Read municipality polygons keyed by their code, in the file's CRS.
 
     Parameters
     ----------
@@ -61,7 +62,7 @@ def read_municipalities(
     -------
     GeoDataFrame
         Index ``nis5`` (str, unique); columns ``name`` (str) and
-        ``geometry`` (MultiPolygon/Polygon, EPSG:31370). One row is one
+        ``geometry`` (MultiPolygon/Polygon, the file's CRS). One row is one
         municipality. Rows whose code is not a municipality code of the region
         (e.g. regions in mixed files) are left out and logged.
     """
@@ -129,7 +130,7 @@ MIN_OVERLAP_PCT = 1.0
 
 
 def _area_geometry(area, *, what: str = "area"):
-    """Return the union of ``area`` (GeoDataFrame/GeoSeries, any CRS) in EPSG:31370.
+    """Return the union of ``area`` (GeoDataFrame/GeoSeries) in its metric CRS.
 
     Raises :class:`CRSError` for an area without CRS and :class:`AreaError`
     for an empty one.
@@ -138,7 +139,7 @@ def _area_geometry(area, *, what: str = "area"):
         raise AreaError(
             f"{what} must be a GeoDataFrame or GeoSeries of polygons, got {type(area).__name__}"
         )
-    geoms = to_project_crs(area, what=what).geometry
+    geoms = to_crs(area, metric_crs_of(area, what=what), what=what).geometry
     geoms = geoms[~(geoms.isna() | geoms.is_empty)]
     if geoms.empty:
         raise AreaError(f"{what} has no (non-empty) geometry")
@@ -163,10 +164,15 @@ def _overlap_pct(gdf: gpd.GeoDataFrame, poly) -> np.ndarray:
 
 
 def _keep_overlapping(gdf, area, report: LayerReport, *, min_overlap_pct: float, what: str):
-    """Keep the units overlapping ``area`` by more than ``min_overlap_pct``; count the rest."""
+    """Keep the units overlapping ``area`` by more than ``min_overlap_pct``; count the rest.
+
+    The kept units are returned in the area's metric CRS (without an area: in
+    their own when metric, else their UTM zone).
+    """
     if area is None:
-        return gdf
+        return to_crs(gdf, metric_crs_of(gdf, what=what), what=what)
     poly = _area_geometry(area)
+    gdf = to_crs(gdf, metric_crs_of(area, what="area"), what=what)
     pct = _overlap_pct(gdf, poly)
     touching = (pct > 0) & (pct <= min_overlap_pct)
     keep = pct > min_overlap_pct
@@ -191,7 +197,7 @@ def _resolve(kind: str, path, data_dir, *, what: str) -> Path:
     if path is not None:
         return Path(path)
     if data_dir is None:
-        raise DataSourceError(
+        raise SourceNotFoundError(
             f"no {what} file given: pass path=... or data_dir=... (a folder laid out as described "
             f"in productivecity.sources.catalog)"
         )
@@ -231,7 +237,7 @@ def municipalities(
     population: str | os.PathLike | None = None,
     min_overlap_pct: float = MIN_OVERLAP_PCT,
 ) -> tuple[gpd.GeoDataFrame, LayerReport]:
-    """Return the municipalities of the study area with population, in EPSG:31370.
+    """Return the municipalities of the study area with population, in the study area's CRS.
 
     Parameters
     ----------
@@ -260,13 +266,14 @@ def municipalities(
         (Int64 persons, <NA> where the table has no row for the code, e.g.
         municipalities created by the 2025 mergers against a 2020 table),
         ``population_year`` (Int64), ``area_ha`` (float, hectares) and
-        ``geometry`` (polygons, EPSG:31370).
+        ``geometry`` (polygons, the study area's CRS).
     LayerReport
         Layer ``municipalities``.
     """
     src = _resolve("municipalities", path, data_dir, what="municipality boundaries")
     gdf = read_municipalities(src)
     report = LayerReport("municipalities", sources=[str(src)], read_n=len(gdf))
+    report.credit(file_credit(src, "municipality boundaries"), source=src)
     gdf, n_rep = repair_geometries(gdf)
     report.repaired_n = n_rep
     gdf = _keep_overlapping(gdf, area, report, min_overlap_pct=min_overlap_pct,
@@ -275,8 +282,9 @@ def municipalities(
         DataDir(data_dir).find("population_municipalities") if data_dir is not None else None)
     out = gdf[["name"]].copy()
     if pop_path is not None:
-        pop, _ = read_population(pop_path)
+        pop, pop_report = read_population(pop_path)
         report.sources.append(str(pop_path))
+        report.credit(*pop_report.credits)
         joined = pop.reindex(out.index)
         out["population_n"] = joined["population_n"].astype("Int64")
         out["population_year"] = joined["population_year"].astype("Int64")
@@ -312,7 +320,7 @@ def neighbourhoods(
     path: str | os.PathLike | None = None,
     min_overlap_pct: float = MIN_OVERLAP_PCT,
 ) -> tuple[gpd.GeoDataFrame, LayerReport]:
-    """Return the neighbourhoods of the study area, in EPSG:31370.
+    """Return the neighbourhoods of the study area, in the study area's CRS.
 
     The file's columns choose the reader: a region plug-in's neighbourhood
     format (:class:`~productivecity.sources.regions.NeighbourhoodFormat`) that
@@ -387,6 +395,7 @@ def _read_generic_neighbourhoods(path: Path) -> tuple[gpd.GeoDataFrame, LayerRep
         raise SchemaError(f"{path} lacks column(s) {missing} (or is in none of the region "
                           f"formats {formats}); available columns: {available}")
     report = LayerReport("neighbourhoods", sources=[str(path)], read_n=len(gdf))
+    report.credit(file_credit(path, "neighbourhoods"), source=path)
     n = len(gdf)
     rules = regions.municipality_codes(["nis5"]) or _GENERIC_CODES
     nis5 = (rules.normalise(gdf["nis5"]).to_numpy() if "nis5" in gdf.columns
@@ -434,7 +443,9 @@ def _largest_overlap(units: gpd.GeoDataFrame, municipalities: gpd.GeoDataFrame |
     result = pd.Series(pd.NA, index=units.index, dtype="string")
     if municipalities is None or units.empty:
         return result
-    munis = to_project_crs(municipalities, what="municipalities")
+    crs = metric_crs_of(units, what="units")
+    units = to_crs(units, crs, what="units")
+    munis = to_crs(municipalities, crs, what="municipalities")
     left = gpd.GeoDataFrame({"code": units.index.to_numpy()}, geometry=units.geometry.to_numpy(),
                             crs=units.crs)
     right = gpd.GeoDataFrame({"nis5": munis.index.to_numpy()}, geometry=munis.geometry.to_numpy(),

@@ -61,7 +61,9 @@ class Option:
         ``"str"``, ``"path"`` (a string; relative paths resolve against the
         configuration's folder), ``"number"`` (int or float), ``"int"``,
         ``"bool"``, ``"date"`` (TOML date or ``"YYYY-MM-DD"``), ``"numbers"``
-        (list of numbers), ``"strs"`` (list of strings) or ``"str|strs"``.
+        (list of numbers), ``"strs"`` (list of strings), ``"str|strs"`` or
+        ``"table"`` (a TOML table of names to a string or a list of strings;
+        ``choices`` are then the allowed names).
     default : object
         Value when the key is absent.
     choices : tuple, optional
@@ -84,7 +86,8 @@ class Option:
         names = {"str": "a string", "path": "a path (string)", "number": "a number",
                  "int": "an integer", "bool": "true or false",
                  "date": "a date (YYYY-MM-DD)", "numbers": "a list of numbers",
-                 "strs": "a list of strings", "str|strs": "a string or a list of strings"}
+                 "strs": "a list of strings", "str|strs": "a string or a list of strings",
+                 "table": "a table of names to a string or a list of strings"}
         text = names[self.kind]
         if self.gt is not None:
             text += f" > {self.gt:g}"
@@ -110,7 +113,14 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "canal_buffer_m": Option("number", 500.0, gt=0, help="width of the canal zone (m)"),
         "hubs": Option("path", help="your own hubs file, added to the package catalogue"),
         "online": Option("bool", False, help="download what the data directory lacks"),
-        "skip_missing": Option("bool", False, help="leave out layers whose source is missing"),
+        "skip_missing": Option("bool", False, help="leave out layers whose source is there but "
+                                                   "cannot be read (named in the summary and "
+                                                   "the manifest; exit code 1 unless [run] "
+                                                   "allow_failed lists them); absent sources "
+                                                   "are always left out and reported"),
+        "crs": Option("str", help="metric CRS of the run, e.g. 'EPSG:3067' (default: the "
+                                  "preset's, else the area file's when true to scale, else "
+                                  "the UTM zone of the area)"),
     },
     "sites": {
         "kind": Option("str", "grid", choices=("grid", "zones", "file")),
@@ -171,12 +181,51 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "date": Option("date", help="date in the map footers (default: the newest input "
                                     "file's modification date)"),
         "title": Option("str", help="title of the report and web map"),
+        "attribution": Option("str|strs", help="credit line(s) shown on every output instead "
+                                               "of the sources read (a key such as 'osm' "
+                                               "stands for its standard line)"),
+        "attribution_extra": Option("str|strs", help="credit line(s) added to the sources "
+                                                     "read on every output"),
+    },
+    "demand": {
+        "table": Option("path", help="your table of persons per unit (CSV or XLSX), used "
+                                     "instead of the region's labour tables"),
+        "sheet": Option("str", help="sheet of an XLSX table (default: the first)"),
+        "code_column": Option("str", help="column of the table with the unit code"),
+        "columns": Option("table", choices=_DEMAND,
+                          help="measure = column (or list of columns added up), e.g. "
+                               "{jobseekers_n = \"unemployed\", population_n = \"pop\"}"),
+        "category_column": Option("str", help="column telling the group a row counts (e.g. "
+                                              "the education level); a unit's rows add up"),
+        "low_edu_categories": Option("strs", help="values of category_column whose rows add "
+                                                  "up to jobseekers_low_edu_n, e.g. "
+                                                  "[\"low\", \"none\"]"),
+        "na_values": Option("strs", [], help="cell texts meaning 'no value' (e.g. "
+                                             "[\"..\", \"x\"]); empty cells always are"),
+        "units": Option("str", "municipalities", choices=("municipalities", "neighbourhoods"),
+                        help="unit layer of the study area the table's codes refer to"),
+        "units_file": Option("path", help="polygon file of the units instead of a layer "
+                                          "(with units_code_column)"),
+        "units_code_column": Option("str", help="code column of units_file"),
+        "raster": Option("path", help="GeoTIFF of persons per cell (e.g. a 100 m or 1 km "
+                                      "population grid): residents, and the weights that "
+                                      "spread the table's counts (alone: the demand itself)"),
+        "raster_measure": Option("str", "population_n", choices=("population_n",
+                                                                  "jobseekers_n"),
+                                 help="what the raster counts"),
+        "raster_band": Option("int", 1, ge=1, help="band of the raster"),
     },
     "run": {
         "name": Option("str", help="scenario name (default: the config file name)"),
         "description": Option("str", "", help="free text"),
         "out_dir": Option("path", help="output folder (overridden by --out)"),
         "cache": Option("bool", True, help="reuse and store step results"),
+        "strict": Option("bool", False, help="refuse to drop criteria whose indicator no site "
+                                             "has (missing inputs); default: drop them with "
+                                             "a warning"),
+        "allow_failed": Option("strs", [], help="layers whose failed source (under "
+                                                "skip_missing) does not make the exit code "
+                                                "non-zero, e.g. ['poi']"),
         "cache_dir": Option("path", help="step cache folder (default: <cache>/pipeline)"),
     },
 }
@@ -265,6 +314,13 @@ def _type_ok(value: Any, opt: Option) -> bool:
     elif kind == "str|strs":
         ok = isinstance(value, str) or (isinstance(value, list)
                                         and all(isinstance(v, str) for v in value))
+    elif kind == "table":
+        return isinstance(value, Mapping) and all(
+            isinstance(k, str) and (opt.choices is None or k in opt.choices)
+            and ((isinstance(v, str) and v != "") or (
+                isinstance(v, list) and len(v) > 0
+                and all(isinstance(x, str) and x != "" for x in v)))
+            for k, v in value.items())
     else:  # pragma: no cover - schema error
         raise AssertionError(kind)
     if not ok:
@@ -433,6 +489,12 @@ def config_from_dict(data: Mapping[str, Any], *, base_dir: str | os.PathLike = "
             problems.append(f"[criteria] file must be a path (string), got {_show(crit['file'])}")
         else:
             crit_file = (base / Path(crit["file"]).expanduser()).resolve()
+            if not crit_file.exists() and Path(crit["file"]).suffix == "" \
+                    and "/" not in crit["file"]:
+                from productivecity.workflow.examples import criteria_names, example_path
+
+                if crit["file"] in criteria_names():  # a criteria file shipped with the package
+                    crit_file = example_path(crit["file"], kind="criteria")
             try:
                 spec = suit.load_criteria(crit_file)
                 crit_data = tomllib.loads(crit_file.read_text(encoding="utf-8"))
@@ -513,6 +575,9 @@ def merge_overrides(data: Mapping[str, Any], overrides) -> dict:
             raise ConfigError(f"[{section}] must be a table, got {table!r}")
         if section == "criteria" and key == "file":
             table.clear()  # a criteria file given on the command line replaces inline criteria
+        if section == "area" and key in ("file", "preset"):
+            # the study area given on the command line replaces the file's, whichever kind
+            table.pop("preset" if key == "file" else "file", None)
         table[key] = value
     return out
 

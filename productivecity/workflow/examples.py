@@ -79,7 +79,7 @@ def criteria_names() -> list[str]:
     --------
     >>> from productivecity.workflow.examples import criteria_names
     >>> criteria_names()
-    ['brussels-canal']
+    ['brussels-canal', 'industrial-reuse']
     """
     return _names("criteria")
 

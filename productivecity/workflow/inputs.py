@@ -6,6 +6,9 @@ that wants the same inputs) reads them: the walk and bike networks, the building
 footprints and where they are complete, the OSM extract's extent, open land, the
 job-seeker table and the unit rates, and from these the one dasymetric demand
 surface of the run.
+
+Each input read declares its credit (:func:`productivecity.sources.load_report.record_credit`);
+a run collects them per step for the attribution of its outputs.
 """
 
 from __future__ import annotations
@@ -18,12 +21,19 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from productivecity._errors import DataSourceError, EmptyLayerError, ParameterError
+from productivecity._errors import (
+    DataSourceError,
+    EmptyLayerError,
+    MissingLayerError,
+    ParameterError,
+    SourceNotFoundError,
+)
 from productivecity.indicators.options import DEFAULT_SURFACE_CELL_M, DEFAULT_YEAR
 from productivecity.layers import LayerSet
 from productivecity.network.streets import Network, bike_network, walk_network
 from productivecity.settings import Settings
 from productivecity.sources.catalog import DataDir
+from productivecity.sources.load_report import OSM_CREDIT, record_credit
 
 logger = logging.getLogger(__name__)
 
@@ -64,20 +74,25 @@ def osm_street_file(data_dir) -> Path:
     return osm
 
 
-def street_network(data_dir, mode: str, *, settings: Settings | None = None) -> Network:
+def street_network(data_dir, mode: str, *, crs=None, settings: Settings | None = None
+                   ) -> Network:
     """Build (or load from the cache) the ``mode`` network of a data directory's OSM file.
 
     Parameters
     ----------
     data_dir : path-like or DataDir
     mode : {"walk", "bike"}
+    crs : optional
+        The study area's metric CRS (default: the UTM zone of the streets).
     settings : Settings, optional
         Cache folder and offline flag.
     """
     if mode not in MODES:
         raise ParameterError(f"travel mode must be one of {MODES}, got {mode!r}")
     build = walk_network if mode == "walk" else bike_network
-    return build(osm_street_file(data_dir), settings=settings)
+    osm = osm_street_file(data_dir)
+    record_credit(OSM_CREDIT, source=osm)
+    return build(osm, crs=crs, settings=settings)
 
 
 def osm_extent(data_dir, area: gpd.GeoDataFrame):
@@ -90,7 +105,7 @@ def osm_extent(data_dir, area: gpd.GeoDataFrame):
 
     from productivecity.sources._read import read_vector
 
-    poly = shapely.union_all(np.asarray(read_vector(path).geometry.values))
+    poly = shapely.union_all(np.asarray(read_vector(path, crs=area.crs).geometry.values))
     return shapely.intersection(poly, area.geometry.iloc[0])
 
 
@@ -121,6 +136,7 @@ def load_buildings(layers: LayerSet, data_dir=None) -> tuple[gpd.GeoDataFrame | 
         from productivecity.sources.osm import buildings as read_buildings
 
         buildings, brep = read_buildings(area, source=osm_file)
+        record_credit(*brep.credits)
         notes.extend(f"buildings: {n}" for n in brep.notes)
         if coverage is not None:
             building_coverage = coverage
@@ -143,6 +159,7 @@ def read_open_land(layers: LayerSet, data_dir=None) -> tuple[gpd.GeoDataFrame | 
         land, rep = open_land(layers["study_area"], data_dir=dd.root)
     except (DataSourceError, EmptyLayerError) as exc:
         return None, [f"open land not available ({exc}): open_land_share_pct is NaN"]
+    record_credit(*rep.credits)
     return land, [f"open land: {n}" for n in rep.notes]
 
 
@@ -188,16 +205,116 @@ def read_unit_rates(data_dir) -> pd.DataFrame:
 
 def load_demand_surface(layers: LayerSet, data_dir=None, *, year: int = DEFAULT_YEAR,
                         cell_m: float = DEFAULT_SURFACE_CELL_M, buildings=None,
-                        building_coverage=None) -> tuple[gpd.GeoDataFrame, list[str]]:
+                        building_coverage=None, demand=None
+                        ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Read the job-seeker table and spread it, with the residents, over the area.
 
-    See :func:`productivecity.indicators.labour.demand_surface`.
+    With a ``[demand]`` section that names a ``table`` or a ``raster``, those
+    are read (:func:`load_generic_demand_surface`); else the region plug-in's
+    job-seeker table of the data directory, spread by
+    :func:`productivecity.indicators.labour.demand_surface`.
+
+    Parameters
+    ----------
+    demand : mapping, optional
+        The ``[demand]`` section of the configuration (``PipelineConfig["demand"]``).
     """
     from productivecity.indicators.labour import demand_surface
 
+    if demand is not None and (demand.get("table") is not None
+                               or demand.get("raster") is not None):
+        return load_generic_demand_surface(layers, demand, cell_m=cell_m, buildings=buildings,
+                                           building_coverage=building_coverage)
     js, name = read_jobseekers(layers, data_dir, year=year)
     return demand_surface(layers, js, buildings=buildings,
                           building_coverage=building_coverage, cell_m=cell_m, source=name)
+
+
+def load_generic_demand_surface(layers: LayerSet, demand, *,
+                                cell_m: float = DEFAULT_SURFACE_CELL_M, buildings=None,
+                                building_coverage=None) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """The demand surface from the ``[demand]`` section: a unit table, a raster, or both.
+
+    The table (:func:`productivecity.sources.demand.read_demand_table`) is
+    joined to the unit layer or file it names; the raster
+    (:func:`productivecity.sources.demand.read_raster_cells`) is cut by those
+    units (with a table) or by the study area (alone). Spread by
+    :func:`productivecity.indicators.labour.unit_demand_surface`; without a
+    population in the table or a raster, residents come from the unit
+    layer's ``population_n`` where it has one.
+
+    Parameters
+    ----------
+    layers : LayerSet
+    demand : mapping
+        The ``[demand]`` section (keys of ``SCHEMA["demand"]``).
+    cell_m, buildings, building_coverage
+        See :func:`productivecity.indicators.labour.dasymetric_points`.
+
+    Returns
+    -------
+    cells : GeoDataFrame
+    notes : list of str
+    """
+    from productivecity._errors import ConfigError
+    from productivecity.indicators.labour import unit_demand_surface
+    from productivecity.sources import demand as dsrc
+    from productivecity.sources.load_report import file_credit
+
+    notes: list[str] = []
+    units = totals = cells = None
+    population = None
+    source = "the demand data"
+    table = demand.get("table")
+    raster = demand.get("raster")
+    measure = demand.get("raster_measure") or "population_n"
+    if table is not None:
+        if not demand.get("code_column") or not (demand.get("columns")
+                                                 or demand.get("low_edu_categories")):
+            raise ConfigError(f"[demand] table = {table} needs code_column (the unit code) and "
+                              f"columns (which column holds which measure), e.g. "
+                              f"code_column = \"kunta\", columns = {{jobseekers_n = "
+                              f"\"unemployed\"}}")
+        units, uname = dsrc.demand_units(layers, units=demand.get("units") or "municipalities",
+                                         path=demand.get("units_file"),
+                                         code_column=demand.get("units_code_column"))
+        cats = ({"jobseekers_low_edu_n": list(demand["low_edu_categories"])}
+                if demand.get("low_edu_categories") else None)
+        try:
+            tab, rep = dsrc.read_demand_table(
+                table, code_column=demand["code_column"], columns=demand.get("columns") or {},
+                category_column=demand.get("category_column"), categories=cats,
+                sheet=demand.get("sheet"), na_values=demand.get("na_values") or ())
+        except ParameterError as exc:
+            raise ConfigError(f"[demand] {exc}") from exc
+        source = Path(table).name
+        totals, rep = dsrc.join_demand_table(tab, units, report=rep, what=source)
+        record_credit(file_credit(table, "demand table"), source=table)
+        notes.extend(f"demand table {source} ({uname}): {n}" for n in rep.notes)
+        if raster is None and demand.get("units_file") is None:
+            layer = layers[dsrc.UNIT_LAYERS[demand.get("units") or "municipalities"]]
+            if "population_n" not in totals.columns and "population_n" in layer.columns:
+                pop = pd.to_numeric(layer["population_n"], errors="coerce").astype(float)
+                if pop.notna().any():
+                    totals["population_n"] = pop.to_numpy()
+                    notes.append(f"residents: population_n of {uname}")
+            if demand.get("units", "municipalities") == "municipalities":
+                population = layers.layers.get("units_neighbourhoods")
+    if raster is not None:
+        if units is not None:
+            polygons = units
+        else:
+            area = layers["study_area"]
+            polygons = gpd.GeoDataFrame(geometry=area.geometry.to_numpy(), crs=area.crs)
+        cells, rrep = dsrc.read_raster_cells(raster, polygons, measure=measure,
+                                             band=demand.get("raster_band") or 1)
+        record_credit(file_credit(raster, "raster"), source=raster)
+        notes.extend(f"raster {Path(raster).name}: {n}" for n in rrep.notes)
+    surface, snotes = unit_demand_surface(
+        units, totals, raster=cells, raster_measure=measure, population=population,
+        buildings=buildings, building_coverage=building_coverage, cell_m=cell_m,
+        source=source)
+    return surface, notes + snotes
 
 
 def load_indicator_inputs(
@@ -211,8 +328,12 @@ def load_indicator_inputs(
     demand: gpd.GeoDataFrame | None = None,
     buildings: tuple | None = None,
     settings: Settings | None = None,
+    demand_missing: str | None = None,
 ):
     """Read every input of the site indicators from a data directory.
+
+    Only the street networks are required: a missing demand table, unit rates
+    or open land leave their indicators missing, with the reason in the inputs.
 
     Parameters
     ----------
@@ -231,6 +352,8 @@ def load_indicator_inputs(
     buildings : tuple, optional
         What :func:`load_buildings` returned before (else read here).
     settings : Settings, optional
+    demand_missing : str, optional
+        Why there is no demand surface (found before): not read again.
 
     Returns
     -------
@@ -247,27 +370,38 @@ def load_indicator_inputs(
     from productivecity.indicators.table import IndicatorInputs
 
     dd = _data_dir(layers, data_dir)
-    walk = walk or street_network(dd, "walk", settings=settings)
-    bike = bike or street_network(dd, "bike", settings=settings)
+    crs = layers["study_area"].crs
+    walk = walk or street_network(dd, "walk", crs=crs, settings=settings)
+    bike = bike or street_network(dd, "bike", crs=crs, settings=settings)
     buildings, building_coverage, osm_coverage, notes = (
         buildings if buildings is not None else load_buildings(layers, dd))
     notes = list(notes)
     open_land, lnotes = read_open_land(layers, dd)
     notes.extend(lnotes)
-    if demand is None:
-        demand, dnotes = load_demand_surface(layers, dd, year=year, cell_m=cell_m,
-                                             buildings=buildings,
-                                             building_coverage=building_coverage)
+    if demand is None and demand_missing is None:
+        try:
+            demand, dnotes = load_demand_surface(layers, dd, year=year, cell_m=cell_m,
+                                                 buildings=buildings,
+                                                 building_coverage=building_coverage)
+        except (SourceNotFoundError, MissingLayerError) as exc:
+            demand_missing, dnotes = f"input missing: no demand data ({exc})", []
         notes.extend(dnotes)
-    rates = read_unit_rates(dd)
+    try:
+        rates = read_unit_rates(dd)
+    except SourceNotFoundError as exc:
+        rates = None
+        notes.append(f"unit rates not available ({exc}): unemployment_rate_pct and "
+                     f"low_edu_adults_pct are missing")
     return IndicatorInputs(walk=walk, bike=bike, demand=demand, buildings=buildings,
                            building_coverage=building_coverage, osm_coverage=osm_coverage,
-                           open_land=open_land, unit_rates=rates, notes=notes)
+                           open_land=open_land, unit_rates=rates, notes=notes,
+                           demand_missing=demand_missing or "")
 
 
 __all__ = [
     "load_buildings",
     "load_demand_surface",
+    "load_generic_demand_surface",
     "load_indicator_inputs",
     "osm_extent",
     "osm_street_file",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import functools
 import hashlib
@@ -124,7 +125,8 @@ def _versions() -> dict:
 
 
 def _manifest(run: _Run, ranked, *, files, date, started, t_start, sites_report, ind_report,
-              rank_meta, alloc_meta, out, sources) -> dict:
+              rank_meta, alloc_meta, out, sources, missing_inputs=None,
+              failed_sources=()) -> dict:
     from productivecity.outputs.attribution import attribution
 
     config = run.config
@@ -138,7 +140,10 @@ def _manifest(run: _Run, ranked, *, files, date, started, t_start, sites_report,
                "excluded_n": int(excluded.sum()), "top_sites": top_sites,
                "monte_carlo": rank_meta["monte_carlo"],
                "allocation": alloc_meta["summary"] if alloc_meta else None,
-               "sites_report": sites_report, "indicators_report": ind_report}
+               "sites_report": sites_report, "indicators_report": ind_report,
+               "missing_inputs": ([] if missing_inputs is None else
+                                  missing_inputs.reset_index().to_dict("records")),
+               "failed_sources": list(failed_sources)}
     total = time.perf_counter() - t_start
     return _jsonable({
         "productivecity": __version__,
@@ -146,6 +151,7 @@ def _manifest(run: _Run, ranked, *, files, date, started, t_start, sites_report,
         "description": config["run"]["description"],
         "date": date,
         "attribution": attribution(sources) if sources else "",
+        "credits": [dataclasses.asdict(c) for c in sources],
         "config": {"path": str(config.path) if config.path else None,
                    "as_given": config.raw,
                    "resolved": config.sections,

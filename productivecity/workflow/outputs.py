@@ -18,12 +18,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def _indicator_maps(config: PipelineConfig, ranked) -> list[str]:
+def _indicator_maps(config: PipelineConfig, ranked, spec=None) -> list[str]:
     from productivecity.outputs.maps import indicator_columns
 
     choice = config["outputs"]["indicator_maps"]
     if choice == "criteria":
-        cols = [c.column for c in config.criteria.criteria]
+        cols = [c.column for c in (spec or config.criteria).criteria]
     elif choice == "all":
         cols = indicator_columns(ranked)
     else:
@@ -43,7 +43,7 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
 
     cfg = run.config["outputs"]
     formats = cfg["formats"]
-    common = dict(lang=cfg["lang"], date=date, sources=run.sources(layers))
+    common = dict(lang=cfg["lang"], date=date, sources=run.credits(layers))
 
     def timed(name, fn):
         t0 = time.perf_counter()
@@ -53,7 +53,7 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
         run.records.append({"step": f"outputs:{name}", "status": "written", "time_s": dt,
                             "key": None})
 
-    indicators = _indicator_maps(run.config, ranked)
+    indicators = _indicator_maps(run.config, ranked, spec)
     figures: dict = {}
     if {"atlas", "png", "report"} & set(formats):
         # one page at a time: drawn, added to the atlas, written as PNG, released

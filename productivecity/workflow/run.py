@@ -51,12 +51,23 @@ class RunResult:
         (cache key).
     ranked : GeoDataFrame
         The ranked sites (index ``site_id``) as exported.
+    missing_inputs : DataFrame
+        Every input the run went without (index ``input``): ``status``
+        (``"missing"``: absent; ``"failed"``: there but unreadable, left out
+        under ``skip_missing``; ``"dropped"``: a criterion without data) and
+        ``reason``. Also in the manifest (``results.missing_inputs``).
+    failed_sources : list of str
+        Layers whose source failed and that ``[run] allow_failed`` does not
+        list: the command line exits with 1 when there are any.
     """
 
     out_dir: Path
     manifest: dict
     steps: pd.DataFrame
     ranked: gpd.GeoDataFrame
+    missing_inputs: pd.DataFrame = dataclasses.field(
+        default_factory=lambda: pd.DataFrame(columns=["status", "reason"]))
+    failed_sources: list[str] = dataclasses.field(default_factory=list)
 
 
 def run_pipeline(
@@ -142,13 +153,24 @@ def run_pipeline(
     demand = demand_step(run, layers)
     table, ind_report = indicators_step(run, sites, layers, demand)
     rank_frames, rank_meta = ranking_step(run, table)
+    missing_inputs = _missing_inputs(layers, run, rank_meta)
+    failed = [str(i) for i, row in missing_inputs.iterrows() if row["status"] == "failed"
+              and str(i) not in config["run"]["allow_failed"]]
+    for name, row in missing_inputs.iterrows():
+        (logger.warning if row["status"] == "failed" else logger.info)(
+            "input %s %s: %s", name, row["status"], row["reason"])
     ranked = rank_frames["ranked"]
     stability = rank_frames["stability"]
     allocation = alloc_meta = None
-    if config["allocation"]["enabled"]:
-        allocation, alloc_meta = allocation_step(run, ranked, layers, demand)
-    else:
+    wanted = config["allocation"]["demand"]
+    if not config["allocation"]["enabled"]:
         run.skipped("allocation", "[allocation] enabled = false")
+    elif demand is None or wanted not in demand.columns or not demand[wanted].notna().any():
+        why = run.demand_missing or f"input missing: the demand data have no {wanted}"
+        logger.warning("allocation skipped: it needs the demand %s (%s)", wanted, why)
+        run.skipped("allocation", why)
+    else:
+        allocation, alloc_meta = allocation_step(run, ranked, layers, demand)
     isochrones = None
     if config["outputs"]["isochrone_top_k"] > 0:
         isochrones = isochrones_step(run, ranked)
@@ -183,7 +205,7 @@ def run_pipeline(
     try:
         t0 = time.perf_counter()
         files = _write_outputs(run, tmp, ranked=ranked_out, stability=None, layers=layers,
-                               spec=config.criteria, mc_top_k=rank_meta["monte_carlo"]["top_k"],
+                               spec=run.criteria, mc_top_k=rank_meta["monte_carlo"]["top_k"],
                                isochrones=isochrones, allocation=allocation, tables=tables,
                                date=date)
         run.records.append({"step": "outputs", "status": "written",
@@ -191,7 +213,8 @@ def run_pipeline(
         manifest = _manifest(run, ranked_out, files=files, date=date, started=started,
                              t_start=t_start, sites_report=sites_report, ind_report=ind_report,
                              rank_meta=rank_meta, alloc_meta=alloc_meta, out=out,
-                             sources=run.sources(layers))
+                             sources=run.credits(layers), missing_inputs=missing_inputs,
+                             failed_sources=failed)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False)
                                            + "\n", encoding="utf-8")
         _swap_in(tmp, out)
@@ -200,5 +223,18 @@ def run_pipeline(
             shutil.rmtree(tmp, ignore_errors=True)
     logger.info("run %s done in %.1f s: %s", config.name, time.perf_counter() - t_start, out)
     steps = pd.DataFrame(run.records).set_index("step")
-    return RunResult(out_dir=out, manifest=manifest, steps=steps, ranked=ranked_out)
+    return RunResult(out_dir=out, manifest=manifest, steps=steps, ranked=ranked_out,
+                     missing_inputs=missing_inputs, failed_sources=failed)
+
+
+def _missing_inputs(layers, run, rank_meta) -> pd.DataFrame:
+    """Every input the run went without, at once: layers, demand data, dropped criteria."""
+    rows = [{"input": str(name), "status": row["status"], "reason": row["reason"]}
+            for name, row in layers.missing_inputs().iterrows()]
+    if run.demand_missing:
+        rows.append({"input": "demand", "status": "missing", "reason": run.demand_missing})
+    rows += [{"input": d, "status": "dropped",
+              "reason": "no site has a value for its indicator (its input is missing)"}
+             for d in rank_meta.get("dropped_criteria", [])]
+    return pd.DataFrame(rows, columns=["input", "status", "reason"]).set_index("input")
 

@@ -15,6 +15,8 @@ import pandas as pd
 
 from productivecity._errors import (
     DataSourceError,
+    MissingLayerError,
+    SourceNotFoundError,
 )
 from productivecity.settings import Settings
 from productivecity.workflow.cache import _CACHE_VERSION, _hash, _StepCache, step_code_key
@@ -47,7 +49,15 @@ class _Run:
         self._networks: dict[str, Any] = {}
         self._buildings = None
         self._prefetch: dict[str, Any] = {}
+        self._crs: str | None = None
         self.demand_notes: list[str] = []  # set by demand_step, shown with the indicators
+        #: credits of the inputs the steps read beside the layers (from each step's meta)
+        self.input_credits: list = []
+        from productivecity.outputs.attribution import check_override
+
+        check_override(config["outputs"]["attribution"], config["outputs"]["attribution_extra"])
+        self.demand_missing = ""  # why there is no demand surface (set by demand_step)
+        self.criteria = config.criteria  # the criteria scored (set by ranking_step)
 
     # ---- shared inputs, read once per run
     def require_data_dir(self, what: str) -> Path:
@@ -74,9 +84,11 @@ class _Run:
             osm = osm_street_file(self.data_dir)
         except DataSourceError:
             return []  # the step that needs a network says what is missing
+        crs = self.area_crs()
         todo = [m for m in dict.fromkeys(modes) if m not in self._networks
                 and m not in self._prefetch
-                and not network_cache_file(osm, mode=m, settings=self.settings).is_file()]
+                and not network_cache_file(osm, mode=m, crs=crs,
+                                           settings=self.settings).is_file()]
         if not todo:
             return []
         import json
@@ -88,8 +100,9 @@ class _Run:
         settings = json.dumps({k: str(v) if isinstance(v, Path) else v
                                for k, v in dataclasses.asdict(self.settings).items()})
         code = ("import sys; from productivecity.workflow.steps import _build_networks; "
-                "_build_networks(sys.argv[1], sys.argv[2].split(','), sys.argv[3])")
-        proc = subprocess.Popen([sys.executable, "-c", code, str(osm), ",".join(todo), settings],
+                "_build_networks(sys.argv[1], sys.argv[2].split(','), sys.argv[3], sys.argv[4])")
+        proc = subprocess.Popen([sys.executable, "-c", code, str(osm), ",".join(todo), settings,
+                                 crs],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         weakref.finalize(self, _stop_process, proc)  # never outlives the run
@@ -109,8 +122,23 @@ class _Run:
             from productivecity.workflow.inputs import street_network
 
             self._networks[mode] = street_network(self.require_data_dir(f"the {mode} network"),
-                                                  mode, settings=self.settings)
+                                                  mode, crs=self.area_crs(),
+                                                  settings=self.settings)
         return self._networks[mode]
+
+    def area_crs(self) -> str:
+        """Return the metric CRS of the run's study area (resolved once per run)."""
+        if self._crs is None:
+            from productivecity.area import study_area
+
+            area = self.config["area"]
+            spec = str(area["file"]) if area["file"] is not None else area["preset"]
+            data_dir = self.data_dir
+            if data_dir is None and area["preset"] in _presets():
+                data_dir = _presets()[area["preset"]].data_dir
+            self._crs = study_area(spec, data_dir=data_dir, crs=area["crs"],
+                                   settings=self.settings).crs.to_string()
+        return self._crs
 
     def buildings(self, layers):
         """Return buildings, their coverage and the OSM extent (read once per run)."""
@@ -160,7 +188,9 @@ class _Run:
             recs.append(_file_record(catalogue, role="hubs_catalogue"))
         for role, path in (("area", self.config["area"]["file"]),
                            ("hubs", self.config["area"]["hubs"]),
-                           ("sites", self.config["sites"]["path"])):
+                           ("sites", self.config["sites"]["path"]),
+                           *(("demand", self.config["demand"][k])
+                             for k in ("table", "units_file", "raster"))):
             if path is not None:
                 if not Path(path).is_file():
                     where = self.config.path or "the configuration"
@@ -174,16 +204,17 @@ class _Run:
     def input_hashes(self, *roles: str) -> list[tuple[str, str]]:
         return [(r["path"], r["sha256"]) for r in self.inputs if r["role"] in roles]
 
-    def sources(self, layers) -> list[str]:
-        """Attribution keys of every data source used: the layers' and the data files'."""
-        from productivecity.outputs.attribution import ATTRIBUTIONS, _source_keys, attribution_keys
+    def credits(self, layers) -> list:
+        """Credits of the outputs: the layers' and the steps' inputs, or the scenario's own.
 
-        keys = set(attribution_keys(layers))
-        if self.data_dir is not None:
-            for rec in self.inputs:
-                if rec["role"] == "data":
-                    keys |= _source_keys(str(self.data_dir / rec["path"]))
-        return [k for k in ATTRIBUTIONS if k in keys]
+        ``[outputs] attribution`` replaces them, ``attribution_extra`` adds to them
+        (:func:`productivecity.outputs.attribution.resolve_credits`).
+        """
+        from productivecity.outputs.attribution import layer_credits, resolve_credits
+
+        out = self.config["outputs"]
+        return resolve_credits([*layer_credits(layers), *self.input_credits],
+                               replace=out["attribution"], extra=out["attribution_extra"])
 
     def data_date(self) -> str:
         dates = [r["modified"][:10] for r in self.inputs if r["role"] in
@@ -209,8 +240,14 @@ class _Run:
                 logger.info("%s: cached (%s), %.1f s", name, folder, dt)
                 self.records.append({"step": name, "status": "cached", "time_s": dt,
                                      "key": key})
+                self.input_credits += meta.get("credits", [])
                 return frames, meta
-        frames, meta = compute()
+        from productivecity.sources.load_report import collect_credits
+
+        with collect_credits() as credits:  # what the step's readers declared
+            frames, meta = compute()
+        meta = {**meta, "credits": [dataclasses.asdict(c) for c in credits]}
+        self.input_credits += meta["credits"]
         self.cache.store(name, key, frames, meta)
         dt = time.perf_counter() - t0
         logger.info("%s: computed in %.1f s", name, dt)
@@ -232,7 +269,13 @@ def _stop_process(proc) -> None:
         proc.wait()
 
 
-def _build_networks(osm: str, modes: list[str], settings_json: str) -> None:
+def _presets():
+    from productivecity.area import PRESETS
+
+    return PRESETS
+
+
+def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str) -> None:
     """Read the buildings and build the street networks of an OSM file into the caches.
 
     Run in a second process by :meth:`_Run.prefetch_networks`: the buildings go into the
@@ -246,7 +289,8 @@ def _build_networks(osm: str, modes: list[str], settings_json: str) -> None:
     settings = Settings(**json.loads(settings_json))
     cache_osm_buildings(Path(osm))
     for mode in modes:
-        (walk_network if mode == "walk" else bike_network)(Path(osm), settings=settings)
+        (walk_network if mode == "walk" else bike_network)(Path(osm), crs=crs,
+                                                            settings=settings)
 
 
 def layers_step(run: _Run):
@@ -256,7 +300,7 @@ def layers_step(run: _Run):
 
     area = run.config["area"]
     parts = {"area": {k: area[k] for k in ("preset", "canal_buffer_m", "online",
-                                           "skip_missing")},
+                                           "skip_missing", "crs")},
              "inputs": run.input_hashes("data", "area", "hubs", "hubs_catalogue")}
 
     def compute():
@@ -264,7 +308,7 @@ def layers_step(run: _Run):
                          data_dir=run.data_dir, online=area["online"],
                          canal_buffer_m=area["canal_buffer_m"], hubs_path=area["hubs"],
                          skip_missing=area["skip_missing"], progress=run.progress,
-                         settings=run.settings)
+                         crs=area["crs"], settings=run.settings)
         meta = {"reports": [dataclasses.asdict(r) for r in ls.reports]}
         return dict(ls.layers), meta
 
@@ -298,21 +342,31 @@ def demand_step(run: _Run, layers):
     from productivecity.workflow.inputs import load_demand_surface
 
     cfg = run.config["indicators"]
+    dcfg = run.config["demand"]
     parts = {"layers": run.keys["layers"], "year": cfg["year"], "cell_m": cfg["cell_m"],
-             "inputs": run.input_hashes("data")}
+             "inputs": run.input_hashes("data", "demand"),
+             "demand": {k: str(v) if isinstance(v, Path) else v for k, v in dcfg.items()}}
 
     def compute():
         buildings, coverage, _osm, _notes = run.buildings(layers)
-        surface, notes = load_demand_surface(layers, run.require_data_dir("the demand surface"),
-                                             year=cfg["year"], cell_m=cfg["cell_m"],
-                                             buildings=buildings, building_coverage=coverage)
+        try:
+            surface, notes = load_demand_surface(
+                layers, run.require_data_dir("the demand surface"), year=cfg["year"],
+                cell_m=cfg["cell_m"], buildings=buildings, building_coverage=coverage,
+                demand=dcfg)
+        except (SourceNotFoundError, MissingLayerError) as exc:
+            # demand data are optional: the labour indicators are then missing, named
+            why = f"input missing: no demand data ({exc})"
+            logger.info("demand: %s", why)
+            return {}, {"notes": [why], "missing": why}
         for n in notes:
             logger.info("demand: %s", n)
         return {"surface": surface}, {"notes": notes}
 
     frames, meta = run.step("demand", parts, compute)
     run.demand_notes = list(meta.get("notes", []))
-    return frames["surface"]
+    run.demand_missing = meta.get("missing", "")
+    return frames.get("surface")
 
 
 def indicator_inputs(run: _Run, layers, demand):
@@ -322,7 +376,7 @@ def indicator_inputs(run: _Run, layers, demand):
     inputs = load_indicator_inputs(
         layers, run.require_data_dir("the indicators"), walk=run.network("walk"),
         bike=run.network("bike"), demand=demand, buildings=run.buildings(layers),
-        settings=run.settings)
+        settings=run.settings, demand_missing=run.demand_missing or None)
     inputs.notes.extend(run.demand_notes)
     return inputs
 
@@ -361,12 +415,14 @@ def ranking_step(run: _Run, table, *, key: str | None = None):
     ``key`` names the table when it does not come from :func:`indicators_step`
     (e.g. the hash of a file given to ``productivecity rank``).
     """
-    from productivecity.siting.criteria import criteria_table
+    from productivecity.siting.criteria import criteria_table, usable_criteria
     from productivecity.siting.ranking import rank_sites
 
     spec = run.config.require_criteria("ranking the sites")
+    spec, dropped = usable_criteria(spec, table, strict=run.config["run"]["strict"])
+    run.criteria = spec  # the criteria scored (those with an indicator), for the outputs
     parts = {"indicators": key or run.keys["indicators"],
-             "criteria": run.config.criteria_data}
+             "criteria": run.config.criteria_data, "strict": run.config["run"]["strict"]}
 
     def compute():
         ranked, _result, mc, oat = rank_sites(table, spec, progress=run.progress)
@@ -374,7 +430,7 @@ def ranking_step(run: _Run, table, *, key: str | None = None):
         oat_summary = oat.summary.reset_index()
         oat_summary["top1_site_id"] = oat_summary["top1_site_id"].astype(str)
         meta = {"monte_carlo": {"runs": mc.runs, "spread": mc.spread, "seed": mc.seed,
-                                "top_k": mc.top_k}}
+                                "top_k": mc.top_k}, "dropped_criteria": dropped}
         return {"ranked": ranked, "stability": mc.table, "weights": weights,
                 "one_at_a_time": oat_summary}, meta
 

@@ -30,7 +30,10 @@ from typing import Any
 from productivecity._errors import UnknownKeyError
 
 #: Modules of the built-in region plug-ins; each defines ``REGION``.
-BUILTIN = ("productivecity.sources.regions.belgium",)
+BUILTIN = (
+    "productivecity.sources.regions.belgium",
+    "productivecity.sources.regions.netherlands",
+)
 
 _registered: list[Region] = []
 _loaded = False
@@ -255,6 +258,14 @@ def labour_role_kinds(role: str) -> list[str]:
 def presets() -> dict:
     """Return every region's presets by name."""
     return {p.name: p for r in registered() for p in r.presets}
+
+
+def preset_region(name: str) -> Region | None:
+    """Return the region whose presets include ``name`` (None for presets of no region)."""
+    for r in registered():
+        if any(p.name == name for p in r.presets):
+            return r
+    return None
 
 
 def attributions() -> dict[str, str]:

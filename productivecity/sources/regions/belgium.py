@@ -19,6 +19,12 @@ Presets
     Vilvoorde (23088) and Machelen (23047), dissolved from municipality
     boundaries (a ``municipalities`` file of the data directory, or
     downloaded through osmnx when online).
+``gent``, ``kortrijk``, ``genk``, ``leuven``
+    The municipalities of Gent (44021), Kortrijk (34022), Genk (71016) and
+    Leuven (24062), the cities of the seeds' hubs, from the same sources.
+
+Every Belgian preset is in Belgian Lambert 72 (:data:`BELGIAN_CRS`,
+EPSG:31370) with Dutch outputs by default (``lang="nl"``).
 
 Units
 -----
@@ -86,7 +92,7 @@ from productivecity.area import Preset
 from productivecity.sources._read import read_vector
 from productivecity.sources.catalog import SourceKind
 from productivecity.sources.labour import _read_csv, _refuse_duplicates, name_key
-from productivecity.sources.load_report import LayerReport
+from productivecity.sources.load_report import Credit, LayerReport, record_credit
 from productivecity.sources.regions import (
     GtfsLineTable,
     NeighbourhoodFormat,
@@ -238,6 +244,7 @@ def read_population(
         raise DataSourceError(f"could not read {path} as a CSV table: {exc}") from exc
     df.columns = [str(c).strip() for c in df.columns]
     report = LayerReport("population_municipalities", sources=[str(path)], read_n=len(df))
+    report.credit(CREDITS["statbel"], source=path)
     code_col = code_column or _first_present(df, _POP_CODE_COLUMNS)
     pop_col = population_column or _first_present(df, POPULATION_COLUMNS)
     missing = []
@@ -421,7 +428,7 @@ def read_ggw7(
     GeoDataFrame
         Index ``code`` (e.g. ``23088W01``); columns ``name``, ``nis5`` (first
         five characters of the code), ``population_n`` (Int64 persons or
-        <NA>), ``source`` (``"ggw7"``), ``area_ha``, ``geometry`` (EPSG:31370).
+        <NA>), ``source`` (``"ggw7"``), ``area_ha``, ``geometry`` (the file's CRS).
     LayerReport
         Layer ``neighbourhoods``.
     """
@@ -435,6 +442,7 @@ def read_ggw7(
         raise SchemaError(f"{what} lacks a wijk code column (code, geoitem) or a name column "
                           f"(name, naam); available columns: {available}")
     report = LayerReport("neighbourhoods", sources=[what], read_n=len(gdf))
+    report.credit(CREDITS["provincies"], source=path)
     codes = gdf[code_col].astype("string").str.strip()
     out = gpd.GeoDataFrame(
         {"name": gdf[name_col].astype(str).to_numpy(),
@@ -454,6 +462,7 @@ def read_ggw7(
         lk = read_statsec_lookup(lookup)
         sp = read_sector_population(sector_population)
         report.sources += [str(lookup), str(sector_population)]
+        report.credit(CREDITS["statbel"], source=sector_population)
         sums, tally = sector_population_by_wijk(sp, lk)
         covered = set(sp.index.str[:5])
         in_cov = out["nis5"].isin(covered).to_numpy()
@@ -496,7 +505,7 @@ def read_urbis_quarters(
         Index ``code`` (the ``mdrc`` quarter code as string); columns
         ``name`` (bilingual), ``nis5``, ``population_n`` (<NA>: no quarter
         population in the UrbIS layer), ``source`` (``"urbis_md"``),
-        ``area_ha``, ``geometry`` (EPSG:31370).
+        ``area_ha``, ``geometry`` (the file's CRS).
     LayerReport
         Layer ``neighbourhoods``.
     """
@@ -510,6 +519,7 @@ def read_urbis_quarters(
         raise SchemaError(f"{what} lacks a quarter code column (mdrc, code) or a name column "
                           f"(name_bil, name_fr, name_nl); available columns: {available}")
     report = LayerReport("neighbourhoods", sources=[what], read_n=len(gdf))
+    report.credit(CREDITS["urbis"], source=path)
     codes = normalise_code(gdf[code_col])
     out = gpd.GeoDataFrame(
         {"name": gdf[name_col].astype(str).to_numpy()},
@@ -599,6 +609,7 @@ def read_actiris_jobseekers(
     out.insert(0, "year", int(year))
     out.insert(0, "name", df["Gemeente"].astype(str).to_numpy())
     out["low_edu_share_pct"] = 100.0 * out["jobseekers_low_edu_n"] / out["jobseekers_n"]
+    record_credit(CREDITS["actiris"], source=path)
     return out.sort_index()
 
 
@@ -639,6 +650,7 @@ def read_municipal_rates(path: str | os.PathLike) -> pd.DataFrame:
     )
     _refuse_duplicates(out.index, what=str(path))
     out["year"] = 2021
+    record_credit(CREDITS["bestcost"], source=path)
     return out
 
 
@@ -684,7 +696,7 @@ def read_stib_json(
     Returns
     -------
     GeoDataFrame
-        The stop schema of this module (index ``stop_id``), EPSG:31370.
+        The stop schema of this module (index ``stop_id``), in the area's CRS.
     LayerReport
         Layer ``transit_stops``.
     """
@@ -704,6 +716,7 @@ def read_stib_json(
     else:
         stops = pd.DataFrame(columns=["name", "lat", "lon"])
     report = LayerReport("transit_stops", sources=[str(stops_json)], read_n=len(stops))
+    report.credit(CREDITS["stib"], source=stops_json)
 
     lines_by_stop: dict[str, set] = {}
     mode_by_line: dict[str, str] = {}
@@ -780,6 +793,7 @@ def read_sncb_stations(
         raise DataSourceError(f"could not read {path} as a CSV table: {exc}") from exc
     require_columns(df, ["URI", "name", "longitude", "latitude"], what=str(path))
     report = LayerReport("transit_stops", sources=[str(path)], read_n=len(df))
+    report.credit(CREDITS["irail"], source=path)
     lon, lat, ok = _coords(df, "longitude", "latitude", report)
     codes = df["URI"].astype(str).str.rstrip("/").str.rsplit("/", n=1).str[-1]
     keep = ok & _dedupe(codes, report)
@@ -964,22 +978,41 @@ SOURCES: dict[str, SourceKind] = {
 
 
 # --------------------------------------------------------------------------------------------
-# The Brussels–Vilvoorde preset
+# Presets: the Brussels–Vilvoorde test bed and the cities of the seeds' hubs
 # --------------------------------------------------------------------------------------------
+
+#: Belgian Lambert 72, the national metric grid of the Belgian presets.
+BELGIAN_CRS = "EPSG:31370"
 
 #: The Brussels–Vilvoorde test bed: the 19 Brussels municipalities, Vilvoorde and Machelen.
 BRUSSELS_VILVOORDE = Preset(
     name="brussels-vilvoorde",
     title="Brussels-Capital Region, Vilvoorde and Machelen",
-    nis5=(*BRUSSELS_NAMES, "23088", "23047"),
+    codes=(*BRUSSELS_NAMES, "23088", "23047"),
     place_queries=(
         *(f"{fr}, Brussels-Capital, Belgium" for fr, _ in BRUSSELS_NAMES.values()),
         "Vilvoorde, Flemish Brabant, Belgium",
         "Machelen, Flemish Brabant, Belgium",
     ),
+    crs=BELGIAN_CRS,
+    lang="nl",
 )
 
-#: Credit lines of the Belgian sources (keys as in ``outputs.attribution.ATTRIBUTIONS``).
+
+def _city(name: str, title: str, nis5: str, province: str) -> Preset:
+    """Return the one-municipality preset of a Flemish city (Dutch outputs, Lambert 72)."""
+    return Preset(name=name, title=title, codes=(nis5,),
+                  place_queries=(f"{title}, {province}, Belgium",), crs=BELGIAN_CRS, lang="nl")
+
+
+#: The cities of the seeds' hubs, one municipality each (NIS5 codes unchanged by the 2019
+#: and 2025 mergers).
+GENT = _city("gent", "Gent", "44021", "East Flanders")
+KORTRIJK = _city("kortrijk", "Kortrijk", "34022", "West Flanders")
+GENK = _city("genk", "Genk", "71016", "Limburg")
+LEUVEN = _city("leuven", "Leuven", "24062", "Flemish Brabant")
+
+#: Credit lines of the Belgian sources, by key (``[outputs] attribution`` may name the keys).
 ATTRIBUTION = {
     "statbel": "Statbel",
     "actiris": "Actiris / view.brussels",
@@ -989,12 +1022,14 @@ ATTRIBUTION = {
     "stib": "STIB-MIVB open data",
     "bestcost": "BEST-COST / Sciensano",
 }
+#: The same as credits, declared by the readers of this module.
+CREDITS = {key: Credit(key, text) for key, text in ATTRIBUTION.items()}
 
 #: The region plug-in.
 REGION = Region(
     name="belgium",
     title="Belgium",
-    presets=(BRUSSELS_VILVOORDE,),
+    presets=(BRUSSELS_VILVOORDE, GENT, KORTRIJK, GENK, LEUVEN),
     sources=SOURCES,
     source_patterns=SOURCE_PATTERNS,
     municipality_codes=UnitCodes(
