@@ -104,6 +104,19 @@ _TERMS: dict[str, dict[str, str]] = {
     "top_sites": {"en": "Top sites", "nl": "Beste locaties", "fr": "Meilleurs sites"},
     "maps": {"en": "Maps", "nl": "Kaarten", "fr": "Cartes"},
     "summary": {"en": "Summary", "nl": "Samenvatting", "fr": "Résumé"},
+    "missing_inputs": {"en": "Inputs the run went without",
+                       "nl": "Gegevens waarzonder de analyse liep",
+                       "fr": "Données absentes de l'analyse"},
+    "missing_inputs_note": {
+        "en": "Indicators that need these inputs are missing (never zero); criteria without "
+              "data were dropped and the other weights renormalised.",
+        "nl": "Indicatoren die deze gegevens nodig hebben ontbreken (nooit nul); criteria "
+              "zonder gegevens zijn weggelaten en de andere gewichten herschaald.",
+        "fr": "Les indicateurs qui en dépendent manquent (jamais zéro) ; les critères sans "
+              "données ont été retirés et les autres poids renormalisés."},
+    "input": {"en": "Input", "nl": "Gegeven", "fr": "Donnée"},
+    "status": {"en": "Status", "nl": "Status", "fr": "Statut"},
+    "reason": {"en": "Why", "nl": "Waarom", "fr": "Pourquoi"},
     "sites_n": {
         "en": "{n} candidate sites, {e} excluded",
         "nl": "{n} kandidaat-locaties, {e} uitgesloten",

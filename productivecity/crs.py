@@ -152,7 +152,7 @@ def area_crs(area: gpd.GeoDataFrame | gpd.GeoSeries, *, crs=None, preset_crs=Non
             raise CRSError(f"{what} {crs_label(c)} is not a projected CRS in metres; name one "
                            f"such as {crs_label(utm_crs(lon, lat))}")
         err = scale_error(c, lon, lat)
-        if err > 0.02:
+        if err > MAX_SCALE_ERROR:
             raise CRSError(f"{what} {crs_label(c)} distorts lengths by {err:.1%} at the study "
                            f"area (lon {lon:.3f}, lat {lat:.3f}); use a CRS made for it, e.g. "
                            f"{crs_label(utm_crs(lon, lat))}")

@@ -55,10 +55,12 @@ from productivecity._errors import (
     SourceNotFoundError,
 )
 from productivecity.area import PRESETS, study_area
+from productivecity.crs import lonlat_centroid
 from productivecity.io import write_geopackage
 from productivecity.settings import Settings, get_settings
 from productivecity.sources import hubs as _hubs
 from productivecity.sources import osm as _osm
+from productivecity.sources import regions
 from productivecity.sources import transit as _transit
 from productivecity.sources import units as _units
 from productivecity.sources.catalog import sample_data_dir
@@ -302,6 +304,7 @@ def load_layers(
         ("units_neighbourhoods", lambda: neighbourhoods(area_gdf, data_dir=data_dir)),
         ("poi", lambda: poi(area_gdf, **src)),
     ]
+    at = lonlat_centroid(area_gdf)
     bar = tqdm(steps, desc="layers", unit="layer", disable=not progress)
     for name, load in bar:
         bar.set_postfix_str(name)
@@ -310,7 +313,8 @@ def load_layers(
             reports.append(rep)
             continue
         try:
-            gdf, rep = load()
+            with regions.study_area_at(*at):  # hints of the area's own regions only
+                gdf, rep = load()
         except (SourceNotFoundError, EmptyLayerError) as exc:
             # an optional input that is absent: left out, named in the report
             rep = LayerReport(name, notes=[f"{MISSING_NOTE}: {exc}"])

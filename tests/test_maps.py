@@ -81,7 +81,7 @@ def test_overview_has_title_legend_footer_and_top_ranks_in_dutch(scored):
     for label in ("Studiegebied", "Kanaal", "Bestaande maakleerplek", "Treinstation",
                   "Bedrijventerreinen en braakliggend terrein", "Top 5 (rang)"):
         assert label in texts, label
-    assert "Datum: 2026-05-01" in joined and "CRS: EPSG:31370 (Belgian Lambert 72)" in joined
+    assert "Datum: 2026-05-01" in joined and "CRS: EPSG:31370 (BD72 / Belgian Lambert 72)" in joined
     # the sample is synthetic and the footer says so
     assert "synthetic sample data" in joined
     # rank labels 1..5 on the map and the best site listed in the side panel

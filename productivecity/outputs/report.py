@@ -84,6 +84,7 @@ def write_report(
     date=None,
     sources: Iterable | None = None,
     figure_dpi: int = 110,
+    missing_inputs: pd.DataFrame | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write an HTML report of the ranking: top sites, breakdown, stability, maps.
@@ -122,6 +123,10 @@ def write_report(
         or keys of :func:`productivecity.outputs.attribution.known_credits`;
         default those the readers of ``layers`` declared.
     figure_dpi : int, default 110
+    missing_inputs : DataFrame, optional
+        The inputs the run went without (index: input; ``status``, ``reason``),
+        as :attr:`productivecity.workflow.run.RunResult.missing_inputs`: listed
+        in a section of their own.
     overwrite : bool, default False
 
     Returns
@@ -173,6 +178,14 @@ def write_report(
             out.append(f"<table><tr><th>{t('excluded_reason')}</th><th>n</th></tr>")
             out += [f"<tr><td>{e(r)}</td><td class='n'>{n}</td></tr>" for r, n in counts.items()]
             out.append("</table>")
+    if missing_inputs is not None and len(missing_inputs):
+        out.append(f"<h2>{t('missing_inputs')}</h2><p>{t('missing_inputs_note')}</p>")
+        out.append(f"<table><tr><th>{t('input')}</th><th>{t('status')}</th>"
+                   f"<th>{t('reason')}</th></tr>")
+        out += [f"<tr><td>{e(str(name))}</td><td>{e(str(row['status']))}</td>"
+                f"<td>{e(str(row['reason']))}</td></tr>"
+                for name, row in missing_inputs.iterrows()]
+        out.append("</table>")
     if spec is not None:
         out.append(f"<table><tr><th>{t('criterion')}</th><th>column</th><th>direction</th>"
                    "<th>standardisation</th><th>weight</th></tr>")

@@ -53,7 +53,8 @@ GENERIC_SOURCES: dict[str, SourceKind] = {
             "boundaries/**/*municipalit*topojson*.json",
         ),
         "municipality polygons with codes",
-        "any vector file with a 'nis5' column, saved as boundaries/municipalities.gpkg",
+        "any vector file with 'code' and 'name' columns, saved as "
+        "boundaries/municipalities.gpkg",
     ),
     "neighbourhoods": SourceKind(
         (
@@ -118,10 +119,17 @@ GENERIC_SOURCES: dict[str, SourceKind] = {
 }
 
 
-def _catalogue() -> dict[str, SourceKind]:
+def _merged(kind: str, active) -> SourceKind | None:
+    """The catalogue entry of ``kind`` as if only the ``active`` regions were registered."""
+    if kind in GENERIC_SOURCES:
+        return _catalogue(active).get(kind)
+    return None
+
+
+def _catalogue(active=None) -> dict[str, SourceKind]:
     """Merge the generic kinds with every region's patterns and hints, then its own kinds."""
     out = dict(GENERIC_SOURCES)
-    for region in regions.registered():
+    for region in (regions.registered() if active is None else active):
         for kind, extra in region.source_patterns.items():
             base = out[kind]
             out[kind] = SourceKind(
@@ -191,8 +199,16 @@ class DataDir:
 
 
 def missing_message(kind: str, root: Path | None = None) -> str:
-    """Return the message for a missing source of ``kind``: what it provides and where to get it."""
+    """Return the message for a missing source of ``kind``: what it provides and where to get it.
+
+    Inside :func:`productivecity.sources.regions.study_area_at` only the hints of the
+    regions that hold the study area are offered (a Finnish planner is not sent to
+    Statbel).
+    """
     spec = _spec(kind)
+    active = regions.hint_regions()
+    if len(active) < len(regions.registered()):
+        spec = _merged(kind, active) or spec
     where = f"in data directory {root}" if root is not None else "(no data directory given)"
     return (
         f"no {spec.provides} found {where}; expected a file matching "

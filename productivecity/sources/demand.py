@@ -92,12 +92,13 @@ def _read_frame(path: Path, *, code_column: str, sheet, sep, na_values) -> pd.Da
     suffix = path.suffix.lower()
     try:
         if suffix in (".xlsx", ".xlsm", ".xls"):
-            sheets = pd.ExcelFile(path).sheet_names
-            if sheet is not None and sheet not in sheets:
-                raise DataSourceError(f"demand table {path} has no sheet {sheet!r}; its sheets "
-                                      f"are {sheets}")
-            return pd.read_excel(path, sheet_name=sheet if sheet is not None else 0,
-                                 dtype={code_column: str}, na_values=na)
+            with pd.ExcelFile(path) as xl:
+                sheets = xl.sheet_names
+                if sheet is not None and sheet not in sheets:
+                    raise DataSourceError(f"demand table {path} has no sheet {sheet!r}; its "
+                                          f"sheets are {sheets}")
+                return pd.read_excel(xl, sheet_name=sheet if sheet is not None else 0,
+                                     dtype={code_column: str}, na_values=na)
         if sheet is not None:
             raise ParameterError(f"sheet = {sheet!r} is given but {path} is not an Excel file "
                                  f"(.xlsx)")
@@ -522,21 +523,22 @@ def read_raster_cells(
             raise SchemaError(f"raster {path} is rotated; warp it to a north-up grid first")
         minx, miny, maxx, maxy = shapely.total_bounds(polys)
         bounds = transform_bounds(target, rcrs, minx, miny, maxx, maxy, densify_pts=21)
-        full = rasterio.windows.Window(0, 0, src.width, src.height)
-        try:
-            win = rasterio.windows.from_bounds(*bounds, transform=src.transform)
-            win = win.round_offsets("floor").round_lengths("ceil")
-            win = rasterio.windows.Window(win.col_off - 1, win.row_off - 1, win.width + 2,
-                                          win.height + 2).intersection(full)
-        except rasterio.errors.WindowError:
-            win = None
-        if win is None or win.width <= 0 or win.height <= 0:
+        t = src.transform
+        cols_b = sorted(((bounds[0] - t.c) / t.a, (bounds[2] - t.c) / t.a))
+        rows_b = sorted(((bounds[1] - t.f) / t.e, (bounds[3] - t.f) / t.e))
+        c_lo = max(int(np.floor(cols_b[0])) - 1, 0)
+        c_hi = min(int(np.ceil(cols_b[1])) + 1, src.width)
+        r_lo = max(int(np.floor(rows_b[0])) - 1, 0)
+        r_hi = min(int(np.ceil(rows_b[1])) + 1, src.height)
+        if c_hi <= c_lo or r_hi <= r_lo:
             raise EmptyLayerError(f"raster {path} ({crs_label(rcrs)}) does not cover the "
                                   f"study area: its bounds {tuple(src.bounds)} miss the "
                                   f"area's {tuple(round(b, 6) for b in bounds)}")
+        win = rasterio.windows.Window(c_lo, r_lo, c_hi - c_lo, r_hi - r_lo)
         data = src.read(band, window=win, masked=True).astype(float)
-        wtr = src.window_transform(win)
-        r0, c0 = int(win.row_off), int(win.col_off)
+        r0, c0 = r_lo, c_lo
+        # the window's transform, without affine's deprecated operators
+        wtr = type(t)(t.a, t.b, t.c + t.a * c0 + t.b * r0, t.d, t.e, t.f + t.d * c0 + t.e * r0)
         res = f"{abs(src.transform.a):g} x {abs(src.transform.e):g} ({crs_label(rcrs)})"
     valid = ~np.ma.getmaskarray(data) & np.isfinite(data.filled(np.nan))
     vals = data.filled(np.nan)
@@ -552,8 +554,9 @@ def read_raster_cells(
     tr = Transformer.from_crs(rcrs, target, always_xy=True)
     corners_c = np.stack([cols, cols + 1, cols + 1, cols], axis=1).astype(float)
     corners_r = np.stack([rows, rows, rows + 1, rows + 1], axis=1).astype(float)
-    xs, ys = wtr * (corners_c, corners_r)
-    xs, ys = tr.transform(np.asarray(xs), np.asarray(ys))
+    xs = wtr.a * corners_c + wtr.b * corners_r + wtr.c
+    ys = wtr.d * corners_c + wtr.e * corners_r + wtr.f
+    xs, ys = tr.transform(xs, ys)
     ring = np.stack([xs, ys], axis=2)
     quads = shapely.polygons(np.concatenate([ring, ring[:, :1]], axis=1))
     cell_m2 = shapely.area(quads)
@@ -636,7 +639,7 @@ def cells_to_points(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     pts = np.where(whole, shapely.centroid(geoms), shapely.point_on_surface(geoms))
     out = gpd.GeoDataFrame(cells.drop(columns=[cells.geometry.name, "cell_m2"]),
                            geometry=pts, crs=cells.crs)
-    return out, report
+    return out
 
 
 def raster_sums(cells: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, measure: str

@@ -382,7 +382,7 @@ def normalise_code(values: pd.Series) -> pd.Series:
 
 #: Code rules for a municipality file no region plug-in recognises.
 _GENERIC_CODES = regions.UnitCodes(
-    label="municipality", columns=(), name_columns=("name",), normalise=normalise_code,
+    label="municipality", columns=("code",), name_columns=("name",), normalise=normalise_code,
 )
 
 

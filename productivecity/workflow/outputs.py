@@ -38,7 +38,7 @@ def _indicator_maps(config: PipelineConfig, ranked, spec=None) -> list[str]:
 
 
 def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_top_k,
-                   isochrones, allocation, tables, date) -> list[str]:
+                   isochrones, allocation, tables, date, missing_inputs=None) -> list[str]:
     from productivecity.outputs import export, maps, report, webmap
 
     cfg = run.config["outputs"]
@@ -71,7 +71,8 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
         timed("report", lambda: report.write_report(
             ranked, tmp / OUTPUT_FILES["report"], stability=stability, figures=figures,
             layers=layers, spec=spec, indicators=indicators, top_k=cfg["top_k"],
-            stability_top_k=mc_top_k, title=cfg["title"], **common))
+            stability_top_k=mc_top_k, title=cfg["title"], missing_inputs=missing_inputs,
+            **common))
     if "webmap" in formats:
         timed("webmap", lambda: webmap.write_web_map(
             ranked, layers, tmp / OUTPUT_FILES["webmap"], top_k=cfg["top_k"],

@@ -207,7 +207,7 @@ def run_pipeline(
         files = _write_outputs(run, tmp, ranked=ranked_out, stability=None, layers=layers,
                                spec=run.criteria, mc_top_k=rank_meta["monte_carlo"]["top_k"],
                                isochrones=isochrones, allocation=allocation, tables=tables,
-                               date=date)
+                               date=date, missing_inputs=missing_inputs)
         run.records.append({"step": "outputs", "status": "written",
                             "time_s": time.perf_counter() - t0, "key": None})
         manifest = _manifest(run, ranked_out, files=files, date=date, started=started,

@@ -22,6 +22,8 @@ they may import the generic readers they extend. Add one with
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import importlib
 from collections.abc import Callable, Iterator, Mapping
@@ -146,6 +148,43 @@ class Region:
     labour_roles: Mapping[str, str] = dataclasses.field(default_factory=dict)
     attribution: Mapping[str, str] = dataclasses.field(default_factory=dict)
     compat: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    #: Where the region is, ``(min_lon, min_lat, max_lon, max_lat)``: its file hints are
+    #: offered for study areas there only (None: everywhere).
+    extent: tuple[float, float, float, float] | None = None
+
+    def covers(self, lon: float, lat: float) -> bool:
+        """Return True if the point (degrees) lies in the region's extent (or it has none)."""
+        if self.extent is None:
+            return True
+        x0, y0, x1, y1 = self.extent
+        return x0 <= lon <= x1 and y0 <= lat <= y1
+
+
+#: Where the current study area is (lon, lat), while its inputs are read.
+_AREA_AT: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
+    "productivecity_area_at", default=None)
+
+
+@contextlib.contextmanager
+def study_area_at(lon: float, lat: float) -> Iterator[None]:
+    """Read inputs for a study area at (lon, lat): messages offer its regions' files only.
+
+    A planner in Finland is not told to provide Statbel or CBS tables: hints of a
+    region whose :attr:`Region.extent` does not hold the area are left out.
+    """
+    token = _AREA_AT.set((float(lon), float(lat)))
+    try:
+        yield
+    finally:
+        _AREA_AT.reset(token)
+
+
+def hint_regions() -> tuple[Region, ...]:
+    """Return the regions whose file hints apply to the current study area (all if unknown)."""
+    at = _AREA_AT.get()
+    if at is None:
+        return registered()
+    return tuple(r for r in registered() if r.covers(*at))
 
 
 def register(region: Region) -> Region:

@@ -1029,6 +1029,7 @@ CREDITS = {key: Credit(key, text) for key, text in ATTRIBUTION.items()}
 REGION = Region(
     name="belgium",
     title="Belgium",
+    extent=(2.5, 49.45, 6.45, 51.55),
     presets=(BRUSSELS_VILVOORDE, GENT, KORTRIJK, GENK, LEUVEN),
     sources=SOURCES,
     source_patterns=SOURCE_PATTERNS,

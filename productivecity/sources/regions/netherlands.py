@@ -81,6 +81,7 @@ ALMERE = _city("almere", "Almere", "GM0034", "Flevoland")
 REGION = Region(
     name="netherlands",
     title="The Netherlands",
+    extent=(3.2, 50.7, 7.3, 53.7),
     presets=(ROTTERDAM, ALMERE),
     source_patterns=SOURCE_PATTERNS,
     municipality_codes=UnitCodes(

@@ -1,0 +1,163 @@
+"""A planner outside Belgium with OpenStreetMap alone: Karhula (Kotka, Finland), end to end.
+
+The real extract ``../shared/data/karhula`` (cut by a bounding box) plus an area polygon and
+nothing else: ``productivecity run`` with a scenario written for Kotka must give ranked sites
+and every output, in the Finnish national grid, true to scale, with the missing inputs listed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pyproj
+import pytest
+import rasterio
+import shapely
+
+from productivecity import CriteriaWarning
+from productivecity.cli import main
+from productivecity.workflow.config import OUTPUT_FILES, load_config
+from productivecity.workflow.inputs import street_network
+from productivecity.workflow.run import run_pipeline
+
+pytestmark = pytest.mark.integration
+
+GEOD = pyproj.Geod(ellps="WGS84")
+#: The study area: Karhula's industrial riverside and the centre, inside the extract.
+AREA_LONLAT = shapely.Polygon([(26.935, 60.522), (26.965, 60.522), (26.965, 60.538),
+                               (26.935, 60.538)])
+
+SCENARIO = """
+[run]
+name = "kotka-karhula"
+[area]
+file = "area.geojson"
+name = "Karhula, Kotka"
+data_dir = "{data}"
+crs = "EPSG:3067"                 # ETRS-TM35FIN, the Finnish national grid
+[sites]
+cell_m = 250.0
+[criteria]
+file = "industrial-reuse"         # shipped with the package
+[allocation]
+mode = "walk"
+limit_min = 10.0
+[outputs]
+dpi = 80
+isochrone_times_min = [5.0, 10.0]
+"""
+
+#: Words of Belgian sources, labels and CRSs that must not appear on outputs of Finland.
+BELGIAN = re.compile(r"statbel|actiris|best-cost|sciensano|urbis|lambert|31370|brussel|belg",
+                     re.IGNORECASE)
+
+
+@pytest.fixture(scope="module")
+def scenario(karhula, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("kotka")
+    gpd.GeoDataFrame({"name": ["Karhula"]}, geometry=[AREA_LONLAT], crs=4326).to_file(
+        folder / "area.geojson", driver="GeoJSON")
+    path = folder / "kotka.toml"
+    path.write_text(SCENARIO.format(data=karhula.as_posix()), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def kotka(scenario):
+    # criteria whose indicator no site has are dropped, with one warning naming them
+    with pytest.warns(CriteriaWarning, match=r"criteria dropped: .*'jobseekers_walk'"):
+        return run_pipeline(load_config(scenario), out_dir=scenario.parent / "out",
+                            progress=False)
+
+
+def test_ranked_sites_and_every_output(kotka):
+    ranked = kotka.ranked
+    eligible = ranked.loc[~ranked["excluded"].astype(bool)]
+    assert len(ranked) > 30 and len(eligible) >= 10
+    assert sorted(eligible["rank"].astype(int))[0] == 1 and eligible["score"].notna().all()
+    for fmt, name in OUTPUT_FILES.items():
+        assert (kotka.out_dir / name).exists(), fmt
+    assert (kotka.out_dir / "manifest.json").is_file()
+    # OSM gives land, vacancy proxies and stops: their indicators are there
+    for col in ("industrial_share_pct", "brownfield_share_pct", "unbuilt_industrial_ha",
+                "stops_walk_10min_n"):
+        assert ranked[col].notna().any(), col
+    assert (ranked["stops_walk_10min_n"].fillna(0) > 0).any()  # OSM bus stops
+
+
+def test_every_output_is_in_the_finnish_grid(kotka):
+    gpkg = kotka.out_dir / OUTPUT_FILES["gpkg"]
+    for name, geom_type in pyogrio.list_layers(gpkg):
+        if geom_type is not None:
+            assert pyogrio.read_info(gpkg, layer=name)["crs"] == "EPSG:3067", name
+    assert gpd.read_parquet(kotka.out_dir / OUTPUT_FILES["geoparquet"]).crs.to_epsg() == 3067
+    with rasterio.open(kotka.out_dir / OUTPUT_FILES["geotiff"]) as src:
+        assert src.crs.to_epsg() == 3067
+    manifest = json.loads((kotka.out_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["config"]["resolved"]["area"]["crs"] == "EPSG:3067"
+    report = (kotka.out_dir / OUTPUT_FILES["report"]).read_text(encoding="utf-8")
+    assert "EPSG:3067 (ETRS89 / TM35FIN(E,N))" in report
+
+
+def test_areas_and_lengths_within_half_a_percent_of_geodesic(kotka, karhula):
+    sites = gpd.read_parquet(kotka.out_dir / OUTPUT_FILES["geoparquet"])
+    # the cells partition the study area: their areas add up to its geodesic area
+    geodesic_ha = abs(GEOD.geometry_area_perimeter(AREA_LONLAT.segmentize(0.0005))[0]) / 1e4
+    assert sites["area_ha"].sum() == pytest.approx(geodesic_ha, rel=5e-3)
+    # each street edge: its length on the network against its geodesic length
+    walk = street_network(karhula, "walk", crs="EPSG:3067")
+    assert walk.crs == "EPSG:3067"
+    to_ll = pyproj.Transformer.from_crs(walk.crs, 4326, always_xy=True)
+    geodesic = np.array([GEOD.line_length(*to_ll.transform(*np.asarray(g.coords).T))
+                         for g in walk.edge_geometries])
+    assert walk.edge_length_m.sum() == pytest.approx(geodesic.sum(), rel=5e-3)
+    np.testing.assert_allclose(walk.edge_length_m, geodesic, rtol=5e-3, atol=0.01)
+
+
+def test_missing_inputs_listed_at_once(kotka):
+    missing = kotka.missing_inputs
+    for name in ("canal", "units_municipalities", "units_neighbourhoods", "demand"):
+        assert name in missing.index, name
+    assert (missing.loc[["canal", "demand"], "status"] == "missing").all()
+    dropped = missing.index[missing["status"] == "dropped"]
+    assert any("jobseekers_walk" in d for d in dropped)  # no job-seeker data: dropped, named
+    assert kotka.failed_sources == []
+    manifest = json.loads((kotka.out_dir / "manifest.json").read_text(encoding="utf-8"))
+    listed = {r["input"] for r in manifest["results"]["missing_inputs"]}
+    assert listed == set(missing.index)
+    report = (kotka.out_dir / OUTPUT_FILES["report"]).read_text(encoding="utf-8")
+    assert "Inputs the run went without" in report and "units_municipalities" in report
+    # missing is missing, never zero
+    assert kotka.ranked["jobseekers_walk_20min_n"].isna().all()
+    assert kotka.ranked["canal_quay_walk_time_min"].isna().all()
+    # the allocation needs demand: skipped, with the reason in the steps
+    assert kotka.steps.loc["allocation", "status"] == "skipped"
+
+
+def test_no_belgian_text_on_the_outputs_of_finland(kotka):
+    for fmt in ("report", "webmap"):
+        text = (kotka.out_dir / OUTPUT_FILES[fmt]).read_text(encoding="utf-8")
+        # the web map embeds Leaflet; look at the visible panels only
+        panel = re.findall(r"pc-(?:attr|title|legend)'>(.*?)</div>", text) if fmt == "webmap" \
+            else [text]
+        hits = [m.group(0) for p in panel for m in BELGIAN.finditer(p)]
+        assert not hits, (fmt, hits[:5])
+    manifest = json.loads((kotka.out_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["attribution"].startswith("© OpenStreetMap contributors (ODbL)")
+    assert not BELGIAN.search(manifest["attribution"])
+
+
+@pytest.mark.filterwarnings("ignore::productivecity.CriteriaWarning")
+def test_cli_prints_the_missing_inputs_and_exits_zero(kotka, scenario, capsys):
+    code = main(["run", str(scenario), "--out", str(scenario.parent / "csv_only"), "-q",
+                 "--set", 'outputs.formats=["csv"]'])
+    assert code == 0
+    code = main(["run", str(scenario), "--out", str(scenario.parent / "csv_only"),
+                 "--overwrite", "--set", 'outputs.formats=["csv"]'])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "inputs the run went without" in out and "missing  canal" in out
