@@ -258,7 +258,7 @@ def main(argv=None) -> int:
                               acc.count_within(tiny, pt, pt, limit_min=5)))
     print(f"numba warm-up (compile or load from cache): {jit_s:.2f} s")
 
-    net, build_s = timed(network.walk_network, pbf, cache=False)
+    net, build_s = timed(network.walk_network, pbf, cache=False, crs="EPSG:31370")
     print(f"walk network from {pbf.name}: {net.n_nodes} nodes, {net.n_edges} edges, "
           f"{net.n_arcs} arcs; build from PBF {build_s:.2f} s")
     opp, sites_gdf, fac_gdf, n_build, n_stops = load_points(pbf, rng)

@@ -77,7 +77,7 @@ def main(argv=None) -> int:
           f"({len(oat.summary)} criterion x weight steps)")
 
     t = time.perf_counter()
-    bike = bike_network(dd.find("osm_pbf"))
+    bike = bike_network(dd.find("osm_pbf"), crs="EPSG:31370")  # the preset's CRS
     demand = demand_units(layers, dd, units="neighbourhoods")
     tt = network_travel_times(bike, table.loc[eligible], demand,
                               demand_column="jobseekers_low_edu_n", limit_min=args.time_min,

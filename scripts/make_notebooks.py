@@ -118,7 +118,8 @@ In four steps you will
 4. **compute the indicators** for every site: vacant land, job seekers within walking and cycling
    distance, transit, distance to existing hubs, and see them on a map.
 
-Everything is in metres in the Belgian Lambert 72 projection (EPSG:31370). Column names carry their
+Everything is in metres, in the study area's own projection: a preset's (Belgian Lambert 72,
+EPSG:31370, for Brussels), else the CRS you name or the UTM zone of the area. Column names carry their
 unit: `_ha` hectares, `_min` minutes, `_n` a count, `_pct` a percentage.
 
 On the real Brussels–Vilvoorde test bed the notebook takes about two minutes; on the synthetic sample
@@ -349,8 +350,9 @@ bikes may ride against the flow. Streets cut off from the main network are left 
     _code('''
 from productivecity.network.streets import bike_network, walk_network
 
-walk = walk_network(osm_file)
-bike = bike_network(osm_file)
+# in the study area's CRS, as the layers (the preset's own, else a local metric CRS)
+walk = walk_network(osm_file, crs=layers["study_area"].crs)
+bike = bike_network(osm_file, crs=layers["study_area"].crs)
 pd.DataFrame({
     net.mode: {"speed_kmh": net.speed_kmh, "nodes_n": net.n_nodes, "edges_n": net.n_edges,
                "street_km": net.edge_length_m.sum() / 1000,

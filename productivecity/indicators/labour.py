@@ -439,7 +439,7 @@ def unit_demand_surface(
     cell_m: float = DEFAULT_SURFACE_CELL_M,
     source: str = "the demand table",
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """The demand surface from demand data in any shape: a unit table, a raster, or both.
+    """Return the demand surface from demand data in any shape: a unit table, a raster, or both.
 
     The generic counterpart of :func:`demand_surface` (which reads a region's
     municipality tables). Measures the inputs do not give are absent from the

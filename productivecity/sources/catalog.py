@@ -202,8 +202,8 @@ def missing_message(kind: str, root: Path | None = None) -> str:
     """Return the message for a missing source of ``kind``: what it provides and where to get it.
 
     Inside :func:`productivecity.sources.regions.study_area_at` only the hints of the
-    regions that hold the study area are offered (a Finnish planner is not sent to
-    Statbel).
+    regions that hold the study area are offered (a planner in Finland is not sent to
+    another country's statistics office).
     """
     spec = _spec(kind)
     active = regions.hint_regions()

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -79,7 +78,7 @@ def _listed(items: Sequence) -> str:
 
 
 def _clean_codes(values: pd.Series) -> pd.Series:
-    """Unit codes as stripped strings; ``285.0`` (a number read from Excel) becomes ``285``."""
+    """Return unit codes as stripped strings (``285.0``, a number read from Excel: ``285``)."""
     s = values.astype("string").str.strip()
     s = s.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
     return s.mask(s == "")
@@ -615,7 +614,7 @@ def raster_points(
     measure: str = "population_n",
     band: int = 1,
 ) -> tuple[gpd.GeoDataFrame, LayerReport]:
-    """Counts of a grid (GeoTIFF) within the area as points, in the area's CRS.
+    """Return the counts of a grid (GeoTIFF) within the area as points, in the area's CRS.
 
     The cells of :func:`read_raster_cells` cut by the area, each as one
     point: the cell centre where the cell lies wholly inside, else a point of

@@ -233,7 +233,7 @@ def load_demand_surface(layers: LayerSet, data_dir=None, *, year: int = DEFAULT_
 def load_generic_demand_surface(layers: LayerSet, demand, *,
                                 cell_m: float = DEFAULT_SURFACE_CELL_M, buildings=None,
                                 building_coverage=None) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """The demand surface from the ``[demand]`` section: a unit table, a raster, or both.
+    """Build the demand surface of the ``[demand]`` section: a unit table, a raster, or both.
 
     The table (:func:`productivecity.sources.demand.read_demand_table`) is
     joined to the unit layer or file it names; the raster

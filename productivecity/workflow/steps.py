@@ -269,6 +269,14 @@ def _stop_process(proc) -> None:
         proc.wait()
 
 
+def _area_context(layers):
+    """Messages about missing inputs offer the files of the study area's regions only."""
+    from productivecity.crs import lonlat_centroid
+    from productivecity.sources import regions
+
+    return regions.study_area_at(*lonlat_centroid(layers["study_area"]))
+
+
 def _presets():
     from productivecity.area import PRESETS
 
@@ -350,10 +358,11 @@ def demand_step(run: _Run, layers):
     def compute():
         buildings, coverage, _osm, _notes = run.buildings(layers)
         try:
-            surface, notes = load_demand_surface(
-                layers, run.require_data_dir("the demand surface"), year=cfg["year"],
-                cell_m=cfg["cell_m"], buildings=buildings, building_coverage=coverage,
-                demand=dcfg)
+            with _area_context(layers):  # hints of the area's own regions only
+                surface, notes = load_demand_surface(
+                    layers, run.require_data_dir("the demand surface"), year=cfg["year"],
+                    cell_m=cfg["cell_m"], buildings=buildings, building_coverage=coverage,
+                    demand=dcfg)
         except (SourceNotFoundError, MissingLayerError) as exc:
             # demand data are optional: the labour indicators are then missing, named
             why = f"input missing: no demand data ({exc})"
@@ -373,10 +382,11 @@ def indicator_inputs(run: _Run, layers, demand):
     """Gather the inputs of the indicators (networks and buildings read once per run)."""
     from productivecity.workflow.inputs import load_indicator_inputs
 
-    inputs = load_indicator_inputs(
-        layers, run.require_data_dir("the indicators"), walk=run.network("walk"),
-        bike=run.network("bike"), demand=demand, buildings=run.buildings(layers),
-        settings=run.settings, demand_missing=run.demand_missing or None)
+    with _area_context(layers):
+        inputs = load_indicator_inputs(
+            layers, run.require_data_dir("the indicators"), walk=run.network("walk"),
+            bike=run.network("bike"), demand=demand, buildings=run.buildings(layers),
+            settings=run.settings, demand_missing=run.demand_missing or None)
     inputs.notes.extend(run.demand_notes)
     return inputs
 
