@@ -161,3 +161,70 @@ def test_cli_prints_the_missing_inputs_and_exits_zero(kotka, scenario, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "inputs the run went without" in out and "missing  canal" in out
+
+
+# ---------------------------------------------------------------- with demand data added
+
+DEMAND = """
+[demand]
+raster = "population_100m.tif"     # residents per 100 m cell (a made-up grid for the test)
+raster_measure = "population_n"
+table = "tyonhakijat.csv"          # job seekers per postcode area
+code_column = "postinumero"
+columns = { jobseekers_n = "hakijat", jobseekers_low_edu_n = "perusaste" }
+units_file = "postinumeroalueet.gpkg"
+units_code_column = "posti_alue"
+"""
+
+
+@pytest.fixture(scope="module")
+def kotka_with_demand(scenario, kotka):
+    """The same scenario with a population raster and a job-seeker table by postcode area."""
+    folder = scenario.parent
+    # a 100 m population grid in the Finnish grid covering the area: 12 persons per cell
+    area = gpd.GeoSeries([AREA_LONLAT], crs=4326).to_crs(3067)
+    x0, y0 = np.floor(area.total_bounds[:2] / 100) * 100
+    x1, y1 = np.ceil(area.total_bounds[2:] / 100) * 100
+    width, height = int((x1 - x0) / 100), int((y1 - y0) / 100)
+    grid = np.full((height, width), 12.0, dtype="float32")
+    with rasterio.open(folder / "population_100m.tif", "w", driver="GTiff", width=width,
+                       height=height, count=1, dtype="float32", crs="EPSG:3067",
+                       transform=rasterio.Affine(100.0, 0.0, x0, 0.0, -100.0, y1),
+                       nodata=-1.0) as dst:
+        dst.write(grid, 1)
+    # two postcode areas: west and east halves of the study area (and beyond it)
+    mid = (x0 + x1) / 2
+    units = gpd.GeoDataFrame({"posti_alue": ["48600", "48601"]},
+                             geometry=[shapely.box(x0 - 500, y0 - 500, mid, y1 + 500),
+                                       shapely.box(mid, y0 - 500, x1 + 500, y1 + 500)],
+                             crs=3067)
+    units.to_file(folder / "postinumeroalueet.gpkg")
+    (folder / "tyonhakijat.csv").write_text(
+        "postinumero;hakijat;perusaste\n48600;180;70\n48601;120;40\n99999;5;1\n",
+        encoding="utf-8")
+    path = folder / "kotka_demand.toml"
+    path.write_text(scenario.read_text(encoding="utf-8").replace('name = "kotka-karhula"',
+                                                                 'name = "kotka-demand"')
+                    + DEMAND, encoding="utf-8")
+    with pytest.warns(CriteriaWarning, match="criteria dropped"):
+        return run_pipeline(load_config(path), out_dir=folder / "out_demand", progress=False)
+
+
+def test_labour_indicators_appear_with_a_demand_table_and_raster(kotka_with_demand):
+    ranked = kotka_with_demand.ranked
+    for col in ("jobseekers_walk_20min_n", "jobseekers_low_edu_walk_20min_n",
+                "jobseekers_bike_30min_n", "residents_bike_15min_n"):
+        assert ranked[col].notna().any(), col
+    # nobody reaches more job seekers than the table holds (conservation: 180 + 120)
+    assert ranked["jobseekers_bike_30min_n"].max() <= 300 + 1e-6
+    assert (ranked["jobseekers_low_edu_walk_20min_n"] <= ranked["jobseekers_walk_20min_n"]
+            + 1e-9).all()
+    missing = kotka_with_demand.missing_inputs
+    assert "demand" not in missing.index
+    dropped = " ".join(missing.index[missing["status"] == "dropped"])
+    assert "jobseekers_walk" not in dropped and "residents" not in dropped
+    # the allocation runs now; without a neighbourhood layer on 250 m demand cells
+    assert kotka_with_demand.steps.loc["allocation", "status"] == "computed"
+    manifest = kotka_with_demand.manifest
+    notes = " ".join(manifest["results"]["indicators_report"]["notes"])
+    assert "99999" in notes  # a table code that matches no unit is listed

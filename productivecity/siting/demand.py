@@ -65,7 +65,9 @@ def demand_units(
     True
     """
     cells = surface
-    no_data = cells["no_data"].to_numpy(dtype=bool)
+    no_data = (cells["no_data"].to_numpy(dtype=bool) if "no_data" in cells.columns
+               else np.zeros(len(cells), dtype=bool))
+    present = [c for c in DEMAND_COLUMNS if c in cells.columns]  # absent: missing (NaN)
     pts = np.asarray(cells.geometry.values)
     if units == "neighbourhoods":
         polys = layers["units_neighbourhoods"]
@@ -90,15 +92,19 @@ def demand_units(
         ci, ui = np.concatenate([ci, lost[li]]), np.concatenate([ui, lu])
         logger.info("%d dasymetric cells outside every demand unit joined to the nearest one",
                     len(lost))
-    frame = pd.DataFrame({c: cells[c].to_numpy()[ci] for c in DEMAND_COLUMNS})
+    frame = pd.DataFrame({c: cells[c].to_numpy()[ci] for c in present})
     frame["unit"] = ui
     frame["no_data"] = no_data[ci]
-    w = frame["population_n"].to_numpy() + 1e-9
+    weight = "population_n" if "population_n" in present else present[0]
+    w = np.nan_to_num(frame[weight].to_numpy(dtype=float)) + 1e-9
     frame["wx"] = shapely.get_x(pts[ci]) * w
     frame["wy"] = shapely.get_y(pts[ci]) * w
     frame["w"] = w
-    agg = frame.groupby("unit").agg({**{c: "sum" for c in DEMAND_COLUMNS}, "no_data": "any",
+    agg = frame.groupby("unit").agg({**{c: "sum" for c in present}, "no_data": "any",
                                      "wx": "sum", "wy": "sum", "w": "sum"})
+    for c in DEMAND_COLUMNS:
+        if c not in agg.columns:
+            agg[c] = np.nan
     centre = shapely.points(agg["wx"] / agg["w"], agg["wy"] / agg["w"])
     unit_geoms = geoms[agg.index.to_numpy()]
     outside = ~shapely.within(centre, unit_geoms)

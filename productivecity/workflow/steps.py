@@ -486,8 +486,15 @@ def allocation_step(run: _Run, ranked, layers, demand, *, key: str | None = None
              "score_order": list(map(str, eligible["score"].sort_values(kind="stable").index)),
              "layers": run.keys["layers"]}
 
+    unit_kind = cfg["units"]
+    if unit_kind == "neighbourhoods" and "units_neighbourhoods" not in layers.layers:
+        logger.warning("allocation: no neighbourhood layer in this study area; the demand units "
+                       "are %g m cells instead ([allocation] unit_cell_m)", cfg["unit_cell_m"])
+        unit_kind = "cells"
+    parts["unit_kind"] = unit_kind
+
     def compute():
-        units = demand_units(layers, demand, units=cfg["units"], unit_cell_m=cfg["unit_cell_m"])
+        units = demand_units(layers, demand, units=unit_kind, unit_cell_m=cfg["unit_cell_m"])
         net = run.network(cfg["mode"])
         tt = network_travel_times(net, eligible[["geometry"]], units,
                                   demand_column=cfg["demand"], limit_min=cfg["limit_min"],
