@@ -358,11 +358,37 @@ def _cmd_layers(args) -> int:
     check_output_path(out, overwrite=args.overwrite)  # fail before the work, not after
     layerset = layers_step(_run(args, config))
     layerset.to_gpkg(out, overwrite=args.overwrite)
+    missing = layerset.missing_inputs()
     if not args.quiet:
         _print_summary(layerset.summary())
         crs = layerset["study_area"].crs
+        _print_missing(missing)
         print(f"\nwrote {len(layerset.layers)} layers ({crs.to_string() if crs else 'no CRS'}) "
               f"to {out}")
+    return _failed_exit("layers", missing, config)
+
+
+def _print_missing(missing) -> None:
+    """List the inputs a command went without (status, name, the reason shortened)."""
+    if not len(missing):
+        return
+    print(f"\ninputs the run went without ({len(missing)}; details in the report and "
+          f"manifest.json):")
+    for name, row in missing.iterrows():
+        reason = str(row["reason"])
+        print(f"  {row['status']:<8} {name}: "
+              f"{reason if len(reason) <= 160 else reason[:157] + '...'}")
+
+
+def _failed_exit(command: str, missing, config) -> int:
+    """Exit status 1 when a source failed (under --skip-missing) and is not allowed to."""
+    failed = [str(n) for n, row in missing.iterrows() if row["status"] == "failed"
+              and str(n) not in config["run"]["allow_failed"]]
+    if failed:
+        print(f"productivecity {command}: {len(failed)} source(s) failed and were left out: "
+              f"{', '.join(failed)} (list them in [run] allow_failed to accept this)",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -474,21 +500,10 @@ def _cmd_run(args) -> int:
             print(f"k={alloc['k']} new hubs cover {share:.1f}% of the demand "
                   f"(existing hubs alone: {alloc['baseline_covered_demand_n']:,.0f} of "
                   f"{alloc['total_demand_n']:,.0f})")
-        if len(result.missing_inputs):
-            print(f"\ninputs the run went without ({len(result.missing_inputs)}; details in "
-                  f"manifest.json and the report):")
-            for name, row in result.missing_inputs.iterrows():
-                reason = str(row["reason"])
-                print(f"  {row['status']:<8} {name}: "
-                      f"{reason if len(reason) <= 160 else reason[:157] + '...'}")
+        _print_missing(result.missing_inputs)
         print(f"wrote {len(result.manifest['files']) + 1} files to {result.out_dir} in "
               f"{result.manifest['run']['total_s']:.0f} s")
-    if result.failed_sources:
-        print(f"productivecity run: {len(result.failed_sources)} source(s) failed and were left "
-              f"out: {', '.join(result.failed_sources)} (list them in [run] allow_failed to "
-              f"accept this)", file=sys.stderr)
-        return 1
-    return 0
+    return _failed_exit("run", result.missing_inputs, config)
 
 
 def _cmd_init(args) -> int:

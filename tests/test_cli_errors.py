@@ -226,16 +226,16 @@ CASES = {
         lambda f: ["layers", "--area", "atlantis", *_out(f)],
         ["atlantis", "preset"],
     ),
-    "area with no features": (  # in the Atlantic, far from Sample Canal Town
+    "area outside the data": (  # in the Atlantic, far from Sample Canal Town's streets
         lambda f: [
-            "layers",
+            "indicators",
             "--area",
             "bbox:-30,40,-29.9,40.1",
             "--data-dir",
             str(sample_data_dir()),
             *_out(f),
         ],
-        ["industrial_zones", "no features", "sample_canal_town.osm"],
+        ["outside the network's extent", "same area and CRS"],
     ),
     # outputs
     "existing output": (
@@ -336,7 +336,8 @@ CASES = {
             "zones",
             *_out(f),
         ],
-        ["'industrial_zones' was not loaded", "skip_missing", "loaded layers: study_area"],
+        ["'industrial_zones' is needed here but was not loaded", "missing input",
+         "loaded layers: study_area"],
     ),
 }
 

@@ -70,7 +70,7 @@ def test_missing_layer_says_why_and_what_is_there(tmp_path):
     with pytest.raises(MissingLayerError, match="industrial_zones") as info:
         ls["industrial_zones"]
     msg = str(info.value)
-    assert "was not loaded" in msg and "skip_missing" in msg
+    assert "was not loaded" in msg and "missing input" in msg and "osm" in msg.lower()
     assert "loaded layers: study_area" in msg and "hubs" in msg
     assert not msg.startswith("'")
     with pytest.raises(KeyError, match="not a layer name"):  # a typo is a KeyError as before

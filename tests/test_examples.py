@@ -28,7 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 def test_shipped_files_are_package_data():
     assert scenario_names() == ["brussels-vilvoorde", "brussels-vilvoorde-reuse", "sample"]
-    assert criteria_names() == ["brussels-canal"]
+    assert criteria_names() == ["brussels-canal", "industrial-reuse"]
     for name in scenario_names():
         path = example_path(name)
         assert path.parent.name == "scenarios" and path.parent.parent.name == "data"

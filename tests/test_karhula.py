@@ -228,3 +228,37 @@ def test_labour_indicators_appear_with_a_demand_table_and_raster(kotka_with_dema
     manifest = kotka_with_demand.manifest
     notes = " ".join(manifest["results"]["indicators_report"]["notes"])
     assert "99999" in notes  # a table code that matches no unit is listed
+
+
+# ---------------------------------------------------------------- bad input, as users make it
+
+def test_a_truncated_extract_under_skip_missing_exits_1_and_names_the_sources(
+        karhula, tmp_path, capsys):
+    data = tmp_path / "data"
+    (data / "osm").mkdir(parents=True)
+    pbf = (karhula / "karhula_kotka_finland.osm.pbf").read_bytes()
+    (data / "osm" / "karhula.osm.pbf").write_bytes(pbf[:60_000])  # a download cut short
+    area = tmp_path / "area.geojson"
+    gpd.GeoDataFrame(geometry=[AREA_LONLAT], crs=4326).to_file(area, driver="GeoJSON")
+    args = ["layers", "--area", str(area), "--data-dir", str(data), "-q"]
+    assert main([*args, "--out", str(tmp_path / "a.gpkg")]) == 2  # an error, naming the file
+    err = capsys.readouterr().err
+    assert "karhula.osm.pbf" in err and "Traceback" not in err and len(err.splitlines()) == 1
+    assert main([*args, "--skip-missing", "--out", str(tmp_path / "b.gpkg")]) == 1
+    err = capsys.readouterr().err
+    assert "failed and were left out: industrial_zones" in err
+    # the scenario may accept it
+    assert main([*args, "--skip-missing", "--out", str(tmp_path / "c.gpkg"), "--set",
+                 'run.allow_failed=["industrial_zones", "canal", "hubs", "transit_stops", '
+                 '"poi"]']) == 0
+
+
+def test_lonlat_area_declared_in_metres_is_one_clear_error(karhula, tmp_path, capsys):
+    path = tmp_path / "karhula_area.gpkg"
+    gpd.GeoDataFrame(geometry=[AREA_LONLAT], crs=32635).to_file(path)  # wrong CRS declared
+    code = main(["layers", "--area", str(path), "--data-dir", str(karhula), "-q",
+                 "--out", str(tmp_path / "x.gpkg")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "karhula_area.gpkg" in err and "look like longitude/latitude" in err
+    assert not (tmp_path / "x.gpkg").exists()

@@ -554,9 +554,11 @@ def test_networks_prefetched_in_a_second_process_equal_those_built_here(tmp_path
     assert run.prefetch_networks(["walk", "bike", "walk"]) == ["walk", "bike"]
     nets = {m: run.network(m) for m in ("walk", "bike")}  # waits for the second process
     for mode, build in (("walk", walk_network), ("bike", bike_network)):
-        assert network_cache_file(osm, mode=mode, settings=settings).is_file(), mode
+        crs = run.area_crs()  # the sample preset's own
+        assert crs == "EPSG:31370"
+        assert network_cache_file(osm, mode=mode, crs=crs, settings=settings).is_file(), mode
         assert nets[mode].report.from_cache, mode  # written by the other process
-        ref = build(osm, cache=False, settings=settings)
+        ref = build(osm, cache=False, crs=crs, settings=settings)
         for name in ("node_id", "x", "y", "edge_u", "edge_v", "edge_length_m", "arc_time_min"):
             np.testing.assert_array_equal(getattr(nets[mode], name), getattr(ref, name))
     assert run.prefetch_networks(["walk", "bike"]) == []  # cached: nothing to start

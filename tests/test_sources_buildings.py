@@ -48,8 +48,10 @@ AREA = (4.340, 50.840, 4.370, 50.870)
 
 
 def _area(lon0, lat0, lon1, lat1):
+    """A lon/lat box as a Brussels study area: in the preset's CRS, Belgian Lambert 72."""
     return gpd.GeoDataFrame({"name": ["test area"]},
-                            geometry=[shapely.box(lon0, lat0, lon1, lat1)], crs=4326)
+                            geometry=[shapely.box(lon0, lat0, lon1, lat1)], crs=4326
+                            ).to_crs(31370)
 
 
 def _area_m2(coords) -> float:

@@ -595,9 +595,10 @@ def usable_criteria(spec: CriteriaSpec, table: pd.DataFrame, *, strict: bool = F
                     ) -> tuple[CriteriaSpec, list[str]]:
     """Drop the criteria and constraints whose indicator no site has.
 
-    An indicator is unavailable when its column is absent from ``table`` or NaN
-    at every site: its input is missing for the whole study area (e.g. no
-    job-seeker table, no canal). Scoring it would exclude every site, so its
+    An indicator is unavailable when its column is NaN at every site: its input
+    is missing for the whole study area (e.g. no job-seeker table, no canal). A
+    column absent from ``table`` is not dropped here: scoring reports it (a
+    typo in the criteria, or a sites file without it). Scoring it would exclude every site, so its
     criteria and constraints are dropped and the other weights renormalised
     (AHP weights become the resolved weights of the remaining criteria).
 
@@ -626,8 +627,8 @@ def usable_criteria(spec: CriteriaSpec, table: pd.DataFrame, *, strict: bool = F
     CriteriaWarning
         Naming what was dropped.
     """
-    def unavailable(col: str) -> bool:
-        return col not in table.columns or bool(table[col].isna().all())
+    def unavailable(col: str) -> bool:  # an absent column is left to the scoring's error
+        return col in table.columns and bool(table[col].isna().all())
 
     gone = [c for c in spec.criteria if unavailable(c.column)]
     gone_c = [c for c in spec.constraints if unavailable(c.column)]

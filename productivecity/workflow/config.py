@@ -168,7 +168,8 @@ SCHEMA: dict[str, dict[str, Option]] = {
     "outputs": {
         "formats": Option("strs", list(FORMATS), choices=FORMATS),
         "paper": Option("str", "A3", choices=("A3", "A4", "A1")),
-        "lang": Option("str", "en", choices=("en", "nl", "fr")),
+        "lang": Option("str", "en", choices=("en", "nl", "fr"),
+                       help="language of maps and report (default: the preset's, else en)"),
         "dpi": Option("int", 300, ge=50, help="resolution of PNG maps"),
         "top_k": Option("int", 10, ge=1, help="top sites labelled and listed"),
         "indicator_maps": Option("str|strs", "criteria",
@@ -445,6 +446,13 @@ def config_from_dict(data: Mapping[str, Any], *, base_dir: str | os.PathLike = "
                             "preset or file); say which study area to load, e.g. --area "
                             "brussels-vilvoorde")
         area["preset"] = "sample"
+    if (area["preset"] is not None and "lang" not in (data.get("outputs") or {})
+            and isinstance(data.get("outputs", {}), Mapping)):
+        from productivecity.area import PRESETS
+
+        preset = PRESETS.get(area["preset"]) if area["preset"] in PRESETS else None
+        if preset is not None and preset.lang:  # the preset's language unless one is given
+            outputs["lang"] = preset.lang
     if sites["kind"] == "file" and sites["path"] is None:
         problems.append("[sites] kind = 'file' needs path = \"<your sites file>\"")
     if sites["kind"] != "file":

@@ -135,7 +135,12 @@ def load_buildings(layers: LayerSet, data_dir=None) -> tuple[gpd.GeoDataFrame | 
     if osm_file is not None:
         from productivecity.sources.osm import buildings as read_buildings
 
-        buildings, brep = read_buildings(area, source=osm_file)
+        try:
+            buildings, brep = read_buildings(area, source=osm_file)
+        except EmptyLayerError as exc:  # optional: the indicators that need them are missing
+            notes.append(f"buildings not available ({exc}): building-based indicators are "
+                         f"missing and demand is spread by area")
+            return None, None, coverage, notes
         record_credit(*brep.credits)
         notes.extend(f"buildings: {n}" for n in brep.notes)
         if coverage is not None:
