@@ -16,7 +16,6 @@ import numpy as np
 import shapely
 
 from productivecity.layers import load_layers
-
 from productivecity.siting.criteria import Constraint, CriteriaSpec, Criterion
 from productivecity.siting.scoring import score_sites
 from productivecity.siting.sensitivity import monte_carlo_weights

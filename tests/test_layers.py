@@ -7,7 +7,7 @@ import pyogrio
 import pytest
 import shapely
 
-from productivecity import DataSourceError, EmptyLayerError, MissingLayerError
+from productivecity import DataSourceError, MissingLayerError
 from productivecity.layers import LAYER_NAMES, load_layers
 
 

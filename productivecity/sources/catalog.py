@@ -120,7 +120,7 @@ GENERIC_SOURCES: dict[str, SourceKind] = {
 
 
 def _merged(kind: str, active) -> SourceKind | None:
-    """The catalogue entry of ``kind`` as if only the ``active`` regions were registered."""
+    """Return the entry of ``kind`` as if only the ``active`` regions were registered."""
     if kind in GENERIC_SOURCES:
         return _catalogue(active).get(kind)
     return None

@@ -143,6 +143,10 @@ def _manifest(run: _Run, ranked, *, files, date, started, t_start, sites_report,
                "sites_report": sites_report, "indicators_report": ind_report,
                "missing_inputs": ([] if missing_inputs is None else
                                   missing_inputs.reset_index().to_dict("records")),
+               # how each street network was built: ways cut at the extract's edge, pieces
+               # left out, ... (networks of this run only; cached steps need none)
+               "networks": {mode: {"crs": net.crs, **dataclasses.asdict(net.report)}
+                            for mode, net in sorted(run._networks.items())},
                "failed_sources": list(failed_sources)}
     total = time.perf_counter() - t_start
     return _jsonable({

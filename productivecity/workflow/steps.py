@@ -365,7 +365,13 @@ def demand_step(run: _Run, layers):
                     demand=dcfg)
         except (SourceNotFoundError, MissingLayerError) as exc:
             # demand data are optional: the labour indicators are then missing, named
-            why = f"input missing: no demand data ({exc})"
+            given = dcfg.get("table") is not None or dcfg.get("raster") is not None
+            if isinstance(exc, MissingLayerError) and not given:
+                why = ("input missing: no demand data: no [demand] table or raster is given, "
+                       "and a region's job-seeker tables need the units_municipalities "
+                       "layer, which is missing")
+            else:
+                why = f"input missing: no demand data ({exc})"
             logger.info("demand: %s", why)
             return {}, {"notes": [why], "missing": why}
         for n in notes:
