@@ -29,7 +29,7 @@ from shapely.geometry.base import BaseGeometry
 
 from productivecity._errors import AreaError, CRSError, DataSourceError
 from productivecity._online import cached_frame, osmnx_configured
-from productivecity.crs import area_crs, check_coordinates, crs_label, to_crs
+from productivecity.crs import area_crs, check_coordinates, crs_label, is_metric, to_crs
 from productivecity.settings import Settings, get_settings
 from productivecity.sources import regions
 from productivecity.sources._read import read_vector
@@ -183,8 +183,9 @@ def study_area(
         if crs is None:
             raise CRSError("a shapely geometry has no CRS: pass crs= (the CRS of its "
                            "coordinates), or give a GeoSeries with a CRS")
+        # crs is the CRS of the coordinates; the run's CRS too when it is metric
         return _one_polygon(gpd.GeoSeries([spec], crs=crs), name=name or "custom area",
-                            source="geometry", crs=crs)
+                            source="geometry", crs=crs if is_metric(crs) else None)
     if isinstance(spec, tuple | list):
         return from_bbox(spec, name=name, crs=crs)
     text = str(spec)

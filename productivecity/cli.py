@@ -94,10 +94,16 @@ def _add_logging(p: argparse.ArgumentParser, *, offline: bool = True,
         g.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
 
+def _preset_names() -> list[str]:
+    from productivecity.area import preset_names
+
+    return preset_names()
+
+
 def _add_source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--area", default=None,
-        help="study area: a preset (brussels-vilvoorde, sample), a polygon file, "
+        help=f"study area: a preset ({', '.join(_preset_names())}), a polygon file, "
              "'bbox:minlon,minlat,maxlon,maxlat' or 'place:<name>' (online) ([area] preset or "
              "file; default: 'sample', the synthetic sample shipped with the package)")
     _schema_option(p, "--data-dir", "area", "data_dir",
@@ -350,12 +356,11 @@ def _read_layer(path: Path, layer: str):
 
 
 def _cmd_layers(args) -> int:
-    from productivecity.io import check_output_path
     from productivecity.workflow.steps import layers_step
 
     config = _config(args)
     out = args.out or DEFAULT_OUT_DIR / f"{_area_slug(config)}_layers.gpkg"
-    check_output_path(out, overwrite=args.overwrite)  # fail before the work, not after
+    _check_gpkg_out(out, overwrite=args.overwrite)  # fail before the work, not after
     layerset = layers_step(_run(args, config))
     layerset.to_gpkg(out, overwrite=args.overwrite)
     missing = layerset.missing_inputs()
@@ -366,6 +371,16 @@ def _cmd_layers(args) -> int:
         print(f"\nwrote {len(layerset.layers)} layers ({crs.to_string() if crs else 'no CRS'}) "
               f"to {out}")
     return _failed_exit("layers", missing, config)
+
+
+def _check_gpkg_out(out, *, overwrite: bool) -> None:
+    """Refuse an output that is not a GeoPackage or exists (before any work is done)."""
+    from productivecity._errors import ParameterError
+    from productivecity.io import check_output_path
+
+    if Path(out).suffix.lower() != ".gpkg":
+        raise ParameterError(f"--out must be a GeoPackage file (.gpkg), got {out}")
+    check_output_path(out, overwrite=overwrite)
 
 
 def _print_missing(missing) -> None:
@@ -394,7 +409,7 @@ def _failed_exit(command: str, missing, config) -> int:
 
 def _cmd_indicators(args) -> int:
     from productivecity.indicators.options import indicator_definitions
-    from productivecity.io import check_output_path, write_geopackage
+    from productivecity.io import write_geopackage
     from productivecity.workflow.steps import (
         definitions_table,
         demand_step,
@@ -405,7 +420,7 @@ def _cmd_indicators(args) -> int:
 
     config = _config(args)
     out = args.out or DEFAULT_OUT_DIR / f"{_area_slug(config)}_sites.gpkg"
-    check_output_path(out, overwrite=args.overwrite)
+    _check_gpkg_out(out, overwrite=args.overwrite)
     run = _run(args, config)
     run.prefetch_networks(["walk", "bike"])  # built on the second core while layers load
     layers = layers_step(run)
@@ -425,10 +440,10 @@ def _cmd_indicators(args) -> int:
 
 
 def _cmd_rank(args) -> int:
-    from productivecity.io import check_output_path, write_geopackage
+    from productivecity.io import write_geopackage
     from productivecity.workflow.steps import ranking_step
 
-    check_output_path(args.out, overwrite=args.overwrite)
+    _check_gpkg_out(args.out, overwrite=args.overwrite)
     config = _config(args)
     spec = config.require_criteria("productivecity rank")
     sites = _read_layer(args.sites, args.layer)
@@ -446,10 +461,10 @@ def _cmd_rank(args) -> int:
 
 
 def _cmd_allocate(args) -> int:
-    from productivecity.io import check_output_path, write_geopackage
+    from productivecity.io import write_geopackage
     from productivecity.workflow.steps import allocation_step, demand_step, layers_step
 
-    check_output_path(args.out, overwrite=args.overwrite)
+    _check_gpkg_out(args.out, overwrite=args.overwrite)
     config = _config(args)
     ranked = _read_layer(args.ranked, args.layer)
     run = _run(args, config)

@@ -257,7 +257,12 @@ def require_metric(gdf, *, what: str, suggest=None) -> pyproj.CRS:
 
 
 def metric_crs_of(gdf, *, what: str) -> pyproj.CRS:
-    """Return the CRS to measure ``gdf`` in: its own when metric, else its UTM zone.
+    """Return the CRS to measure ``gdf`` in: its own when true to scale, else its UTM zone.
+
+    Its own CRS is kept when it is projected in metres and within
+    :data:`MAX_SCALE_ERROR` of true scale at the data (a national grid, a UTM
+    zone); Web Mercator, or a grid made for elsewhere, is replaced by the UTM
+    zone of the data.
 
     Raises
     ------
@@ -267,6 +272,4 @@ def metric_crs_of(gdf, *, what: str) -> pyproj.CRS:
     if gdf.crs is None:
         raise CRSError(f"{what} has no CRS; set the one its coordinates are in first (e.g. "
                        f".set_crs('EPSG:4326') for longitude/latitude)")
-    if is_metric(gdf.crs):
-        return as_crs(gdf.crs)
     return area_crs(gdf)

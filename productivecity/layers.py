@@ -316,6 +316,13 @@ def load_layers(
             with regions.study_area_at(*at):  # hints of the area's own regions only
                 gdf, rep = load()
         except (SourceNotFoundError, EmptyLayerError) as exc:
+            if name == "hubs" and hubs_path is not None:  # a file the user named: it failed
+                if not skip_missing:
+                    raise
+                rep = LayerReport(name, notes=[f"{FAILED_NOTE}: {exc}"])
+                logger.warning("layer %s left out: %s", name, exc)
+                reports.append(rep)
+                continue
             # an optional input that is absent: left out, named in the report
             rep = LayerReport(name, notes=[f"{MISSING_NOTE}: {exc}"])
             logger.info("layer %s left out (missing input): %s", name, exc)

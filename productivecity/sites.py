@@ -552,6 +552,31 @@ def read_sites(
 # --------------------------------------------------------------------------------------
 
 
+def _count_outside(sites, report: LayerReport, area, path):
+    """Count the file's sites that do not touch the study area; refuse a file with none inside.
+
+    Sites outside are kept (the user chose them) but counted in ``outside_area_n``
+    and named in the notes; when none is inside, the file is for another place or
+    declares the wrong CRS.
+    """
+    poly = area.geometry.iloc[0]
+    inside = sites.intersects(poly).to_numpy()
+    n_out = int((~inside).sum())
+    report.outside_area_n += n_out
+    if not inside.any():
+        xmin, ymin, xmax, ymax = sites.to_crs(4326).total_bounds
+        raise AreaError(f"none of the {len(sites)} sites of {path} lies in the study area (the "
+                        f"sites span lon {xmin:.3f}–{xmax:.3f}, lat {ymin:.3f}–{ymax:.3f}); is "
+                        f"the file for another place, or does it declare the wrong CRS?")
+    if n_out:
+        left = list(sites.index[~inside][:10])
+        report.notes.append(f"{n_out} site(s) outside the study area (kept): {left}"
+                            f"{' …' if n_out > 10 else ''}")
+        logger.warning("%s: %d of %d sites lie outside the study area (kept; see the report)",
+                       path, n_out, len(sites))
+    return report
+
+
 def _number(value, name: str) -> float:
     if isinstance(value, bool):
         raise ParameterError(f"{name} must be a number, got {value!r}")
@@ -693,6 +718,7 @@ def candidate_sites(
         if path is None:
             raise ParameterError("sites kind 'file' needs the path of a sites file "
                                  "(path=...); none was given")
-        return read_sites(path, id_column=id_column, layer=layer,
-                          crs=layers["study_area"].crs)
+        sites, report = read_sites(path, id_column=id_column, layer=layer,
+                                   crs=layers["study_area"].crs)
+        return sites, _count_outside(sites, report, layers["study_area"], path)
     raise ParameterError(f"sites kind must be 'grid', 'zones' or 'file', got {kind!r}")

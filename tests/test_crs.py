@@ -109,3 +109,19 @@ def test_messages_suggest_the_data_s_own_crs_never_a_fixed_one():
         crs.require_metric(pts, what="stops")
     assert "31370" not in str(err.value)
     assert crs.crs_label("EPSG:3067") == "EPSG:3067 (ETRS89 / TM35FIN(E,N))"
+
+
+def test_distorted_metric_crs_is_not_used_for_metric_work():
+    """A Web Mercator area gives grid cells measured in its UTM zone, true to scale."""
+    box = shapely.box(*KARHULA)
+    area = gpd.GeoSeries([box.segmentize(0.001)], crs=4326).to_crs(3857)  # metres, ×2 at 60° N
+    assert crs.metric_crs_of(area, what="area").to_epsg() == 32635
+    sites, _ = grid_sites(area, cell_m=250)
+    assert sites.crs.to_epsg() == 32635
+    assert sites["area_ha"].sum() == pytest.approx(_geodesic_ha(KARHULA), rel=5e-3)
+
+
+def test_a_bare_geometry_in_lonlat_is_an_area():
+    area = study_area(shapely.box(*KARHULA), crs=4326)  # crs: the coordinates' CRS
+    assert area.crs.to_epsg() == 32635
+    assert area["area_ha"].iloc[0] == pytest.approx(_geodesic_ha(KARHULA), rel=5e-3)

@@ -288,3 +288,19 @@ def test_config_catchments_name_the_criteria_columns():
     assert cfg.indicator_options.walk_limits_min == (15.0,)
     with pytest.raises(ConfigError, match="jobseekers_walk_15min_n"):
         build_config(overrides=[("criteria", k, v) for k, v in crit.items()])
+
+
+def test_sites_in_another_crs_give_the_same_indicators(sample):
+    """Sites handed over in Web Mercator are projected to the layers' CRS first."""
+    layers, sites, table, _report, _walk = sample
+    few = sites.iloc[::25]
+    inputs = load_indicator_inputs(layers)
+    ref, _ = site_indicators(few, layers, inputs, progress=False)
+    other, _ = site_indicators(few.to_crs(3857), layers, inputs, progress=False)
+    assert other.crs == layers["study_area"].crs
+    cols = [c for c in ref.columns if c not in ("geometry",) and ref[c].dtype.kind in "fi"]
+    # equal up to the round trip of the vertices through Web Mercator
+    pd.testing.assert_frame_equal(other[cols], ref[cols], rtol=1e-4, check_dtype=False)
+    # and equal to the full run's rows (independent of which sites are asked together)
+    pd.testing.assert_frame_equal(ref[cols], table.loc[few.index, cols], rtol=1e-9,
+                                  check_dtype=False)

@@ -262,3 +262,25 @@ def test_lonlat_area_declared_in_metres_is_one_clear_error(karhula, tmp_path, ca
     assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err
     assert "karhula_area.gpkg" in err and "look like longitude/latitude" in err
     assert not (tmp_path / "x.gpkg").exists()
+
+
+def test_a_demand_table_that_cannot_be_used_is_an_error_not_missing(scenario, kotka, capsys):
+    folder = scenario.parent
+    (folder / "bad_demand.csv").write_text("postinumero;hakijat\n48600;180\n", encoding="utf-8")
+    path = folder / "kotka_bad_demand.toml"
+    path.write_text(scenario.read_text(encoding="utf-8").replace(
+        'name = "kotka-karhula"', 'name = "kotka-bad-demand"')
+        + '\n[demand]\ntable = "bad_demand.csv"\ncode_column = "postinumero"\n'
+          'columns = { jobseekers_n = "hakijat" }\n', encoding="utf-8")
+    code = main(["run", str(path), "--out", str(folder / "bad_demand_out"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "[demand]" in err and "units_file" in err  # says what to give
+
+
+def test_an_area_outside_the_extract_says_so(karhula, tmp_path, capsys):
+    code = main(["indicators", "--area", "bbox:24.90,60.15,24.95,60.17",  # Helsinki
+                 "--data-dir", str(karhula), "-q", "--out", str(tmp_path / "x.gpkg")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "lies outside the street network of" in err and "karhula_kotka_finland" in err

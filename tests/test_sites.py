@@ -321,3 +321,21 @@ def test_testbed_zone_parcels_conserve_area(testbed_zones):
     split = sites["zone_id"] != sites.index
     assert split.any() and (sites.loc[split, "area_ha"] >= 0.5).all()
     assert (sites.loc[split, "area_ha"] <= 15).all()
+
+
+def test_a_sites_file_outside_the_area_is_counted_or_refused(tmp_path):
+    from productivecity._errors import AreaError
+    from productivecity.layers import load_layers
+    from productivecity.sites import candidate_sites
+
+    layers = load_layers("sample", progress=False)
+    inside = layers["study_area"].to_crs(4326).geometry.iloc[0].representative_point()
+    far = shapely.Point(-46.65, -23.55)  # São Paulo
+    path = tmp_path / "mine.geojson"
+    gpd.GeoDataFrame({"site_id": ["a", "b"]}, geometry=[inside, far], crs=4326).to_file(path)
+    sites, report = candidate_sites(layers, "file", path=path, id_column="site_id")
+    assert report.outside_area_n == 1 and list(sites.index) == ["a", "b"]
+    assert any("outside the study area" in n and "'b'" in n for n in report.notes)
+    gpd.GeoDataFrame({"site_id": ["b"]}, geometry=[far], crs=4326).to_file(tmp_path / "far.geojson")
+    with pytest.raises(AreaError, match=r"far\.geojson.*wrong CRS"):
+        candidate_sites(layers, "file", path=tmp_path / "far.geojson", id_column="site_id")

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from productivecity import accessibility as acc
+from productivecity.crs import to_crs
 from productivecity.indicators import access as _access
 from productivecity.indicators import labour as _labour
 from productivecity.indicators import vacancy as _vacancy
@@ -123,7 +124,8 @@ def site_indicators(
     Parameters
     ----------
     sites : GeoDataFrame
-        Candidate sites (index ``site_id``) in the layers' CRS.
+        Candidate sites (index ``site_id``), projected to the layers' CRS (the
+        study area's) when in another.
     layers : LayerSet
         The study area's layers (:func:`productivecity.layers.load_layers`).
     inputs : IndicatorInputs
@@ -141,7 +143,8 @@ def site_indicators(
     Returns
     -------
     sites : GeoDataFrame
-        The input sites with the indicator columns added (input not modified).
+        The input sites, in the layers' CRS, with the indicator columns added
+        (input not modified).
     report : IndicatorReport
 
     Examples
@@ -157,6 +160,8 @@ def site_indicators(
     """
     options = options or IndicatorOptions()
     definitions = indicator_definitions(options)
+    # every overlay and coverage of the layers is in the study area's CRS: so are the sites
+    sites = to_crs(sites, layers["study_area"].crs, what="sites")
     timings: dict[str, float] = {}
     notes: list[str] = list(inputs.notes)
     t0 = time.perf_counter()

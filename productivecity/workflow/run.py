@@ -169,6 +169,10 @@ def run_pipeline(
         why = run.demand_missing or f"input missing: the demand data have no {wanted}"
         logger.warning("allocation skipped: it needs the demand %s (%s)", wanted, why)
         run.skipped("allocation", why)
+        if not run.demand_missing:  # else the demand row says it already
+            missing_inputs.loc["allocation"] = {"status": "missing",
+                                                "reason": f"skipped: {why} ([allocation] "
+                                                          f"demand = {wanted!r})"}
     else:
         allocation, alloc_meta = allocation_step(run, ranked, layers, demand)
     isochrones = None

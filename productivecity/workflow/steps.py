@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from productivecity._errors import (
+    ConfigError,
     DataSourceError,
     MissingLayerError,
     SourceNotFoundError,
@@ -50,6 +51,7 @@ class _Run:
         self._buildings = None
         self._prefetch: dict[str, Any] = {}
         self._crs: str | None = None
+        self._area = None  # the study area polygon (set with the CRS)
         self.demand_notes: list[str] = []  # set by demand_step, shown with the indicators
         #: credits of the inputs the steps read beside the layers (from each step's meta)
         self.input_credits: list = []
@@ -121,10 +123,26 @@ class _Run:
         if mode not in self._networks:
             from productivecity.workflow.inputs import street_network
 
-            self._networks[mode] = street_network(self.require_data_dir(f"the {mode} network"),
-                                                  mode, crs=self.area_crs(),
-                                                  settings=self.settings)
+            net = street_network(self.require_data_dir(f"the {mode} network"), mode,
+                                 crs=self.area_crs(), settings=self.settings)
+            self._check_network_covers_area(net)
+            self._networks[mode] = net
         return self._networks[mode]
+
+    def _check_network_covers_area(self, net) -> None:
+        """Refuse a street network that does not reach the study area (wrong data or area)."""
+        import geopandas as gpd
+        import shapely
+
+        area = self._area
+        if area is None or shapely.intersects(shapely.box(*net.bounds), area):
+            return
+        frames = gpd.GeoSeries([shapely.box(*net.bounds), area], crs=net.crs).to_crs(4326)
+        (a0, a1, a2, a3), (b0, b1, b2, b3) = (g.bounds for g in frames)
+        raise DataSourceError(
+            f"the study area (lon {b0:.3f}–{b2:.3f}, lat {b1:.3f}–{b3:.3f}) lies outside the "
+            f"street network of {net.report.source} (lon {a0:.3f}–{a2:.3f}, lat "
+            f"{a1:.3f}–{a3:.3f}): is the area or the data directory the wrong one?")
 
     def area_crs(self) -> str:
         """Return the metric CRS of the run's study area (resolved once per run)."""
@@ -136,8 +154,9 @@ class _Run:
             data_dir = self.data_dir
             if data_dir is None and area["preset"] in _presets():
                 data_dir = _presets()[area["preset"]].data_dir
-            self._crs = study_area(spec, data_dir=data_dir, crs=area["crs"],
-                                   settings=self.settings).crs.to_string()
+            gdf = study_area(spec, data_dir=data_dir, crs=area["crs"], settings=self.settings)
+            self._crs = gdf.crs.to_string()
+            self._area = gdf.geometry.iloc[0]
         return self._crs
 
     def buildings(self, layers):
@@ -366,7 +385,11 @@ def demand_step(run: _Run, layers):
         except (SourceNotFoundError, MissingLayerError) as exc:
             # demand data are optional: the labour indicators are then missing, named
             given = dcfg.get("table") is not None or dcfg.get("raster") is not None
-            if isinstance(exc, MissingLayerError) and not given:
+            if given:  # the user named the data: not using them is an error, not "missing"
+                hint = ("; give [demand] units_file (the polygons of the table's units) and "
+                        "units_code_column" if isinstance(exc, MissingLayerError) else "")
+                raise ConfigError(f"[demand] could not be used: {exc}{hint}") from exc
+            if isinstance(exc, MissingLayerError):
                 why = ("input missing: no demand data: no [demand] table or raster is given, "
                        "and a region's job-seeker tables need the units_municipalities "
                        "layer, which is missing")
