@@ -315,26 +315,17 @@ def load_layers(
         try:
             with regions.study_area_at(*at):  # hints of the area's own regions only
                 gdf, rep = load()
-        except (SourceNotFoundError, EmptyLayerError) as exc:
-            if name == "hubs" and hubs_path is not None:  # a file the user named: it failed
-                if not skip_missing:
-                    raise
-                rep = LayerReport(name, notes=[f"{FAILED_NOTE}: {exc}"])
-                logger.warning("layer %s left out: %s", name, exc)
-                reports.append(rep)
-                continue
-            # an optional input that is absent: left out, named in the report
-            rep = LayerReport(name, notes=[f"{MISSING_NOTE}: {exc}"])
-            logger.info("layer %s left out (missing input): %s", name, exc)
-            reports.append(rep)
-            continue
-        except DataSourceError as exc:
-            # a source that is there but cannot be read
-            if not skip_missing:
+        except (DataSourceError, EmptyLayerError) as exc:
+            # an optional input that is absent is left out and named in the report; a source
+            # that is there but cannot be read (or a hubs file the user named that gives
+            # nothing here) is an error, or under skip_missing a failed source, named too
+            named = name == "hubs" and hubs_path is not None
+            absent = isinstance(exc, SourceNotFoundError | EmptyLayerError) and not named
+            if not absent and not skip_missing:
                 raise
-            rep = LayerReport(name, notes=[f"{FAILED_NOTE}: {exc}"])
-            logger.warning("layer %s left out: its source failed: %s", name, exc)
-            reports.append(rep)
+            note = MISSING_NOTE if absent else FAILED_NOTE
+            reports.append(LayerReport(name, notes=[f"{note}: {exc}"]))
+            (logger.info if absent else logger.warning)("layer %s %s: %s", name, note, exc)
             continue
         rep.layer = name
         rep.features_n = len(gdf)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
-
 import pyproj
 import pytest
 import shapely
+from _loopback import NominatimHandler, serve
 
 from productivecity import DataSourceError
 from productivecity.area import study_area
@@ -19,42 +15,19 @@ from productivecity.settings import get_settings
 BOX = (4.42, 50.92, 4.44, 50.93)
 
 
-class _Nominatim(BaseHTTPRequestHandler):
+class _Nominatim(NominatimHandler):
     requests: list[dict] = []
 
-    def do_GET(self):  # noqa: N802 (http.server API)
-        url = urlparse(self.path)
-        params = {k: v[0] for k, v in parse_qs(url.query).items()}
-        type(self).requests.append({"path": url.path, **params})
-        minx, miny, maxx, maxy = BOX
-        result = [{
-            "place_id": 1, "osm_type": "relation", "osm_id": 123, "lat": str((miny + maxy) / 2),
-            "lon": str((minx + maxx) / 2), "display_name": params.get("q", "?"),
-            "class": "boundary", "type": "administrative", "importance": 0.7,
-            "boundingbox": [str(miny), str(maxy), str(minx), str(maxx)],
-            "geojson": shapely.geometry.mapping(shapely.box(*BOX)),
-        }]
-        body = json.dumps(result).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):  # keep the test output clean
-        pass
+    def place(self, query: str):
+        return shapely.box(*BOX)  # whatever the place: the same boundary
 
 
 @pytest.fixture()
 def nominatim():
     """A Nominatim stand-in on 127.0.0.1 serving one fixed boundary polygon."""
     _Nominatim.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Nominatim)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with serve(_Nominatim) as url:
+        yield url
 
 
 def test_place_area_is_geocoded_cached_and_projected(nominatim, tmp_path):

@@ -3,10 +3,7 @@ CSR layout, disk cache, osmnx graphs, online download (loopback Overpass server)
 
 from __future__ import annotations
 
-import http.server
-import json
 import math
-import threading
 from pathlib import Path
 
 import networkx as nx
@@ -15,6 +12,7 @@ import osmium
 import pyproj
 import pytest
 import shapely
+from _loopback import JSONHandler, serve
 
 from productivecity import CRSError, DataSourceError, NetworkError, network
 from productivecity.settings import get_settings
@@ -238,7 +236,7 @@ def test_bad_inputs(osm_xml, tmp_path):
         network.walk_network(42)
 
 
-class _OverpassHandler(http.server.BaseHTTPRequestHandler):
+class _OverpassHandler(JSONHandler):
     """Answers any POST /api/interpreter with the small extract as Overpass JSON."""
 
     requests: list = []
@@ -250,27 +248,15 @@ class _OverpassHandler(http.server.BaseHTTPRequestHandler):
                     for k, (lon, lat) in NODES.items()]
         elements += [{"type": "way", "id": wid, "nodes": refs, "tags": tags}
                      for wid, refs, tags in WAYS if network.way_allowed(tags, "walk")]
-        payload = json.dumps({"version": 0.6, "elements": elements}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
+        self.send_json({"version": 0.6, "elements": elements})
 
 
 @pytest.fixture
 def overpass_server():
     """A loopback HTTP server standing in for the Overpass API; yields its base URL."""
     _OverpassHandler.requests = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OverpassHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/api"
-    server.shutdown()
-    server.server_close()
+    with serve(_OverpassHandler) as url:
+        yield url + "api"
 
 
 def test_online_download_through_osmnx(overpass_server, tmp_path, osm_xml):

@@ -3,17 +3,14 @@ Nominatim server the test starts, in their national grids, with geodesic areas."
 
 from __future__ import annotations
 
-import json
 import math
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
 
 import geopandas as gpd
 import pyproj
 import pytest
 import shapely
+from _loopback import NominatimHandler, serve
 
 from productivecity import AreaError, DataSourceError
 from productivecity._i18n import LANGUAGES
@@ -60,47 +57,21 @@ def _geodesic_area_ha(geom) -> float:
     return sum(ring_m2(p.exterior) - sum(ring_m2(h) for h in p.interiors) for p in polys) / 1e4
 
 
-class _Nominatim(BaseHTTPRequestHandler):
+class _Nominatim(NominatimHandler):
     """Answers a search with the boundary of the place asked for, or nothing (as Nominatim)."""
 
     requests: list[dict] = []
 
-    def do_GET(self):  # noqa: N802 (http.server API)
-        url = urlparse(self.path)
-        params = {k: v[0] for k, v in parse_qs(url.query).items()}
-        type(self).requests.append({"path": url.path, **params})
-        geom = BOUNDARIES.get(params.get("q", ""))
-        result = []
-        if geom is not None:
-            minx, miny, maxx, maxy = geom.bounds
-            result = [{
-                "place_id": 1, "osm_type": "relation", "osm_id": 123,
-                "lat": str(geom.centroid.y), "lon": str(geom.centroid.x),
-                "display_name": params["q"], "class": "boundary", "type": "administrative",
-                "importance": 0.8, "boundingbox": [str(miny), str(maxy), str(minx), str(maxx)],
-                "geojson": shapely.geometry.mapping(geom),
-            }]
-        body = json.dumps(result).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):  # keep the test output clean
-        pass
+    def place(self, query: str):
+        return BOUNDARIES.get(query)
 
 
 @pytest.fixture()
 def nominatim():
     """A Nominatim stand-in on 127.0.0.1 serving the boundaries of :data:`BOUNDARIES`."""
     _Nominatim.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Nominatim)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with serve(_Nominatim) as url:
+        yield url
 
 
 @pytest.mark.parametrize(("preset", "epsg", "served", "place"), [

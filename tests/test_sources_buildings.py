@@ -8,9 +8,6 @@ bed's 2013 PBF and compares it with GDAL's raw reading.
 
 from __future__ import annotations
 
-import http.server
-import json
-import threading
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,6 +16,7 @@ import pyogrio
 import pyproj
 import pytest
 import shapely
+from _loopback import JSONHandler, serve
 
 from productivecity._errors import EmptyLayerError
 from productivecity.settings import Settings
@@ -161,25 +159,14 @@ def overpass_server():
     """A loopback server answering every Overpass POST with the same elements."""
     seen = []
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(JSONHandler):
         def do_POST(self):  # noqa: N802
             n = int(self.headers.get("Content-Length", 0))
             seen.append(self.rfile.read(n).decode())
-            body = json.dumps(_overpass_payload()).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_json(_overpass_payload())
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/api", seen
-    server.shutdown()
-    server.server_close()
+    with serve(Handler) as url:
+        yield url + "api", seen
 
 
 def test_buildings_online_through_overpass(tmp_path, overpass_server):

@@ -8,10 +8,7 @@ real test bed.
 
 from __future__ import annotations
 
-import http.server
-import json
 import math
-import threading
 from pathlib import Path
 
 import geopandas as gpd
@@ -21,6 +18,7 @@ import pyogrio
 import pyproj
 import pytest
 import shapely
+from _loopback import JSONHandler, serve
 
 from productivecity._errors import (
     AreaError,
@@ -417,26 +415,14 @@ def overpass_server():
     requests_seen = []
     state = {"payload": _overpass_json()}
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(JSONHandler):
         def do_POST(self):  # noqa: N802
             n = int(self.headers.get("Content-Length", 0))
             requests_seen.append((self.path, self.rfile.read(n).decode()))
-            body = json.dumps(state["payload"]).encode()
-            self.send_response(200 if self.path.endswith("/interpreter") else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_json(state["payload"], 200 if self.path.endswith("/interpreter") else 404)
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/api", requests_seen, state
-    server.shutdown()
-    server.server_close()
+    with serve(Handler) as url:
+        yield url + "api", requests_seen, state
 
 
 def test_online_overpass_then_cache_offline(tmp_path, overpass_server):

@@ -191,14 +191,8 @@ def read_hubs(
         gdf = read_vector(path, layer=layer)
         require_columns(gdf, [name_column], what=str(path))
         report.read_n = len(gdf)
-        missing = (gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy()
-        report.skip("no coordinates", int(missing.sum()))
-        gdf = gdf.loc[~missing]
-        not_point = (gdf.geom_type != "Point").to_numpy()
-        if not_point.any():
-            report.notes.append(f"{int(not_point.sum())} non-point geometries reduced to a "
-                                f"point inside them")
-        geoms = gdf.geometry.where(~not_point, gdf.geometry.representative_point())
+        gdf, geoms = _as_points(gdf, report, missing="no coordinates",
+                                reduced="non-point geometries reduced to a point inside them")
         df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     names = df[name_column].fillna("").astype(str).str.strip()
     if id_column is not None:
@@ -454,14 +448,8 @@ def read_osm_hubs(path: str | os.PathLike) -> tuple[gpd.GeoDataFrame, LayerRepor
     crs = metric_crs_of(parts[0], what=str(path))
     osm = gpd.GeoDataFrame(pd.concat([to_crs(p, crs, what=str(path)) for p in parts],
                                      ignore_index=True), crs=crs)
-    missing = (osm.geometry.isna() | osm.geometry.is_empty).to_numpy()
-    report.skip("no geometry", int(missing.sum()))
-    osm = osm.loc[~missing]
-    not_point = (osm.geom_type != "Point").to_numpy()
-    if not_point.any():
-        report.notes.append(f"{int(not_point.sum())} hubs drawn as areas reduced to a point "
-                            f"inside them")
-    geoms = osm.geometry.where(~not_point, osm.geometry.representative_point())
+    osm, geoms = _as_points(osm, report, missing="no geometry",
+                            reduced="hubs drawn as areas reduced to a point inside them")
     element = osm["osm_element"].astype(str)
     letter = element.map({"node": "n", "way": "w", "relation": "r"}).fillna("x")
     ids = "osm-" + letter + osm["osm_id"].astype(str)
@@ -491,6 +479,17 @@ def read_osm_hubs(path: str | os.PathLike) -> tuple[gpd.GeoDataFrame, LayerRepor
     out = out.loc[~dup]
     report.features_n = len(out)
     return out, report
+
+
+def _as_points(gdf: gpd.GeoDataFrame, report: LayerReport, *, missing: str, reduced: str):
+    """Drop rows without geometry (counted); return them and their points (areas: inside)."""
+    empty = (gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy()
+    report.skip(missing, int(empty.sum()))
+    gdf = gdf.loc[~empty]
+    not_point = (gdf.geom_type != "Point").to_numpy()
+    if not_point.any():
+        report.notes.append(f"{int(not_point.sum())} {reduced}")
+    return gdf, gdf.geometry.where(~not_point, gdf.geometry.representative_point())
 
 
 def _same_hub(user: gpd.GeoDataFrame, cat: gpd.GeoDataFrame) -> list[str]:
