@@ -272,4 +272,9 @@ def metric_crs_of(gdf, *, what: str) -> pyproj.CRS:
     if gdf.crs is None:
         raise CRSError(f"{what} has no CRS; set the one its coordinates are in first (e.g. "
                        f".set_crs('EPSG:4326') for longitude/latitude)")
+    if not np.all(np.isfinite(gdf.total_bounds)):  # nothing to locate (empty): keep a metric CRS
+        if is_metric(gdf.crs):
+            return as_crs(gdf.crs)
+        raise CRSError(f"{what} has no geometry to choose a metric CRS from; project it to the "
+                       f"study area's CRS first")
     return area_crs(gdf)

@@ -235,7 +235,7 @@ CASES = {
             str(sample_data_dir()),
             *_out(f),
         ],
-        ["outside the network's extent", "same area and CRS"],
+        ["lies outside the street network of", "sample_canal_town.osm"],
     ),
     # outputs
     "existing output": (
