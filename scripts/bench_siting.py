@@ -28,14 +28,15 @@ from pathlib import Path
 from productivecity import siting as suit
 from productivecity.indicators.table import site_indicators
 from productivecity.layers import load_layers
-from productivecity.network.streets import bike_network
 from productivecity.sites import grid_sites
 from productivecity.siting import allocation as alloc
 from productivecity.siting.demand import demand_units
 from productivecity.siting.travel_times import network_travel_times
 from productivecity.sources.catalog import DataDir
+from productivecity.workflow.examples import example_path
+from productivecity.workflow.inputs import load_indicator_inputs
 
-CRITERIA = Path(__file__).resolve().parent / "criteria" / "brussels-canal.toml"
+CRITERIA = example_path("brussels-canal", kind="criteria")
 
 
 def main(argv=None) -> int:
@@ -51,7 +52,8 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     layers = load_layers("brussels-vilvoorde", data_dir=dd.root, progress=False)
     sites, _ = grid_sites(layers["study_area"], cell_m=args.cell_m)
-    table, _report = site_indicators(sites, layers, progress=False)
+    inputs = load_indicator_inputs(layers, dd)  # networks, buildings, the demand surface
+    table, _report = site_indicators(sites, layers, inputs, progress=False)
     prep_s = time.perf_counter() - t
     print(f"preparation (layers, {len(sites)} sites of {args.cell_m:g} m, indicators): "
           f"{prep_s:.1f} s")
@@ -77,8 +79,8 @@ def main(argv=None) -> int:
           f"({len(oat.summary)} criterion x weight steps)")
 
     t = time.perf_counter()
-    bike = bike_network(dd.find("osm_pbf"), crs="EPSG:31370")  # the preset's CRS
-    demand = demand_units(layers, dd, units="neighbourhoods")
+    bike = inputs.bike  # in the preset's CRS, as the layers
+    demand = demand_units(layers, inputs.demand, units="neighbourhoods")
     tt = network_travel_times(bike, table.loc[eligible], demand,
                               demand_column="jobseekers_low_edu_n", limit_min=args.time_min,
                               existing=layers["hubs"])

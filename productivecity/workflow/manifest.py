@@ -144,8 +144,12 @@ def _manifest(run: _Run, ranked, *, files, date, started, t_start, sites_report,
                "missing_inputs": ([] if missing_inputs is None else
                                   missing_inputs.reset_index().to_dict("records")),
                # how each street network was built: ways cut at the extract's edge, pieces
-               # left out, ... (networks of this run only; cached steps need none)
-               "networks": {mode: {"crs": net.crs, **dataclasses.asdict(net.report)}
+               # left out, ... (networks of this run only; cached steps need none). Not
+               # where it was built from nor whether from the cache: the file is among the
+               # inputs (with its hash), and the same inputs give the same manifest.
+               "networks": {mode: {"crs": net.crs,
+                                   **{k: v for k, v in dataclasses.asdict(net.report).items()
+                                      if k not in ("source", "from_cache")}}
                             for mode, net in sorted(run._networks.items())},
                "failed_sources": list(failed_sources)}
     total = time.perf_counter() - t_start
