@@ -397,6 +397,11 @@ def demand_surface(
         ``jobseekers_low_edu_n`` (persons) and ``no_data`` (True for cells of units
         without job-seeker data: their job seekers are unknown and carried as 0).
     notes : list of str
+
+    Notes
+    -----
+    The region's tables become a generic unit table (code → measures) spread by
+    :func:`unit_demand_surface`, as a user's ``[demand]`` table is.
     """
     notes: list[str] = []
     muni = layers["units_municipalities"]
@@ -406,21 +411,13 @@ def demand_surface(
     if nodata.any():
         notes.append(f"no job-seeker data for {list(muni.loc[nodata, 'name'])} "
                      f"({source} covers {len(js)} units)")
-    totals["population_n"] = muni["population_n"].astype("Float64").astype(float)
-    hoods = layers.layers.get("units_neighbourhoods")
-    cells, drep = dasymetric_points(
-        muni, totals[["population_n"]], cell_m=cell_m, buildings=buildings,
-        building_coverage=building_coverage, population=hoods,
-    )
-    js_cells, _ = dasymetric_points(
-        muni, totals[["jobseekers_n", "jobseekers_low_edu_n"]], cell_m=cell_m,
-        buildings=buildings, building_coverage=building_coverage, population=hoods,
-    )
-    notes.extend(f"dasymetric: {n}" for n in drep.notes())
-    cells = cells.join(js_cells[["jobseekers_n", "jobseekers_low_edu_n"]], how="left")
-    cells["no_data"] = cells["unit"].isin(muni.index[nodata]).to_numpy()
-    cells[["jobseekers_n", "jobseekers_low_edu_n"]] = cells[
-        ["jobseekers_n", "jobseekers_low_edu_n"]].fillna(0.0)
+    totals.insert(0, "population_n", muni["population_n"].astype("Float64").astype(float))
+    # a region's tables are one adapter of the generic unit table: the same spreading
+    cells, more = unit_demand_surface(
+        muni, totals, population=layers.layers.get("units_neighbourhoods"),
+        buildings=buildings, building_coverage=building_coverage, cell_m=cell_m,
+        source=source)
+    notes.extend(n for n in more if not n.startswith("no jobseekers"))  # said above, by name
     return cells, notes
 
 
