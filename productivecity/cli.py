@@ -506,8 +506,10 @@ def _cmd_run(args) -> int:
         print(steps.to_string(float_format=lambda v: f"{v:.1f}"))
         res = result.manifest["results"]
         print(f"\n{res['sites_n']} sites, {res['eligible_n']} ranked, "
-              f"{res['excluded_n']} excluded; top: "
-              + ", ".join(f"{s['rank']}. {s['site_id']}" for s in res["top_sites"][:5]))
+              f"{res['excluded_n']} excluded; top:")
+        for s in res["top_sites"][:5]:
+            print(f"  {s['rank']:>2}. {s.get('name', s['site_id'])}  ({s['site_id']}, "
+                  f"score {s['score']:.3f})")
         alloc = res.get("allocation")
         if alloc:
             share = (100 * alloc["covered_demand_n"] / alloc["total_demand_n"]

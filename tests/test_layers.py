@@ -128,3 +128,23 @@ def test_testbed_layers_facts(testbed_layers):
     assert stated.sum() >= 4
     assert (joined.loc[stated, "municipality_nis5"] == joined.loc[stated, "nis5"]).all()
     assert len(joined) == len(ls["hubs"])
+
+
+@pytest.mark.integration
+def test_testbed_canal_sites_are_named(testbed_layers, testbed):
+    """Sites of the canal zone named by street, neighbourhood and municipality (2013 OSM)."""
+    from productivecity.indicators.names import read_street_names, site_names
+    from productivecity.sites import grid_sites
+    from productivecity.workflow.inputs import osm_street_file
+
+    ls = testbed_layers
+    sites, _ = grid_sites(ls["study_area"], cell_m=250, within=ls["canal_zone"])
+    streets = read_street_names(osm_street_file(testbed), ls["study_area"].crs, lang="nl")
+    names = site_names(sites, ls, streets=streets)
+    brussels = names["neighbourhood_name"].notna()  # the quarters cover the Brussels Region
+    assert brussels.mean() > 0.8
+    # the 2013 extract covers the Brussels Region; some cells lie on water or rail yards
+    assert names.loc[brussels, "street_name"].notna().mean() > 0.85
+    assert names["municipality_name"].notna().all()
+    # a site is never named by its id where something is known about it
+    assert (names["place_name"] != names.index.to_series()).all()

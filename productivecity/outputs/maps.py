@@ -678,13 +678,20 @@ def _draw_top_list(sheet: _Sheet, top: gpd.GeoDataFrame, column: str, label: str
         yy = y - 0.04 - i * step
         p.text(0.0, yy, f"{int(row['_rank']):>2}", fontsize=sheet.fs(7.5), ha="left",
                va="top", transform=p.transAxes, fontweight="bold", color=STYLE["text"])
-        p.text(0.1, yy, str(row[id_col])[:28], fontsize=sheet.fs(7.5), ha="left", va="top",
+        label = (row["place_name"] if "place_name" in row and pd.notna(row["place_name"])
+                 else row[id_col])
+        p.text(0.1, yy, _short(str(label), 44), fontsize=sheet.fs(7.5), ha="left", va="top",
                transform=p.transAxes, color=STYLE["text"])
         p.text(0.85, yy, _fmt(row[column]), fontsize=sheet.fs(7.5), ha="right", va="top",
                transform=p.transAxes, color=STYLE["text"])
     if len(top) > len(rows):
         p.text(0.1, y - 0.04 - len(rows) * step, f"… (+{len(top) - len(rows)})",
                fontsize=sheet.fs(7.5), ha="left", va="top", transform=p.transAxes)
+
+
+def _short(text: str, n: int) -> str:
+    """Cut ``text`` to ``n`` characters, with an ellipsis when cut."""
+    return text if len(text) <= n else text[:n - 1] + "…"
 
 
 def _norm_for(values: pd.Series) -> mcolors.Normalize:

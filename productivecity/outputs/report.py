@@ -210,7 +210,10 @@ def write_report(
     head += [e(_i18n.column_label(c, lang)) for c in indicators]
     out.append("<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>")
     for sid, row in top.iterrows():
-        cells = [f"<td class='n'><b>{_cell(row['rank'])}</b></td>", f"<td>{e(str(sid))}</td>",
+        name = row.get("place_name")
+        label = (f"{e(str(name))}<br><small>{e(str(sid))}</small>" if pd.notna(name)
+                 and str(name) != str(sid) else e(str(sid)))
+        cells = [f"<td class='n'><b>{_cell(row['rank'])}</b></td>", f"<td>{label}</td>",
                  f"<td class='n'>{_cell(row['score'])}</td>"]
         if has_stab:
             share = row.get("topk_share")

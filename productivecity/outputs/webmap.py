@@ -139,7 +139,11 @@ def site_popup_html(row: pd.Series, *, site_id, lang: str = "en",
     """
     t = functools.partial(_i18n.text, lang=lang)
     e = html.escape
-    parts = [f"<div class='pc-popup'><h4>{e(t('site'))} {e(str(site_id))}</h4>"]
+    name = row.get("place_name")
+    title = (f"{e(str(name))} <small>({e(str(site_id))})</small>"
+             if name is not None and pd.notna(name) and str(name) != str(site_id)
+             else f"{e(t('site'))} {e(str(site_id))}")
+    parts = [f"<div class='pc-popup'><h4>{title}</h4>"]
     excluded = bool(row.get("excluded", False)) if pd.notna(row.get("excluded", False)) else True
     if excluded:
         reason = row.get("excluded_reason", "")

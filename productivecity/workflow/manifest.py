@@ -132,7 +132,10 @@ def _manifest(run: _Run, ranked, *, files, date, started, t_start, sites_report,
     config = run.config
     excluded = ranked["excluded"].fillna(True).astype(bool)
     top = ranked.loc[~excluded].head(config["outputs"]["top_k"])
-    top_sites = [{"site_id": str(sid), "rank": int(row["rank"]), "score": float(row["score"]),
+    top_sites = [{"site_id": str(sid),
+                  "name": (str(row["place_name"]) if "place_name" in row
+                           and pd.notna(row["place_name"]) else str(sid)),
+                  "rank": int(row["rank"]), "score": float(row["score"]),
                   "topk_share": (float(row["topk_share"]) if "topk_share" in row
                                  and pd.notna(row["topk_share"]) else None)}
                  for sid, row in top.iterrows()]

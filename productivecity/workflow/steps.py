@@ -425,14 +425,16 @@ def indicators_step(run: _Run, sites, layers, demand):
     from productivecity.indicators.table import site_indicators
 
     cfg = run.config["indicators"]
+    lang = run.config["outputs"]["lang"]  # the language of the site names
     parts = {"sites": run.keys["sites"], "demand": run.keys["demand"], "indicators": cfg,
-             "inputs": run.input_hashes("data")}
+             "inputs": run.input_hashes("data"), "names_lang": lang}
 
     def compute():
         inputs = indicator_inputs(run, layers, demand)
         table, rep = site_indicators(sites, layers, inputs,
                                      options=run.config.indicator_options,
                                      progress=run.progress)
+        table = _with_names(run, table, layers, lang)
         missing = rep.missing.reset_index(names="indicator")
         summary = {"missing": missing.astype({"missing_n": int}).to_dict("records"),
                    "unsnapped_sites_n": int(len(rep.unsnapped_sites)),
@@ -446,6 +448,21 @@ def indicators_step(run: _Run, sites, layers, demand):
 
     frames, meta = run.step("indicators", parts, compute)
     return frames["table"], meta["report"]
+
+
+def _with_names(run: _Run, table, layers, lang: str):
+    """Add the site names (municipality, neighbourhood, nearest named street) to the table."""
+    from productivecity.indicators.names import read_street_names, site_names
+    from productivecity.workflow.inputs import osm_street_file
+
+    streets = None
+    try:
+        streets = read_street_names(osm_street_file(run.require_data_dir("the site names")),
+                                    layers["study_area"].crs, lang=lang)
+    except DataSourceError as exc:  # names then come from the units alone
+        logger.info("site names without street names: %s", exc)
+    names = site_names(table, layers, streets=streets)
+    return table.join(names)
 
 
 def ranking_step(run: _Run, table, *, key: str | None = None):
