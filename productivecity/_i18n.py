@@ -54,6 +54,7 @@ _TERMS: dict[str, dict[str, str]] = {
     "site": {"en": "Site", "nl": "Locatie", "fr": "Site"},
     "excluded": {"en": "Excluded site", "nl": "Uitgesloten locatie", "fr": "Site exclu"},
     "excluded_reason": {"en": "Excluded because", "nl": "Uitgesloten omdat", "fr": "Exclu car"},
+    "excluded_also": {"en": "Also for (n)", "nl": "Ook voor (n)", "fr": "Aussi pour (n)"},
     "score": {"en": "Suitability score", "nl": "Geschiktheidsscore", "fr": "Score d'aptitude"},
     "score_short": {"en": "Score", "nl": "Score", "fr": "Score"},
     "rank": {"en": "Rank", "nl": "Rang", "fr": "Rang"},

@@ -8,6 +8,7 @@ import io
 import logging
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -66,6 +67,33 @@ def _cell(value, digits: int = 3) -> str:
     if abs(v) >= 100 or (v.is_integer() and abs(v) >= 1):
         return f"{v:,.0f}".replace(",", "\u2009")
     return f"{v:.{digits}g}"
+
+
+def exclusion_counts(reasons: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Count excluded sites by reason: each site once, under its first reason.
+
+    Parameters
+    ----------
+    reasons : Series of str
+        ``excluded_reason`` of the excluded sites (reasons joined by ``"; "``).
+
+    Returns
+    -------
+    first : Series
+        Sites per first reason (they add up to the excluded sites), largest first.
+    also : Series
+        Sites that have the reason besides their first one.
+
+    The site's own value is left out of a reason so that sites group
+    (``"area_ha 0.05 < min 0.1"`` → ``"area_ha < min 0.1"``); the limit stays.
+    """
+    split = reasons.fillna("").astype(str).str.split("; ")
+    clean = split.map(lambda rs: [re.sub(r"^(\S+) [-\d.e+]+ ([<>]) ", r"\1 \2 ", r)
+                                  for r in rs if r])
+    first = clean.map(lambda rs: rs[0] if rs else "").loc[lambda s: s != ""]
+    rest = clean.map(lambda rs: rs[1:]).explode().dropna()
+    return (first.value_counts().sort_values(ascending=False, kind="stable"),
+            rest.value_counts())
 
 
 def write_report(
@@ -171,12 +199,13 @@ def write_report(
     out.append(f"<h2>{t('summary')}</h2>")
     out.append(f"<p>{t('sites_n', n=len(table), e=int(excl.sum()))}</p>")
     if excl.any() and "excluded_reason" in table.columns:
-        reasons = (table.loc[excl, "excluded_reason"].fillna("").astype(str).str.split("; ")
-                   .explode().str.replace(r" [-\d.e+]+ ", " x ", regex=True))
-        counts = reasons[reasons != ""].value_counts().sort_index()
-        if len(counts):
-            out.append(f"<table><tr><th>{t('excluded_reason')}</th><th>n</th></tr>")
-            out += [f"<tr><td>{e(r)}</td><td class='n'>{n}</td></tr>" for r, n in counts.items()]
+        first, also = exclusion_counts(table.loc[excl, "excluded_reason"])
+        if len(first):
+            out.append(f"<table><tr><th>{t('excluded_reason')}</th><th>n</th>"
+                       f"<th>{t('excluded_also')}</th></tr>")
+            out += [f"<tr><td>{e(r)}</td><td class='n'>{n}</td>"
+                    f"<td class='n'>{int(also.get(r, 0)) or ''}</td></tr>"
+                    for r, n in first.items()]
             out.append("</table>")
     if missing_inputs is not None and len(missing_inputs):
         out.append(f"<h2>{t('missing_inputs')}</h2><p>{t('missing_inputs_note')}</p>")

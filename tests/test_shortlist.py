@@ -1,4 +1,4 @@
-"""Site names: municipality, neighbourhood and the nearest named street, never just an id."""
+"""A shortlist a planner can defend: sites named by where they are, exclusions counted once."""
 
 from __future__ import annotations
 
@@ -41,3 +41,17 @@ def test_names_follow_the_sites_crs():
     sites = gpd.GeoDataFrame(geometry=[shapely.box(100, 100, 200, 200)], crs=32631,
                              index=pd.Index(["a"], name="site_id")).to_crs(3857)
     assert site_names(sites, layers).loc["a", "municipality_name"] == "West"
+
+
+def test_the_exclusion_table_counts_each_site_once_with_the_limit_shown():
+    from productivecity.outputs.report import exclusion_counts
+
+    reasons = pd.Series(["area_ha 0.05 < min 0.1 (too small); no value for rail_min (criterion r)",
+                         "open_land_share_pct 97.4 > max 50 (park)",
+                         "no value for rail_min (criterion r)",
+                         "area_ha 0.02 < min 0.1 (too small)"])
+    first, also = exclusion_counts(reasons)
+    assert first.sum() == len(reasons)  # each excluded site once
+    assert first["area_ha < min 0.1 (too small)"] == 2  # the value out, the limit kept
+    assert first["no value for rail_min (criterion r)"] == 1
+    assert also["no value for rail_min (criterion r)"] == 1  # besides a first reason
