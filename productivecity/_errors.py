@@ -19,6 +19,7 @@ __all__ = [
     "EmptyLayerError",
     "MissingLayerError",
     "NetworkError",
+    "NotDiscriminatingWarning",
     "OutputExistsError",
     "ParameterError",
     "ParameterTypeError",
@@ -94,6 +95,13 @@ class SolverError(ProductiveCityError, RuntimeError):
 
 class CriteriaWarning(ProductiveCityWarning):
     """A criteria specification was adjusted (weights normalised, a constant criterion)."""
+
+
+class NotDiscriminatingWarning(CriteriaWarning):
+    """A criterion is constant within its precision over the eligible sites: it carried no weight.
+
+    Recorded in the scoring result (``SuitabilityResult.criteria["discriminating"]``).
+    """
 
 
 class ConfigError(ProductiveCityError, ValueError):

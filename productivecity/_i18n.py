@@ -123,6 +123,24 @@ _TERMS: dict[str, dict[str, str]] = {
         "nl": "{n} kandidaat-locaties, {e} uitgesloten",
         "fr": "{n} sites candidats, {e} exclus",
     },
+    "backtest": {"en": "Back-test: the existing hubs' own locations",
+                 "nl": "Terugtoets: de locaties van de bestaande maakleerplekken",
+                 "fr": "Test rétrospectif : les emplacements des lieux existants"},
+    "backtest_note": {
+        "en": "Each existing hub's site, scored under the same criteria; percentile among the "
+              "{n} eligible sites (100 = the best site).",
+        "nl": "De locatie van elke bestaande maakleerplek, gescoord met dezelfde criteria; "
+              "percentiel onder de {n} geschikte locaties (100 = de beste locatie).",
+        "fr": "Le site de chaque lieu existant, évalué selon les mêmes critères ; percentile "
+              "parmi les {n} sites éligibles (100 = le meilleur site)."},
+    "hub": {"en": "Hub", "nl": "Maakleerplek", "fr": "Lieu"},
+    "percentile": {"en": "Percentile", "nl": "Percentiel", "fr": "Percentile"},
+    "backtest_eligible": {"en": "eligible", "nl": "geschikt", "fr": "éligible"},
+    "backtest_excluded": {"en": "excluded", "nl": "uitgesloten", "fr": "exclu"},
+    "backtest_no_site": {"en": "no candidate site", "nl": "geen kandidaat-locatie",
+                         "fr": "aucun site candidat"},
+    "backtest_nearest": {"en": "nearest site {d} m away", "nl": "dichtstbijzijnde locatie op {d} m",
+                         "fr": "site le plus proche à {d} m"},
     "layers": {"en": "Layers", "nl": "Lagen", "fr": "Couches"},
     "legend": {"en": "Legend", "nl": "Legende", "fr": "Légende"},
     "low": {"en": "low", "nl": "laag", "fr": "faible"},

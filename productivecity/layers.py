@@ -41,7 +41,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -214,6 +214,7 @@ def load_layers(
     data_dir: str | os.PathLike | None = None,
     online: bool = False,
     canal_buffer_m: float = 500.0,
+    canal_names: Sequence[str] | None = None,
     hubs_path: str | os.PathLike | None = None,
     skip_missing: bool = False,
     progress: bool = True,
@@ -234,6 +235,10 @@ def load_layers(
         Download what the data directory lacks through osmnx (cached).
     canal_buffer_m : float, default 500
         Width of the ``canal_zone`` buffer in metres.
+    canal_names : sequence of str, optional
+        The waterways that make the canal, by name (``name``, ``name:nl`` or
+        ``name:fr``, case-insensitive); default: the navigable canal found
+        from the OSM tags (see :func:`productivecity.sources.osm.canal`).
     hubs_path : path-like, optional
         The user's own hubs file, added to the package catalogue.
     skip_missing : bool, default False
@@ -293,7 +298,7 @@ def load_layers(
     src = {"data_dir": data_dir, "online": online, "settings": settings}
     steps: list[tuple[str, Callable[[], tuple[gpd.GeoDataFrame, LayerReport]]]] = [
         ("industrial_zones", lambda: industrial_zones(area_gdf, **src)),
-        ("canal", lambda: canal(area_gdf, **src)),
+        ("canal", lambda: canal(area_gdf, names=canal_names, **src)),
         (
             "canal_zone",
             lambda: canal_zone(layers["canal"], distance_m=canal_buffer_m, area=area_gdf),

@@ -8,6 +8,7 @@ import pytest
 import shapely
 
 from productivecity import DataSourceError, MissingLayerError
+from productivecity._errors import ConfigError
 from productivecity.layers import LAYER_NAMES, load_layers
 
 
@@ -32,6 +33,12 @@ def test_summary_counts_match_layers(sample_layers):
     assert summary.loc["units_municipalities", "area_ha"] == pytest.approx(1200, rel=1e-6)
     zones = sample_layers["industrial_zones"]
     assert summary.loc["industrial_zones", "area_ha"] == pytest.approx(zones["area_ha"].sum())
+
+
+def test_canal_names_reach_the_canal_layer():
+    """load_layers(canal_names=...) names the waterways; an unknown one lists those found."""
+    with pytest.raises(ConfigError, match=r"canal_names \['No Such Canal'\].*'Sample Canal'"):
+        load_layers("sample", canal_names=["No Such Canal"], progress=False)
 
 
 def test_every_feature_touches_the_area(sample_layers):

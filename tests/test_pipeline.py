@@ -244,6 +244,26 @@ def test_sample_run_writes_every_output(sample_run):
     assert not list(out.parent.glob(f".{out.name}.*"))  # no temporary folder left
 
 
+def test_sample_run_backtests_the_existing_hubs(sample_run):
+    """Every hub of the sample is placed on a site; manifest, GeoPackage and report say so."""
+    out = sample_run.out_dir
+    hubs = load_layers("sample", progress=False)["hubs"]
+    bt = sample_run.manifest["results"]["backtest"]
+    assert bt["hubs_n"] == len(hubs)
+    assert {h["hub_id"] for h in bt["hubs"]} == set(hubs.index)
+    ranked = sample_run.ranked
+    for h in bt["hubs"]:
+        if h["status"] == "eligible":
+            assert ranked.loc[h["site_id"], "rank"] == h["rank"]
+            assert 0 < h["percentile_pct"] <= 100
+        elif h["status"] == "excluded":
+            assert h["excluded_reason"] and ranked.loc[h["site_id"], "excluded"]
+    table = pyogrio.read_dataframe(out / OUTPUT_FILES["gpkg"], layer="backtest")
+    assert sorted(table["hub_id"]) == sorted(hubs.index)
+    report = (out / OUTPUT_FILES["report"]).read_text(encoding="utf-8")
+    assert "<h2>Back-test" in report and str(hubs["name"].iloc[0]) in report
+
+
 def test_same_inputs_same_bytes(sample_run, tmp_path):
     """A second run with an empty cache recomputes everything and gives the same outputs."""
     cfg = sample_config(tmp_path, cache_dir=tmp_path / "cache2")
@@ -296,8 +316,10 @@ def test_changed_weight_reuses_layers_and_indicators(sample_run, tmp_path):
     # the indicators are the cached ones, identical to the first run
     pd.testing.assert_series_equal(old["brownfield_share_pct"].reindex(new.index),
                                    new["brownfield_share_pct"])
-    # the contributions follow the new weights
-    assert new["contrib_brownfield"].max() == pytest.approx(0.30, abs=1e-9)
+    # the contributions follow the new weights; the sample's jobseekers_bike (weight 0.10) is
+    # 7079 at every site, so it does not discriminate and its weight goes to the others
+    assert (new["contrib_jobseekers_bike"].dropna() == 0).all()
+    assert new["contrib_brownfield"].max() == pytest.approx(0.30 / 0.90, abs=1e-9)
 
 
 def test_rerun_unchanged_is_all_cached(sample_run, tmp_path):

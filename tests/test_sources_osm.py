@@ -22,6 +22,7 @@ from _loopback import JSONHandler, serve
 
 from productivecity._errors import (
     AreaError,
+    ConfigError,
     CRSError,
     DataSourceError,
     EmptyLayerError,
@@ -305,6 +306,57 @@ def test_canal_and_poi_from_osm_xml(osm_xml):
     assert any("representative point" in n for n in report.notes)
 
 
+# three waterways tagged waterway=canal, west to east at lat 50.843 .. 50.850
+_CANAL_KINDS_LINES = {
+    # a navigable canal: boat and CEMT tags, 2.1 km
+    400: ({"waterway": "canal", "name": "Navigable Canal", "name:nl": "Bevaarbaar Kanaal",
+           "boat": "yes", "CEMT": "IV"}, [(4.3300, 50.8430), (4.3600, 50.8430)]),
+    # a river's covered course tagged canal: never counts, though named and long
+    401: ({"waterway": "canal", "name": "Covered Brook", "tunnel": "culvert", "layer": "-1",
+           "width": "12"}, [(4.3300, 50.8460), (4.3600, 50.8460)]),
+    # a short unnamed ditch tagged canal, no navigation evidence
+    402: ({"waterway": "canal"}, [(4.3400, 50.8500), (4.3430, 50.8500)]),
+}
+
+
+def _write_canal_kinds_xml(path: Path) -> Path:
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6">']
+    ways, nid = [], 1
+    for wid, (tags, coords) in _CANAL_KINDS_LINES.items():
+        refs = []
+        for lon, lat in coords:
+            lines.append(f'<node id="{nid}" version="1" lat="{lat}" lon="{lon}"/>')
+            refs.append(nid)
+            nid += 1
+        body = "".join(f'<nd ref="{r}"/>' for r in refs)
+        body += "".join(f'<tag k="{k}" v="{_xml_escape(v)}"/>' for k, v in tags.items())
+        ways.append(f'<way id="{wid}" version="1">{body}</way>')
+    path.write_text("\n".join(lines + ways + ["</osm>"]), encoding="utf-8")
+    return path
+
+
+def test_canal_keeps_only_the_navigable_canal(tmp_path):
+    src = _write_canal_kinds_xml(tmp_path / "canals.osm")
+    area = _bbox_area(4.32, 50.835, 4.37, 50.86)
+    canal, report = osm.canal(area, source=src)
+    assert list(canal["osm_id"]) == ["way/400"]
+    assert report.skipped["covered or culverted watercourse (tunnel, culvert, "
+                          "covered=yes or location=underground)"] == 1
+    assert sum(n for k, n in report.skipped.items() if "no evidence of navigation" in k) == 1
+    note = next(n for n in report.notes if n.startswith("left out of the canal"))
+    assert "'Covered Brook' (covered or culverted watercourse, 2.1" in note
+    assert "1 unnamed (0.21 km of line" in note
+    # by name: any of name, name:nl, name:fr, any case; covered stays out even if named
+    canal, report = osm.canal(area, source=src, names=["bevaarbaar KANAAL"])
+    assert list(canal["osm_id"]) == ["way/400"]
+    assert report.skipped["not one of the named canals (canal_names)"] == 1
+    with pytest.raises(ConfigError, match=r"canal_names \['Nowhere'\] not found.*canal names "
+                                          r"found: \['Bevaarbaar Kanaal', 'Navigable Canal'\]"):
+        osm.canal(area, source=src, names=["Navigable Canal", "Nowhere"])
+    with pytest.raises(ConfigError, match="Covered Brook"):  # covered: not a canal to name
+        osm.canal(area, source=src, names=["Covered Brook"])
+
+
 def test_canal_zone_area_matches_formula():
     line = gpd.GeoDataFrame(geometry=[shapely.LineString([(150000, 170000), (152000, 170000)])],
                             crs="EPSG:31370")
@@ -530,6 +582,35 @@ def test_testbed_canal_reaches_vilvoorde(testbed, testbed_layers):
     zone, _ = osm.canal_zone(canal, distance_m=500)
     assert zone.geometry.iloc[0].covers(canal.union_all())
     assert zone.intersects(vilvoorde.union_all()).all()
+
+
+@pytest.mark.integration
+def test_testbed_canal_is_the_navigable_canal(testbed, testbed_layers):
+    """Only the Charleroi canal and the Zeekanaal; covered courses and spillways listed."""
+    canal, report = testbed_layers["canal"]
+    lines = canal[canal["feature"] == "waterway"]
+    charleroi = lines["name"].str.contains("Kanaal Brussel-Charleroi")
+    zeekanaal = lines["name"].str.contains("Zeekanaal Brussel-Schelde")
+    assert (charleroi | zeekanaal).all()
+    assert lines.loc[charleroi, "length_km"].sum() > 5
+    assert lines.loc[zeekanaal, "length_km"].sum() > 15
+    # every water area kept has a kept line running through it
+    assert (canal.loc[canal["feature"] == "water"].intersection(lines.union_all()).length
+            > 1).all()
+    note = next(n for n in report.notes if n.startswith("left out of the canal"))
+    for name in ("Crochet de la Senne", "Leiegracht", "Dérivation d'Aa", "Déversoir d'Aa"):
+        assert name in note
+    assert sum(n for k, n in report.skipped.items() if k.startswith("covered or culverted")) >= 4
+    # the 500 m zone no longer reaches Brussels-Zuid station (1.2 km from the canal)
+    zuid = gpd.GeoSeries([shapely.Point(4.3357, 50.8357)], crs=4326).to_crs(canal.crs)
+    assert canal.distance(zuid.iloc[0]).min() > 1000
+    # naming the two canals gives the same lines; a name not in the data lists those found
+    area = _bbox_area(*AREA_TESTBED)
+    named, named_report = osm.canal(area, data_dir=testbed, names=[
+        "Kanaal Brussel-Charleroi", "Zeekanaal Brussel-Schelde"])
+    named_lines = named[named["feature"] == "waterway"]
+    assert set(named_lines.index) == set(lines.index)
+    assert any("Dérivation d'Aa" in n for n in named_report.notes)
 
 
 @pytest.mark.integration

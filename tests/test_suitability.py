@@ -103,8 +103,9 @@ def test_constraints_exclude_with_reasons_and_restandardise(four_sites):
             Constraint("landuse_excluded", exclude_if_true=True, description="park"),
         )
     )
-    # only A remains: every min-max criterion is constant -> warned, standardised to 1
-    with pytest.warns(CriteriaWarning, match="does not discriminate"):
+    # only A remains: every criterion is constant -> warned, no weight, score 0
+    with pytest.warns(CriteriaWarning, match="does not discriminate"), \
+            pytest.warns(CriteriaWarning, match="no criterion of weight > 0 discriminates"):
         res = score_sites(sites, spec)
     t = res.table
     assert t["excluded"].tolist() == [False, True, True, True]
@@ -113,7 +114,8 @@ def test_constraints_exclude_with_reasons_and_restandardise(four_sites):
     assert t.loc["B", "excluded_reason"] == "no value for stop_time_min (criterion stop)"
     assert t.loc[["B", "C", "D"], "score"].isna().all()
     assert t.loc[["B", "C", "D"], "rank"].isna().all()
-    assert t.loc["A", "rank"] == 1 and t.loc["A", "score"] == pytest.approx(1)
+    assert t.loc["A", "rank"] == 1 and t.loc["A", "score"] == 0
+    assert res.not_discriminating == ["jobs", "stop", "brown"]
 
 
 def test_all_excluded_is_an_error(four_sites):
@@ -208,7 +210,7 @@ def test_standardise_methods_by_hand():
 def test_constant_criterion_warns():
     with pytest.warns(CriteriaWarning, match="does not discriminate"):
         s = standardise(pd.Series([3.0, 3.0]), Criterion("c", "x", weight=1))
-    assert s.tolist() == [1.0, 1.0]
+    assert s.tolist() == [0.0, 0.0]  # contributes nothing, whatever its weight
 
 
 # --------------------------------------------------------------------------- AHP

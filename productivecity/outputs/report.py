@@ -96,6 +96,35 @@ def exclusion_counts(reasons: pd.Series) -> tuple[pd.Series, pd.Series]:
             rest.value_counts())
 
 
+def _backtest_section(backtest: pd.DataFrame, t, excluded: pd.Series) -> list[str]:
+    """Return the HTML of the back-test: each existing hub's site, rank and percentile."""
+    e = html.escape
+    bt = backtest.set_index("hub_id") if "hub_id" in backtest.columns else backtest
+    rows = [f"<h2>{t('backtest')}</h2>",
+            f"<p>{t('backtest_note', n=int((~excluded).sum()))}</p>",
+            f"<table><tr><th>{t('hub')}</th><th>{t('site')}</th><th>{t('rank')}</th>"
+            f"<th>{t('percentile')}</th><th>{t('status')}</th></tr>"]
+    for hub_id, row in bt.iterrows():
+        site = row.get("site_id")
+        name = row.get("site_name")
+        site_cell = ("–" if pd.isna(site) else e(str(name)) + f"<br><small>{e(str(site))}</small>"
+                     if pd.notna(name) and str(name) != str(site) else e(str(site)))
+        status = str(row.get("status", ""))
+        why = str(row.get("excluded_reason") or "")
+        key = "backtest_" + status.replace(" ", "_")
+        status_cell = (t(key) if key in _i18n._TERMS else e(status)) + (
+            f": {e(why)}" if why else "")
+        if status == "no site" and pd.notna(row.get("distance_m")):
+            status_cell += f" ({t('backtest_nearest', d=_cell(float(row['distance_m'])))})"
+        pct = row.get("percentile_pct")
+        rows.append(f"<tr><td>{e(str(row.get('name', hub_id)))}</td><td>{site_cell}</td>"
+                    f"<td class='n'>{_cell(row.get('rank'))}</td>"
+                    f"<td class='n'>{'–' if pd.isna(pct) else f'{float(pct):.0f}'}</td>"
+                    f"<td>{status_cell}</td></tr>")
+    rows.append("</table>")
+    return rows
+
+
 def write_report(
     sites: gpd.GeoDataFrame,
     path: str | os.PathLike,
@@ -113,6 +142,7 @@ def write_report(
     sources: Iterable | None = None,
     figure_dpi: int = 110,
     missing_inputs: pd.DataFrame | None = None,
+    backtest: pd.DataFrame | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write an HTML report of the ranking: top sites, breakdown, stability, maps.
@@ -155,6 +185,10 @@ def write_report(
         The inputs the run went without (index: input; ``status``, ``reason``),
         as :attr:`productivecity.workflow.run.RunResult.missing_inputs`: listed
         in a section of their own.
+    backtest : DataFrame, optional
+        The existing hubs' own sites, as
+        :func:`productivecity.siting.backtest.backtest_hubs` (index or column
+        ``hub_id``): a section with each hub's site, rank and percentile.
     overwrite : bool, default False
 
     Returns
@@ -261,6 +295,9 @@ def write_report(
         cells += [f"<td class='n'>{_cell(row.get(c))}</td>" for c in indicators]
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</table>")
+
+    if backtest is not None and len(backtest):
+        out += _backtest_section(backtest, t, excl)
 
     # maps
     if figures:

@@ -18,6 +18,8 @@ excluded*; this module makes each of those an explicit, inspectable object:
 * :func:`monte_carlo_weights` perturbs the weights (Dirichlet around the given
   weights, seeded) and reports per site how often it stays in the top k and its
   rank interval; :func:`one_at_a_time` sweeps each criterion's weight from 0 to 1.
+* :func:`backtest_hubs` finds the site of every existing hub and its rank and
+  percentile among the eligible sites: would the criteria have found them?
 
 Scores are unitless. Standardised values of ``minmax``, ``rank`` and ``fuzzy``
 criteria lie in [0, 1] (1 = most suitable); ``zscore`` values are in standard
@@ -25,6 +27,11 @@ deviations (cost criteria negated). Ranks start at 1 for the best site; ties sha
 the smallest rank (``method="min"``).
 """
 
+from productivecity.siting.backtest import (
+    BACKTEST_STATUSES,
+    backtest_hubs,
+    backtest_summary,
+)
 from productivecity.siting.criteria import (
     DIRECTIONS,
     METHODS,
@@ -41,8 +48,10 @@ from productivecity.siting.criteria import (
     load_criteria,
 )
 from productivecity.siting.scoring import (
+    PRECISION_BY_SUFFIX,
     SuitabilityResult,
     exclusion_reasons,
+    indicator_precision,
     score_sites,
     standardise,
 )
@@ -56,6 +65,7 @@ from productivecity.siting.sensitivity import (
 
 __all__ = [
     "AHPResult",
+    "BACKTEST_STATUSES",
     "Constraint",
     "CriteriaSpec",
     "Criterion",
@@ -63,14 +73,18 @@ __all__ = [
     "METHODS",
     "MonteCarloResult",
     "OneAtATimeResult",
+    "PRECISION_BY_SUFFIX",
     "RANDOM_INDEX",
     "STANDARDISATIONS",
     "SensitivitySettings",
     "SuitabilityResult",
     "ahp_weights",
+    "backtest_hubs",
+    "backtest_summary",
     "criteria_from_dict",
     "criteria_table",
     "exclusion_reasons",
+    "indicator_precision",
     "load_criteria",
     "monte_carlo_weights",
     "one_at_a_time",

@@ -79,6 +79,7 @@ _CRITERION_KEYS = (
     "breakpoints",
     "weight",
     "description",
+    "precision",
 )
 
 
@@ -123,6 +124,11 @@ class Criterion:
         Non-negative weight; ``None`` when weights come from an AHP matrix.
     description : str
         Free text shown in reports.
+    precision : float, optional
+        Meaningful precision of the indicator, in its own units (e.g. ``0.5``
+        minutes): values are rounded to it before standardising, so smaller
+        differences carry no weight. Default: from the unit suffix of ``column``,
+        see :data:`productivecity.siting.scoring.PRECISION_BY_SUFFIX`.
     """
 
     name: str
@@ -132,6 +138,7 @@ class Criterion:
     breakpoints: tuple[float, ...] | None = None
     weight: float | None = None
     description: str = ""
+    precision: float | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -180,6 +187,14 @@ class Criterion:
                     problems.append(f"weight must be a finite number >= 0, got {self.weight!r}")
                 else:
                     object.__setattr__(self, "weight", w)
+        if self.precision is not None:
+            p = self.precision
+            if isinstance(p, bool) or not isinstance(p, (int, float)) or not (
+                    math.isfinite(p) and p > 0):
+                problems.append(f"precision must be a finite number > 0 in the units of "
+                                f"{self.column!r}, got {p!r}")
+            else:
+                object.__setattr__(self, "precision", float(p))
         if problems:
             raise CriteriaError(f"criterion {self.name!r}: " + "; ".join(problems))
 
@@ -667,19 +682,29 @@ def usable_criteria(spec: CriteriaSpec, table: pd.DataFrame, *, strict: bool = F
     return out, dropped
 
 
-def criteria_table(spec: CriteriaSpec) -> pd.DataFrame:
+def criteria_table(spec: CriteriaSpec, result: Any = None) -> pd.DataFrame:
     """Return the criteria as a table, one row per criterion.
 
     Columns: ``criterion``, ``column``, ``direction``, ``standardisation`` and
-    ``weight`` (normalised, summing to 1).
+    ``weight`` (normalised, summing to 1). Given ``result`` (the
+    :class:`~productivecity.siting.scoring.SuitabilityResult` of this spec), also
+    ``precision`` (the rounding applied before standardising, indicator units),
+    ``discriminating`` (False: constant within that precision over the eligible
+    sites, so it carried no weight) and ``weight_used`` (the weight it was scored
+    with: 0 when not discriminating, the others renormalised to sum 1).
     """
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "criterion": [c.name for c in spec.criteria],
         "column": [c.column for c in spec.criteria],
         "direction": [c.direction for c in spec.criteria],
         "standardisation": [c.standardisation for c in spec.criteria],
         "weight": [float(spec.weights[c.name]) for c in spec.criteria],
     })
+    if result is not None:
+        used = result.criteria.reindex(out["criterion"])
+        for col in ("precision", "discriminating", "weight_used"):
+            out[col] = used[col].to_numpy()
+    return out
 
 
 def criteria_from_dict(data: Mapping[str, Any], *, source: str = "<dict>") -> CriteriaSpec:

@@ -14,6 +14,7 @@ from productivecity._errors import (
     CriteriaError,
     CriteriaWarning,
     EmptyLayerError,
+    NotDiscriminatingWarning,
     SchemaError,
     UnknownKeyError,
 )
@@ -23,8 +24,98 @@ from productivecity.siting.criteria import CriteriaSpec, Criterion
 logger = logging.getLogger(__name__)
 
 
+#: Meaningful precision of an indicator, from the unit suffix of its column name
+#: (the first suffix that matches, in this order; in the indicator's own units).
+#: Values are rounded to it before standardising, so that differences below it
+#: (floating-point noise of areal weighting, 7078.999999999996 persons) carry no
+#: weight and equal values tie exactly. A criterion's ``precision`` key overrides it.
+PRECISION_BY_SUFFIX: tuple[tuple[str, float], ...] = (
+    ("_per_1000_jobseekers", 0.01),  # rate per 1,000 job seekers: to a hundredth
+    ("_per_ha", 0.01),               # densities per hectare: to a hundredth
+    ("_pct", 0.1),                   # percentages: to a tenth of a percent
+    ("_min", 0.1),                   # travel times: to a tenth of a minute
+    ("_ha", 0.01),                   # areas: to a hundredth of a hectare (100 m2)
+    ("_n", 1.0),                     # persons and counts: whole units
+    ("_m", 1.0),                     # distances: whole metres
+)
+
+#: Any other column: values are rounded to this fraction of the largest absolute
+#: value over the eligible sites (a relative precision of 1e-6).
+RELATIVE_PRECISION = 1e-6
+
+
+def indicator_precision(column: str, values: pd.Series | None = None, *,
+                        override: float | None = None) -> float:
+    """Return the meaningful precision of an indicator, in its own units.
+
+    Parameters
+    ----------
+    column : str
+        Indicator column name; its unit suffix picks the precision from
+        :data:`PRECISION_BY_SUFFIX`.
+    values : pandas.Series, optional
+        The values compared; needed for columns without a known suffix
+        (:data:`RELATIVE_PRECISION` times their largest absolute value).
+    override : float, optional
+        A criterion's own ``precision``; returned as is.
+
+    Returns
+    -------
+    float
+        > 0; NaN for an unknown suffix without ``values``.
+
+    Examples
+    --------
+    >>> indicator_precision("jobseekers_bike_30min_n"), indicator_precision("rail_time_min")
+    (1.0, 0.1)
+    >>> indicator_precision("score_index", pd.Series([2.0, -4.0]))
+    4e-06
+    """
+    if override is not None:
+        return float(override)
+    for suffix, precision in PRECISION_BY_SUFFIX:
+        if column.endswith(suffix):
+            return precision
+    if values is None:
+        return float("nan")
+    top = float(np.nanmax(np.abs(values.to_numpy(float)))) if values.notna().any() else 0.0
+    return RELATIVE_PRECISION * top if top > 0 else 1.0
+
+
+def _rounded(x: pd.Series, precision: float) -> pd.Series:
+    """Round to a multiple of ``precision`` (equal multiples give identical floats)."""
+    return (x / precision).round() * precision
+
+
+def _standardise(values: pd.Series, criterion: Criterion, *, stacklevel: int = 3
+                 ) -> tuple[pd.Series, float, bool]:
+    """Return (standardised values, precision used, discriminating); see :func:`standardise`."""
+    x = pd.to_numeric(values, errors="raise").astype(float)
+    name = f"std_{criterion.name}"
+    precision = indicator_precision(criterion.column, x, override=criterion.precision)
+    x = _rounded(x, precision)
+    valid = x.dropna()
+    # a single site is "constant" too (rank: n - 1 = 0)
+    constant = len(valid) > 0 and valid.min() == valid.max()
+    if constant:  # whatever the direction and method: no site is worse than another
+        warnings.warn(
+            f"criterion {criterion.name!r} ({criterion.column}) has the same value "
+            f"{valid.iloc[0]:g} (to its precision {precision:g}) at all {len(valid)} sites; "
+            f"it does not discriminate and carries no weight",
+            NotDiscriminatingWarning,
+            stacklevel=stacklevel,
+        )
+        return x.where(x.isna(), 0.0).rename(name), precision, False
+    return _standardise_varying(x, criterion).rename(name), precision, True
+
+
 def standardise(values: pd.Series, criterion: Criterion) -> pd.Series:
     """Standardise one indicator so that larger = more suitable.
+
+    Values are first rounded to the indicator's meaningful precision
+    (:func:`indicator_precision`: the criterion's ``precision``, else by the
+    unit suffix of its column), so equal values get equal standardised values
+    and differences below the precision count for nothing.
 
     Parameters
     ----------
@@ -32,7 +123,7 @@ def standardise(values: pd.Series, criterion: Criterion) -> pd.Series:
         Indicator values (the criterion's units) of the sites to compare; NaN
         stays NaN and is ignored for min, max, mean and ranks.
     criterion : Criterion
-        Direction, method and breakpoints.
+        Direction, method, breakpoints and precision.
 
     Returns
     -------
@@ -42,32 +133,26 @@ def standardise(values: pd.Series, criterion: Criterion) -> pd.Series:
 
     Warns
     -----
-    CriteriaWarning
-        A constant criterion (all values equal) cannot discriminate: ``minmax``
-        and ``rank`` give 1, ``zscore`` gives 0 for every site.
+    NotDiscriminatingWarning
+        A :class:`CriteriaWarning`: a constant criterion (all values equal
+        within the precision) does not discriminate: it is standardised to 0
+        at every site, whatever the method, so it contributes nothing
+        (:func:`score_sites` also gives its weight to the others).
     """
-    x = pd.to_numeric(values, errors="raise").astype(float)
-    name = f"std_{criterion.name}"
+    return _standardise(values, criterion)[0]
+
+
+def _standardise_varying(x: pd.Series, criterion: Criterion) -> pd.Series:
+    """Standardise rounded, non-constant values (no name)."""
     method = criterion.standardisation
     valid = x.dropna()
-    constant = len(valid) > 0 and valid.min() == valid.max() and method != "fuzzy"
-    # a single site is "constant" too (rank: n - 1 = 0)
-    if constant:
-        warnings.warn(
-            f"criterion {criterion.name!r} ({criterion.column}) has the same value "
-            f"{valid.iloc[0]:g} at all {len(valid)} sites; it does not discriminate",
-            CriteriaWarning,
-            stacklevel=2,
-        )
-    if constant:  # whatever the direction: no site is worse than another
-        return x.where(x.isna(), 0.0 if method == "zscore" else 1.0).rename(name)
     if method == "minmax":
         s = (x - valid.min()) / (valid.max() - valid.min())
     elif method == "rank":
         s = (x.rank(method="average") - 1) / (len(valid) - 1)
     elif method == "zscore":
         s = (x - valid.mean()) / valid.std(ddof=0)
-        return (-s if criterion.direction == "cost" else s).rename(name)
+        return -s if criterion.direction == "cost" else s
     else:  # fuzzy
         bp = criterion.breakpoints
         arr = x.to_numpy()
@@ -78,7 +163,7 @@ def standardise(values: pd.Series, criterion: Criterion) -> pd.Series:
         s = pd.Series(m, index=x.index)
     if criterion.direction == "cost":
         s = 1 - s
-    return s.rename(name)
+    return s
 
 
 def _ramp(x: np.ndarray, a: float, b: float) -> np.ndarray:
@@ -186,15 +271,39 @@ class SuitabilityResult:
         criterion (sums to ``score``), ``excluded`` (bool), ``excluded_reason``
         (str, "" for eligible sites).
     standardised : pandas.DataFrame
-        Eligible sites x criteria (columns = criterion names), standardised values.
+        Eligible sites x criteria (columns = criterion names), standardised values
+        (of the values rounded to their precision; 0 for a criterion that does
+        not discriminate).
     values : pandas.DataFrame
         Eligible sites x criteria, raw indicator values (criterion units).
+    criteria : pandas.DataFrame
+        One row per criterion (index = name): ``column``, ``precision`` (the
+        rounding applied before standardising, indicator units),
+        ``discriminating`` (False: constant within its precision over the
+        eligible sites), ``weight`` (as specified) and ``weight_used``.
+        A criterion that does not discriminate is scored with weight 0 and the
+        weights of the others are renormalised to sum 1 (as a planner reads
+        them: the criteria that tell sites apart share the whole score), so
+        ``weight_used`` is what the contributions and the sensitivity analyses
+        use. If none discriminates, every weight used is 0, every score 0 and
+        every site ties at rank 1.
     """
 
     spec: CriteriaSpec
     table: pd.DataFrame
     standardised: pd.DataFrame
     values: pd.DataFrame
+    criteria: pd.DataFrame
+
+    @property
+    def weights(self) -> pd.Series:
+        """The weights used (``criteria["weight_used"]``), indexed by criterion name."""
+        return self.criteria["weight_used"].rename("weight")
+
+    @property
+    def not_discriminating(self) -> list[str]:
+        """Names of the criteria that carried no weight (constant within their precision)."""
+        return self.criteria.index[~self.criteria["discriminating"]].tolist()
 
     def to_frame(self) -> pd.DataFrame:
         """Return a copy of :attr:`table`."""
@@ -212,8 +321,9 @@ class SuitabilityResult:
         -------
         pandas.DataFrame
             One row per criterion, largest contribution first: ``column``,
-            ``value`` (indicator units), ``standardised``, ``weight``,
-            ``contribution`` and ``contribution_pct`` (share of the score, %).
+            ``value`` (indicator units), ``standardised``, ``weight`` (the
+            weight used, see :attr:`criteria`), ``contribution`` and
+            ``contribution_pct`` (share of the score, %).
 
         Raises
         ------
@@ -236,7 +346,7 @@ class SuitabilityResult:
                 "column": [c.column for c in self.spec.criteria],
                 "value": self.values.loc[site_id, names].to_numpy(float),
                 "standardised": self.standardised.loc[site_id, names].to_numpy(float),
-                "weight": self.spec.weights[names].to_numpy(float),
+                "weight": self.weights[names].to_numpy(float),
                 "contribution": contrib,
                 "contribution_pct": 100 * contrib / score if score != 0 else np.nan,
             },
@@ -280,8 +390,12 @@ def score_sites(sites: pd.DataFrame, spec: CriteriaSpec) -> SuitabilityResult:
     """Score and rank candidate sites.
 
     Sites failing a constraint, or lacking a criterion value, are excluded with
-    a reason. Every criterion is standardised over the eligible sites only
-    (fuzzy membership does not depend on the other sites), then combined:
+    a reason. Every criterion is rounded to its meaningful precision
+    (:func:`indicator_precision`) and standardised over the eligible sites only
+    (fuzzy membership does not depend on the other sites). A criterion constant
+    within its precision over the eligible sites does not discriminate: it is
+    warned about, contributes 0 and its weight goes to the others, renormalised
+    to sum 1 (see :attr:`SuitabilityResult.criteria`). Then combined:
 
     * WLC: ``score = sum_j w_j s_j``; ``contrib_j = w_j s_j``.
     * OWA (Yager's ordered weighted averaging with criterion weights, as in
@@ -301,7 +415,14 @@ def score_sites(sites: pd.DataFrame, spec: CriteriaSpec) -> SuitabilityResult:
     -------
     SuitabilityResult
         See its ``table`` for the schema (score, rank, contrib_*, excluded,
-        excluded_reason).
+        excluded_reason) and its ``criteria`` for precision, discriminating and
+        the weights used.
+
+    Warns
+    -----
+    CriteriaWarning
+        Naming each criterion that does not discriminate
+        (:class:`~productivecity._errors.NotDiscriminatingWarning`); and when none does.
 
     Raises
     ------
@@ -343,12 +464,39 @@ def score_sites(sites: pd.DataFrame, spec: CriteriaSpec) -> SuitabilityResult:
         {c.name: pd.to_numeric(sites.loc[eligible, c.column]).astype(float) for c in spec.criteria},
         index=sites.index[eligible],
     )
-    std = pd.DataFrame(
-        {c.name: standardise(values[c.name], c).to_numpy() for c in spec.criteria},
-        index=values.index,
+    cols, precision, discriminating = {}, [], []
+    for c in spec.criteria:
+        s, p, d = _standardise(values[c.name], c)
+        cols[c.name] = s.to_numpy()
+        precision.append(p)
+        discriminating.append(d)
+    std = pd.DataFrame(cols, index=values.index)
+    w_spec = spec.weights[names].to_numpy(float)
+    w = np.where(discriminating, w_spec, 0.0)
+    if w.sum() > 0:
+        w = w / w.sum()
+        contrib, score = _score_matrix(std.to_numpy(), w, spec)
+    else:
+        warnings.warn(
+            f"no criterion of weight > 0 discriminates among the {len(values)} eligible "
+            f"site(s) (each is constant within its precision): every site scores 0 and "
+            f"ties at rank 1",
+            CriteriaWarning,
+            stacklevel=2,
+        )
+        w = np.zeros_like(w)
+        contrib = np.zeros(std.shape)
+        score = contrib.sum(axis=1)
+    crit_table = pd.DataFrame(
+        {
+            "column": [c.column for c in spec.criteria],
+            "precision": precision,
+            "discriminating": discriminating,
+            "weight": w_spec,
+            "weight_used": w,
+        },
+        index=pd.Index(names, name="criterion"),
     )
-    w = spec.weights[names].to_numpy(float)
-    contrib, score = _score_matrix(std.to_numpy(), w, spec)
     table = pd.DataFrame(index=sites.index)
     table["score"] = pd.Series(score, index=values.index).reindex(sites.index)
     table["rank"] = table["score"].rank(method="min", ascending=False).astype("Int64")
@@ -363,7 +511,11 @@ def score_sites(sites: pd.DataFrame, spec: CriteriaSpec) -> SuitabilityResult:
         len(names),
         n_excl,
     )
-    return SuitabilityResult(spec=spec, table=table, standardised=std, values=values)
+    if not all(discriminating):
+        logger.info("criteria not discriminating (weight 0, the others renormalised): %s",
+                    ", ".join(n for n, d in zip(names, discriminating, strict=True) if not d))
+    return SuitabilityResult(spec=spec, table=table, standardised=std, values=values,
+                             criteria=crit_table)
 
 
 def _ranks_desc(scores: np.ndarray) -> np.ndarray:

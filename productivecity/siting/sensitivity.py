@@ -121,7 +121,7 @@ def monte_carlo_weights(
     )
     names = list(result.standardised.columns)
     wdf = sample_weights(
-        result.spec.weights[names],
+        result.weights[names],  # weights used: 0 for criteria that do not discriminate
         runs=settings.runs,
         spread=settings.spread,
         seed=settings.seed,
@@ -215,7 +215,7 @@ def one_at_a_time(
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise CriteriaError(f"top_k must be an integer >= 1, got {k!r}")
     names = list(result.standardised.columns)
-    w0 = result.spec.weights[names].to_numpy(float)
+    w0 = result.weights[names].to_numpy(float)
     grid = np.linspace(0, 1, steps)
     rows, labels = [], []
     for j, name in enumerate(names):
@@ -234,7 +234,7 @@ def one_at_a_time(
     idx = result.standardised.index
     summary = pd.DataFrame(
         {
-            "base_weight": [result.spec.weights[c] for c, _ in labels],
+            "base_weight": [result.weights[c] for c, _ in labels],
             "topk_overlap_share": (ranks[base_top] <= k).mean(axis=0) if base_top.any() else np.nan,
             "top1_site_id": [idx[int(np.argmin(ranks[:, r]))] for r in range(len(labels))],
             "rank_change_mean": np.abs(ranks - base_rank[:, None]).mean(axis=0),

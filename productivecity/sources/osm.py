@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -45,6 +45,7 @@ import shapely
 from productivecity import _online
 from productivecity._errors import (
     AreaError,
+    ConfigError,
     CRSError,
     DataSourceError,
     EmptyLayerError,
@@ -98,6 +99,21 @@ _POI_TAGS: dict[str, bool | list[str]] = {
     "abandoned:amenity": True,
 }
 _CANAL_TAGS: dict[str, list[str]] = {"waterway": ["canal"], "water": ["canal"]}
+#: Tags read with the canal to decide what is the navigable canal (see :func:`canal`).
+_CANAL_EVIDENCE_KEYS = ("name:nl", "name:fr", "boat", "motorboat", "ship", "CEMT", "width",
+                        "usage", "tunnel", "culvert", "covered", "location", "layer")
+#: ``boat``/``motorboat``/``ship`` values that say boats may use the waterway.
+_CANAL_BOAT_YES = ("yes", "designated", "permissive", "destination")
+#: ``usage`` values of a waterway used for navigation / for water management only.
+_CANAL_USAGE_NAVIGATION = ("transportation", "waterway", "navigation")
+_CANAL_USAGE_WATER_ONLY = ("spillway", "headrace", "tailrace", "irrigation", "water_supply",
+                           "drainage")
+#: A canal at least this wide (``width=*``, metres) is taken as navigable.
+CANAL_MIN_WIDTH_M = 10.0
+#: A connected run of canal lines without other evidence at least this long is navigable.
+CANAL_MIN_CONNECTED_KM = 5.0
+#: Share of a canal line's length inside canal water areas for it to count as in the canal.
+_CANAL_IN_WATER_SHARE = 0.5
 _DISUSED_KEYS = ("disused:shop", "disused:amenity", "disused:craft", "disused:office",
                  "abandoned:shop", "abandoned:amenity")
 _ACTIVE_KEYS = ("shop", "amenity", "craft", "office")
@@ -221,12 +237,45 @@ def canal(
     online: bool = False,
     settings: Settings | None = None,
     clip: bool = True,
+    names: Sequence[str] | None = None,
 ) -> tuple[gpd.GeoDataFrame, LayerReport]:
-    """Return the canal: ``waterway=canal`` lines and canal water polygons, cut to the area.
+    """Return the navigable canal: its centre lines and water areas, cut to the area.
 
-    Lines tagged only ``water=canal`` are the outlines of water polygons and
-    are left out (counted). Unnamed water polygons take the name of the
-    named canal line running through them (counted in the notes).
+    OSM tags ``waterway=canal`` on many watercourses that no boat uses (a
+    river's covered course, spillways, ditches). The layer keeps only the
+    navigable canal, decided per feature from its tags and geometry; every
+    feature left out is counted in the report by reason, and the notes name
+    the left-out waterways with their length.
+
+    Centre lines (``waterway=canal``), in this order:
+
+    1. covered or culverted watercourses never count: ``tunnel=culvert``,
+       ``culvert=*`` other than ``no``, ``covered=yes``,
+       ``location=underground``, and any other ``tunnel=*`` but ``no``
+       unless the way itself says boats use it (``boat``/``motorboat``/
+       ``ship`` allowed or a ``CEMT`` class: a navigable canal tunnel);
+    2. with ``names``, a line is kept when its ``name``, ``name:nl`` or
+       ``name:fr`` is one of them (case-insensitive), whatever its other
+       tags: the scenario's choice;
+    3. otherwise, a line tagged as not for boats (``boat=no`` without
+       ``motorboat``/``ship`` allowed, or ``usage`` = spillway, headrace,
+       tailrace, irrigation, water_supply, drainage) is left out;
+    4. a line is kept on evidence of navigation: ``boat``/``motorboat``/
+       ``ship`` = yes|designated|permissive|destination, a ``CEMT`` class,
+       ``usage=transportation``, ``width`` >= :data:`CANAL_MIN_WIDTH_M`;
+       or at least half its length inside canal water areas; or the name
+       of a line kept on such evidence; or being part of a connected run
+       of otherwise unproven canal lines at least
+       :data:`CANAL_MIN_CONNECTED_KM` long.
+
+    Canal water areas (polygons tagged ``water=canal`` or
+    ``waterway=canal``): covered ones never count; the others are kept
+    when a kept centre line runs through them. Lines tagged only
+    ``water=canal`` are the outlines of water polygons and are left out
+    (counted). Unnamed water polygons take the name of the named canal line
+    running through them (counted in the notes). A user's vector ``source``
+    carries no OSM tags: all its features are taken as the canal (``names``
+    still applies to its lines).
 
     Parameters
     ----------
@@ -240,6 +289,10 @@ def canal(
         Cut features at the area's border, so lengths and areas are those
         inside the study area (the canal runs on beyond any study area).
         With False, features intersecting the area are kept whole.
+    names : sequence of str, optional
+        The waterways to use, by name (e.g. ``["Grand Union Canal"]``),
+        matched case-insensitively on ``name``, ``name:nl`` and ``name:fr``.
+        Default: the navigable canal found by the rules above.
 
     Returns
     -------
@@ -249,11 +302,19 @@ def canal(
         ``length_km`` (lines, kilometres; NaN for polygons), ``area_ha``
         (polygons, hectares; NaN for lines), ``geometry``.
     report : LayerReport
+
+    Raises
+    ------
+    ConfigError
+        A name in ``names`` matches no canal line in the data (the message
+        lists the canal names found).
     """
+    names = _check_canal_names(names)
     spec = _LayerSpec("canal", _CANAL_TAGS, "line+polygon", ("waterway", "water"),
-                      _classify_canal, kind_column=None)
+                      _classify_canal, kind_column=None, carry=_CANAL_EVIDENCE_KEYS)
     frame, report, area_poly = _load(spec, area, data_dir=data_dir, source=source,
                                      online=online, settings=settings)
+    frame = _navigable_canal(frame, report, names)
     frame, outside = clip_to_area(frame, area_poly, clip=clip)
     report.outside_area_n += outside
     if clip and len(frame):
@@ -933,13 +994,14 @@ class _LayerSpec:
 
     def __init__(self, name: str, tags: dict, family: str, kinds: tuple[str, ...],
                  classify: Callable[[pd.DataFrame], pd.DataFrame],
-                 kind_column: tuple[str, ...] | None):
+                 kind_column: tuple[str, ...] | None, carry: tuple[str, ...] = ()):
         self.name = name
         self.tags = tags
         self.family = family
         self.kinds = kinds
         self.classify = classify
         self.kind_column = kind_column
+        self.carry = carry  # tag keys kept as columns of the classified frame
 
 
 def _load(spec: _LayerSpec, area, *, data_dir, source, online, settings):
@@ -1064,9 +1126,12 @@ def _classified(tagged: gpd.GeoDataFrame, spec: _LayerSpec, report: LayerReport)
     tagged = tagged.loc[keep]
     cls = cls.loc[keep]
     name = tagged["name"] if "name" in tagged.columns else pd.Series(None, index=tagged.index)
+    carried = {f"tag:{k}": _col(tagged, k) for k in spec.carry}
+    if spec.carry:
+        carried["tags_known"] = True  # OSM tags were read (not a user's vector file)
     return gpd.GeoDataFrame(
         {"feature_id": tagged["feature_id"], "kind": cls["kind"], "tag": cls["tag"],
-         "name": name.where(name.notna(), None), "osm_id": tagged["osm_ref"]},
+         "name": name.where(name.notna(), None), "osm_id": tagged["osm_ref"], **carried},
         geometry=tagged.geometry, crs=tagged.crs,
     )
 
@@ -1116,7 +1181,7 @@ def _extra_columns(spec: _LayerSpec, fields: list[str]) -> list[str]:
     if spec.name == "poi":
         extra += list(_ACTIVE_KEYS) + list(_DISUSED_KEYS) + ["leisure", "amenity"]
     if spec.name == "canal":
-        extra += ["waterway", "water"]
+        extra += ["waterway", "water", *_CANAL_EVIDENCE_KEYS]
     return [c for c in extra if c in fields]
 
 
@@ -1495,6 +1560,189 @@ def _fill_water_names(out: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoData
         report.notes.append(f"{filled} unnamed canal water polygons named after the canal line "
                             f"through them")
     return out
+
+
+def _check_canal_names(names) -> tuple[str, ...] | None:
+    if names is None:
+        return None
+    if isinstance(names, str):
+        names = (names,)
+    try:
+        names = tuple(names)
+    except TypeError:
+        raise ParameterTypeError(f"canal: names must be a list of waterway names, "
+                                 f"got {type(names).__name__}") from None
+    if not names or not all(isinstance(n, str) and n.strip() for n in names):
+        raise ParameterError(f"canal: names must be a non-empty list of waterway names, "
+                             f"got {names!r}")
+    return names
+
+
+def _canal_tag(frame: pd.DataFrame, key: str) -> pd.Series:
+    """Return a carried OSM tag of the canal frame: lower-cased strings or None."""
+    col = f"tag:{key}"
+    if col not in frame.columns:
+        return pd.Series(None, index=frame.index, dtype=object)
+    return frame[col].map(lambda v: None if v is None or pd.isna(v) else str(v).strip().lower()
+                          ).astype(object)
+
+
+def _width_m(value) -> float:
+    """Metres from a ``width=*`` value (``"12"``, ``"10.5 m"``); NaN if not in metres."""
+    if value is None:
+        return np.nan
+    m = re.fullmatch(r"\s*([0-9]+(?:[.,][0-9]+)?)\s*(m)?\s*", str(value))
+    return float(m.group(1).replace(",", ".")) if m else np.nan
+
+
+def _covered_canal(frame: pd.DataFrame, boats: pd.Series) -> pd.Series:
+    """Covered/culverted rows; a ``tunnel`` (not culvert) that boats use is a canal tunnel."""
+    tunnel, culvert = _canal_tag(frame, "tunnel"), _canal_tag(frame, "culvert")
+    culverted = (tunnel.eq("culvert") | (culvert.notna() & culvert.ne("no"))
+                 | _canal_tag(frame, "covered").eq("yes")
+                 | _canal_tag(frame, "location").eq("underground"))
+    return culverted | (tunnel.notna() & ~tunnel.isin(["no", "culvert"]) & ~boats)
+
+
+def _boats_allowed(frame: pd.DataFrame) -> pd.Series:
+    """Rows whose tags say boats use them: boat/motorboat/ship allowed or a CEMT class."""
+    boat = pd.concat([_canal_tag(frame, k).isin(_CANAL_BOAT_YES)
+                      for k in ("boat", "motorboat", "ship")], axis=1).any(axis=1)
+    cemt = _canal_tag(frame, "CEMT")
+    return boat | (cemt.notna() & ~cemt.isin(["0", "no"]))
+
+
+def _canal_names_of(frame: pd.DataFrame) -> pd.Series:
+    """Per row, the set of its lower-cased names (``name``, ``name:nl``, ``name:fr``)."""
+    cols = [frame["name"].map(lambda v: None if v is None or pd.isna(v) else str(v).strip()
+                              .lower()), _canal_tag(frame, "name:nl"), _canal_tag(frame,
+                                                                                   "name:fr")]
+    return pd.Series([{v for v in vals if v} for vals in zip(*cols, strict=True)],
+                     index=frame.index, dtype=object)
+
+
+def _connected_km(geoms: np.ndarray) -> np.ndarray:
+    """Per line, the total length (km) of the lines connected to it (within 1 m)."""
+    n = len(geoms)
+    parent = np.arange(n)
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    if n:
+        left, right = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=1.0)
+        for a, b in zip(left, right, strict=True):
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[ra] = rb
+    roots = np.array([find(i) for i in range(n)], dtype=int)
+    lengths = shapely.length(geoms) / 1000
+    total = pd.Series(lengths).groupby(roots).transform("sum")
+    return total.to_numpy()
+
+
+def _navigable_canal(frame: gpd.GeoDataFrame, report: LayerReport,
+                     names: tuple[str, ...] | None) -> gpd.GeoDataFrame:
+    """Keep the navigable canal (rules in :func:`canal`); count and name what is left out."""
+    if frame.empty:
+        return frame
+    is_line = frame["kind"].eq("waterway").to_numpy()
+    tagged = (frame["tags_known"].eq(True).to_numpy() if "tags_known" in frame.columns
+              else np.zeros(len(frame), dtype=bool))
+    reason = pd.Series(None, index=frame.index, dtype=object)
+    boats = _boats_allowed(frame)
+    covered = _covered_canal(frame, boats).to_numpy() & tagged
+    reason[covered] = "covered or culverted watercourse (tunnel, culvert, covered=yes or " \
+                      "location=underground)"
+    row_names = _canal_names_of(frame)
+    geoms = np.asarray(frame.geometry.values)
+    if names is not None:
+        wanted = {n.strip().lower() for n in names}
+        line_names = row_names[is_line & ~covered]
+        found = set().union(*line_names) if len(line_names) else set()
+        unknown = [n for n in names if n.strip().lower() not in found]
+        if unknown:
+            shown = sorted({str(v) for c in ("name", "tag:name:nl", "tag:name:fr")
+                            if c in frame.columns
+                            for v in frame.loc[is_line & ~covered, c].dropna()})
+            raise ConfigError(
+                f"canal: [area] canal_names {unknown} not found among the canal lines "
+                f"(waterway=canal, not covered) of {', '.join(report.sources)}; canal names "
+                f"found: {shown or 'none (the canal lines have no name)'}")
+        named = row_names.map(lambda s: bool(s & wanted)).to_numpy()
+        reason[is_line & ~covered & ~named] = "not one of the named canals (canal_names)"
+    else:
+        usage = _canal_tag(frame, "usage")
+        not_boat = ((_canal_tag(frame, "boat").eq("no") & ~boats)
+                    | usage.isin(_CANAL_USAGE_WATER_ONLY)).to_numpy()
+        width = _canal_tag(frame, "width").map(_width_m)
+        tags_say = (boats | usage.isin(_CANAL_USAGE_NAVIGATION)
+                    | width.ge(CANAL_MIN_WIDTH_M)).to_numpy()
+        water = shapely.union_all(geoms[~is_line & ~covered]) if (~is_line & ~covered).any() \
+            else None
+        in_water = np.zeros(len(frame), dtype=bool)
+        if water is not None and not water.is_empty:
+            lengths = shapely.length(geoms)
+            inside = shapely.length(shapely.intersection(geoms, water))
+            in_water = is_line & (inside >= _CANAL_IN_WATER_SHARE * np.maximum(lengths, 1e-9))
+        candidate = is_line & tagged & ~covered & ~not_boat
+        proven = candidate & (tags_say | in_water)
+        proven_names = set().union(*row_names[proven]) if proven.any() else set()
+        by_name = candidate & ~proven & row_names.map(
+            lambda s: bool(s & proven_names)).to_numpy()
+        proven |= by_name
+        rest = candidate & ~proven
+        long_run = np.zeros(len(frame), dtype=bool)
+        if rest.any():
+            long_run[rest] = _connected_km(geoms[rest]) >= CANAL_MIN_CONNECTED_KM
+        proven |= long_run
+        reason[is_line & tagged & ~covered & not_boat] = (
+            "tagged not for boats (boat=no, or usage=spillway/headrace/tailrace/irrigation/…)")
+        reason[candidate & ~proven] = (
+            f"no evidence of navigation (no boat/CEMT/usage/width >= {CANAL_MIN_WIDTH_M:g} m "
+            f"tag, not in a canal water area, not part of a {CANAL_MIN_CONNECTED_KM:g} km "
+            f"connected canal line)")
+        report.notes.append(
+            f"canal lines kept as navigable: {int((proven & ~by_name & ~long_run).sum())} on "
+            f"their tags or water area, {int(by_name.sum())} by the name of such a line, "
+            f"{int(long_run.sum())} as part of a connected run >= "
+            f"{CANAL_MIN_CONNECTED_KM:g} km")
+    kept_lines = is_line & reason.isna().to_numpy()
+    line_union = shapely.union_all(geoms[kept_lines]) if kept_lines.any() else None
+    polys = ~is_line & reason.isna().to_numpy()
+    if polys.any():
+        through = (np.zeros(len(frame), dtype=bool) if line_union is None else
+                   shapely.length(shapely.intersection(geoms, line_union)) > 1.0)
+        reason[polys & ~through] = "canal water area that no kept canal line runs through"
+    left = reason.notna().to_numpy()
+    for why, n in reason[left].value_counts().items():
+        report.skip(why, int(n))
+    if left.any():
+        report.notes.append("left out of the canal: " + _left_out_names(frame.loc[left],
+                                                                         reason[left]))
+    return frame.loc[~left]
+
+
+def _left_out_names(frame: gpd.GeoDataFrame, reason: pd.Series) -> str:
+    """'<name> (<reason>, 0.8 km)' per left-out named waterway, then the unnamed ones."""
+    is_line = frame["kind"].eq("waterway")
+    size = np.where(is_line, shapely.length(np.asarray(frame.geometry.values)) / 1000,
+                    shapely.area(np.asarray(frame.geometry.values)) / 10_000)
+    short = reason.str.split(r" \(", regex=True).str[0]
+    parts = []
+    df = pd.DataFrame({"name": frame["name"], "line": is_line, "size": size, "why": short})
+    for (name, why, line), g in df.dropna(subset=["name"]).groupby(["name", "why", "line"]):
+        unit = "km" if line else "ha"
+        parts.append(f"'{name}' ({why}, {g['size'].sum():.2f} {unit})")
+    unnamed = df.loc[df["name"].isna()]
+    if len(unnamed):
+        parts.append(f"{len(unnamed)} unnamed ({unnamed.loc[unnamed['line'], 'size'].sum():.2f} "
+                     f"km of line, {unnamed.loc[~unnamed['line'], 'size'].sum():.2f} ha of "
+                     f"water)")
+    return "; ".join(parts)
 
 
 def _check_kinds(kinds, layer: str) -> tuple[str, ...]:

@@ -111,6 +111,10 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "name": Option("str", help="name of the area on maps and in the report"),
         "data_dir": Option("path", help="folder of raw inputs (overridden by --data-dir)"),
         "canal_buffer_m": Option("number", 500.0, gt=0, help="width of the canal zone (m)"),
+        "canal_names": Option("strs", help="the waterways that make the canal, by name "
+                                           "(OSM name, name:nl or name:fr, any case), e.g. "
+                                           "[\"Grand Union Canal\"]; default: the "
+                                           "navigable canal found from the OSM tags"),
         "hubs": Option("path", help="your own hubs file, added to the package catalogue"),
         "online": Option("bool", False, help="download what the data directory lacks"),
         "skip_missing": Option("bool", False, help="leave out layers whose source is there but "

@@ -72,7 +72,7 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
             ranked, tmp / OUTPUT_FILES["report"], stability=stability, figures=figures,
             layers=layers, spec=spec, indicators=indicators, top_k=cfg["top_k"],
             stability_top_k=mc_top_k, title=cfg["title"], missing_inputs=missing_inputs,
-            **common))
+            backtest=tables.get("backtest"), **common))
     if "webmap" in formats:
         timed("webmap", lambda: webmap.write_web_map(
             ranked, layers, tmp / OUTPUT_FILES["webmap"], top_k=cfg["top_k"],

@@ -15,8 +15,9 @@ import geopandas as gpd
 import pandas as pd
 
 from productivecity.settings import Settings, get_settings
+from productivecity.siting.backtest import backtest_hubs, backtest_summary
 from productivecity.workflow.cache import _unique_dir
-from productivecity.workflow.config import PipelineConfig, load_config
+from productivecity.workflow.config import PipelineConfig, _jsonable, load_config
 from productivecity.workflow.manifest import _manifest
 from productivecity.workflow.outdir import _clean_stale, _swap_in, check_output_dir
 from productivecity.workflow.outputs import _write_outputs
@@ -195,6 +196,7 @@ def run_pipeline(
         layers = dataclasses.replace(layers, layers={**layers.layers, "study_area": area_layer})
     date = config["outputs"]["date"] or run.data_date()
     ranked_out = export.ranked_sites(ranked, stability=stability)
+    backtest = _backtest(run, ranked_out, layers)
     tables = {
         "criteria": rank_frames["weights"],
         "sensitivity_one_at_a_time": rank_frames["one_at_a_time"],
@@ -202,6 +204,7 @@ def run_pipeline(
             indicator_definitions(config.indicator_options)),
         "coverage_curve": (allocation["curve"].drop(columns=["solve_time_s"])
                            if allocation is not None else None),
+        "backtest": backtest.reset_index() if backtest is not None else None,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     # an ordinary folder (mode 0o777 less the umask), not mkdtemp's private one
@@ -219,6 +222,8 @@ def run_pipeline(
                              rank_meta=rank_meta, alloc_meta=alloc_meta, out=out,
                              sources=run.credits(layers), missing_inputs=missing_inputs,
                              failed_sources=failed)
+        manifest["results"]["backtest"] = (_jsonable(backtest_summary(backtest, ranked_out))
+                                           if backtest is not None else None)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False)
                                            + "\n", encoding="utf-8")
         _swap_in(tmp, out)
@@ -229,6 +234,15 @@ def run_pipeline(
     steps = pd.DataFrame(run.records).set_index("step")
     return RunResult(out_dir=out, manifest=manifest, steps=steps, ranked=ranked_out,
                      missing_inputs=missing_inputs, failed_sources=failed)
+
+
+def _backtest(run, ranked, layers) -> pd.DataFrame | None:
+    """Rank the existing hubs' own sites (None, step skipped and named, without hubs)."""
+    hubs = layers.layers.get("hubs")
+    if hubs is None or not len(hubs):
+        run.skipped("backtest", "input missing: no hubs layer (no existing hub in the area)")
+        return None
+    return backtest_hubs(ranked, hubs)
 
 
 def _missing_inputs(layers, run, rank_meta) -> pd.DataFrame:

@@ -326,14 +326,15 @@ def layers_step(run: _Run):
     from productivecity.sources.load_report import LayerReport
 
     area = run.config["area"]
-    parts = {"area": {k: area[k] for k in ("preset", "canal_buffer_m", "online",
-                                           "skip_missing", "crs")},
+    parts = {"area": {k: area[k] for k in ("preset", "canal_buffer_m", "canal_names",
+                                           "online", "skip_missing", "crs")},
              "inputs": run.input_hashes("data", "area", "hubs", "hubs_catalogue")}
 
     def compute():
         ls = load_layers(str(area["file"]) if area["file"] is not None else area["preset"],
                          data_dir=run.data_dir, online=area["online"],
-                         canal_buffer_m=area["canal_buffer_m"], hubs_path=area["hubs"],
+                         canal_buffer_m=area["canal_buffer_m"],
+                         canal_names=area["canal_names"], hubs_path=area["hubs"],
                          skip_missing=area["skip_missing"], progress=run.progress,
                          crs=area["crs"], settings=run.settings)
         meta = {"reports": [dataclasses.asdict(r) for r in ls.reports]}
@@ -481,12 +482,13 @@ def ranking_step(run: _Run, table, *, key: str | None = None):
              "criteria": run.config.criteria_data, "strict": run.config["run"]["strict"]}
 
     def compute():
-        ranked, _result, mc, oat = rank_sites(table, spec, progress=run.progress)
-        weights = criteria_table(spec)
+        ranked, result, mc, oat = rank_sites(table, spec, progress=run.progress)
+        weights = criteria_table(spec, result)  # with precision, discriminating, weight_used
         oat_summary = oat.summary.reset_index()
         oat_summary["top1_site_id"] = oat_summary["top1_site_id"].astype(str)
         meta = {"monte_carlo": {"runs": mc.runs, "spread": mc.spread, "seed": mc.seed,
-                                "top_k": mc.top_k}, "dropped_criteria": dropped}
+                                "top_k": mc.top_k}, "dropped_criteria": dropped,
+                "not_discriminating": result.not_discriminating}
         return {"ranked": ranked, "stability": mc.table, "weights": weights,
                 "one_at_a_time": oat_summary}, meta
 
