@@ -59,7 +59,7 @@ WAYS = {
     # a whole highway joining the second part of way 200
     210: ([14, 30, 31], {"highway": "residential"}),
     # canal: one node, a gap, then two nodes
-    220: ([40, 41, 42, 43], {"waterway": "canal", "name": "Cut canal"}),
+    220: ([40, 41, 42, 43], {"waterway": "canal", "name": "Cut canal", "boat": "yes"}),
 }
 RELATIONS = {
     # outer way in the file, inner way 102 absent: the outer ring without its hole

@@ -103,7 +103,7 @@ def site_names(
     >>> layers = pc.load_layers("sample", progress=False)
     >>> sites, _ = pc.candidate_sites(layers, "zones")
     >>> names = site_names(sites, layers)
-    >>> names["municipality_name"].notna().all()
+    >>> bool(names["municipality_name"].notna().all())
     True
     """
     data = getattr(layers, "layers", layers)
