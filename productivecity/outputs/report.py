@@ -69,6 +69,16 @@ def _cell(value, digits: int = 3) -> str:
     return f"{v:.{digits}g}"
 
 
+def _html_table(head: list[str], rows: list[list]) -> str:
+    """Return an HTML table of (escaped) cells; numbers right-aligned (class ``n``)."""
+    def cell(v) -> str:
+        return f"<td class='n'>{v}</td>" if isinstance(v, int | float) else f"<td>{v}</td>"
+
+    return ("<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"
+            + "".join("<tr>" + "".join(cell(v) for v in r) + "</tr>" for r in rows)
+            + "</table>")
+
+
 def exclusion_counts(reasons: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Count excluded sites by reason: each site once, under its first reason.
 
@@ -235,20 +245,15 @@ def write_report(
     if excl.any() and "excluded_reason" in table.columns:
         first, also = exclusion_counts(table.loc[excl, "excluded_reason"])
         if len(first):
-            out.append(f"<table><tr><th>{t('excluded_reason')}</th><th>n</th>"
-                       f"<th>{t('excluded_also')}</th></tr>")
-            out += [f"<tr><td>{e(r)}</td><td class='n'>{n}</td>"
-                    f"<td class='n'>{int(also.get(r, 0)) or ''}</td></tr>"
-                    for r, n in first.items()]
-            out.append("</table>")
+            out.append(_html_table(
+                [t("excluded_reason"), "n", t("excluded_also")],
+                [[e(r), n, int(also.get(r, 0)) or ""] for r, n in first.items()]))
     if missing_inputs is not None and len(missing_inputs):
         out.append(f"<h2>{t('missing_inputs')}</h2><p>{t('missing_inputs_note')}</p>")
-        out.append(f"<table><tr><th>{t('input')}</th><th>{t('status')}</th>"
-                   f"<th>{t('reason')}</th></tr>")
-        out += [f"<tr><td>{e(str(name))}</td><td>{e(str(row['status']))}</td>"
-                f"<td>{e(str(row['reason']))}</td></tr>"
-                for name, row in missing_inputs.iterrows()]
-        out.append("</table>")
+        out.append(_html_table(
+            [t("input"), t("status"), t("reason")],
+            [[e(str(name)), e(str(row["status"])), e(str(row["reason"]))]
+             for name, row in missing_inputs.iterrows()]))
     if spec is not None:
         out.append(f"<table><tr><th>{t('criterion')}</th><th>column</th><th>direction</th>"
                    "<th>standardisation</th><th>weight</th></tr>")
