@@ -301,11 +301,7 @@ def hubs(
         user, urep = read_hubs(path, **read_options)
         crs = crs if crs is not None else metric_crs_of(user, what=str(path))
         user = to_crs(user, crs, what=str(path))
-        report.sources += urep.sources
-        report.read_n += urep.read_n
-        for reason, n in urep.skipped.items():
-            report.skip(reason, n)
-        report.notes += urep.notes
+        report.absorb(urep, credits=False)  # credited by the hubs kept (_credit_hubs)
         if include_catalogue:
             dup = _same_hub(user, parts[0])
             if len(dup):
@@ -323,11 +319,7 @@ def hubs(
             crs = metric_crs_of(osm, what=str(osm_file))
         osm = to_crs(osm, crs if crs is not None else osm.crs, what=str(osm_file))
         crs = osm.crs if crs is None else crs
-        report.sources += orep.sources
-        report.read_n += orep.read_n
-        for reason, n in orep.skipped.items():
-            report.skip(reason, n)
-        report.notes += orep.notes
+        report.absorb(orep, credits=False)
         if parts:
             known = pd.concat(parts)
             dup = _same_hub(known, osm)

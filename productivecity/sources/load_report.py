@@ -233,6 +233,23 @@ class LayerReport:
         if n:
             self.skipped[reason] = self.skipped.get(reason, 0) + int(n)
 
+    def absorb(self, sub: LayerReport, *, credits: bool = True, note_prefix: str = "") -> None:
+        """Add the counts, sources and notes of ``sub`` (one source of this layer) to this one.
+
+        ``credits=False`` when the layer credits its sources by what it keeps
+        (e.g. hubs: only sources with a hub in the area); ``note_prefix`` names
+        the source in front of each of its notes.
+        """
+        self.sources.extend(sub.sources)
+        if credits:
+            self.credit(*sub.credits)
+        self.read_n += sub.read_n
+        self.repaired_n += sub.repaired_n
+        self.merged_fragments_n += sub.merged_fragments_n
+        for reason, n in sub.skipped.items():
+            self.skip(reason, n)
+        self.notes.extend(f"{note_prefix}{note}" for note in sub.notes)
+
     def log(self) -> None:
         """Log the counts at INFO, and a warning for anything left out or repaired."""
         logger.info(

@@ -510,7 +510,7 @@ def open_land(
         for path in tiles:
             frame, sub, area_poly = _load(spec, area, data_dir=None, source=path,
                                           online=False, settings=settings)
-            _absorb(report, sub)
+            report.absorb(sub)
             report.notes.append(f"from {path.name}: "
                                 + (", ".join(sorted(set(frame["kind"]))) or "nothing"))
             # tile ids are per archive: prefix them with the archive's name to keep them unique
@@ -1035,7 +1035,7 @@ def _load(spec: _LayerSpec, area, *, data_dir, source, online, settings):
         sub = LayerReport(spec.name)
         frame = _read_source(path, spec, area_gs, sub)
         if i == 0:
-            _absorb(report, sub)
+            report.absorb(sub)
             frames.append(frame)
             found = _kinds_in_area(frame, area_poly)
             missing -= found
@@ -1044,7 +1044,7 @@ def _load(spec: _LayerSpec, area, *, data_dir, source, online, settings):
             continue
         found = _kinds_in_area(frame, area_poly) & missing
         if found:
-            _absorb(report, sub)
+            report.absorb(sub)
             frames.append(frame.loc[frame["kind"].isin(found)])
             report.skip(f"kinds already taken from the preferred source ({path.name})",
                         int((~frame["kind"].isin(found)).sum()))
@@ -1053,17 +1053,6 @@ def _load(spec: _LayerSpec, area, *, data_dir, source, online, settings):
             missing -= found
     frame = pd.concat(frames) if len(frames) > 1 else frames[0]
     return gpd.GeoDataFrame(frame, geometry=frame.geometry.name, crs=crs), report, area_gs
-
-
-def _absorb(report: LayerReport, sub: LayerReport) -> None:
-    report.sources.extend(sub.sources)
-    report.credit(*sub.credits)
-    report.read_n += sub.read_n
-    report.repaired_n += sub.repaired_n
-    report.merged_fragments_n += sub.merged_fragments_n
-    for k, v in sub.skipped.items():
-        report.skip(k, v)
-    report.notes.extend(sub.notes)
 
 
 def _kinds_in_area(frame: gpd.GeoDataFrame, area_poly) -> set[str]:

@@ -1,6 +1,7 @@
 """Public-transport stops: GTFS feeds and the transit formats of the region plug-ins.
 
-Every reader returns a GeoDataFrame of points in the study area's CRS with one schema,
+Every reader returns a GeoDataFrame of points with one schema (in longitude/latitude;
+:func:`read_osm_stops` in a metric CRS, as it merges stops by distance),
 and a :class:`~productivecity.sources.load_report.LayerReport`:
 
 ========================  ===================================================================
@@ -18,7 +19,8 @@ index ``stop_id``         source-prefixed id, unique across sources (``<operator
 ``lines``                 the serving lines' short names, ``;``-separated (str, "" if unknown)
 ``daily_stops_n``         average number of vehicles stopping per day (Float64, where a
                           source gives it; <NA> where unknown, never 0 by default)
-``geometry``              Point, in the study area's CRS
+``geometry``              Point, longitude/latitude (EPSG:4326); :func:`transit_stops`
+                          projects the layer to the study area's CRS
 ========================  ===================================================================
 
 What the data allow
@@ -229,7 +231,7 @@ def read_gtfs_stops(
     Returns
     -------
     GeoDataFrame
-        The stop schema of this module (index ``stop_id``), in the area's CRS.
+        The stop schema of this module (index ``stop_id``), in longitude/latitude.
     LayerReport
         Layer ``transit_stops``.
     """
@@ -698,12 +700,7 @@ def transit_stops(
     parts = _newest_per_operator(parts, report)
     frames = []
     for gdf, rep, _ in parts:
-        report.sources += rep.sources
-        report.credit(*rep.credits)
-        report.read_n += rep.read_n
-        for reason, n in rep.skipped.items():
-            report.skip(reason, n)
-        report.notes += [f"{Path(rep.sources[0]).parent.name}: {note}" for note in rep.notes]
+        report.absorb(rep, note_prefix=f"{Path(rep.sources[0]).parent.name}: ")
         frames.append(to_crs(gdf, "EPSG:4326", what="transit stops"))
     stops = gpd.GeoDataFrame(pd.concat(frames), crs="EPSG:4326")
     dup = stops.index.duplicated(keep="first")

@@ -696,7 +696,7 @@ def read_stib_json(
     Returns
     -------
     GeoDataFrame
-        The stop schema of this module (index ``stop_id``), in the area's CRS.
+        The stop schema of this module (index ``stop_id``), in longitude/latitude.
     LayerReport
         Layer ``transit_stops``.
     """
