@@ -55,6 +55,46 @@ _TERMS: dict[str, dict[str, str]] = {
     "excluded": {"en": "Excluded site", "nl": "Uitgesloten locatie", "fr": "Site exclu"},
     "excluded_reason": {"en": "Excluded because", "nl": "Uitgesloten omdat", "fr": "Exclu car"},
     "excluded_also": {"en": "Also for (n)", "nl": "Ook voor (n)", "fr": "Aussi pour (n)"},
+    "not_assessable": {"en": "Not assessable (no data)",
+                       "nl": "Niet te beoordelen (geen gegevens)",
+                       "fr": "Non évaluable (pas de données)"},
+    "sites_states": {
+        "en": "{n} candidate sites: {g} eligible (scored), {e} excluded by a rule, "
+              "{a} not assessable (an input has no value there).",
+        "nl": "{n} kandidaat-locaties: {g} geschikt (gescoord), {e} uitgesloten door een regel, "
+              "{a} niet te beoordelen (een gegeven ontbreekt er).",
+        "fr": "{n} sites candidats : {g} éligibles (notés), {e} exclus par une règle, "
+              "{a} non évaluables (une donnée y manque).",
+    },
+    "coverage": {"en": "Data coverage per municipality", "nl": "Gegevensdekking per gemeente",
+                 "fr": "Couverture des données par commune"},
+    "coverage_note": {
+        "en": "Each site counted in the municipality containing its centroid. Not assessable "
+              "sites lack a value of a criterion or constraint: no data, not a bad site.",
+        "nl": "Elke locatie geteld in de gemeente waarin haar zwaartepunt ligt. Niet te "
+              "beoordelen locaties missen een waarde van een criterium of voorwaarde: geen "
+              "gegevens, geen slechte locatie.",
+        "fr": "Chaque site est compté dans la commune qui contient son centroïde. Les sites non "
+              "évaluables n'ont pas de valeur pour un critère ou une contrainte : pas de "
+              "données, pas un mauvais site.",
+    },
+    "unit": {"en": "Municipality", "nl": "Gemeente", "fr": "Commune"},
+    "coverage_missing": {"en": "Inputs missing (share of its sites)",
+                         "nl": "Ontbrekende gegevens (aandeel van de locaties)",
+                         "fr": "Données manquantes (part des sites)"},
+    "coverage_empty": {"en": "No candidate site in {n} municipalities: {names}.",
+                       "nl": "Geen kandidaat-locatie in {n} gemeenten: {names}.",
+                       "fr": "Aucun site candidat dans {n} communes : {names}."},
+    "outside_units": {"en": "Outside the municipalities", "nl": "Buiten de gemeenten",
+                      "fr": "Hors des communes"},
+    "not_assessable_because": {"en": "Not assessable: no value for {labels}",
+                               "nl": "Niet te beoordelen: geen waarde voor {labels}",
+                               "fr": "Non évaluable : pas de valeur pour {labels}"},
+    "no_data": {"en": "No data", "nl": "Geen gegevens", "fr": "Pas de données"},
+    "no_value_for": {"en": "Also no value for {labels}", "nl": "Ook geen waarde voor {labels}",
+                     "fr": "Pas de valeur non plus pour {labels}"},
+    "eligible": {"en": "Eligible", "nl": "Geschikt", "fr": "Éligible"},
+    "excluded_short": {"en": "Excluded", "nl": "Uitgesloten", "fr": "Exclus"},
     "score": {"en": "Suitability score", "nl": "Geschiktheidsscore", "fr": "Score d'aptitude"},
     "score_short": {"en": "Score", "nl": "Score", "fr": "Score"},
     "rank": {"en": "Rank", "nl": "Rang", "fr": "Rang"},
@@ -103,6 +143,20 @@ _TERMS: dict[str, dict[str, str]] = {
         "fr": "Rapport de classement des sites",
     },
     "top_sites": {"en": "Top sites", "nl": "Beste locaties", "fr": "Meilleurs sites"},
+    "top_places": {"en": "Top places", "nl": "Beste plekken", "fr": "Meilleurs lieux"},
+    "place": {"en": "Place (best cell)", "nl": "Plek (beste cel)",
+              "fr": "Lieu (meilleure cellule)"},
+    "cells_n": {"en": "Cells", "nl": "Cellen", "fr": "Cellules"},
+    "place_area_ha": {"en": "Area (ha)", "nl": "Oppervlakte (ha)", "fr": "Superficie (ha)"},
+    "places_note": {
+        "en": "Neighbouring cells within {radius} m of a place's best cell form one place; "
+              "the score, breakdown and indicators are those of its best cell.",
+        "nl": "Aangrenzende cellen binnen {radius} m van de beste cel van een plek vormen één "
+              "plek; score, opbouw en indicatoren zijn die van de beste cel.",
+        "fr": "Les cellules voisines à moins de {radius} m de la meilleure cellule d'un lieu "
+              "forment un seul lieu ; le score, sa décomposition et les indicateurs sont ceux "
+              "de sa meilleure cellule.",
+    },
     "maps": {"en": "Maps", "nl": "Kaarten", "fr": "Cartes"},
     "summary": {"en": "Summary", "nl": "Samenvatting", "fr": "Résumé"},
     "missing_inputs": {"en": "Inputs the run went without",
@@ -119,10 +173,48 @@ _TERMS: dict[str, dict[str, str]] = {
     "status": {"en": "Status", "nl": "Status", "fr": "Statut"},
     "reason": {"en": "Why", "nl": "Waarom", "fr": "Pourquoi"},
     "sites_n": {
-        "en": "{n} candidate sites, {e} excluded",
-        "nl": "{n} kandidaat-locaties, {e} uitgesloten",
-        "fr": "{n} sites candidats, {e} exclus",
+        "en": "{n} candidate sites, {e} excluded, {a} not assessable",
+        "nl": "{n} kandidaat-locaties, {e} uitgesloten, {a} niet te beoordelen",
+        "fr": "{n} sites candidats, {e} exclus, {a} non évaluables",
     },
+    "completeness": {"en": "Building data completeness per municipality",
+                     "nl": "Volledigheid van de gebouwgegevens per gemeente",
+                     "fr": "Complétude des données de bâtiments par commune"},
+    "completeness_note": {
+        "en": "Mapped building footprints against the reference building stock. Where less "
+              "than the threshold is mapped, job seekers are not spread by footprints but by "
+              "neighbourhood population, else by area; 'unchecked': no reference count.",
+        "nl": "Gekarteerde gebouwen tegenover het referentie-gebouwenpark. Waar minder dan de "
+              "drempel gekarteerd is, worden werkzoekenden niet volgens gebouwen maar volgens "
+              "de bevolking van de wijken, anders volgens oppervlakte gespreid; 'niet "
+              "gecontroleerd': geen referentietelling.",
+        "fr": "Emprises de bâtiments cartographiées face au parc de référence. Là où moins que "
+              "le seuil est cartographié, les demandeurs d'emploi sont répartis non selon les "
+              "bâtiments mais selon la population des quartiers, sinon selon la surface ; "
+              "« non vérifié » : pas de comptage de référence.",
+    },
+    "unit_name": {"en": "Municipality", "nl": "Gemeente", "fr": "Commune"},
+    "completeness_mapped": {"en": "Mapped buildings", "nl": "Gekarteerde gebouwen",
+                            "fr": "Bâtiments cartographiés"},
+    "completeness_reference": {"en": "Reference buildings", "nl": "Referentiegebouwen",
+                               "fr": "Bâtiments de référence"},
+    "completeness_pct": {"en": "Completeness (%)", "nl": "Volledigheid (%)",
+                         "fr": "Complétude (%)"},
+    "completeness_footprint": {"en": "Footprint cover (% of area)",
+                               "nl": "Bebouwde oppervlakte (% van de oppervlakte)",
+                               "fr": "Emprise bâtie (% de la surface)"},
+    "completeness_weights": {"en": "Demand spread by", "nl": "Vraag gespreid volgens",
+                             "fr": "Demande répartie selon"},
+    "completeness_complete": {"en": "complete", "nl": "volledig", "fr": "complet"},
+    "completeness_incomplete": {"en": "incomplete: fallback", "nl": "onvolledig: terugval",
+                                "fr": "incomplet : repli"},
+    "completeness_unchecked": {"en": "unchecked", "nl": "niet gecontroleerd",
+                               "fr": "non vérifié"},
+    "demand_target": {"en": "Demand (target group)", "nl": "Vraag (doelgroep)",
+                      "fr": "Demande (groupe cible)"},
+    "demand_persons": {"en": "{n} persons", "nl": "{n} personen", "fr": "{n} personnes"},
+    "demand_share": {"en": "{pct} % of {n} job seekers", "nl": "{pct} % van {n} werkzoekenden",
+                     "fr": "{pct} % de {n} demandeurs d'emploi"},
     "backtest": {"en": "Back-test: the existing hubs' own locations",
                  "nl": "Terugtoets: de locaties van de bestaande maakleerplekken",
                  "fr": "Test rétrospectif : les emplacements des lieux existants"},
@@ -137,6 +229,9 @@ _TERMS: dict[str, dict[str, str]] = {
     "percentile": {"en": "Percentile", "nl": "Percentiel", "fr": "Percentile"},
     "backtest_eligible": {"en": "eligible", "nl": "geschikt", "fr": "éligible"},
     "backtest_excluded": {"en": "excluded", "nl": "uitgesloten", "fr": "exclu"},
+    "backtest_not_assessable": {"en": "not assessable (no data)",
+                                "nl": "niet te beoordelen (geen gegevens)",
+                                "fr": "non évaluable (pas de données)"},
     "backtest_no_site": {"en": "no candidate site", "nl": "geen kandidaat-locatie",
                          "fr": "aucun site candidat"},
     "backtest_nearest": {"en": "nearest site {d} m away", "nl": "dichtstbijzijnde locatie op {d} m",

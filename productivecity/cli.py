@@ -451,7 +451,9 @@ def _cmd_rank(args) -> int:
         frames, meta = ranking_step(_run(args, config), sites,
                                     key=_file_key(args.sites, args.layer))
     ranked = frames["ranked"]
-    write_geopackage({"ranked_sites": ranked.reset_index(), "criteria": frames["weights"],
+    places = {"places": frames["places"].reset_index()} if "places" in frames else {}
+    write_geopackage({"ranked_sites": ranked.reset_index(), **places,
+                      "criteria": frames["weights"],
                       "sensitivity_one_at_a_time": frames["one_at_a_time"]},
                      args.out, overwrite=args.overwrite)
     if not args.quiet:
@@ -505,11 +507,20 @@ def _cmd_run(args) -> int:
                                  ["status", "time_s"]]
         print(steps.to_string(float_format=lambda v: f"{v:.1f}"))
         res = result.manifest["results"]
-        print(f"\n{res['sites_n']} sites, {res['eligible_n']} ranked, "
-              f"{res['excluded_n']} excluded; top:")
-        for s in res["top_sites"][:5]:
-            print(f"  {s['rank']:>2}. {s.get('name', s['site_id'])}  ({s['site_id']}, "
-                  f"score {s['score']:.3f})")
+        print(f"\n{res['sites_n']} sites: {res['eligible_n']} eligible (ranked), "
+              f"{res['excluded_n']} excluded, {res.get('not_assessable_n', 0)} not assessable "
+              f"(no data); top:")
+        if res.get("top_places"):  # the shortlist is of places, not of cells
+            for p in res["top_places"]:
+                share = ("" if p["topk_share"] is None else
+                         f", in the top {res['monte_carlo']['top_k']} in "
+                         f"{100 * p['topk_share']:.0f} % of runs")
+                print(f"  {p['rank']:>2}. {p['name']}  (score {p['score']:.3f}, "
+                      f"{p['cells_n']} cell(s), best {p['best_site_id']}{share})")
+        else:
+            for s in res["top_sites"][:5]:
+                print(f"  {s['rank']:>2}. {s.get('name', s['site_id'])}  ({s['site_id']}, "
+                      f"score {s['score']:.3f})")
         alloc = res.get("allocation")
         if alloc:
             share = (100 * alloc["covered_demand_n"] / alloc["total_demand_n"]
@@ -517,6 +528,10 @@ def _cmd_run(args) -> int:
             print(f"k={alloc['k']} new hubs cover {share:.1f}% of the demand "
                   f"(existing hubs alone: {alloc['baseline_covered_demand_n']:,.0f} of "
                   f"{alloc['total_demand_n']:,.0f})")
+        if res.get("demand_definition"):
+            total = res.get("demand_total_n")
+            print(f"demand: {res['demand_definition']}"
+                  + (f": {total:,.0f} persons" if total is not None else ""))
         _print_missing(result.missing_inputs)
         print(f"wrote {len(result.manifest['files']) + 1} files to {result.out_dir} in "
               f"{result.manifest['run']['total_s']:.0f} s")
@@ -581,7 +596,10 @@ def _print_indicator_summary(table, report: dict, definitions) -> None:
 
 
 def _print_ranking(ranked, spec, mc: dict, *, show: int) -> None:
-    top = ranked.loc[~ranked["excluded"]].sort_values(["rank", "score"], ascending=[True, False],
+    from productivecity.siting.scoring import site_statuses
+
+    status = site_statuses(ranked)
+    top = ranked.loc[status.eq("eligible")].sort_values(["rank", "score"], ascending=[True, False],
                                                       kind="stable")
     contrib = [c for c in ranked.columns if c.startswith("contrib_")]
     rows = []
@@ -594,12 +612,18 @@ def _print_ranking(ranked, spec, mc: dict, *, show: int) -> None:
                      "why": ", ".join(f"{k.removeprefix('contrib_')} {v:.2f}"
                                       for k, v in best.items())})
     print(pd.DataFrame(rows).set_index("site_id").to_string(float_format=lambda v: f"{v:.3f}"))
-    parts = ranked.loc[ranked["excluded"], "excluded_reason"].str.split("; ").explode()
+    parts = ranked.loc[status.eq("excluded"), "excluded_reason"].str.split("; ").explode()
     reasons = parts.str.replace(r"^(\S+) [\d.e+-]+ ", r"\1 ", regex=True).value_counts()
-    print(f"\n{int((~ranked['excluded']).sum())} sites ranked, "
-          f"{int(ranked['excluded'].sum())} excluded (a site may have several reasons):")
+    print(f"\n{int(status.eq('eligible').sum())} sites ranked, "
+          f"{int(status.eq('excluded').sum())} excluded (a site may have several reasons):")
     for reason, n in reasons.items():
         print(f"  {n:5d}  {reason}")
+    if "missing_inputs" in ranked.columns and status.eq("not assessable").any():
+        gaps = ranked.loc[status.eq("not assessable"), "missing_inputs"].str.split("; ").explode()
+        print(f"{int(status.eq('not assessable').sum())} not assessable (no value there; "
+              f"a site may lack several):")
+        for column, n in gaps.value_counts().items():
+            print(f"  {n:5d}  no value for {column}")
     print("weights: " + ", ".join(f"{k} {v:.2f}" for k, v in spec.weights.items()))
     print(f"Monte-Carlo: {mc['runs']} runs, top-{mc['top_k']} stability in 'topk_share'")
 

@@ -300,3 +300,17 @@ def test_config_demand_keys_are_checked():
     cfg = build_config(overrides=[("demand", "table", "t.csv")])
     with pytest.raises(ConfigError, match="needs code_column"):
         load_generic_demand_surface(_layers(_area()), cfg["demand"])
+
+
+def test_config_target_group_is_checked():
+    with pytest.raises(ConfigError, match=r"\[demand\] target_group: unknown key 'gender' "
+                                          r"\(known keys: education, sex, age\)"):
+        build_config(overrides=[("demand", "target_group", {"gender": ["women"]})])
+    with pytest.raises(ConfigError, match=r"education: unknown category \['lowest'\]"):
+        build_config(overrides=[("demand", "target_group", {"education": ["lowest"]})])
+    with pytest.raises(ConfigError, match="with your own table or raster use category_column"):
+        build_config(overrides=[("demand", "target_group", {"education": ["low"]}),
+                                ("demand", "table", "t.csv")])
+    cfg = build_config(overrides=[("demand", "target_group",
+                                   {"education": ["low", "foreign_unrecognised"]})])
+    assert cfg["demand"]["target_group"] == {"education": ["low", "foreign_unrecognised"]}

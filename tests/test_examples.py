@@ -27,8 +27,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_shipped_files_are_package_data():
-    assert scenario_names() == ["brussels-vilvoorde", "brussels-vilvoorde-reuse", "sample"]
-    assert criteria_names() == ["brussels-canal", "industrial-reuse"]
+    assert scenario_names() == ["brussels-vilvoorde", "brussels-vilvoorde-people",
+                                "brussels-vilvoorde-reuse", "sample"]
+    assert criteria_names() == ["brussels-canal", "canal-making", "industrial-reuse"]
     for name in scenario_names():
         path = example_path(name)
         assert path.parent.name == "scenarios" and path.parent.parent.name == "data"
@@ -62,6 +63,7 @@ def test_resolve_config_path(tmp_path, monkeypatch):
     own.write_text("[run]\n", encoding="utf-8")
     assert resolve_config_path(own) == own
     with pytest.raises(DataSourceError, match=r"shipped scenarios: brussels-vilvoorde, "
+                                              r"brussels-vilvoorde-people, "
                                               r"brussels-vilvoorde-reuse, sample"):
         resolve_config_path("missing.toml")
     with pytest.raises(DataSourceError, match="is a folder"):

@@ -30,12 +30,14 @@ def test_ranked_sites_order_columns_and_stability(scored):
     table = export.ranked_sites(sites, stability=mc)
     assert sites.equals(before)
     assert table.index.name == "site_id" and len(table) == len(sites)
-    eligible = table[~table["excluded"]]
-    # best first: scores never increase down the table; excluded sites last
+    eligible = table[table["status"] == "eligible"]
+    # best first: scores never increase down the table; excluded, then not assessable, last
     assert (np.diff(eligible["score"].to_numpy()) <= 0).all()
-    assert table["excluded"].iloc[len(eligible):].all()
+    rest = table["status"].iloc[len(eligible):]
+    assert rest.ne("eligible").all() and rest.is_monotonic_increasing  # excluded < not ...
     assert list(table.columns[:4]) == ["rank", "score", "topk_share", "rank_p05"]
-    assert table.columns[-1] == "geometry" and table.columns[-2] == "excluded_reason"
+    assert list(table.columns[-4:]) == ["excluded", "excluded_reason", "missing_inputs",
+                                        "geometry"]
     pd.testing.assert_series_equal(table["topk_share"], mc.table["topk_share"].reindex(
         table.index), check_names=False)
     with pytest.raises(SchemaError, match="matches none"):
@@ -66,9 +68,9 @@ def test_geopackage_has_every_layer_and_stable_attributes(scored, tmp_path):
     # values as scored; rank NULL for excluded sites
     ref = sites.reindex(ta["site_id"])
     np.testing.assert_allclose(ta["score"], ref["score"], equal_nan=True)
-    assert ta.loc[ta["excluded"], "rank"].isna().all()
-    assert (ta.loc[~ta["excluded"], "rank"].to_numpy() == ref.loc[~ref["excluded"], "rank"]
-            .to_numpy()).all()
+    assert ta.loc[ta["status"] != "eligible", "rank"].isna().all()
+    assert (ta.loc[ta["status"] == "eligible", "rank"].to_numpy()
+            == ref.loc[ref["status"] == "eligible", "rank"].to_numpy()).all()
     with pytest.raises(OutputExistsError):
         export.write_gpkg(sites, layers, a)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gpkg", "b.gpkg"]
@@ -127,7 +129,7 @@ def test_geotiff_surface(scored, tmp_path):
         data = src.read(1)
         transform = src.transform
     # a full 250 m cell covers exactly 10 x 10 raster cells holding its score
-    full = sites[np.isclose(sites.area, CELL_M**2) & ~sites["excluded"]]
+    full = sites[np.isclose(sites.area, CELL_M**2) & sites["score"].notna()]
     sid = full.index[0]
     xmin, _, _, ymax = full.geometry.loc[sid].bounds
     col, row = ~transform @ (xmin + 1, ymax - 1)

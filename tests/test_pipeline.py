@@ -216,7 +216,13 @@ def test_sample_run_writes_every_output(sample_run):
     top = csv.loc[csv["rank"] <= 10, "site_id"]
     report = (out / OUTPUT_FILES["report"]).read_text(encoding="utf-8")
     webmap = (out / OUTPUT_FILES["webmap"]).read_text(encoding="utf-8")
-    assert len(top) >= 10 and all(sid in report and sid in webmap for sid in top)
+    assert len(top) >= 10 and all(sid in webmap for sid in top)
+    # the report lists the top places (by their best cell), the manifest too
+    places = pyogrio.read_dataframe(out / OUTPUT_FILES["gpkg"], layer="places")
+    best = places.sort_values("rank")["best_site_id"].head(10)
+    assert len(best) == 10 and all(sid in report for sid in best)
+    assert [p["best_site_id"] for p in manifest["results"]["top_places"]] == best.tolist()
+    assert csv["place_id"].dropna().isin(places["place_id"]).all()
 
     # manifest: keys, input hashes and dates, versions, step times
     assert {"config", "inputs", "environment", "files", "results", "run", "date"} <= set(manifest)
@@ -262,6 +268,27 @@ def test_sample_run_backtests_the_existing_hubs(sample_run):
     assert sorted(table["hub_id"]) == sorted(hubs.index)
     report = (out / OUTPUT_FILES["report"]).read_text(encoding="utf-8")
     assert "<h2>Back-test" in report and str(hubs["name"].iloc[0]) in report
+
+
+def test_sample_run_states_the_demand(sample_run):
+    """The target group's definition and total, in the manifest and the report."""
+    res = sample_run.manifest["results"]
+    assert res["demand_definition"] == ("unemployed job seekers (Actiris, annual average 2024) "
+                                        "with education: low "
+                                        "(actiris_sample_commune_education.csv)")
+    sample_data = Path(__file__).resolve().parent.parent / "productivecity" / "data" / "sample"
+    table = pd.read_csv(sample_data / "labour" / "actiris_sample_commune_education.csv",
+                        sep=";", encoding="utf-8-sig")
+    low = table.loc[table["Année"] == 2024, 'Total niveau d\'étude "faible"'].sum()
+    assert res["demand_total_n"] == pytest.approx(low)
+    report = (sample_run.out_dir / OUTPUT_FILES["report"]).read_text(encoding="utf-8")
+    assert "Demand (target group):</b> unemployed job seekers" in report
+    assert f"{low:,.0f} persons" in report
+    # no reference building stock in the sample: every municipality listed as unchecked
+    comp = res["completeness"]
+    assert len(comp) == 3 and {c["status"] for c in comp} == {"unchecked"}
+    assert all(c["weights"] in ("buildings", "population", "area") for c in comp)
+    assert "Building data completeness per municipality" in report
 
 
 def test_same_inputs_same_bytes(sample_run, tmp_path):
@@ -433,7 +460,8 @@ def test_overwrite_replaces_an_earlier_run(sample_run, tmp_path, capsys):
     (out / "stale.txt").write_text("from before", encoding="utf-8")
     (out / "manifest.json").touch()
     assert main(["run", str(cfg), "-q", "--out", str(out), "--overwrite"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "ranked_sites.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "ranked_places.csv",
+                                                     "ranked_sites.csv"]
     assert not list(tmp_path.glob(".out.*"))
     capsys.readouterr()
 
@@ -457,7 +485,8 @@ def test_interrupted_run_leaves_nothing_and_resumes(tmp_path, monkeypatch):
     assert (steps[["layers", "sites", "indicators", "ranking", "allocation",
                    "isochrones"]] == "cached").all()
     assert sorted(p.name for p in out.iterdir()) == [
-        "manifest.json", "ranked_sites.csv", "results.gpkg", "suitability.tif"]
+        "manifest.json", "ranked_places.csv", "ranked_sites.csv", "results.gpkg",
+        "suitability.tif"]
 
 
 def test_killed_run_temporary_folder_is_removed(tmp_path):
@@ -503,8 +532,46 @@ def test_brussels_vilvoorde_scenario(testbed, tmp_path):
     res = manifest["results"]
     assert len(csv) == res["sites_n"] > 200 and res["eligible_n"] >= 10
     assert "Brussels canal zone" in (out / OUTPUT_FILES["report"]).read_text(encoding="utf-8")
+    # the demand: low-educated job seekers and those whose foreign diploma is not recognised
+    assert "education: low, foreign diploma not recognised; all sexes" in \
+        res["demand_definition"]
+    assert res["demand_total_n"] == pytest.approx(15_907 + 40_032, abs=0.5)
+    # footprints against Statbel's building stock: where too few are mapped, demand falls back
+    comp = {c["name"]: c for c in res["completeness"]}
+    assert comp["Schaarbeek"]["status"] == "incomplete"
+    assert comp["Schaarbeek"]["footprint_share_pct"] == pytest.approx(4.0, abs=0.5)
+    assert comp["Schaarbeek"]["weights"] in ("population", "area")
+    assert comp["Etterbeek"]["status"] == "complete" and comp["Etterbeek"]["weights"] in (
+        "buildings", "population")
+    checked = [c["completeness"] for c in res["completeness"]
+               if c["unit"].startswith("21")]  # the 19 Brussels municipalities
+    assert len(checked) == 19 and 0.10 < float(np.median(checked)) < 0.20
     assert manifest["results"]["allocation"]["covered_demand_n"] >= \
         manifest["results"]["allocation"]["baseline_covered_demand_n"]
+    # the ten best are ten distinct named places, their best cells at least 500 m apart
+    top = res["top_places"]
+    assert len(top) == 10 and len({p["name"] for p in top}) == 10
+    cent = csv.set_index("site_id").loc[[p["best_site_id"] for p in top],
+                                        ["centroid_x_m", "centroid_y_m"]].to_numpy()
+    gaps = np.hypot(*(cent[:, None, :] - cent[None, :, :]).transpose(2, 0, 1))
+    assert gaps[np.triu_indices(10, 1)].min() >= 500 - 0.01  # centroids rounded to 1 cm
+    # three states: Vilvoorde and Machelen have no job-seeker counts: no site there is
+    # eligible; those failing no rule are "not assessable" (never "excluded") with the
+    # missing inputs, in the coverage table (manifest, GeoPackage, report)
+    assert res["eligible_n"] + res["excluded_n"] + res["not_assessable_n"] == res["sites_n"]
+    cov = {c["unit"]: c for c in res["coverage"]}
+    assert sum(c["sites_n"] for c in cov.values()) == res["sites_n"]
+    for unit in ("Vilvoorde", "Machelen"):
+        assert cov[unit]["sites_n"] > 0 and cov[unit]["eligible_n"] == 0
+        assert "jobseekers_low_edu_walk_20min_n" in cov[unit]["missing_columns"]
+    assert cov["Vilvoorde"]["not_assessable_n"] > 20
+    na = csv[csv["status"] == "not assessable"]
+    assert (~na["excluded"].astype(bool)).all() and na["missing_inputs"].str.len().gt(0).all()
+    assert na["score"].isna().all() and (csv["excluded"] == (csv["status"] == "excluded")).all()
+    assert "Data coverage per municipality" in \
+        (out / OUTPUT_FILES["report"]).read_text(encoding="utf-8")
+    assert len(pyogrio.read_dataframe(out / OUTPUT_FILES["gpkg"], layer="data_coverage")) == \
+        len(cov)
     with rasterio.open(out / OUTPUT_FILES["geotiff"]) as src:
         assert src.crs.to_epsg() == 31370 and src.overviews(1)
     assert pdf_page_count(out / OUTPUT_FILES["atlas"]) == 1 + len(

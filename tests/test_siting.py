@@ -95,8 +95,12 @@ def ranked(tmp_path_factory):
 def test_rank_cli_writes_ranked_sites(ranked):
     out = ranked / "ranked.gpkg"
     layers = [str(n) for n in pyogrio.list_layers(out)[:, 0]]
-    assert layers == ["ranked_sites", "criteria", "sensitivity_one_at_a_time"]
+    assert layers == ["ranked_sites", "places", "criteria", "sensitivity_one_at_a_time"]
     table = pyogrio.read_dataframe(out, layer="ranked_sites")
+    places = pyogrio.read_dataframe(out, layer="places")  # scored sites only, in places
+    assert table.loc[table["score"].isna(), "place_id"].isna().all()
+    assert places["best_site_id"].isin(table["site_id"]).all()
+    assert set(table["place_id"].dropna()) == set(places["place_id"])
     eligible = table.loc[~table["excluded"].astype(bool)]
     assert eligible["rank"].min() == 1 and table["score"].notna().sum() == len(eligible)
     contrib = [c for c in table.columns if c.startswith("contrib_")]

@@ -123,3 +123,89 @@ def test_municipal_rates_cover_the_study_area(testbed):
     # PROVENANCE-part2: Molenbeek 15.4 % (census-type rate, 2021)
     assert rates.loc["21012", "unemployment_rate_pct"] == pytest.approx(15.4, abs=0.1)
     assert {"23088", "23047"} <= set(rates.index)
+
+
+# --------------------------------------------------------------------------- target group
+
+SPLIT = (
+    'Hommes - Niveau d’études "faible";Femmes - Niveau d’études "faible";'
+    'Hommes - Niveau d’études "moyen";Femmes - Niveau d’études "moyen";'
+    'Hommes - Niveau d’études "élevé";Femmes - Niveau d’études "élevé";'
+    "Hommes étrangers sans équivalence;Femmes étrangères sans équivalence"
+)
+
+
+def _actiris_split(tmp_path):
+    """Forest 2024: 2000 job seekers; low 500 (300 men), foreign 900 (400 men)."""
+    path = tmp_path / "actiris_split.csv"
+    path.write_text(HEADER.rstrip("\n") + ";" + SPLIT + "\n"
+                    + "2024;Forest;Vorst;2000.0;1000;1000;500;300;300;900;"
+                      "300;200;100;200;100;200;400;500\n", encoding="utf-8-sig")
+    return path
+
+
+def test_target_group_adds_the_chosen_categories_and_says_so(tmp_path):
+    path = _actiris_split(tmp_path)
+    default = read_actiris_jobseekers(path, year=2024)
+    assert default.loc["21007", "jobseekers_low_edu_n"] == 500
+    assert default.attrs["target_group"] == (
+        "unemployed job seekers (Actiris, annual average 2024) with education: low; all sexes")
+    both = read_actiris_jobseekers(
+        path, year=2024, target_group={"education": ["low", "foreign_unrecognised"]})
+    assert both.loc["21007", "jobseekers_low_edu_n"] == 1400
+    assert "education: low, foreign diploma not recognised; all sexes" in \
+        both.attrs["target_group"]
+    women = read_actiris_jobseekers(
+        path, year=2024, target_group={"education": ["low", "foreign_unrecognised"],
+                                       "sex": ["women"]})
+    assert women.loc["21007", "jobseekers_low_edu_n"] == 200 + 500
+    assert women.attrs["target_group"].endswith("sex: women")
+    assert women.loc["21007", "jobseekers_n"] == 2000  # all job seekers unchanged
+
+
+def test_target_group_categories_the_table_lacks_are_one_error(tmp_path):
+    path = _actiris_split(tmp_path)
+    with pytest.raises(SchemaError, match=r"'education = unknown', 'age \(no such breakdown\)'"
+                                          r".*it has: education: low, medium, high, "
+                                          r"foreign_unrecognised; sex: men, women"):
+        read_actiris_jobseekers(path, year=2024,
+                                target_group={"education": ["unknown"], "age": ["18-24"]})
+    # a table without the education-by-sex split (like the sample's) has no sex breakdown
+    flat = _actiris(tmp_path, ["2024;Forest;Vorst;2000.0;1000;1000;500;500;500;500\n"])
+    with pytest.raises(SchemaError, match=r"sex \(no such breakdown\).*it has: education: "
+                                          r"low, medium, high, foreign_unrecognised$"):
+        read_actiris_jobseekers(flat, year=2024, target_group={"sex": ["women"]})
+
+
+def test_target_group_vocabulary_is_checked():
+    from productivecity import ParameterError
+    from productivecity.sources.labour import check_target_group
+
+    with pytest.raises(ParameterError, match=r"unknown key 'gender' \(known keys: education, "
+                                             r"sex, age\)"):
+        check_target_group({"gender": ["women"]})
+    with pytest.raises(ParameterError, match=r"unknown category \['none'\] \(known: low, "):
+        check_target_group({"education": ["none"]})
+    assert check_target_group(None) == {"education": ["low"]}
+    assert check_target_group({"sex": "men"}) == {"sex": ["men"]}
+
+
+@pytest.mark.integration
+def test_actiris_real_target_group_totals(testbed):
+    path = DataDir(testbed).require("labour_actiris")
+    both = read_actiris_jobseekers(
+        path, year=2024, target_group={"education": ["low", "foreign_unrecognised"]})
+    assert both["jobseekers_low_edu_n"].sum() == 15_907 + 40_032
+    # by sex: the men's and women's columns add up to the totals
+    men = read_actiris_jobseekers(
+        path, year=2024, target_group={"education": ["low", "foreign_unrecognised"],
+                                       "sex": ["men"]})
+    women = read_actiris_jobseekers(
+        path, year=2024, target_group={"education": ["low", "foreign_unrecognised"],
+                                       "sex": ["women"]})
+    assert (men["jobseekers_low_edu_n"] + women["jobseekers_low_edu_n"]).sum() == 55_939
+    # 2025, Elsene: 2,647 of 6,363 have a foreign diploma that is not recognised
+    y25 = read_actiris_jobseekers(path, year=2025, target_group={
+        "education": ["foreign_unrecognised"]})
+    assert y25.loc["21009", "jobseekers_low_edu_n"] == 2647
+    assert y25.loc["21009", "jobseekers_n"] == 6363

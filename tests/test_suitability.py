@@ -108,10 +108,13 @@ def test_constraints_exclude_with_reasons_and_restandardise(four_sites):
             pytest.warns(CriteriaWarning, match="no criterion of weight > 0 discriminates"):
         res = score_sites(sites, spec)
     t = res.table
-    assert t["excluded"].tolist() == [False, True, True, True]
+    # B lacks a criterion value: not assessable, not excluded (issue 11 item 5)
+    assert t["excluded"].tolist() == [False, False, True, True]
+    assert t["status"].tolist() == ["eligible", "not assessable", "excluded", "excluded"]
     assert t.loc["C", "excluded_reason"] == "area_ha 0.5 < min 0.8 (too small)"
     assert t.loc["D", "excluded_reason"] == "landuse_excluded is true (park)"
-    assert t.loc["B", "excluded_reason"] == "no value for stop_time_min (criterion stop)"
+    assert t.loc["B", "excluded_reason"] == ""
+    assert t.loc["B", "missing_inputs"] == "stop_time_min"
     assert t.loc[["B", "C", "D"], "score"].isna().all()
     assert t.loc[["B", "C", "D"], "rank"].isna().all()
     assert t.loc["A", "rank"] == 1 and t.loc["A", "score"] == 0

@@ -7,7 +7,8 @@ land, then over the street network:
 1. :func:`dasymetric_points` cuts every unit into lattice cells
    (``cell_m``, default 100 m) and shares the unit's totals among its cells
    in proportion to the residential building footprint in each cell (where a
-   buildings layer covers the unit), else to the cell's land area. With a
+   buildings layer covers the unit), else to its residential land-use area
+   (where given), else to the cell's land area. With a
    finer population layer (e.g. neighbourhoods with ``population_n``) the
    shares follow population first. Totals are conserved exactly: the cells of
    a unit add up to the unit's total. Units without data stay out and are
@@ -51,7 +52,9 @@ class DasymetricReport:
         Per unit (index) and value column: the input total.
     method : Series
         Per unit: ``"buildings"`` (residential footprint), ``"population"`` (finer
-        population layer, then buildings or area), ``"area"``, or ``"no data"``.
+        population layer, then buildings, residential land or area),
+        ``"residential land"`` (residential land-use area), ``"area"``, or
+        ``"no data"``.
     units_without_data : list of str
         Units whose value is missing in the table (not distributed, not zero).
     """
@@ -92,6 +95,8 @@ def dasymetric_points(
     buildings: gpd.GeoDataFrame | None = None,
     building_coverage=None,
     population: gpd.GeoDataFrame | None = None,
+    skip_buildings=(),
+    residential_land: gpd.GeoDataFrame | None = None,
 ) -> tuple[gpd.GeoDataFrame, DasymetricReport]:
     """Spread unit totals over lattice cells inside the units (dasymetric mapping).
 
@@ -115,6 +120,18 @@ def dasymetric_points(
         A finer layer (e.g. neighbourhoods) with ``population_n``; where it
         has values, cell weights are scaled so each of its polygons carries
         its population before unit totals are shared.
+    skip_buildings : sequence of str, optional
+        Unit codes whose footprints are too incomplete to weight by
+        (:func:`productivecity.indicators.completeness.building_completeness`):
+        they fall back to ``population``, else to ``residential_land``, else to area.
+    residential_land : GeoDataFrame, optional
+        Residential land-use polygons (e.g. OSM ``landuse=residential``; overlaps
+        are dissolved). A unit not weighted by footprints (skipped, outside
+        ``building_coverage`` or without residential footprints) is weighted by
+        the residential land area of each cell (cells without any get 0); a
+        unit with no residential land at all falls through to area. Where
+        ``population`` has values it shares each polygon's population by these
+        weights.
 
     Returns
     -------
@@ -168,10 +185,19 @@ def dasymetric_points(
             first = ~pd.Series(bi).duplicated().to_numpy()
             res_m2 = np.bincount(pi[first], weights=barea[bi[first]], minlength=len(pieces))
             per_unit = np.bincount(u_idx, weights=res_m2, minlength=len(units))
-            use = covered_units & (per_unit > 0)
+            skip = np.isin(np.asarray([str(u) for u in units.index]),
+                           [str(u) for u in skip_buildings])
+            use = covered_units & (per_unit > 0) & ~skip
             sel = use[u_idx]
             weight = np.where(sel, res_m2, weight)
             method[use] = "buildings"
+    if residential_land is not None and len(residential_land):
+        fallback = (method == "area").to_numpy() & has_data.to_numpy()
+        land_m2 = _land_area_per_piece(pieces, fallback[u_idx], residential_land, units.crs)
+        per_unit = np.bincount(u_idx, weights=land_m2, minlength=len(units))
+        use = fallback & (per_unit > 0)
+        weight = np.where(use[u_idx], land_m2, weight)
+        method[use] = "residential land"
     if population is not None and "population_n" in population.columns:
         pop = to_crs(population, units.crs, what="population layer")
         pop = pop.loc[pop["population_n"].notna()]
@@ -215,6 +241,42 @@ def dasymetric_points(
     for note in report.notes():
         logger.info("dasymetric: %s", note)
     return out, report
+
+
+def _land_area_per_piece(pieces: np.ndarray, selected: np.ndarray, land: gpd.GeoDataFrame,
+                         crs) -> np.ndarray:
+    """Return the area (m²) of the dissolved ``land`` polygons inside each selected piece.
+
+    Parameters
+    ----------
+    pieces : ndarray of shapely geometries
+        Cell pieces (metric CRS ``crs``).
+    selected : ndarray of bool
+        The pieces to measure; the others get 0.
+    land : GeoDataFrame
+        Polygons, in any CRS; overlaps count once.
+    crs
+        The CRS of ``pieces``.
+
+    Returns
+    -------
+    ndarray of float
+        Per piece, square metres.
+    """
+    out = np.zeros(len(pieces))
+    geoms = np.asarray(to_crs(land, crs, what="residential land").geometry.values)
+    geoms = shapely.make_valid(geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))])
+    sel = np.flatnonzero(selected)
+    if not len(geoms) or not len(sel):
+        return out
+    parts = shapely.get_parts(shapely.union_all(geoms))  # dissolved: disjoint parts
+    parts = parts[shapely.area(parts) > 0]  # lines or points of a make_valid carry no land
+    if not len(parts):
+        return out
+    pi, li = shapely.STRtree(parts).query(pieces[sel], predicate="intersects")
+    inside_m2 = shapely.area(shapely.intersection(pieces[sel][pi], parts[li]))
+    out[sel] = np.bincount(pi, weights=inside_m2, minlength=len(sel))
+    return out
 
 
 def snap_demand(network: Network, points: gpd.GeoDataFrame, *, value_columns: list[str],
@@ -369,6 +431,8 @@ def demand_surface(
     building_coverage=None,
     cell_m: float = DEFAULT_SURFACE_CELL_M,
     source: str = "the job-seeker table",
+    skip_buildings=(),
+    residential_land: gpd.GeoDataFrame | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Residents and job seekers of the study area spread over lattice cells.
 
@@ -385,7 +449,7 @@ def demand_surface(
     jobseekers : DataFrame
         Per unit of ``units_municipalities`` (index): ``jobseekers_n`` and
         ``jobseekers_low_edu_n`` (persons). Units absent from it have no data.
-    buildings, building_coverage, cell_m
+    buildings, building_coverage, cell_m, skip_buildings, residential_land
         See :func:`dasymetric_points`.
     source : str
         Name of the job-seeker table in notes.
@@ -416,7 +480,7 @@ def demand_surface(
     cells, more = unit_demand_surface(
         muni, totals, population=layers.layers.get("units_neighbourhoods"),
         buildings=buildings, building_coverage=building_coverage, cell_m=cell_m,
-        source=source)
+        source=source, skip_buildings=skip_buildings, residential_land=residential_land)
     notes.extend(n for n in more if not n.startswith("no jobseekers"))  # said above, by name
     return cells, notes
 
@@ -435,6 +499,8 @@ def unit_demand_surface(
     building_coverage=None,
     cell_m: float = DEFAULT_SURFACE_CELL_M,
     source: str = "the demand table",
+    skip_buildings=(),
+    residential_land: gpd.GeoDataFrame | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Return the demand surface from demand data in any shape: a unit table, a raster, or both.
 
@@ -467,7 +533,7 @@ def unit_demand_surface(
     population : GeoDataFrame, optional
         Finer polygons with ``population_n`` (e.g. neighbourhoods), used to
         weight the spreading when there is no raster.
-    buildings, building_coverage, cell_m
+    buildings, building_coverage, cell_m, skip_buildings, residential_land
         See :func:`dasymetric_points`.
     source : str
         Name of the demand data in notes.
@@ -478,6 +544,9 @@ def unit_demand_surface(
         Index ``cell_id``; ``unit``, the measures given (persons, float) and
         ``no_data`` (True for cells of units without job-seeker data: their
         job seekers are unknown and carried as 0, as in :func:`demand_surface`).
+        ``attrs["weights"]``: per unit code, what weighted the spreading
+        (``"buildings"``, ``"population"``, ``"residential land"``, ``"area"``
+        or ``"no data"``; the first measure's).
     notes : list of str
     """
     from productivecity.sources.demand import cells_to_points, raster_sums
@@ -522,9 +591,11 @@ def unit_demand_surface(
     for m in measures:
         pts, rep = dasymetric_points(units, totals[[m]], cell_m=cell_m, buildings=buildings,
                                      building_coverage=building_coverage,
-                                     population=weights_layer)
+                                     population=weights_layer, skip_buildings=skip_buildings,
+                                     residential_land=residential_land)
         if m == measures[0]:
             notes.extend(f"dasymetric: {n}" for n in rep.notes())
+            weights_used = {str(u): str(v) for u, v in rep.method.items()}
         parts.append(pts)
     geom = pd.concat([p.geometry for p in parts])
     geom = geom[~geom.index.duplicated()]
@@ -544,6 +615,7 @@ def unit_demand_surface(
                    else "counted 0 there")
             notes.append(f"no {m} in {source} for unit(s) {units_nd[:20]}: {how}")
             out[m] = out[m].fillna(0.0)
+    out.attrs["weights"] = weights_used
     return out, notes
 
 

@@ -136,8 +136,11 @@ def indicator_definitions(options: IndicatorOptions | None = None) -> dict[str, 
                                  "no building data cover the site)",
         "unbuilt_industrial_ha": "industrial and brownfield land in the site without buildings "
                                  "(ha; NaN where no building data)",
-        "open_land_share_pct": "share of the site on parks, woods, grass, water, cemeteries, "
-                               "allotments or residential land (OSM; %)",
+        "open_land_share_pct": "share of the site's land (water left out) on parks, woods, "
+                               "grass, cemeteries or allotments (OSM; %)",
+        "water_share_pct": "share of the site on water: the canal, docks, ponds (OSM; %)",
+        "residential_land_share_pct": "share of the site on OSM landuse=residential (%; the "
+                                      "mixed fabric of the canal districts is mapped so)",
     }
     for group, text in _JOBSEEKER_GROUPS.items():
         for mode in ("walk", "bike"):

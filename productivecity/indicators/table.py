@@ -180,11 +180,13 @@ def site_indicators(
         zones_coverage=osm_coverage, poi_coverage=osm_coverage,
     )
     if inputs.open_land is not None:
-        vac["open_land_share_pct"] = _vacancy.open_land_share_pct(
-            sites, inputs.open_land, coverage=osm_coverage)
+        land = _vacancy.land_cover_shares(sites, inputs.open_land, coverage=osm_coverage)
+        for col in land.columns:
+            vac[col] = land[col]
     else:
-        vac["open_land_share_pct"] = pd.Series(np.nan, index=sites.index)
-        missing_inputs["open_land_share_pct"] = "input missing: no open land (OSM landuse)"
+        for col in _vacancy.LAND_COVER_COLUMNS:
+            vac[col] = pd.Series(np.nan, index=sites.index)
+            missing_inputs[col] = "input missing: no open land (OSM landuse)"
     missing_inputs.update(vac.attrs.get("missing_inputs", {}))
     timings["vacancy"] = time.perf_counter() - t
 
@@ -264,6 +266,20 @@ def site_indicators(
         missing_inputs[col] = f"{why} ({absent[layer]})" if layer else why
     timings["accessibility"] = time.perf_counter() - t
 
+    if osm_coverage is not None:
+        # the networks come from the same OSM extract: outside it a travel time would run
+        # over streets that are simply not in the data, so it is unknown, not long
+        outside = ~_vacancy.covered_sites(sites, osm_coverage).to_numpy()
+        if outside.any():
+            net_cols = [c for c in lab.columns if c not in _UNIT_COLUMNS] + list(res.columns)
+            for frame in (lab, res):
+                for c in (c for c in net_cols if c in frame.columns):
+                    frame[c] = frame[c].mask(outside)
+            notes.append(f"{int(outside.sum())} site(s) outside the street data's coverage: "
+                         f"their travel times and catchments are NaN (no data, not far)")
+            for c in net_cols:
+                missing_inputs.setdefault(
+                    c, "no street data at some sites (outside the OSM extract's coverage)")
     out = sites.copy()
     for frame in (vac, lab, res):
         for col in frame.columns:
@@ -279,6 +295,9 @@ def site_indicators(
     return out, IndicatorReport(missing=missing, unsnapped_sites=unsnapped,
                                 demand_not_snapped=lost, notes=notes, timings_s=timings)
 
+
+#: Indicator columns read from the unit tables, not from the street networks.
+_UNIT_COLUMNS = ("unemployment_rate_pct", "low_edu_adults_pct")
 
 #: A job-seeker count is kept where at least this share of the catchment's residents live
 #: in municipalities with job-seeker data (else it is set to NaN: unknown, not zero).

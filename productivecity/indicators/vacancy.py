@@ -191,6 +191,66 @@ def open_land_share_pct(
     return _zone_share(sites, land, kinds, "open_land_share_pct", coverage, min_covered_pct)
 
 
+#: Kinds of the ``open_land`` layer that keep land open: parks, woods, grass, cemeteries.
+GREEN_KINDS = ("park", "wood", "grass", "cemetery", "allotments")
+#: Columns of :func:`land_cover_shares`.
+LAND_COVER_COLUMNS = ("open_land_share_pct", "water_share_pct", "residential_land_share_pct")
+
+
+def land_cover_shares(
+    sites: gpd.GeoDataFrame,
+    land: gpd.GeoDataFrame,
+    *,
+    coverage=None,
+    min_covered_pct: float = 50.0,
+) -> pd.DataFrame:
+    """Green land, water and housing land of each site, kept apart.
+
+    A canal-side site is partly water, and the mixed fabric of old industrial
+    districts is often mapped as ``landuse=residential``: neither makes a site
+    unfit for a workshop, so they are not lumped with parks and woods.
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        Candidate sites in a metric CRS.
+    land : GeoDataFrame
+        The ``open_land`` layer (column ``kind``, see
+        :data:`productivecity.sources.osm.OPEN_LAND_TAGS`).
+    coverage, min_covered_pct
+        As in :func:`brownfield_share_pct`.
+
+    Returns
+    -------
+    DataFrame
+        Aligned to ``sites.index``, floats 0-100 (NaN for point and uncovered sites):
+        ``open_land_share_pct`` (parks, woods, grass, cemeteries, allotments as a
+        share of the site's land, i.e. with its water left out; 0 for a site that
+        is all water), ``water_share_pct`` (share of the site on water) and
+        ``residential_land_share_pct`` (share on residential land).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> site = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 100, 100)], crs=32631)
+    >>> land = gpd.GeoDataFrame({"kind": ["water", "park"]}, crs=site.crs,
+    ...                         geometry=[shapely.box(0, 0, 50, 100), shapely.box(50, 0, 75, 100)])
+    >>> land_cover_shares(site, land).round(1).iloc[0].tolist()  # half water; half the land park
+    [50.0, 50.0, 0.0]
+    """
+    present = set(pd.unique(land["kind"]))
+    green = _zone_share(sites, land, tuple(k for k in GREEN_KINDS if k in present),
+                        "green", coverage, min_covered_pct)
+    water = _zone_share(sites, land, ("water",), "water", coverage, min_covered_pct)
+    housing = _zone_share(sites, land, ("residential",), "housing", coverage, min_covered_pct)
+    land_pct = 100.0 - water
+    with np.errstate(invalid="ignore", divide="ignore"):
+        of_land = np.where(land_pct > 1e-6, 100.0 * green / land_pct, 0.0)
+    of_land = np.where(green.isna(), np.nan, np.minimum(of_land, 100.0))
+    return pd.DataFrame({"open_land_share_pct": of_land, "water_share_pct": water.to_numpy(),
+                         "residential_land_share_pct": housing.to_numpy()}, index=sites.index)
+
+
 def vacant_poi_n(
     sites: gpd.GeoDataFrame,
     poi: gpd.GeoDataFrame,
@@ -719,6 +779,29 @@ def _intersect_coverages(a, b):
     if b is None:
         return shapely.union_all(a)
     return shapely.intersection(shapely.union_all(a), shapely.union_all(b))
+
+
+def covered_sites(sites: gpd.GeoDataFrame, coverage, *, min_covered_pct: float = 50.0
+                  ) -> pd.Series:
+    """Whether each site lies inside ``coverage`` (a polygon: at least ``min_covered_pct``).
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        Candidate sites (polygons or points) in a metric CRS.
+    coverage : shapely geometry, GeoDataFrame or GeoSeries, or None
+        Where a data set is complete, e.g. an OSM extract's clipping polygon;
+        None: complete everywhere.
+    min_covered_pct : float, default 50.0
+
+    Returns
+    -------
+    pandas.Series of bool
+        Aligned to ``sites.index``.
+    """
+    geoms, _ = _site_geoms(sites)
+    _, ok = _effective(geoms, _coverage_parts(coverage, _crs(sites)), min_covered_pct)
+    return pd.Series(ok, index=sites.index, name="covered")
 
 
 def _effective(geoms, cover_parts, min_covered_pct) -> tuple[np.ndarray, np.ndarray]:

@@ -41,6 +41,7 @@ from productivecity.io import atomic_path, write_geopackage
 from productivecity.outputs.maps import (
     _check_sites,
 )
+from productivecity.siting.scoring import SITE_STATUSES, site_statuses
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ STABILITY_COLUMNS = ("topk_share", "rank_p05", "rank_p50", "rank_p95", "rank_min
 _LEAD = ("rank", "score")
 
 
-_TAIL = ("excluded", "excluded_reason")
+_TAIL = ("status", "excluded", "excluded_reason", "missing_inputs")
 
 
 def ranked_sites(sites: gpd.GeoDataFrame, *, stability=None) -> gpd.GeoDataFrame:
@@ -62,7 +63,8 @@ def ranked_sites(sites: gpd.GeoDataFrame, *, stability=None) -> gpd.GeoDataFrame
     ----------
     sites : GeoDataFrame
         Scored sites: index = site id; ``score`` (unitless), ``rank`` (1 = best,
-        missing for excluded sites), ``excluded`` (bool); other columns kept.
+        missing unless eligible), ``excluded`` (bool), optionally ``status``
+        and ``missing_inputs``; other columns kept.
     stability : MonteCarloResult or DataFrame, optional
         Rank stability aligned to the site ids (its ``table`` for a
         :class:`~productivecity.siting.sensitivity.MonteCarloResult`); the columns in
@@ -72,10 +74,12 @@ def ranked_sites(sites: gpd.GeoDataFrame, *, stability=None) -> gpd.GeoDataFrame
     Returns
     -------
     GeoDataFrame
-        A copy, index named ``site_id`` (unless named), rows by
-        rank (best first), excluded sites last, ties by site id; columns
-        ``rank``, ``score``, stability columns, ``contrib_*``, the other
-        columns in input order, ``excluded``, ``excluded_reason``, geometry.
+        A copy, index named ``site_id`` (unless named), rows: the eligible
+        sites by rank (best first), then the excluded, then the not assessable
+        ones, ties by site id; columns ``rank``, ``score``, stability columns,
+        ``contrib_*``, the other columns in input order, ``status``,
+        ``excluded``, ``excluded_reason``, ``missing_inputs`` (those present),
+        geometry.
 
     Raises
     ------
@@ -111,8 +115,8 @@ def ranked_sites(sites: gpd.GeoDataFrame, *, stability=None) -> gpd.GeoDataFrame
     rest = [c for c in sites.columns if c not in lead and c not in tail and c != geom]
     sites = sites[[*lead, *rest, *tail, geom]]
     rank = pd.to_numeric(sites["rank"], errors="coerce").astype(float)
-    excl = sites["excluded"].fillna(True).astype(bool)
-    key = pd.DataFrame({"excl": excl.to_numpy(), "rank": rank.fillna(np.inf).to_numpy(),
+    state = site_statuses(sites).map({s: i for i, s in enumerate(SITE_STATUSES)})
+    key = pd.DataFrame({"excl": state.to_numpy(), "rank": rank.fillna(np.inf).to_numpy(),
                         "id": sites.index.astype(str)})
     order = key.sort_values(["excl", "rank", "id"], kind="stable").index.to_numpy()
     return sites.iloc[order]

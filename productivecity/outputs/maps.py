@@ -56,6 +56,7 @@ from productivecity._validate import require_columns
 from productivecity.crs import crs_label, metric_crs_of, north_angle_deg, to_crs
 from productivecity.io import atomic_path
 from productivecity.outputs.attribution import attribution, layer_credits
+from productivecity.siting.scoring import site_statuses, status_counts
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,11 @@ STYLE = {
     "hub": "#d1495b",
     "excluded_fill": "#ebe8e2",
     "excluded_hatch": "#b5aea3",
+    # "no data" (a site not assessable, an indicator without a value): pale, dotted,
+    # dashed edge, so that it never reads as "excluded by a rule" (hatched)
+    "no_data_fill": "#f6f6f4",
+    "no_data_edge": "#9a9a9a",
+    "no_data_hatch": "....",
     "no_value": "#d9d9d9",
     "top_edge": "#1f1f1f",
     "text": "#222222",
@@ -124,7 +130,8 @@ _PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None, "ModDa
 _SVG_METADATA = {"Creator": None, "Date": None, "Format": None, "Type": None}
 
 
-_RESULT_COLUMNS = {"score", "rank", "excluded", "excluded_reason", "topk_share", "rank_p05",
+_RESULT_COLUMNS = {"score", "rank", "excluded", "excluded_reason", "status", "missing_inputs",
+                   "topk_share", "rank_p05",
                    "rank_p50", "rank_p95", "rank_min", "rank_max"}
 
 
@@ -381,11 +388,17 @@ def _draw_overlays(sheet: _Sheet, layers, lang: str, handles: list) -> None:
 
 def _draw_sites(sheet: _Sheet, sites: gpd.GeoDataFrame, values: pd.Series, *, cmap,
                 norm, lang: str, handles: list, hatch_excluded: bool) -> None:
-    """Fill sites by ``values``; NaN → grey; excluded → hatched (below the values)."""
+    """Fill sites by ``values``.
+
+    Excluded by a rule → hatched; not assessable (score map) or no value
+    (indicator map) → "no data" (pale, dotted, dashed edge); any other site
+    without a value → grey.
+    """
     ax, s = sheet.ax, sheet.scale
     v = pd.to_numeric(values, errors="coerce").astype(float)
-    excluded = (sites["excluded"].fillna(True).astype(bool) if "excluded" in sites.columns
-                else pd.Series(False, index=sites.index))
+    status = (site_statuses(sites) if {"status", "excluded"} & set(sites.columns)
+              else pd.Series("eligible", index=sites.index))
+    excluded = status.eq("excluded")
     has = v.notna()
     lw = 0.15 * s
     if hatch_excluded and excluded.any():
@@ -395,7 +408,16 @@ def _draw_sites(sheet: _Sheet, sites: gpd.GeoDataFrame, values: pd.Series, *, cm
         handles.append((Patch(facecolor=STYLE["excluded_fill"],
                               edgecolor=STYLE["excluded_hatch"], hatch="////", linewidth=lw),
                         _i18n.text("excluded", lang)))
-    novalue = ~has & ~(excluded if hatch_excluded else False)
+    # score map: the not-assessable sites; indicator map: every site without a value
+    no_data = ~has & (status.eq("not assessable") if hatch_excluded else True)
+    if no_data.any():
+        sites[no_data].plot(ax=ax, facecolor=STYLE["no_data_fill"],
+                            edgecolor=STYLE["no_data_edge"], hatch=STYLE["no_data_hatch"],
+                            linestyle="--", linewidth=lw, zorder=8, aspect=None)
+        handles.append((Patch(facecolor=STYLE["no_data_fill"], edgecolor=STYLE["no_data_edge"],
+                              hatch=STYLE["no_data_hatch"], linestyle="--", linewidth=lw),
+                        _i18n.text("not_assessable" if hatch_excluded else "no_data", lang)))
+    novalue = ~has & ~(excluded if hatch_excluded else False) & ~no_data
     if novalue.any():
         sites[novalue].plot(ax=ax, facecolor=STYLE["no_value"], edgecolor="white",
                             linewidth=lw, zorder=8, aspect=None)
@@ -417,8 +439,8 @@ def _top_sites(sites: gpd.GeoDataFrame, k: int) -> gpd.GeoDataFrame:
         return sites.iloc[:0]
     rank = pd.to_numeric(sites["rank"], errors="coerce")
     keep = rank.notna() & (rank <= k)
-    if "excluded" in sites.columns:
-        keep &= ~sites["excluded"].fillna(True).astype(bool)
+    if {"status", "excluded"} & set(sites.columns):
+        keep &= site_statuses(sites).eq("eligible")
     top = sites[keep].assign(_rank=rank[keep])
     top = top.reset_index(names="_site_id") if top.index.name is None else top.reset_index()
     return top.sort_values(["_rank", top.columns[0]], kind="stable")
@@ -709,8 +731,10 @@ def _default_subtitle(layers, sites: gpd.GeoDataFrame, lang: str) -> str:
     parts = []
     if area is not None and "name" in area.columns:
         parts.append(str(area["name"].iloc[0]))
-    n_excl = int(sites["excluded"].fillna(True).astype(bool).sum()) if "excluded" in sites else 0
-    parts.append(_i18n.text("sites_n", lang, n=len(sites), e=n_excl))
+    counts = (status_counts(sites) if {"status", "excluded"} & set(sites.columns)
+              else {"excluded": 0, "not assessable": 0})
+    parts.append(_i18n.text("sites_n", lang, n=len(sites), e=counts["excluded"],
+                            a=counts["not assessable"]))
     return " · ".join(parts)
 
 

@@ -28,6 +28,7 @@ from productivecity.outputs.maps import (
     _rc,
     indicator_columns,
 )
+from productivecity.siting.scoring import site_statuses, status_counts
 
 logger = logging.getLogger(__name__)
 
@@ -106,8 +107,51 @@ def exclusion_counts(reasons: pd.Series) -> tuple[pd.Series, pd.Series]:
             rest.value_counts())
 
 
-def _backtest_section(backtest: pd.DataFrame, t, excluded: pd.Series) -> list[str]:
-    """Return the HTML of the back-test: each existing hub's site, rank and percentile."""
+def coverage_section(coverage: pd.DataFrame | None, lang: str = "en") -> list[str]:
+    """HTML of the data-coverage table: per unit, the sites' states and missing inputs.
+
+    Parameters
+    ----------
+    coverage : DataFrame or None
+        As :func:`productivecity.siting.coverage.data_coverage` (index: unit
+        name; ``sites_n``, ``eligible_n``, ``excluded_n``, ``not_assessable_n``,
+        ``missing_inputs``); None or empty gives nothing.
+    lang : {"en", "nl", "fr"}
+
+    Returns
+    -------
+    list of str
+        A heading, a note, the table of the units with sites and a line
+        naming the units without a candidate site.
+    """
+    if coverage is None or not len(coverage):
+        return []
+    from productivecity.siting.coverage import OUTSIDE_UNITS
+
+    if "unit" in coverage.columns:  # as written to the GeoPackage (index reset)
+        coverage = coverage.set_index("unit")
+    e = html.escape
+    t = lambda key, **kw: e(_i18n.text(key, lang, **kw))  # noqa: E731
+    has = coverage["sites_n"].astype(int) > 0
+    rows = [[e(t("outside_units") if str(unit) == OUTSIDE_UNITS else str(unit)),
+             int(r["sites_n"]), int(r["eligible_n"]), int(r["excluded_n"]),
+             int(r["not_assessable_n"]), e(str(r.get("missing_inputs") or ""))]
+            for unit, r in coverage[has].iterrows()]
+    out = [f"<h2>{t('coverage')}</h2>", f"<p>{t('coverage_note')}</p>",
+           _html_table([t("unit"), t("sites"), t("eligible"), t("excluded_short"),
+                        t("not_assessable"), t("coverage_missing")], rows)]
+    if (~has).any():
+        names = ", ".join(str(u) for u in coverage.index[~has])
+        out.append(f"<p>{t('coverage_empty', n=int((~has).sum()), names=names)}</p>")
+    return out
+
+
+def _backtest_section(backtest: pd.DataFrame, t, excluded: pd.Series,
+                      lang: str = "en") -> list[str]:
+    """Return the HTML of the back-test: each existing hub's site, rank and percentile.
+
+    ``excluded``: True for every site without a score (excluded or not assessable).
+    """
     e = html.escape
     bt = backtest.set_index("hub_id") if "hub_id" in backtest.columns else backtest
     rows = [f"<h2>{t('backtest')}</h2>",
@@ -121,6 +165,9 @@ def _backtest_section(backtest: pd.DataFrame, t, excluded: pd.Series) -> list[st
                      if pd.notna(name) and str(name) != str(site) else e(str(site)))
         status = str(row.get("status", ""))
         why = str(row.get("excluded_reason") or "")
+        gaps = row.get("missing_inputs")
+        if status == "not assessable" and isinstance(gaps, str) and gaps:
+            why = ", ".join(_i18n.column_label(c, lang, unit=False) for c in gaps.split("; "))
         key = "backtest_" + status.replace(" ", "_")
         status_cell = (t(key) if key in _i18n._TERMS else e(status)) + (
             f": {e(why)}" if why else "")
@@ -133,6 +180,73 @@ def _backtest_section(backtest: pd.DataFrame, t, excluded: pd.Series) -> list[st
                     f"<td>{status_cell}</td></tr>")
     rows.append("</table>")
     return rows
+
+
+def demand_section(demand: Mapping | None, lang: str = "en") -> list[str]:
+    """Return the HTML line stating the demand: whom it counts and how many.
+
+    Parameters
+    ----------
+    demand : mapping or None
+        ``definition`` (str), ``total_n`` (persons) and optionally ``jobseekers_n``
+        (all job seekers, for the share); None or no definition gives nothing.
+    lang : {"en", "nl", "fr"}
+
+    Examples
+    --------
+    >>> line = demand_section({"definition": "job seekers with education: low",
+    ...                        "total_n": 15907.0, "jobseekers_n": 91629.0})[0]
+    >>> line.split("</b> ")[1]
+    'job seekers with education: low — 15,907 persons (17.4 % of 91,629 job seekers)</p>'
+    """
+    if not demand or not demand.get("definition"):
+        return []
+    e = html.escape
+    total, all_n = demand.get("total_n"), demand.get("jobseekers_n")
+    count = ""
+    if total is not None and pd.notna(total):
+        count = f" — {_i18n.text('demand_persons', lang, n=f'{float(total):,.0f}')}"
+        if all_n and pd.notna(all_n) and float(all_n) > 0:
+            count += " (" + _i18n.text("demand_share", lang,
+                                       pct=f"{100 * float(total) / float(all_n):.1f}",
+                                       n=f"{float(all_n):,.0f}") + ")"
+    return [f"<p class='demand'><b>{e(_i18n.text('demand_target', lang))}:</b> "
+            f"{e(str(demand['definition']) + count)}</p>"]
+
+
+def completeness_section(completeness: Sequence[Mapping] | pd.DataFrame | None,
+                         lang: str = "en") -> list[str]:
+    """Return the HTML table of building-footprint completeness per municipality.
+
+    Parameters
+    ----------
+    completeness : sequence of mappings, DataFrame or None
+        Rows with ``name``, ``mapped_n``, ``reference_n``, ``completeness``,
+        ``footprint_share_pct``, ``status`` (``complete`` / ``incomplete`` /
+        ``unchecked``) and ``weights`` (what spread the demand there); None or
+        empty gives nothing.
+    lang : {"en", "nl", "fr"}
+    """
+    if completeness is None or len(completeness) == 0:
+        return []
+    rows = (completeness.reset_index().to_dict("records")
+            if isinstance(completeness, pd.DataFrame) else list(completeness))
+    e = html.escape
+    t = lambda key, **kw: e(_i18n.text(key, lang, **kw))  # noqa: E731
+
+    def num(v, fmt):
+        return "–" if v is None or pd.isna(v) else format(float(v), fmt)
+
+    body = [[e(str(r.get("name", r.get("unit", "")))), num(r.get("mapped_n"), ",.0f"),
+             num(r.get("reference_n"), ",.0f"),
+             num(None if r.get("completeness") is None else 100 * r["completeness"], ".0f"),
+             num(r.get("footprint_share_pct"), ".1f"),
+             t("completeness_" + str(r.get("status", "unchecked"))),
+             e(str(r.get("weights") or "–"))] for r in rows]
+    return [f"<h2>{t('completeness')}</h2><p>{t('completeness_note')}</p>",
+            _html_table([t("unit_name"), t("completeness_mapped"), t("completeness_reference"),
+                         t("completeness_pct"), t("completeness_footprint"), t("status"),
+                         t("completeness_weights")], body)]
 
 
 def write_report(
@@ -153,6 +267,10 @@ def write_report(
     figure_dpi: int = 110,
     missing_inputs: pd.DataFrame | None = None,
     backtest: pd.DataFrame | None = None,
+    demand: Mapping | None = None,
+    completeness: Sequence[Mapping] | pd.DataFrame | None = None,
+    places: gpd.GeoDataFrame | None = None,
+    coverage: pd.DataFrame | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write an HTML report of the ranking: top sites, breakdown, stability, maps.
@@ -199,6 +317,25 @@ def write_report(
         The existing hubs' own sites, as
         :func:`productivecity.siting.backtest.backtest_hubs` (index or column
         ``hub_id``): a section with each hub's site, rank and percentile.
+    demand : mapping, optional
+        The demand counted (``definition``: whom, in words; ``total_n``: persons;
+        ``jobseekers_n``: all job seekers), as the run's demand step gives it: a
+        line near the summary (:func:`demand_section`).
+    completeness : sequence of mappings or DataFrame, optional
+        Building-footprint completeness per municipality, as the run's demand
+        step gives it (rows with ``unit``, ``name``, ``mapped_n``,
+        ``reference_n``, ``completeness``, ``footprint_share_pct``, ``status``,
+        ``weights``): a table of its own (:func:`completeness_section`).
+    places : GeoDataFrame, optional
+        Candidate places (:func:`productivecity.siting.places.group_places`,
+        with the stability of :func:`~productivecity.siting.places.place_stability`):
+        the top table then lists the ``top_k`` best places (name, best cell,
+        score, stability, cells, area and the best cell's breakdown and
+        indicators) instead of the ``top_k`` best cells.
+    coverage : DataFrame, optional
+        Data coverage per unit, as
+        :func:`productivecity.siting.coverage.data_coverage`: a section of its
+        own (:func:`coverage_section`).
     overwrite : bool, default False
 
     Returns
@@ -214,8 +351,9 @@ def write_report(
         indicators = ([c.column for c in spec.criteria if c.column in table.columns]
                       if spec is not None else indicator_columns(table))
     k_mc = stability_top_k if stability_top_k is not None else getattr(stability, "top_k", None)
-    excl = table["excluded"].fillna(True).astype(bool)
-    top = table[~excl & (pd.to_numeric(table["rank"], errors="coerce") <= top_k)]
+    status = site_statuses(table)
+    excl = status.eq("excluded")  # failed a rule; "not assessable" sites lack data
+    top = table[status.eq("eligible") & (pd.to_numeric(table["rank"], errors="coerce") <= top_k)]
     palette = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
                "#ff9da7", "#9c755f", "#bab0ac"]
     colours = {c: palette[i % len(palette)] for i, c in enumerate(contrib)}
@@ -238,10 +376,14 @@ def write_report(
         sub.append(f"{t('date')}: {e(str(date))}")
     if sub:
         out.append(f"<p class='sub'>{' · '.join(sub)}</p>")
+    out += demand_section(demand, lang)
 
     # summary
     out.append(f"<h2>{t('summary')}</h2>")
-    out.append(f"<p>{t('sites_n', n=len(table), e=int(excl.sum()))}</p>")
+    counts = status_counts(table)
+    states = t("sites_states", n=len(table), g=counts["eligible"], e=counts["excluded"],
+               a=counts["not assessable"])
+    out.append(f"<p>{states}</p>")
     if excl.any() and "excluded_reason" in table.columns:
         first, also = exclusion_counts(table.loc[excl, "excluded_reason"])
         if len(first):
@@ -264,31 +406,52 @@ def write_report(
                        f"<td class='n'>{float(spec.weights[c.name]):.3f}</td></tr>")
         out.append("</table>")
 
-    # top sites
-    out.append(f"<h2>{t('top_sites')}</h2>")
+    # top sites (or places)
+    if places is not None:
+        top_places = places.sort_values("rank", kind="stable").head(top_k)
+        best_ids = top_places["best_site_id"].astype(str)
+        by_id = pd.Series(table.index, index=table.index.astype(str))
+        top = table.loc[by_id.reindex(best_ids).dropna().to_numpy()]
+        pmax = pd.to_numeric(top["score"], errors="coerce").max() if len(top) else 1.0
+        smax = float(pmax) if pd.notna(pmax) and pmax > 0 else 1.0
+    out.append(f"<h2>{t('top_places' if places is not None else 'top_sites')}</h2>")
+    if places is not None and "radius_m" in places.attrs:
+        radius = f"{float(places.attrs['radius_m']):g}"
+        out.append(f"<p>{t('places_note', radius=radius)}</p>")
     if contrib:
         out.append("<p class='key'>" + "".join(
             f"<span style='background:{colours[c]}'></span>"
             f"{e(_i18n.column_label(c, lang))}" for c in contrib) + "</p>")
-    has_stab = "topk_share" in table.columns
-    head = [t("rank"), t("site"), t("score_short")]
+    has_stab = ("topk_share" in table.columns if places is None
+                else "topk_share" in places.columns)
+    head = [t("rank"), t("site" if places is None else "place"), t("score_short")]
     if has_stab:
         head += [t("topk_share", k=k_mc if k_mc is not None else "k"), t("rank_interval")]
+    if places is not None:
+        head += [t("cells_n"), t("place_area_ha")]
     head += [t("breakdown")] + [e(_i18n.column_label(c, lang)) for c in contrib]
     head += [e(_i18n.column_label(c, lang)) for c in indicators]
     out.append("<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>")
+    place_rows = (dict(zip(best_ids, top_places.to_dict("records"), strict=True))
+                  if places is not None else {})
     for sid, row in top.iterrows():
+        prow = place_rows.get(str(sid))
         name = row.get("place_name")
         label = (f"{e(str(name))}<br><small>{e(str(sid))}</small>" if pd.notna(name)
                  and str(name) != str(sid) else e(str(sid)))
-        cells = [f"<td class='n'><b>{_cell(row['rank'])}</b></td>", f"<td>{label}</td>",
+        stab = prow if prow is not None else row  # a place's stability, else the cell's
+        rank = prow["rank"] if prow is not None else row["rank"]
+        cells = [f"<td class='n'><b>{_cell(rank)}</b></td>", f"<td>{label}</td>",
                  f"<td class='n'>{_cell(row['score'])}</td>"]
         if has_stab:
-            share = row.get("topk_share")
+            share = stab.get("topk_share")
             cells.append(f"<td class='n'>{'–' if pd.isna(share) else f'{share * 100:.0f} %'}"
                          "</td>")
-            cells.append(f"<td class='n'>{_cell(row.get('rank_p05'))}–"
-                         f"{_cell(row.get('rank_p95'))}</td>")
+            cells.append(f"<td class='n'>{_cell(stab.get('rank_p05'))}–"
+                         f"{_cell(stab.get('rank_p95'))}</td>")
+        if prow is not None:
+            cells += [f"<td class='n'>{_cell(int(prow['cells_n']))}</td>",
+                      f"<td class='n'>{_cell(prow['area_ha'])}</td>"]
         segs = []
         for c in contrib:
             v = float(row[c]) if pd.notna(row[c]) else 0.0
@@ -301,8 +464,11 @@ def write_report(
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</table>")
 
+    out += coverage_section(coverage, lang)
     if backtest is not None and len(backtest):
-        out += _backtest_section(backtest, t, excl)
+        out += _backtest_section(backtest, t, ~status.eq("eligible"), lang)
+
+    out += completeness_section(completeness, lang)
 
     # maps
     if figures:

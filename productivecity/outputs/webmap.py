@@ -44,6 +44,7 @@ from productivecity.crs import crs_label
 from productivecity.io import atomic_path
 from productivecity.outputs.attribution import attribution, layer_credits
 from productivecity.outputs.maps import STYLE, _check_sites, _layer, _top_sites, indicator_columns
+from productivecity.siting.scoring import site_statuses, status_counts
 
 logger = logging.getLogger(__name__)
 
@@ -120,8 +121,10 @@ def site_popup_html(row: pd.Series, *, site_id, lang: str = "en",
     ----------
     row : pandas.Series
         One row of the sites table (``score``, ``rank``, ``excluded``,
-        ``excluded_reason``, ``contrib_*``, stability and indicator columns as
-        available).
+        ``excluded_reason``, ``status``, ``missing_inputs``, ``contrib_*``,
+        stability and indicator columns as available). An excluded site says
+        "excluded: <reason>"; a not-assessable one "not assessable: no value
+        for <labels of the missing inputs>".
     site_id : object
         The site's id (the table index).
     lang : {"nl", "fr", "en"}
@@ -145,11 +148,23 @@ def site_popup_html(row: pd.Series, *, site_id, lang: str = "en",
              else f"{e(t('site'))} {e(str(site_id))}")
     parts = [f"<div class='pc-popup'><h4>{title}</h4>"]
     excluded = bool(row.get("excluded", False)) if pd.notna(row.get("excluded", False)) else True
+    not_assessable = not excluded and row.get("status") == "not assessable"
     if excluded:
         reason = row.get("excluded_reason", "")
         parts.append(f"<p class='pc-excl'><b>{e(t('excluded'))}</b>"
                      + (f": {e(str(reason))}" if isinstance(reason, str) and reason else "")
                      + "</p>")
+        gaps = row.get("missing_inputs", "")
+        if isinstance(gaps, str) and gaps:  # the inputs missing beside the rule failed
+            labels = ", ".join(_i18n.column_label(c, lang, unit=False) for c in gaps.split("; "))
+            parts.append(f"<p class='pc-na'>{e(t('no_value_for', labels=labels))}</p>")
+    elif not_assessable:
+        gaps = row.get("missing_inputs", "")
+        labels = ", ".join(_i18n.column_label(c, lang, unit=False)
+                           for c in (gaps.split("; ") if isinstance(gaps, str) and gaps else []))
+        parts.append(f"<p class='pc-na'><b>{e(t('not_assessable_because', labels=labels))}</b>"
+                     "</p>" if labels else
+                     f"<p class='pc-na'><b>{e(t('not_assessable'))}</b></p>")
     elif "score" in row.index:
         rank = row.get("rank")
         of = f" / {n_ranked}" if n_ranked else ""
@@ -208,6 +223,7 @@ html, body {margin:0; padding:0; height:100%; font-family:'DejaVu Sans',Verdana,
 .pc-popup th {text-align:left; padding-top:4px;} .pc-popup td {padding:1px 4px;
   vertical-align:middle;} .pc-num {text-align:right; white-space:nowrap;}
 .pc-bar {display:inline-block; height:9px; background:#3b8bc2;} .pc-excl {color:#8a3b2e;}
+.pc-na {color:#666666;}
 """
 
 
@@ -323,15 +339,21 @@ def web_map(
     if hi == lo:
         lo, hi = lo - 0.5, hi + 0.5
     cm = mpl.colormaps[cmap]
-    excluded = sites["excluded"].fillna(True).astype(bool)
-    n_ranked = int((~excluded).sum())
+    status = site_statuses(sites)
+    excluded = status.eq("excluded")
+    counts = status_counts(sites)
+    n_ranked = counts["eligible"]
     props = []
     for sid, row in sites.drop(columns=sites.geometry.name).iterrows():
         v = values.loc[sid]
-        if excluded.loc[sid] or np.isnan(v):
-            style = {"color": "#9c958a", "weight": 0.8, "dashArray": "3 3",
-                     "fillColor": STYLE["excluded_fill"], "fillOpacity": 0.7}
+        if excluded.loc[sid]:  # failed a rule: solid edge, the excluded fill
+            style = {"color": "#9c958a", "weight": 0.8,
+                     "fillColor": STYLE["excluded_fill"], "fillOpacity": 0.8}
             tip = f"{sid} · {_i18n.text('excluded', lang)}"
+        elif np.isnan(v):  # not assessable or no value: pale, dashed
+            style = {"color": STYLE["no_data_edge"], "weight": 0.8, "dashArray": "2 4",
+                     "fillColor": STYLE["no_data_fill"], "fillOpacity": 0.4}
+            tip = f"{sid} · {_i18n.text('not_assessable', lang)}"
         else:
             style = {"color": "#ffffff", "weight": 0.6,
                      "fillColor": _hex(cm((v - lo) / (hi - lo))), "fillOpacity": 0.85}
@@ -425,7 +447,8 @@ def web_map(
     keys = layer_credits(layers) if sources is None else list(sources)
     t = functools.partial(_i18n.text, lang=lang)
     head = html.escape(title or t("overview_title"))
-    sub = html.escape(t("sites_n", n=len(sites), e=int(excluded.sum())))
+    sub = html.escape(t("sites_n", n=len(sites), e=counts["excluded"],
+                        a=counts["not assessable"]))
     if date is not None:
         sub += f" · {html.escape(t('date'))}: {html.escape(str(date))}"
     ramp = ", ".join(_hex(cm(x)) for x in np.linspace(0, 1, 11))
@@ -434,7 +457,10 @@ def web_map(
         f"</b><div class='pc-ramp' style='background:linear-gradient(to right, {ramp})'></div>"
         f"<div class='pc-ends'><span>{_fmt(lo)}</span><span>{_fmt(hi)}</span></div>"
         f"<div class='pc-row'><span class='pc-sw' style='background:{STYLE['excluded_fill']};"
-        f"border:1px dashed #9c958a'></span>{html.escape(t('excluded'))}</div>"
+        f"border:1px solid #9c958a'></span>{html.escape(t('excluded'))}</div>"
+        f"<div class='pc-row'><span class='pc-sw' style='background:{STYLE['no_data_fill']};"
+        f"border:1px dashed {STYLE['no_data_edge']}'></span>"
+        f"{html.escape(t('not_assessable'))}</div>"
         f"<div class='pc-row'><span class='pc-sw' style='background:{STYLE['industrial_fill']};"
         f"border:1px solid {STYLE['industrial_outline']}'></span>"
         f"{html.escape(t('industrial_zones'))}</div>"

@@ -14,7 +14,8 @@ excluded*; this module makes each of those an explicit, inspectable object:
   criterion over the eligible sites, and scores them by weighted linear
   combination (WLC) or ordered weighted averaging (OWA). Per site it returns the
   contribution of each criterion (they add up to the score), the score, the rank
-  and, for excluded sites, the reason.
+  and its state: eligible, excluded by a rule (which one, the value, the limit)
+  or not assessable (which inputs have no value there).
 * :func:`monte_carlo_weights` perturbs the weights (Dirichlet around the given
   weights, seeded) and reports per site how often it stays in the top k and its
   rank interval; :func:`one_at_a_time` sweeps each criterion's weight from 0 to 1.
@@ -49,11 +50,16 @@ from productivecity.siting.criteria import (
 )
 from productivecity.siting.scoring import (
     PRECISION_BY_SUFFIX,
+    SITE_STATUSES,
     SuitabilityResult,
     exclusion_reasons,
     indicator_precision,
+    missing_inputs,
     score_sites,
+    site_status,
+    site_statuses,
     standardise,
+    status_counts,
 )
 from productivecity.siting.sensitivity import (
     MonteCarloResult,
@@ -75,6 +81,7 @@ __all__ = [
     "OneAtATimeResult",
     "PRECISION_BY_SUFFIX",
     "RANDOM_INDEX",
+    "SITE_STATUSES",
     "STANDARDISATIONS",
     "SensitivitySettings",
     "SuitabilityResult",
@@ -86,9 +93,13 @@ __all__ = [
     "exclusion_reasons",
     "indicator_precision",
     "load_criteria",
+    "missing_inputs",
     "monte_carlo_weights",
     "one_at_a_time",
     "sample_weights",
     "score_sites",
+    "site_status",
+    "site_statuses",
     "standardise",
+    "status_counts",
 ]

@@ -21,11 +21,11 @@ from productivecity.crs import to_crs
 logger = logging.getLogger(__name__)
 
 #: ``status`` values of :func:`backtest_hubs`.
-BACKTEST_STATUSES = ("eligible", "excluded", "no site")
-#: Columns of :func:`backtest_hubs` (index ``hub_id``), in order; ``type`` and
-#: ``site_name`` only when the inputs have them.
+BACKTEST_STATUSES = ("eligible", "excluded", "not assessable", "no site")
+#: Columns of :func:`backtest_hubs` (index ``hub_id``), in order; ``type``,
+#: ``site_name`` and ``missing_inputs`` only when the inputs have them.
 BACKTEST_COLUMNS = ("name", "type", "site_id", "site_name", "match", "distance_m", "status",
-                    "score", "rank", "percentile_pct", "excluded_reason")
+                    "score", "rank", "percentile_pct", "excluded_reason", "missing_inputs")
 
 
 def backtest_hubs(ranked: gpd.GeoDataFrame, hubs: gpd.GeoDataFrame, *,
@@ -37,8 +37,9 @@ def backtest_hubs(ranked: gpd.GeoDataFrame, hubs: gpd.GeoDataFrame, *,
     ranked : GeoDataFrame
         Ranked candidate sites (index = site id) with ``score``, ``rank`` (1 =
         best, missing for excluded sites) and ``excluded`` (bool); optionally
-        ``excluded_reason``, ``kind`` (``"grid"`` for grid cells) and
-        ``place_name`` (the site's human name).
+        ``excluded_reason``, ``missing_inputs`` (a site without a score that
+        is not excluded is "not assessable"), ``kind`` (``"grid"`` for grid
+        cells) and ``place_name`` (the site's human name).
     hubs : GeoDataFrame
         Existing hubs (index = hub id), points, e.g. the ``hubs`` layer (already
         clipped to the study area); ``name`` and ``type`` are used when present.
@@ -52,17 +53,21 @@ def backtest_hubs(ranked: gpd.GeoDataFrame, hubs: gpd.GeoDataFrame, *,
     -------
     DataFrame
         One row per hub (index ``hub_id``), eligible first by rank, then
-        excluded, then those without a site (ties by hub id). Columns: ``name``,
+        excluded, then not assessable, then those without a site (ties by hub
+        id). Columns: ``name``,
         ``type`` (when the hubs have it), ``site_id`` (missing: no site),
         ``site_name`` (when the sites have ``place_name``), ``match``
         (``"within"``: the site contains the hub; ``"nearest"``: nearest
         site within ``max_distance_m``; ``"none"``), ``distance_m`` (hub to
         site, 0 within; for a hub with no site, to the nearest candidate
-        site), ``status`` (``"eligible"`` / ``"excluded"`` / ``"no site"``),
+        site), ``status`` (``"eligible"`` / ``"excluded"`` / ``"not
+        assessable"`` / ``"no site"``),
         ``score``, ``rank``, ``percentile_pct`` (share of the
         eligible sites that rank at or below the hub's site, %: 100 = the best
         site, missing for excluded or no site) and ``excluded_reason`` ("" when
-        eligible or no site). A hub on an excluded site is kept, with its reason.
+        eligible or no site), ``missing_inputs`` (when ``ranked`` has it: the
+        inputs missing at a not-assessable site, else ""). A hub on an excluded
+        or not-assessable site is kept, with its reason or missing inputs.
 
     Raises
     ------
@@ -142,7 +147,9 @@ def backtest_hubs(ranked: gpd.GeoDataFrame, hubs: gpd.GeoDataFrame, *,
     pos = np.where(found, site_pos, 0)
     hub_excl = found & excluded[pos]
     hub_elig = found & eligible[pos]
-    status = np.where(~found, "no site", np.where(hub_elig, "eligible", "excluded"))
+    hub_na = found & ~hub_elig & ~hub_excl  # no score, no rule failed: no data there
+    status = np.select([~found, hub_elig, hub_excl], ["no site", "eligible", "excluded"],
+                       "not assessable")
     r = np.where(found, rank[pos], np.nan)
     pct = np.where(hub_elig, 100.0 * (eligible_n - r + 1) / max(eligible_n, 1), np.nan)
     data = {"name": (hubs["name"].astype(str).to_numpy() if "name" in hubs.columns
@@ -158,12 +165,17 @@ def backtest_hubs(ranked: gpd.GeoDataFrame, hubs: gpd.GeoDataFrame, *,
         "score": np.where(found, score[pos], np.nan), "rank": r, "percentile_pct": pct,
         "excluded_reason": np.where(hub_excl, reasons[pos], ""),
     })
+    if "missing_inputs" in ranked.columns:
+        gaps = ranked["missing_inputs"].fillna("").astype(str).to_numpy()
+        data["missing_inputs"] = np.where(hub_na, gaps[pos], "")
     out = pd.DataFrame(data, index=pd.Index(hubs.index.astype(str), name="hub_id"))
-    order_key = pd.Series(np.select([hub_elig, hub_excl], [0, 1], 2), index=out.index)
+    order_key = pd.Series(np.select([hub_elig, hub_excl, hub_na], [0, 1, 2], 3),
+                          index=out.index)
     out = (out.assign(_o=order_key.to_numpy(), _r=np.nan_to_num(r, nan=np.inf))
            .sort_values(["_o", "_r", "hub_id"], kind="stable").drop(columns=["_o", "_r"]))
-    logger.info("back-test: %d hub(s): %d on eligible sites, %d on excluded sites, %d on no "
-                "site (%d eligible sites)", len(out), int(hub_elig.sum()), int(hub_excl.sum()),
+    logger.info("back-test: %d hub(s): %d on eligible sites, %d on excluded sites, %d on "
+                "not-assessable sites, %d on no site (%d eligible sites)", len(out),
+                int(hub_elig.sum()), int(hub_excl.sum()), int(hub_na.sum()),
                 int((~found).sum()), eligible_n)
     return out
 
@@ -182,7 +194,8 @@ def backtest_summary(table: pd.DataFrame, ranked: gpd.GeoDataFrame) -> dict:
     -------
     dict
         ``eligible_n`` (eligible sites the percentiles are among), ``hubs_n``,
-        ``eligible_hubs_n``, ``excluded_hubs_n``, ``no_site_hubs_n``,
+        ``eligible_hubs_n``, ``excluded_hubs_n``, ``not_assessable_hubs_n``,
+        ``no_site_hubs_n``,
         ``median_percentile_pct`` (over the hubs on eligible sites, None if
         none) and ``hubs`` (the rows, with ``hub_id``).
     """
@@ -193,6 +206,7 @@ def backtest_summary(table: pd.DataFrame, ranked: gpd.GeoDataFrame) -> dict:
     return {"eligible_n": eligible_n, "hubs_n": int(len(table)),
             "eligible_hubs_n": int(table["status"].eq("eligible").sum()),
             "excluded_hubs_n": int(table["status"].eq("excluded").sum()),
+            "not_assessable_hubs_n": int(table["status"].eq("not assessable").sum()),
             "no_site_hubs_n": int(table["status"].eq("no site").sum()),
             "median_percentile_pct": float(pct.median()) if len(pct) else None,
             "hubs": rows.to_dict("records")}

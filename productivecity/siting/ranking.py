@@ -23,8 +23,10 @@ def rank_sites(sites: gpd.GeoDataFrame, spec, *, progress: bool = False):
     -------
     ranked : GeoDataFrame
         The sites with ``score``, ``rank``, ``contrib_<criterion>``, ``excluded``,
-        ``excluded_reason`` and the Monte-Carlo columns ``topk_share``, ``rank_p05``,
-        ``rank_p50``, ``rank_p95`` (aligned to the input index).
+        ``excluded_reason``, ``status``, ``missing_inputs`` (see
+        :func:`~productivecity.siting.scoring.site_status`) and the Monte-Carlo
+        columns ``topk_share``, ``rank_p05``, ``rank_p50``, ``rank_p95``
+        (aligned to the input index).
     result : SuitabilityResult
     monte_carlo : MonteCarloResult
     one_at_a_time : OneAtATimeResult
@@ -40,7 +42,7 @@ def rank_sites(sites: gpd.GeoDataFrame, spec, *, progress: bool = False):
     >>> spec = pc.load_criteria(example_path("brussels-canal"))
     >>> ranked, result, monte_carlo, one_at_a_time = pc.rank_sites(table, spec)
     >>> len(ranked) == len(table), int(ranked["rank"].max())
-    (True, 15)
+    (True, 17)
     >>> ranked.columns[-4:].tolist()
     ['topk_share', 'rank_p05', 'rank_p50', 'rank_p95']
     """

@@ -200,8 +200,79 @@ def _truthy(series: pd.Series, *, column: str) -> pd.Series:
     return out.astype("boolean")
 
 
+#: The states of a candidate site, in the order outputs list them.
+SITE_STATUSES = ("eligible", "excluded", "not assessable")
+
+
+def site_statuses(table: pd.DataFrame) -> pd.Series:
+    """Each scored site's state: ``"eligible"``, ``"excluded"`` or ``"not assessable"``.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Scored sites: the ``status`` column of :func:`score_sites` when present
+        (missing values read as "not assessable"); otherwise derived from
+        ``excluded`` (missing = excluded) and ``score`` (a site that is not
+        excluded and has no score is not assessable).
+
+    Returns
+    -------
+    pandas.Series of str
+        Named ``status``, aligned to ``table.index``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"score": [0.5, None, None], "excluded": [False, True, False]})
+    >>> site_statuses(t).tolist()
+    ['eligible', 'excluded', 'not assessable']
+    """
+    if "status" in table.columns:
+        return table["status"].fillna("not assessable").astype(str).rename("status")
+    excluded = (table["excluded"].fillna(True).astype(bool) if "excluded" in table.columns
+                else pd.Series(False, index=table.index))
+    scored = (table["score"].notna() if "score" in table.columns
+              else pd.Series(True, index=table.index))
+    status = np.select([excluded.to_numpy(), scored.to_numpy()], ["excluded", "eligible"],
+                       "not assessable")
+    return pd.Series(status, index=table.index, dtype=object, name="status")
+
+
+def status_counts(table: pd.DataFrame) -> dict[str, int]:
+    """Count the sites per state (:func:`site_statuses`), every state listed.
+
+    Returns
+    -------
+    dict
+        ``{"eligible": n, "excluded": n, "not assessable": n}``.
+    """
+    counts = site_statuses(table).value_counts()
+    return {s: int(counts.get(s, 0)) for s in SITE_STATUSES}
+
+
+def _validate_site_columns(sites: pd.DataFrame, spec: CriteriaSpec) -> None:
+    """Raise SchemaError unless ``sites`` has every (numeric) column ``spec`` names."""
+    require_columns(sites, spec.columns, what="candidate sites")
+    require_numeric(sites, [c.column for c in spec.criteria], what="candidate sites")
+    require_numeric(
+        sites,
+        [c.column for c in spec.constraints if not c.exclude_if_true],
+        what="candidate sites",
+    )
+
+
+def _joined(parts: list[pd.Series], index: pd.Index, name: str) -> pd.Series:
+    """Join the non-empty strings of ``parts`` per row by ``"; "``."""
+    if not parts:
+        return pd.Series("", index=index, dtype=object, name=name)
+    joined = pd.concat(parts, axis=1).apply(lambda r: "; ".join(v for v in r if v), axis=1)
+    return joined.astype(object).rename(name)
+
+
 def exclusion_reasons(sites: pd.DataFrame, spec: CriteriaSpec) -> pd.Series:
-    """Why each site is excluded from scoring ("" for eligible sites).
+    """Which rules each site fails on a known value ("" if none).
+
+    A value that is missing fails no rule: see :func:`missing_inputs` and
+    :func:`site_status` (such a site is "not assessable", not "excluded").
 
     Parameters
     ----------
@@ -212,22 +283,16 @@ def exclusion_reasons(sites: pd.DataFrame, spec: CriteriaSpec) -> pd.Series:
     Returns
     -------
     pandas.Series of str
-        Named ``excluded_reason``, aligned to ``sites.index``; reasons of one
-        site are joined by ``"; "`` (constraints first, then criteria without a
-        value), e.g. ``"area_ha 0.12 < min 0.25; no value for rail_station_time_min"``.
+        Named ``excluded_reason``, aligned to ``sites.index``; the failures of
+        one site are joined by ``"; "`` in constraint order, e.g.
+        ``"area_ha 0.12 < min 0.25 (too small); landuse_excluded is true (park)"``.
 
     Raises
     ------
     SchemaError
         A column is missing (the message lists the available ones) or not numeric.
     """
-    require_columns(sites, spec.columns, what="candidate sites")
-    require_numeric(sites, [c.column for c in spec.criteria], what="candidate sites")
-    require_numeric(
-        sites,
-        [c.column for c in spec.constraints if not c.exclude_if_true],
-        what="candidate sites",
-    )
+    _validate_site_columns(sites, spec)
     parts: list[pd.Series] = []
 
     def add(mask: pd.Series, text: pd.Series | str) -> None:
@@ -240,7 +305,6 @@ def exclusion_reasons(sites: pd.DataFrame, spec: CriteriaSpec) -> pd.Series:
     for con in spec.constraints:
         col = sites[con.column]
         label = f" ({con.description})" if con.description else ""
-        add(col.isna(), f"no value for {con.column}{label}")
         if con.exclude_if_true:
             add(_truthy(col, column=con.column), f"{con.column} is true{label}")
             continue
@@ -250,12 +314,85 @@ def exclusion_reasons(sites: pd.DataFrame, spec: CriteriaSpec) -> pd.Series:
             add(num < con.min, con.column + " " + fmt + f" < min {con.min:g}{label}")
         if con.max is not None:
             add(num > con.max, con.column + " " + fmt + f" > max {con.max:g}{label}")
-    for crit in spec.criteria:
-        add(sites[crit.column].isna(), f"no value for {crit.column} (criterion {crit.name})")
-    if not parts:
-        return pd.Series("", index=sites.index, dtype=object, name="excluded_reason")
-    reasons = pd.concat(parts, axis=1).apply(lambda r: "; ".join(v for v in r if v), axis=1)
-    return reasons.astype(object).rename("excluded_reason")
+    return _joined(parts, sites.index, "excluded_reason")
+
+
+def missing_inputs(sites: pd.DataFrame, spec: CriteriaSpec) -> pd.Series:
+    """Which constraint and criterion columns have no value at each site.
+
+    Parameters
+    ----------
+    sites : DataFrame or GeoDataFrame
+        Candidate sites with every column in ``spec.columns``.
+    spec : CriteriaSpec
+
+    Returns
+    -------
+    pandas.Series of str
+        Named ``missing_inputs``, aligned to ``sites.index``: the columns
+        without a value, constraints first then criteria, each once, joined by
+        ``"; "`` ("" if none).
+
+    Raises
+    ------
+    SchemaError
+        A column is missing (the message lists the available ones).
+    """
+    require_columns(sites, spec.columns, what="candidate sites")
+    columns = list(dict.fromkeys([c.column for c in spec.constraints]
+                                 + [c.column for c in spec.criteria]))
+    parts = []
+    for col in columns:
+        na = sites[col].isna()
+        if na.any():
+            parts.append(pd.Series(np.where(na, col, ""), index=sites.index, dtype=object))
+    return _joined(parts, sites.index, "missing_inputs")
+
+
+def site_status(sites: pd.DataFrame, spec: CriteriaSpec) -> pd.DataFrame:
+    """Sort sites into eligible, excluded by a rule, and not assessable.
+
+    A site that lacks a value of a constraint or criterion column is ``"not
+    assessable"``: the data do not allow a judgement there, and a rule it fails
+    on the values it has may rest on incomplete data too (a walk time over a
+    street network that ends at the data's edge), so such rules are listed in
+    ``excluded_reason`` beside, for information. A site with every value that
+    fails a constraint is ``"excluded"``; the rest are ``"eligible"`` and get a
+    score.
+
+    Parameters
+    ----------
+    sites : DataFrame or GeoDataFrame
+        Candidate sites with every column in ``spec.columns``.
+    spec : CriteriaSpec
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned to ``sites.index``: ``status`` (one of :data:`SITE_STATUSES`),
+        ``excluded_reason`` (:func:`exclusion_reasons`) and ``missing_inputs``
+        (:func:`missing_inputs`).
+
+    Raises
+    ------
+    SchemaError
+        A column is missing or not numeric.
+
+    Examples
+    --------
+    >>> from productivecity.siting.criteria import Constraint, CriteriaSpec, Criterion
+    >>> spec = CriteriaSpec(criteria=(Criterion("jobs", "jobs_n", weight=1.0),),
+    ...                     constraints=(Constraint("area_ha", min=1.0),))
+    >>> sites = pd.DataFrame({"jobs_n": [5.0, None, None, 1.0], "area_ha": [2.0, 2.0, 0.5, 0.5]})
+    >>> site_status(sites, spec)["status"].tolist()
+    ['eligible', 'not assessable', 'not assessable', 'excluded']
+    """
+    reasons = exclusion_reasons(sites, spec)
+    missing = missing_inputs(sites, spec)
+    status = np.where(missing != "", "not assessable",
+                      np.where(reasons != "", "excluded", "eligible"))
+    return pd.DataFrame({"status": pd.Series(status, index=sites.index, dtype=object),
+                         "excluded_reason": reasons, "missing_inputs": missing})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -266,10 +403,14 @@ class SuitabilityResult:
     ----------
     spec : CriteriaSpec
     table : pandas.DataFrame
-        Aligned to the input site index: ``score`` (float, NaN if excluded),
-        ``rank`` (Int64, 1 = best, ``<NA>`` if excluded), ``contrib_<name>`` per
-        criterion (sums to ``score``), ``excluded`` (bool), ``excluded_reason``
-        (str, "" for eligible sites).
+        Aligned to the input site index: ``score`` (float, NaN unless
+        eligible), ``rank`` (Int64, 1 = best, ``<NA>`` unless eligible),
+        ``contrib_<name>`` per criterion (sums to ``score``), ``excluded``
+        (bool: True only for status "excluded"), ``excluded_reason`` (str, the
+        rules failed on known values, "" if none), ``status`` (``"eligible"``,
+        ``"excluded"`` or ``"not assessable"``, see :func:`site_status`) and
+        ``missing_inputs`` (str, the constraint and criterion columns without
+        a value there, "" if none).
     standardised : pandas.DataFrame
         Eligible sites x criteria (columns = criterion names), standardised values
         (of the values rounded to their precision; 0 for a criterion that does
@@ -311,7 +452,7 @@ class SuitabilityResult:
 
     def top(self, k: int) -> pd.DataFrame:
         """Eligible sites with ``rank <= k``, best first (ties may give more than k)."""
-        t = self.table[~self.table["excluded"]]
+        t = self.table[self.table["status"] == "eligible"]
         return t[t["rank"] <= k].sort_values(["rank", "score"], ascending=[True, False])
 
     def explain(self, site_id: Any) -> pd.DataFrame:
@@ -329,7 +470,8 @@ class SuitabilityResult:
         ------
         UnknownKeyError
             Unknown site (a ``KeyError``); CriteriaError (a ``ValueError``) if the site
-            was excluded (with the reason).
+            was excluded (with the reason) or is not assessable (with the
+            missing inputs).
         """
         if site_id not in self.table.index:
             raise UnknownKeyError(f"site {site_id!r} is not among the {len(self.table)} "
@@ -337,6 +479,11 @@ class SuitabilityResult:
         if self.table.at[site_id, "excluded"]:
             raise CriteriaError(
                 f"site {site_id!r} is excluded: {self.table.at[site_id, 'excluded_reason']}"
+            )
+        if self.table.at[site_id, "status"] != "eligible":
+            raise CriteriaError(
+                f"site {site_id!r} is not assessable: no value for "
+                f"{self.table.at[site_id, 'missing_inputs']}"
             )
         names = [c.name for c in self.spec.criteria]
         contrib = self.table.loc[site_id, [f"contrib_{n}" for n in names]].to_numpy(float)
@@ -389,8 +536,10 @@ def _score_matrix(
 def score_sites(sites: pd.DataFrame, spec: CriteriaSpec) -> SuitabilityResult:
     """Score and rank candidate sites.
 
-    Sites failing a constraint, or lacking a criterion value, are excluded with
-    a reason. Every criterion is rounded to its meaningful precision
+    Sites failing a constraint on a known value are excluded with the reason;
+    the others lacking a constraint or criterion value are not assessable,
+    with the missing columns (:func:`site_status`); neither gets a score.
+    Every criterion is rounded to its meaningful precision
     (:func:`indicator_precision`) and standardised over the eligible sites only
     (fuzzy membership does not depend on the other sites). A criterion constant
     within its precision over the eligible sites does not discriminate: it is
@@ -415,8 +564,8 @@ def score_sites(sites: pd.DataFrame, spec: CriteriaSpec) -> SuitabilityResult:
     -------
     SuitabilityResult
         See its ``table`` for the schema (score, rank, contrib_*, excluded,
-        excluded_reason) and its ``criteria`` for precision, discriminating and
-        the weights used.
+        excluded_reason, status, missing_inputs) and its ``criteria`` for
+        precision, discriminating and the weights used.
 
     Warns
     -----
@@ -430,7 +579,8 @@ def score_sites(sites: pd.DataFrame, spec: CriteriaSpec) -> SuitabilityResult:
         A criterion or constraint names a missing column (available ones
         listed) or a non-numeric one.
     EmptyLayerError
-        Every site is excluded (counts by reason in the message).
+        No site is eligible (the numbers excluded and not assessable, and
+        counts by reason and by missing column, in the message).
 
     Examples
     --------
@@ -444,20 +594,28 @@ def score_sites(sites: pd.DataFrame, spec: CriteriaSpec) -> SuitabilityResult:
     >>> result = pc.score_sites(table, spec)
     >>> result.table.columns[:3].tolist()
     ['score', 'rank', 'contrib_jobseekers_walk']
-    >>> int((~result.table["excluded"]).sum()), int(result.table["rank"].min())  # eligible, best
-    (15, 1)
+    >>> result.table["status"].value_counts().to_dict()
+    {'eligible': 17, 'excluded': 16}
+    >>> int(result.table["rank"].min())  # best
+    1
     """
     if sites.index.has_duplicates:
         dup = sites.index[sites.index.duplicated()].unique()[:5].tolist()
         raise SchemaError(f"candidate sites: site ids (index) must be unique; repeated: {dup}")
-    reasons = exclusion_reasons(sites, spec)
-    eligible = reasons == ""
-    n_excl = int((~eligible).sum())
+    states = site_status(sites, spec)
+    reasons, status = states["excluded_reason"], states["status"]
+    eligible = status == "eligible"
+    n_excl = int((status == "excluded").sum())
+    n_na = int((status == "not assessable").sum())
     if not eligible.any():
-        counts = reasons.str.split("; ").explode().str.replace(r" [-\d.e+]+ ", " x ", regex=True)
+        counts = (reasons[reasons != ""].str.split("; ").explode()
+                  .str.replace(r" [-\d.e+]+ ", " x ", regex=True))
+        gaps = states.loc[status == "not assessable", "missing_inputs"].str.split("; ").explode()
         raise EmptyLayerError(
-            f"all {len(sites)} candidate sites are excluded; reasons: "
-            f"{counts.value_counts().to_dict()}"
+            f"all {len(sites)} candidate sites are excluded or not assessable: "
+            f"{n_excl} excluded by a rule, {n_na} not assessable (a value missing); "
+            f"reasons: {counts.value_counts().to_dict()}; "
+            f"missing at the not assessable sites: {gaps.value_counts().to_dict()}"
         )
     names = [c.name for c in spec.criteria]
     values = pd.DataFrame(
@@ -502,14 +660,17 @@ def score_sites(sites: pd.DataFrame, spec: CriteriaSpec) -> SuitabilityResult:
     table["rank"] = table["score"].rank(method="min", ascending=False).astype("Int64")
     for j, n in enumerate(names):
         table[f"contrib_{n}"] = pd.Series(contrib[:, j], index=values.index).reindex(sites.index)
-    table["excluded"] = ~eligible
+    table["excluded"] = (status == "excluded").to_numpy()
     table["excluded_reason"] = reasons
+    table["status"] = status
+    table["missing_inputs"] = states["missing_inputs"]
     logger.info(
-        "scored %d site(s) with %s over %d criteria; %d excluded",
+        "scored %d site(s) with %s over %d criteria; %d excluded, %d not assessable",
         int(eligible.sum()),
         spec.method.upper(),
         len(names),
         n_excl,
+        n_na,
     )
     if not all(discriminating):
         logger.info("criteria not discriminating (weight 0, the others renormalised): %s",

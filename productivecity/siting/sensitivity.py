@@ -36,7 +36,7 @@ class MonteCarloResult:
     Attributes
     ----------
     table : pandas.DataFrame
-        Aligned to the site index (NaN for excluded sites): ``rank`` (base rank),
+        Aligned to the site index (NaN unless eligible): ``rank`` (base rank),
         ``topk_share`` (share of runs in the top ``top_k``, 0-1), ``rank_p05``,
         ``rank_p50``, ``rank_p95``, ``rank_min``, ``rank_max``.
     weights : pandas.DataFrame
@@ -171,7 +171,7 @@ class OneAtATimeResult:
     Attributes
     ----------
     ranks : pandas.DataFrame
-        Site index (NaN for excluded sites) x MultiIndex columns
+        Site index (NaN unless eligible) x MultiIndex columns
         ``(criterion, weight)``: the site's rank.
     summary : pandas.DataFrame
         One row per (criterion, weight): ``base_weight``, ``topk_overlap_share``

@@ -179,6 +179,10 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "indicator_maps": Option("str|strs", "criteria",
                                  help="'criteria' (the criteria columns), 'all' or a list "
                                       "of indicator columns: one atlas page each"),
+        "place_radius_m": Option("number", 500.0, gt=0,
+                                 help="radius of a candidate place around its best site (m): "
+                                      "the best sites of two places are at least this far "
+                                      "apart"),
         "isochrone_top_k": Option("int", 5, ge=0, help="top sites with isochrones (0: none)"),
         "isochrone_mode": Option("str", "walk", choices=("walk", "bike")),
         "isochrone_times_min": Option("numbers", [10.0, 20.0], gt=0),
@@ -219,6 +223,18 @@ SCHEMA: dict[str, dict[str, Option]] = {
                                                                   "jobseekers_n"),
                                  help="what the raster counts"),
         "raster_band": Option("int", 1, ge=1, help="band of the raster"),
+        "building_completeness_min": Option(
+            "number", 0.5, ge=0, help="least share of a municipality's reference buildings "
+                                      "(the region's building stock) that the map must have "
+                                      "for footprints to weight its demand; below it the "
+                                      "demand falls back to neighbourhood population, "
+                                      "then residential land, then area"),
+        "target_group": Option("table", help="the job seekers the demand counts "
+                                             "(jobseekers_low_edu_n), by category of the "
+                                             "region's job-seeker table: education = [low, "
+                                             "medium, high, foreign_unrecognised, unknown], "
+                                             "sex = [men, women], age = [the table's bands]; "
+                                             "default {education = [\"low\"]}"),
     },
     "run": {
         "name": Option("str", help="scenario name (default: the config file name)"),
@@ -464,6 +480,20 @@ def config_from_dict(data: Mapping[str, Any], *, base_dir: str | os.PathLike = "
         if extra:
             problems.append(f"[sites] {', '.join(extra)} only apply to kind = 'file', "
                             f"got kind = {sites['kind']!r}")
+    demand = sections["demand"]
+    if demand["target_group"] is not None:
+        from productivecity._errors import ParameterError
+        from productivecity.sources.labour import check_target_group
+
+        try:
+            demand["target_group"] = check_target_group(demand["target_group"],
+                                                        what="[demand] target_group")
+        except ParameterError as exc:
+            problems.append(str(exc))
+        if demand["table"] is not None or demand["raster"] is not None:
+            problems.append("[demand] target_group chooses categories of the region's "
+                            "job-seeker table; with your own table or raster use "
+                            "category_column and low_edu_categories instead")
     cand = alloc["candidates"]
     if not (cand == "eligible" or re.fullmatch(r"top:[1-9]\d*", cand)):
         problems.append(f"[allocation] candidates must be 'eligible' or 'top:N' (N >= 1), "

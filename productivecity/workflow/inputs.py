@@ -168,6 +168,18 @@ def read_open_land(layers: LayerSet, data_dir=None) -> tuple[gpd.GeoDataFrame | 
     return land, [f"open land: {n}" for n in rep.notes]
 
 
+def residential_land(open_land: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    """Return the ``"residential"`` polygons of :func:`read_open_land` (None without any).
+
+    They weight the demand of units whose footprints do not
+    (:func:`productivecity.indicators.labour.dasymetric_points`).
+    """
+    if open_land is None or "kind" not in open_land.columns:
+        return None
+    land = open_land.loc[open_land["kind"].eq("residential")]
+    return land if len(land) else None
+
+
 def _labour_source(dd: DataDir, role: str, what: str) -> tuple[str, Path]:
     """Find the file of the first region plug-in that serves ``role`` in the data directory."""
     from productivecity.sources import regions
@@ -183,20 +195,42 @@ def _labour_source(dd: DataDir, role: str, what: str) -> tuple[str, Path]:
                           f"productivecity.sources.regions")
 
 
-def read_jobseekers(layers: LayerSet, data_dir=None, *, year: int = DEFAULT_YEAR
-                    ) -> tuple[pd.DataFrame, str]:
+def read_jobseekers(layers: LayerSet, data_dir=None, *, year: int = DEFAULT_YEAR,
+                    target_group=None) -> tuple[pd.DataFrame, str]:
     """Job seekers per unit of ``units_municipalities`` for ``year``, and the table's name.
 
     The table is the data directory's ``jobseekers`` source of a region plug-in
     (:mod:`productivecity.sources.regions`), read by that plug-in's reader.
+    ``target_group`` (``{"education": [...], "sex": [...], "age": [...]}``,
+    :func:`productivecity.sources.labour.check_target_group`) chooses whom
+    ``jobseekers_low_edu_n`` counts (default: low education); the reader puts its
+    definition in ``attrs["target_group"]``.
     """
+    import inspect
+
+    from productivecity.sources import regions
     from productivecity.sources.labour import read_labour_table
 
     dd = _data_dir(layers, data_dir)
     muni = layers["units_municipalities"]
     kind, path = _labour_source(dd, "jobseekers", "job seekers per municipality")
-    js = read_labour_table(kind, path, year=year, names=muni["name"])
+    options = {"year": year, "names": muni["name"]}
+    if target_group is not None:
+        if "target_group" not in inspect.signature(regions.labour_reader(kind)).parameters:
+            raise ParameterError(f"the reader of {path.name} ({kind}) cannot choose a target "
+                                 f"group; leave out [demand] target_group")
+        options["target_group"] = target_group
+    js = read_labour_table(kind, path, **options)
     return js, path.name
+
+
+def _demand_summary(surface: gpd.GeoDataFrame, definition: str) -> dict:
+    """Return the target group's definition and the persons it counts in the demand data."""
+    col = "jobseekers_low_edu_n"
+    total = (round(float(surface[col].sum()), 1) if col in surface.columns else None)
+    all_n = (round(float(surface["jobseekers_n"].sum()), 1)
+             if "jobseekers_n" in surface.columns else None)
+    return {"definition": definition, "total_n": total, "jobseekers_n": all_n}
 
 
 def read_unit_rates(data_dir) -> pd.DataFrame:
@@ -210,7 +244,7 @@ def read_unit_rates(data_dir) -> pd.DataFrame:
 
 def load_demand_surface(layers: LayerSet, data_dir=None, *, year: int = DEFAULT_YEAR,
                         cell_m: float = DEFAULT_SURFACE_CELL_M, buildings=None,
-                        building_coverage=None, demand=None
+                        building_coverage=None, demand=None, residential_land=None
                         ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Read the job-seeker table and spread it, with the residents, over the area.
 
@@ -223,21 +257,108 @@ def load_demand_surface(layers: LayerSet, data_dir=None, *, year: int = DEFAULT_
     ----------
     demand : mapping, optional
         The ``[demand]`` section of the configuration (``PipelineConfig["demand"]``).
+    residential_land : GeoDataFrame, optional
+        Residential land-use polygons (:func:`residential_land`): the weights of
+        units whose footprints are incomplete, before area
+        (:func:`productivecity.indicators.labour.dasymetric_points`).
     """
     from productivecity.indicators.labour import demand_surface
 
     if demand is not None and (demand.get("table") is not None
                                or demand.get("raster") is not None):
         return load_generic_demand_surface(layers, demand, cell_m=cell_m, buildings=buildings,
-                                           building_coverage=building_coverage)
-    js, name = read_jobseekers(layers, data_dir, year=year)
-    return demand_surface(layers, js, buildings=buildings,
-                          building_coverage=building_coverage, cell_m=cell_m, source=name)
+                                           building_coverage=building_coverage,
+                                           residential_land=residential_land)
+    group = demand.get("target_group") if demand is not None else None
+    js, name = read_jobseekers(layers, data_dir, year=year, target_group=group)
+    definition = js.attrs.get("target_group") or f"jobseekers_low_edu_n of {name}"
+    comp, skip, notes = check_building_completeness(layers, data_dir, buildings,
+                                                    demand=demand)
+    surface, more = demand_surface(layers, js, buildings=buildings,
+                                   building_coverage=building_coverage, cell_m=cell_m,
+                                   source=name, skip_buildings=skip,
+                                   residential_land=residential_land)
+    surface.attrs["demand"] = _demand_summary(surface, f"{definition} ({name})")
+    surface.attrs["completeness"] = _completeness_records(comp, surface.attrs.get("weights"))
+    return surface, notes + more
+
+
+def check_building_completeness(layers: LayerSet, data_dir, buildings, *, demand=None
+                                ) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Check the mapped footprints of each municipality against the region's building stock.
+
+    The reference is the first building-stock table a region plug-in reads
+    (:func:`productivecity.sources.regions.building_stock_readers`) found in
+    the data directory; without one every municipality is ``"unchecked"``.
+
+    Parameters
+    ----------
+    layers : LayerSet
+        With ``units_municipalities``.
+    data_dir : path-like or DataDir, optional
+    buildings : GeoDataFrame or None
+        The mapped footprints (:func:`load_buildings`).
+    demand : mapping, optional
+        The ``[demand]`` section: ``building_completeness_min`` (default 0.5).
+
+    Returns
+    -------
+    table : DataFrame
+        :func:`productivecity.indicators.completeness.building_completeness`.
+    incomplete : list of str
+        Codes of the municipalities whose footprints must not weight the demand.
+    notes : list of str
+    """
+    from productivecity.indicators.completeness import (
+        DEFAULT_MIN_COMPLETENESS,
+        building_completeness,
+        completeness_notes,
+    )
+    from productivecity.sources import regions
+
+    root = data_dir if data_dir is not None else layers.data_dir
+    dd = _as_datadir(root) if root is not None else None
+    muni = layers["units_municipalities"]
+    threshold = (demand or {}).get("building_completeness_min")
+    threshold = DEFAULT_MIN_COMPLETENESS if threshold is None else float(threshold)
+    reference, notes = None, []
+    for kind, reader in regions.building_stock_readers() if dd is not None else ():
+        path = dd.find(kind)
+        if path is not None:
+            reference = reader(path)
+            notes.append(f"building completeness: reference {path.parent.name} "
+                         f"({len(reference)} units)")
+            break
+    if reference is None:
+        notes.append("building completeness unchecked: no reference building stock in the "
+                     "data directory")
+    table = building_completeness(muni, buildings, reference, min_completeness=threshold)
+    if table.attrs.get("outside_n"):
+        notes.append(f"building completeness: {table.attrs['outside_n']} unit(s) of the "
+                     f"reference lie outside the study area (not checked)")
+    notes += completeness_notes(table) if reference is not None else []
+    for n in notes:
+        logger.info("%s", n)
+    return table, table.index[table["status"] == "incomplete"].tolist(), notes
+
+
+def _completeness_records(table: pd.DataFrame, weights: dict | None) -> list[dict]:
+    """Return a completeness table as JSON-ready rows, with the weights each unit got."""
+    rows = []
+    for code, row in table.iterrows():
+        rec = {"unit": str(code)}
+        for col, v in row.items():
+            rec[col] = (None if isinstance(v, float) and not np.isfinite(v)
+                        else round(v, 4) if isinstance(v, float) else v)
+        rec["weights"] = (weights or {}).get(str(code))
+        rows.append(rec)
+    return rows
 
 
 def load_generic_demand_surface(layers: LayerSet, demand, *,
                                 cell_m: float = DEFAULT_SURFACE_CELL_M, buildings=None,
-                                building_coverage=None) -> tuple[gpd.GeoDataFrame, list[str]]:
+                                building_coverage=None, residential_land=None
+                                ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Build the demand surface of the ``[demand]`` section: a unit table, a raster, or both.
 
     The table (:func:`productivecity.sources.demand.read_demand_table`) is
@@ -253,7 +374,7 @@ def load_generic_demand_surface(layers: LayerSet, demand, *,
     layers : LayerSet
     demand : mapping
         The ``[demand]`` section (keys of ``SCHEMA["demand"]``).
-    cell_m, buildings, building_coverage
+    cell_m, buildings, building_coverage, residential_land
         See :func:`productivecity.indicators.labour.dasymetric_points`.
 
     Returns
@@ -315,11 +436,36 @@ def load_generic_demand_surface(layers: LayerSet, demand, *,
                                              band=demand.get("raster_band") or 1)
         record_credit(file_credit(raster, "raster"), source=raster)
         notes.extend(f"raster {Path(raster).name}: {n}" for n in rrep.notes)
+    comp, skip = None, []
+    if (units is not None and demand.get("units_file") is None
+            and (demand.get("units") or "municipalities") == "municipalities"):
+        comp, skip, cnotes = check_building_completeness(layers, None, buildings,
+                                                         demand=demand)
+        notes.extend(cnotes)
     surface, snotes = unit_demand_surface(
         units, totals, raster=cells, raster_measure=measure, population=population,
         buildings=buildings, building_coverage=building_coverage, cell_m=cell_m,
-        source=source)
+        source=source, skip_buildings=skip, residential_land=residential_land)
+    surface.attrs["demand"] = _demand_summary(surface, _generic_definition(demand, source))
+    if comp is not None:
+        surface.attrs["completeness"] = _completeness_records(comp,
+                                                              surface.attrs.get("weights"))
     return surface, notes + snotes
+
+
+def _generic_definition(demand, source: str) -> str:
+    """Say in words what the target group of a ``[demand]`` table or raster counts."""
+    cols = dict(demand.get("columns") or {})
+    if demand.get("low_edu_categories"):
+        return (f"persons in rows of {source} whose {demand.get('category_column')} is "
+                f"{', '.join(demand['low_edu_categories'])}")
+    if "jobseekers_low_edu_n" in cols:
+        c = cols["jobseekers_low_edu_n"]
+        return f"column {c if isinstance(c, str) else ' + '.join(c)} of {source}"
+    if demand.get("table") is None:
+        return (f"no target group: the raster {Path(demand['raster']).name} counts "
+                f"{demand.get('raster_measure') or 'population_n'} only")
+    return f"no target group: {source} gives no jobseekers_low_edu_n (only {sorted(cols)})"
 
 
 def load_indicator_inputs(
@@ -334,6 +480,7 @@ def load_indicator_inputs(
     buildings: tuple | None = None,
     settings: Settings | None = None,
     demand_missing: str | None = None,
+    open_land: tuple | None = None,
 ):
     """Read every input of the site indicators from a data directory.
 
@@ -359,6 +506,8 @@ def load_indicator_inputs(
     settings : Settings, optional
     demand_missing : str, optional
         Why there is no demand surface (found before): not read again.
+    open_land : tuple, optional
+        What :func:`read_open_land` returned before (else read here).
 
     Returns
     -------
@@ -381,13 +530,14 @@ def load_indicator_inputs(
     buildings, building_coverage, osm_coverage, notes = (
         buildings if buildings is not None else load_buildings(layers, dd))
     notes = list(notes)
-    open_land, lnotes = read_open_land(layers, dd)
+    open_land, lnotes = open_land if open_land is not None else read_open_land(layers, dd)
     notes.extend(lnotes)
     if demand is None and demand_missing is None:
         try:
             demand, dnotes = load_demand_surface(layers, dd, year=year, cell_m=cell_m,
                                                  buildings=buildings,
-                                                 building_coverage=building_coverage)
+                                                 building_coverage=building_coverage,
+                                                 residential_land=residential_land(open_land))
         except (SourceNotFoundError, MissingLayerError) as exc:
             demand_missing, dnotes = f"input missing: no demand data ({exc})", []
         notes.extend(dnotes)
@@ -404,6 +554,7 @@ def load_indicator_inputs(
 
 
 __all__ = [
+    "check_building_completeness",
     "load_buildings",
     "load_demand_surface",
     "load_generic_demand_surface",
@@ -413,5 +564,6 @@ __all__ = [
     "read_open_land",
     "read_jobseekers",
     "read_unit_rates",
+    "residential_land",
     "street_network",
 ]

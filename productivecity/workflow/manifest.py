@@ -126,12 +126,14 @@ def _versions() -> dict:
 
 def _manifest(run: _Run, ranked, *, files, date, started, t_start, sites_report, ind_report,
               rank_meta, alloc_meta, out, sources, missing_inputs=None,
-              failed_sources=()) -> dict:
+              failed_sources=(), places=None) -> dict:
     from productivecity.outputs.attribution import attribution
 
     config = run.config
-    excluded = ranked["excluded"].fillna(True).astype(bool)
-    top = ranked.loc[~excluded].head(config["outputs"]["top_k"])
+    from productivecity.siting.scoring import site_statuses
+
+    status = site_statuses(ranked)
+    top = ranked.loc[status.eq("eligible")].head(config["outputs"]["top_k"])
     top_sites = [{"site_id": str(sid),
                   "name": (str(row["place_name"]) if "place_name" in row
                            and pd.notna(row["place_name"]) else str(sid)),
@@ -139,8 +141,11 @@ def _manifest(run: _Run, ranked, *, files, date, started, t_start, sites_report,
                   "topk_share": (float(row["topk_share"]) if "topk_share" in row
                                  and pd.notna(row["topk_share"]) else None)}
                  for sid, row in top.iterrows()]
-    results = {"sites_n": int(len(ranked)), "eligible_n": int((~excluded).sum()),
-               "excluded_n": int(excluded.sum()), "top_sites": top_sites,
+    results = {"sites_n": int(len(ranked)), "eligible_n": int(status.eq("eligible").sum()),
+               "excluded_n": int(status.eq("excluded").sum()),
+               "not_assessable_n": int(status.eq("not assessable").sum()),
+               "top_sites": top_sites,
+               "top_places": _top_places(places, config["outputs"]["top_k"]),
                "monte_carlo": rank_meta["monte_carlo"],
                "allocation": alloc_meta["summary"] if alloc_meta else None,
                "sites_report": sites_report, "indicators_report": ind_report,
@@ -179,3 +184,19 @@ def _manifest(run: _Run, ranked, *, files, date, started, t_start, sites_report,
                 "steps": [{**r, "time_s": round(r["time_s"], 3)} for r in run.records]},
     })
 
+
+def _top_places(places, top_k: int) -> list[dict] | None:
+    """Return the best ``top_k`` places: name, best site, score, rank, cells, stability."""
+    if places is None:
+        return None
+    out = []
+    for pid, row in places.sort_values("rank", kind="stable").head(top_k).iterrows():
+        name = row.get("place_name")
+        share = row.get("topk_share")
+        out.append({"place_id": str(pid),
+                    "name": str(name) if name is not None and pd.notna(name) else str(pid),
+                    "best_site_id": str(row["best_site_id"]), "rank": int(row["rank"]),
+                    "score": float(row["score"]), "cells_n": int(row["cells_n"]),
+                    "topk_share": float(share) if share is not None and pd.notna(share)
+                    else None})
+    return out

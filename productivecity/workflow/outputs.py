@@ -12,6 +12,9 @@ from productivecity._errors import (
 )
 from productivecity.workflow.config import OUTPUT_FILES, PipelineConfig
 
+#: The places table written next to the sites CSV (``[outputs] formats`` with ``csv``).
+PLACES_CSV = "ranked_places.csv"
+
 if TYPE_CHECKING:
     from productivecity.workflow.steps import _Run
 
@@ -38,7 +41,8 @@ def _indicator_maps(config: PipelineConfig, ranked, spec=None) -> list[str]:
 
 
 def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_top_k,
-                   isochrones, allocation, tables, date, missing_inputs=None) -> list[str]:
+                   isochrones, allocation, tables, date, missing_inputs=None,
+                   places=None) -> list[str]:
     from productivecity.outputs import export, maps, report, webmap
 
     cfg = run.config["outputs"]
@@ -72,7 +76,10 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
             ranked, tmp / OUTPUT_FILES["report"], stability=stability, figures=figures,
             layers=layers, spec=spec, indicators=indicators, top_k=cfg["top_k"],
             stability_top_k=mc_top_k, title=cfg["title"], missing_inputs=missing_inputs,
-            backtest=tables.get("backtest"), **common))
+            backtest=tables.get("backtest"), places=places, demand=run.demand_info,
+            completeness=run.completeness,
+            coverage=tables.get("data_coverage"),
+            **common))
     if "webmap" in formats:
         timed("webmap", lambda: webmap.write_web_map(
             ranked, layers, tmp / OUTPUT_FILES["webmap"], top_k=cfg["top_k"],
@@ -81,6 +88,8 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
         def gpkg():
             path = tmp / OUTPUT_FILES["gpkg"]
             context = dict(layers.layers)
+            if places is not None:
+                context["places"] = places
             if allocation is not None:
                 context["new_hubs"] = allocation["new_hubs"]
                 context["demand_units"] = allocation["demand_units"]
@@ -101,5 +110,9 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
     if "csv" in formats:
         timed("csv", lambda: export.write_sites_csv(ranked, tmp / OUTPUT_FILES["csv"],
                                                     stability=stability))
+        if places is not None:
+            from productivecity.siting.places import write_places_csv
+
+            timed("places_csv", lambda: write_places_csv(places, tmp / PLACES_CSV))
     return sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
 

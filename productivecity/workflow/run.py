@@ -16,6 +16,7 @@ import pandas as pd
 
 from productivecity.settings import Settings, get_settings
 from productivecity.siting.backtest import backtest_hubs, backtest_summary
+from productivecity.siting.coverage import data_coverage
 from productivecity.workflow.cache import _unique_dir
 from productivecity.workflow.config import PipelineConfig, _jsonable, load_config
 from productivecity.workflow.manifest import _manifest
@@ -60,6 +61,17 @@ class RunResult:
     failed_sources : list of str
         Layers whose source failed and that ``[run] allow_failed`` does not
         list: the command line exits with 1 when there are any.
+    places : GeoDataFrame or None
+        The candidate places (index ``place_id``, best first), as
+        :func:`productivecity.siting.places.group_places` with the columns of
+        :func:`productivecity.siting.places.place_stability`; the ranked sites
+        carry their ``place_id``. None when the sites are not in a metric CRS.
+    coverage : DataFrame or None
+        Data coverage per municipality (index ``unit``), as
+        :func:`productivecity.siting.coverage.data_coverage`: the sites'
+        states and the inputs missing there. None without a
+        ``units_municipalities`` layer. Also in the manifest
+        (``results.coverage``), the report and the GeoPackage.
     """
 
     out_dir: Path
@@ -69,6 +81,8 @@ class RunResult:
     missing_inputs: pd.DataFrame = dataclasses.field(
         default_factory=lambda: pd.DataFrame(columns=["status", "reason"]))
     failed_sources: list[str] = dataclasses.field(default_factory=list)
+    places: gpd.GeoDataFrame | None = None
+    coverage: pd.DataFrame | None = None
 
 
 def run_pipeline(
@@ -123,7 +137,7 @@ def run_pipeline(
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     result = pc.run_pipeline(cfg, out_dir=f"{tmp}/sample", progress=False)
     ...     sorted(p.name for p in result.out_dir.iterdir())
-    ['manifest.json', 'ranked_sites.csv']
+    ['manifest.json', 'ranked_places.csv', 'ranked_sites.csv']
     >>> len(result.ranked), int(result.ranked["rank"].min())
     (72, 1)
     >>> result.manifest["results"]["allocation"]["k"]
@@ -162,6 +176,9 @@ def run_pipeline(
             "input %s %s: %s", name, row["status"], row["reason"])
     ranked = rank_frames["ranked"]
     stability = rank_frames["stability"]
+    places = rank_frames.get("places")
+    if places is not None:
+        places.attrs["radius_m"] = config["outputs"]["place_radius_m"]
     allocation = alloc_meta = None
     wanted = config["allocation"]["demand"]
     if not config["allocation"]["enabled"]:
@@ -197,6 +214,7 @@ def run_pipeline(
     date = config["outputs"]["date"] or run.data_date()
     ranked_out = export.ranked_sites(ranked, stability=stability)
     backtest = _backtest(run, ranked_out, layers)
+    coverage = _coverage(run, ranked_out, layers)
     tables = {
         "criteria": rank_frames["weights"],
         "sensitivity_one_at_a_time": rank_frames["one_at_a_time"],
@@ -205,6 +223,7 @@ def run_pipeline(
         "coverage_curve": (allocation["curve"].drop(columns=["solve_time_s"])
                            if allocation is not None else None),
         "backtest": backtest.reset_index() if backtest is not None else None,
+        "data_coverage": coverage.reset_index() if coverage is not None else None,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     # an ordinary folder (mode 0o777 less the umask), not mkdtemp's private one
@@ -214,16 +233,22 @@ def run_pipeline(
         files = _write_outputs(run, tmp, ranked=ranked_out, stability=None, layers=layers,
                                spec=run.criteria, mc_top_k=rank_meta["monte_carlo"]["top_k"],
                                isochrones=isochrones, allocation=allocation, tables=tables,
-                               date=date, missing_inputs=missing_inputs)
+                               date=date, missing_inputs=missing_inputs, places=places)
         run.records.append({"step": "outputs", "status": "written",
                             "time_s": time.perf_counter() - t0, "key": None})
         manifest = _manifest(run, ranked_out, files=files, date=date, started=started,
                              t_start=t_start, sites_report=sites_report, ind_report=ind_report,
                              rank_meta=rank_meta, alloc_meta=alloc_meta, out=out,
                              sources=run.credits(layers), missing_inputs=missing_inputs,
-                             failed_sources=failed)
+                             failed_sources=failed, places=places)
         manifest["results"]["backtest"] = (_jsonable(backtest_summary(backtest, ranked_out))
                                            if backtest is not None else None)
+        manifest["results"]["coverage"] = (_jsonable(coverage.reset_index().to_dict("records"))
+                                           if coverage is not None else None)
+        info = run.demand_info or {}
+        manifest["results"]["demand_definition"] = info.get("definition")
+        manifest["results"]["demand_total_n"] = info.get("total_n")
+        manifest["results"]["completeness"] = run.completeness
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False)
                                            + "\n", encoding="utf-8")
         _swap_in(tmp, out)
@@ -233,7 +258,18 @@ def run_pipeline(
     logger.info("run %s done in %.1f s: %s", config.name, time.perf_counter() - t_start, out)
     steps = pd.DataFrame(run.records).set_index("step")
     return RunResult(out_dir=out, manifest=manifest, steps=steps, ranked=ranked_out,
-                     missing_inputs=missing_inputs, failed_sources=failed)
+                     missing_inputs=missing_inputs, failed_sources=failed, places=places,
+                     coverage=coverage)
+
+
+def _coverage(run, ranked, layers) -> pd.DataFrame | None:
+    """Return the data coverage per municipality (None, step skipped, without the units)."""
+    units = layers.layers.get("units_municipalities")
+    if units is None or not len(units) or "name" not in units.columns:
+        run.skipped("coverage", "input missing: no units_municipalities layer with a 'name' "
+                                "column (data coverage per municipality)")
+        return None
+    return data_coverage(ranked, units, lang=run.config["outputs"]["lang"])
 
 
 def _backtest(run, ranked, layers) -> pd.DataFrame | None:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 
 from productivecity._errors import (
@@ -49,6 +50,7 @@ class _Run:
         self.details: dict[str, dict] = {}
         self._networks: dict[str, Any] = {}
         self._buildings = None
+        self._open_land = None
         self._prefetch: dict[str, Any] = {}
         self._crs: str | None = None
         self._area = None  # the study area polygon (set with the CRS)
@@ -59,6 +61,10 @@ class _Run:
 
         check_override(config["outputs"]["attribution"], config["outputs"]["attribution_extra"])
         self.demand_missing = ""  # why there is no demand surface (set by demand_step)
+        # the target group's definition and total (set by demand_step; None without demand)
+        self.demand_info: dict | None = None
+        # footprint completeness per municipality (set by demand_step; None without demand)
+        self.completeness: list[dict] | None = None
         self.criteria = config.criteria  # the criteria scored (set by ranking_step)
 
     # ---- shared inputs, read once per run
@@ -166,6 +172,14 @@ class _Run:
 
             self._buildings = load_buildings(layers, self.require_data_dir("the buildings"))
         return self._buildings
+
+    def open_land(self, layers):
+        """Return the open land polygons and their notes (read once per run)."""
+        if self._open_land is None:
+            from productivecity.workflow.inputs import read_open_land
+
+            self._open_land = read_open_land(layers, self.require_data_dir("the open land"))
+        return self._open_land
 
     # ---- inputs
     def _resolve_data_dir(self, override) -> Path | None:
@@ -367,22 +381,26 @@ def sites_step(run: _Run, layers):
 
 def demand_step(run: _Run, layers):
     """Compute the run's one demand surface, shared by the indicators and the allocation."""
-    from productivecity.workflow.inputs import load_demand_surface
+    from productivecity.workflow.inputs import load_demand_surface, residential_land
 
     cfg = run.config["indicators"]
     dcfg = run.config["demand"]
+    # the residential land (OSM landuse=residential of the open land) is read from the data
+    # directory's OSM files, hashed with the other data files
     parts = {"layers": run.keys["layers"], "year": cfg["year"], "cell_m": cfg["cell_m"],
              "inputs": run.input_hashes("data", "demand"),
+             "residential_land": "open_land kind residential",
              "demand": {k: str(v) if isinstance(v, Path) else v for k, v in dcfg.items()}}
 
     def compute():
         buildings, coverage, _osm, _notes = run.buildings(layers)
+        land, _land_notes = run.open_land(layers)
         try:
             with _area_context(layers):  # hints of the area's own regions only
                 surface, notes = load_demand_surface(
                     layers, run.require_data_dir("the demand surface"), year=cfg["year"],
                     cell_m=cfg["cell_m"], buildings=buildings, building_coverage=coverage,
-                    demand=dcfg)
+                    demand=dcfg, residential_land=residential_land(land))
         except (SourceNotFoundError, MissingLayerError) as exc:
             # demand data are optional: the labour indicators are then missing, named
             given = dcfg.get("table") is not None or dcfg.get("raster") is not None
@@ -400,11 +418,17 @@ def demand_step(run: _Run, layers):
             return {}, {"notes": [why], "missing": why}
         for n in notes:
             logger.info("demand: %s", n)
-        return {"surface": surface}, {"notes": notes}
+        return {"surface": surface}, {"notes": notes, "demand": surface.attrs.get("demand"),
+                                      "completeness": surface.attrs.get("completeness")}
 
     frames, meta = run.step("demand", parts, compute)
     run.demand_notes = list(meta.get("notes", []))
     run.demand_missing = meta.get("missing", "")
+    run.demand_info = meta.get("demand")
+    run.completeness = meta.get("completeness")
+    if run.demand_info:
+        logger.info("demand: target group %s: %s persons", run.demand_info["definition"],
+                    run.demand_info["total_n"])
     return frames.get("surface")
 
 
@@ -416,7 +440,8 @@ def indicator_inputs(run: _Run, layers, demand):
         inputs = load_indicator_inputs(
             layers, run.require_data_dir("the indicators"), walk=run.network("walk"),
             bike=run.network("bike"), demand=demand, buildings=run.buildings(layers),
-            settings=run.settings, demand_missing=run.demand_missing or None)
+            settings=run.settings, demand_missing=run.demand_missing or None,
+            open_land=run.open_land(layers))
     inputs.notes.extend(run.demand_notes)
     return inputs
 
@@ -478,38 +503,60 @@ def ranking_step(run: _Run, table, *, key: str | None = None):
     spec = run.config.require_criteria("ranking the sites")
     spec, dropped = usable_criteria(spec, table, strict=run.config["run"]["strict"])
     run.criteria = spec  # the criteria scored (those with an indicator), for the outputs
+    radius_m = run.config["outputs"]["place_radius_m"]
     parts = {"indicators": key or run.keys["indicators"],
-             "criteria": run.config.criteria_data, "strict": run.config["run"]["strict"]}
+             "criteria": run.config.criteria_data, "strict": run.config["run"]["strict"],
+             "place_radius_m": radius_m}
 
     def compute():
+        from productivecity.crs import is_metric
+        from productivecity.siting.places import group_places, place_stability, with_stability
+
         ranked, result, mc, oat = rank_sites(table, spec, progress=run.progress)
+        places = None
+        if isinstance(ranked, gpd.GeoDataFrame) and ranked.crs is not None \
+                and is_metric(ranked.crs):
+            # the shortlist of places: neighbouring cells grouped, with their own stability
+            ranked["place_id"], places = group_places(ranked, radius_m=radius_m)
+            places = with_stability(places, place_stability(result, mc.weights,
+                                                            ranked["place_id"], top_k=mc.top_k))
+        else:  # a site table given by the user, e.g. to 'productivecity rank'
+            logger.info("places: not grouped: the sites are not in a projected CRS in metres")
         weights = criteria_table(spec, result)  # with precision, discriminating, weight_used
         oat_summary = oat.summary.reset_index()
         oat_summary["top1_site_id"] = oat_summary["top1_site_id"].astype(str)
         meta = {"monte_carlo": {"runs": mc.runs, "spread": mc.spread, "seed": mc.seed,
                                 "top_k": mc.top_k}, "dropped_criteria": dropped,
-                "not_discriminating": result.not_discriminating}
-        return {"ranked": ranked, "stability": mc.table, "weights": weights,
-                "one_at_a_time": oat_summary}, meta
+                "not_discriminating": result.not_discriminating,
+                "places": ({"radius_m": radius_m, "places_n": len(places),
+                            "unplaced_n": places.attrs.get("unplaced_n", 0)}
+                           if places is not None else None)}
+        frames = {"ranked": ranked, "stability": mc.table, "weights": weights,
+                  "one_at_a_time": oat_summary}
+        if places is not None:
+            frames["places"] = places
+        return frames, meta
 
     return run.step("ranking", parts, compute)
 
 
 def eligible_sites(ranked, config) -> Any:
-    """Return the allocation's candidates: sites not excluded, or the best N."""
+    """Return the allocation's candidates: the eligible sites (scored), or the best N."""
     from productivecity._errors import AllocationError, SchemaError
+    from productivecity.siting.scoring import site_statuses
 
     missing = [c for c in ("rank", "score", "excluded") if c not in ranked.columns]
     if missing:
         raise SchemaError(f"the ranked sites lack the column(s) {missing}: rank the sites first "
                           f"('productivecity rank')")
     cfg = config["allocation"]
-    eligible = ranked.loc[~ranked["excluded"].astype(bool)]
+    eligible = ranked.loc[site_statuses(ranked).eq("eligible")]
     if cfg["candidates"].startswith("top:"):
         eligible = eligible.sort_values("rank", kind="stable").head(int(cfg["candidates"][4:]))
     if len(eligible) < cfg["k"]:
         raise AllocationError(f"[allocation] k = {cfg['k']} but only {len(eligible)} candidate "
-                              f"sites are eligible (not excluded by the criteria); lower k (--k)")
+                              f"sites are eligible (neither excluded by the criteria nor "
+                              f"without data); lower k (--k)")
     return eligible
 
 
@@ -585,7 +632,7 @@ def isochrones_step(run: _Run, ranked):
     from productivecity.accessibility.isochrone_polygons import isochrones
 
     cfg = run.config["outputs"]
-    ok = ranked.loc[~ranked["excluded"].astype(bool)]
+    ok = ranked.loc[ranked["score"].notna()]  # eligible: excluded and not assessable have none
     top = ok.loc[pd.to_numeric(ok["rank"], errors="coerce") <= cfg["isochrone_top_k"]]
     top = top.sort_values("rank", kind="stable")
     parts = {"indicators": run.keys["indicators"], "origins": [str(s) for s in top.index],

@@ -10,7 +10,8 @@ registry and never names a region. A region provides
   kinds, and extra glob patterns and hints for the generic kinds);
 * ``municipality_codes``: how its municipality files name and write codes;
 * ``population_reader``, ``neighbourhood_formats``, ``transit_formats``,
-  ``gtfs_line_tables``, ``labour_readers``: its own file formats;
+  ``gtfs_line_tables``, ``labour_readers``, ``building_stock_readers``: its own
+  file formats;
 * ``attribution``: the credit lines of its sources (key → text);
 * ``compat``: names it took over from generic modules, still importable
   there (``{module: {name: object}}``, see :func:`compat_attribute`).
@@ -146,6 +147,9 @@ class Region:
     #: ``jobseekers_n`` and ``jobseekers_low_edu_n``) and ``"unit_rates"`` (``reader(path)``
     #: into ``unemployment_rate_pct`` and ``low_edu_adults_pct``).
     labour_roles: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: Reference building stock (the completeness check of mapped footprints): catalogue
+    #: kind → ``reader(path)`` returning ``buildings_n`` (Series, float) by municipality code.
+    building_stock_readers: Mapping[str, Callable] = dataclasses.field(default_factory=dict)
     attribution: Mapping[str, str] = dataclasses.field(default_factory=dict)
     compat: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     #: Where the region is, ``(min_lon, min_lat, max_lon, max_lat)``: its file hints are
@@ -284,6 +288,11 @@ def labour_reader(kind: str) -> Callable:
             return r.labour_readers[kind]
     known = sorted(k for r in registered() for k in r.labour_readers)
     raise UnknownKeyError(f"no region reads labour source {kind!r}; known: {known}")
+
+
+def building_stock_readers() -> list[tuple[str, Callable]]:
+    """Return every region's building-stock ``(catalogue kind, reader)``, in registration order."""
+    return [(k, f) for r in registered() for k, f in r.building_stock_readers.items()]
 
 
 def labour_role_kinds(role: str) -> list[str]:

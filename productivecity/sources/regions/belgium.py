@@ -91,7 +91,14 @@ from productivecity._validate import require_columns, require_numeric
 from productivecity.area import Preset
 from productivecity.sources._read import read_vector
 from productivecity.sources.catalog import SourceKind
-from productivecity.sources.labour import _read_csv, _refuse_duplicates, name_key
+from productivecity.sources.labour import (
+    _read_csv,
+    _refuse_duplicates,
+    describe_target_group,
+    name_key,
+    select_target_group,
+    table_categories,
+)
 from productivecity.sources.load_report import Credit, LayerReport, record_credit
 from productivecity.sources.regions import (
     GtfsLineTable,
@@ -552,12 +559,42 @@ _ACTIRIS_COUNTS = {
     "Total étrangers sans équivalence": "jobseekers_foreign_edu_n",
 }
 
+# Actiris education levels -> the generic target-group categories
+# (productivecity.sources.labour.TARGET_GROUP_DIMENSIONS)
+_ACTIRIS_EDUCATION = {"faible": "low", "moyen": "medium", "élevé": "high",
+                      "sans équivalence": "foreign_unrecognised"}
+# (education, sex) -> Actiris column, where the table splits education by sex
+_ACTIRIS_EDU_BY_SEX = {
+    **{(edu, sex): f'{fr_sex} - Niveau d’études "{fr}"'
+       for fr, edu in list(_ACTIRIS_EDUCATION.items())[:3]
+       for sex, fr_sex in (("men", "Hommes"), ("women", "Femmes"))},
+    ("foreign_unrecognised", "men"): "Hommes étrangers sans équivalence",
+    ("foreign_unrecognised", "women"): "Femmes étrangères sans équivalence",
+}
+_ACTIRIS_EDU_TOTAL = {"low": 'Total niveau d\'étude "faible"',
+                      "medium": 'Total niveau d\'étude "moyen"',
+                      "high": 'Total niveau d\'étude "élevé"',
+                      "foreign_unrecognised": "Total étrangers sans équivalence"}
+
+
+def _actiris_categories(df: pd.DataFrame) -> pd.DataFrame:
+    """Return counts per (education, sex), or per education level without a sex split."""
+    if all(c in df.columns for c in _ACTIRIS_EDU_BY_SEX.values()):
+        cols = pd.MultiIndex.from_tuples(list(_ACTIRIS_EDU_BY_SEX), names=["education", "sex"])
+        data = {k: pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
+                for k, c in _ACTIRIS_EDU_BY_SEX.items()}
+        return pd.DataFrame(data, columns=cols)
+    cols = pd.Index(list(_ACTIRIS_EDU_TOTAL), name="education")
+    return pd.DataFrame({k: pd.to_numeric(df[c]).to_numpy(dtype=float)
+                         for k, c in _ACTIRIS_EDU_TOTAL.items()}, columns=cols)
+
 
 def read_actiris_jobseekers(
     path: str | os.PathLike,
     *,
     year: int,
     names: Mapping[str, str | tuple[str, ...]] | pd.Series | None = None,
+    target_group: Mapping[str, list[str]] | None = None,
 ) -> pd.DataFrame:
     """Read Actiris job seekers by municipality for one year.
 
@@ -571,15 +608,23 @@ def read_actiris_jobseekers(
         Year of the annual average.
     names : mapping or Series, optional
         Extra NIS5 → name(s) for municipalities outside the built-in Brussels list.
+    target_group : mapping, optional
+        The job seekers counted in ``jobseekers_low_edu_n``: ``education`` (Actiris
+        ``faible`` → ``low``, ``moyen`` → ``medium``, ``élevé`` → ``high``,
+        ``étrangers sans équivalence`` → ``foreign_unrecognised``) and ``sex``
+        (``men``, ``women``; where the table splits education by sex).
+        Default: ``{"education": ["low"]}``. Categories the table does not have
+        raise SchemaError listing those it has.
 
     Returns
     -------
     DataFrame
         Index ``nis5``; columns ``name``, ``year``, ``jobseekers_n``,
-        ``jobseekers_men_n``, ``jobseekers_women_n``, ``jobseekers_low_edu_n``,
-        ``jobseekers_medium_edu_n``, ``jobseekers_high_edu_n``,
+        ``jobseekers_men_n``, ``jobseekers_women_n``, ``jobseekers_low_edu_n``
+        (the target group), ``jobseekers_medium_edu_n``, ``jobseekers_high_edu_n``,
         ``jobseekers_foreign_edu_n`` (annual averages, persons, float) and
-        ``low_edu_share_pct`` (low-educated share of job seekers, %).
+        ``low_edu_share_pct`` (the target group's share of job seekers, %).
+        ``attrs["target_group"]``: the target group's definition in words.
     """
     path = Path(path)
     df = _read_csv(path, sep=";")
@@ -608,9 +653,67 @@ def read_actiris_jobseekers(
     _refuse_duplicates(out.index, what=f"{path} (year {year})")
     out.insert(0, "year", int(year))
     out.insert(0, "name", df["Gemeente"].astype(str).to_numpy())
+    cells = _actiris_categories(df)
+    cells.index = out.index
+    out["jobseekers_low_edu_n"] = select_target_group(cells, target_group,
+                                                      what=f"{path} (year {year})")
+    out.attrs["target_group"] = describe_target_group(
+        f"unemployed job seekers (Actiris, annual average {int(year)})", target_group,
+        dimensions=list(table_categories(cells)))
     out["low_edu_share_pct"] = 100.0 * out["jobseekers_low_edu_n"] / out["jobseekers_n"]
     record_credit(CREDITS["actiris"], source=path)
     return out.sort_index()
+
+
+def read_building_stock(path: str | os.PathLike) -> pd.Series:
+    """Read Statbel's building stock (gebouwenpark): buildings per municipality.
+
+    Parameters
+    ----------
+    path : path-like
+        One ``<GEMEENTE>.json`` of the Statbel building-stock export (``facts``
+        with ``CD_REFNIS``, ``CD_STAT_TYPE``, ``MS_VALUE``), or its folder: every
+        ``*.json`` of the folder is read (one municipality each).
+
+    Returns
+    -------
+    Series
+        ``buildings_n`` (all building types, statistic ``T1`` "Aantal gebouwen",
+        float) indexed by ``nis5``.
+
+    Raises
+    ------
+    SchemaError
+        A file without ``facts``, a fact without those keys, a count that is not
+        a number, or a municipality in two files.
+    """
+    path = Path(path)
+    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    if not files:
+        raise DataSourceError(f"no building-stock JSON files in {path}")
+    counts: dict[str, float] = {}
+    for f in files:
+        try:
+            facts = json.loads(f.read_text(encoding="utf-8"))["facts"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise SchemaError(f"{f}: not a Statbel building-stock file with 'facts' "
+                              f"({exc.__class__.__name__}: {exc})") from exc
+        found: dict[str, float] = {}
+        for i, fact in enumerate(facts):
+            try:
+                if fact["CD_STAT_TYPE"] != "T1" or str(fact.get("CD_REFNIS_LVL", "5")) != "5":
+                    continue
+                code, value = str(fact["CD_REFNIS"]).strip(), float(fact["MS_VALUE"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise SchemaError(f"{f}: fact {i} lacks CD_STAT_TYPE, CD_REFNIS or a numeric "
+                                  f"MS_VALUE ({exc!r})") from exc
+            found[code] = found.get(code, 0.0) + value
+        dup = sorted(set(found) & set(counts))
+        if dup:
+            raise SchemaError(f"{f}: municipality {dup} is in another file of {path} too")
+        counts.update(found)
+    record_credit(CREDITS["statbel"], source=path)
+    return pd.Series(counts, name="buildings_n", dtype=float).rename_axis("nis5").sort_index()
 
 
 def actiris_years(path: str | os.PathLike) -> list[int]:
@@ -948,6 +1051,14 @@ SOURCES: dict[str, SourceKind] = {
         "population per municipality (Statbel)",
         "Statbel population by place of residence per municipality (NIS code, Totaal)",
     ),
+    "statbel_building_stock": SourceKind(
+        ("stats/*gebouwenpark*/*.json",),
+        "buildings per municipality (Statbel building stock), the reference of the "
+        "footprint completeness check",
+        "Statbel 'gebouwenpark' per municipality as JSON, saved as "
+        "stats/statbel_gebouwenpark_<year>/<GEMEENTE>.json",
+        folder=True,  # one file per municipality: the folder is the table
+    ),
     "population_sectors": SourceKind(
         ("population/*statsec*population*.csv", "population/*sector*.csv"),
         "population per statistical sector",
@@ -1049,6 +1160,8 @@ REGION = Region(
         "labour_municipal_rates": read_municipal_rates,
     },
     labour_roles={"jobseekers": "labour_actiris", "unit_rates": "labour_municipal_rates"},
+    building_stock_readers={"statbel_building_stock": lambda path: read_building_stock(
+        Path(path).parent)},
     attribution=ATTRIBUTION,
     compat={
         "productivecity.sources.units": {
