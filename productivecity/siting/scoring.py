@@ -352,13 +352,10 @@ def missing_inputs(sites: pd.DataFrame, spec: CriteriaSpec) -> pd.Series:
 def site_status(sites: pd.DataFrame, spec: CriteriaSpec) -> pd.DataFrame:
     """Sort sites into eligible, excluded by a rule, and not assessable.
 
-    A site that lacks a value of a constraint or criterion column is ``"not
-    assessable"``: the data do not allow a judgement there, and a rule it fails
-    on the values it has may rest on incomplete data too (a walk time over a
-    street network that ends at the data's edge), so such rules are listed in
-    ``excluded_reason`` beside, for information. A site with every value that
-    fails a constraint is ``"excluded"``; the rest are ``"eligible"`` and get a
-    score.
+    A site that fails a constraint on a known value is ``"excluded"`` (whatever
+    else is missing there); one that fails none but lacks a value of a
+    constraint or criterion column is ``"not assessable"``; the rest are
+    ``"eligible"`` and get a score.
 
     Parameters
     ----------
@@ -383,14 +380,14 @@ def site_status(sites: pd.DataFrame, spec: CriteriaSpec) -> pd.DataFrame:
     >>> from productivecity.siting.criteria import Constraint, CriteriaSpec, Criterion
     >>> spec = CriteriaSpec(criteria=(Criterion("jobs", "jobs_n", weight=1.0),),
     ...                     constraints=(Constraint("area_ha", min=1.0),))
-    >>> sites = pd.DataFrame({"jobs_n": [5.0, None, None, 1.0], "area_ha": [2.0, 2.0, 0.5, 0.5]})
+    >>> sites = pd.DataFrame({"jobs_n": [5.0, None, None], "area_ha": [2.0, 2.0, 0.5]})
     >>> site_status(sites, spec)["status"].tolist()
-    ['eligible', 'not assessable', 'not assessable', 'excluded']
+    ['eligible', 'not assessable', 'excluded']
     """
     reasons = exclusion_reasons(sites, spec)
     missing = missing_inputs(sites, spec)
-    status = np.where(missing != "", "not assessable",
-                      np.where(reasons != "", "excluded", "eligible"))
+    status = np.where(reasons != "", "excluded",
+                      np.where(missing != "", "not assessable", "eligible"))
     return pd.DataFrame({"status": pd.Series(status, index=sites.index, dtype=object),
                          "excluded_reason": reasons, "missing_inputs": missing})
 
