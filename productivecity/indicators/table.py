@@ -277,9 +277,6 @@ def site_indicators(
                     frame[c] = frame[c].mask(outside)
             notes.append(f"{int(outside.sum())} site(s) outside the street data's coverage: "
                          f"their travel times and catchments are NaN (no data, not far)")
-            for c in net_cols:
-                missing_inputs.setdefault(
-                    c, "no street data at some sites (outside the OSM extract's coverage)")
     out = sites.copy()
     for frame in (vac, lab, res):
         for col in frame.columns:
