@@ -76,7 +76,7 @@ def kotka(scenario):
 
 def test_ranked_sites_and_every_output(kotka):
     ranked = kotka.ranked
-    eligible = ranked.loc[~ranked["excluded"].astype(bool)]
+    eligible = ranked.loc[ranked["status"].eq("eligible")]  # not excluded, not "no data"
     assert len(ranked) > 30 and len(eligible) >= 10
     assert sorted(eligible["rank"].astype(int))[0] == 1 and eligible["score"].notna().all()
     for fmt, name in OUTPUT_FILES.items():
