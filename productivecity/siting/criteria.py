@@ -793,7 +793,7 @@ def load_criteria(path: str | Path) -> CriteriaSpec:
     >>> from productivecity.workflow.examples import example_path
     >>> spec = pc.load_criteria(example_path("brussels-canal"))  # shipped, documented line by line
     >>> spec.name, spec.method, len(spec.criteria), len(spec.constraints)
-    ('brussels-canal', 'wlc', 11, 3)
+    ('brussels-canal', 'wlc', 11, 4)
     """
     path = Path(path)
     try:
