@@ -213,6 +213,22 @@ def write_geoparquet(sites: gpd.GeoDataFrame, path: str | os.PathLike, *, stabil
     return Path(path)
 
 
+def with_centroid_columns(frame: gpd.GeoDataFrame) -> pd.DataFrame:
+    """``frame`` without its geometry, with its centroid as columns.
+
+    ``centroid_x_m``, ``centroid_y_m`` (the frame's CRS, metres, 2 decimals) and
+    ``centroid_lon``, ``centroid_lat`` (WGS 84, 7 decimals).
+    """
+    cent = frame.geometry.centroid
+    wgs = cent.to_crs(4326)
+    df = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    df["centroid_x_m"] = cent.x.round(2)
+    df["centroid_y_m"] = cent.y.round(2)
+    df["centroid_lon"] = wgs.x.round(7)
+    df["centroid_lat"] = wgs.y.round(7)
+    return df
+
+
 def write_sites_csv(sites: gpd.GeoDataFrame, path: str | os.PathLike, *, stability=None,
                     wkt: bool = False, overwrite: bool = False) -> Path:
     """Write the ranked sites as a CSV table (UTF-8, comma-separated, ``.`` decimals).
@@ -239,13 +255,7 @@ def write_sites_csv(sites: gpd.GeoDataFrame, path: str | os.PathLike, *, stabili
         excluded sites; floats with up to 10 significant digits.
     """
     table = ranked_sites(sites, stability=stability)
-    cent = table.geometry.centroid
-    wgs = cent.to_crs(4326)
-    df = pd.DataFrame(table.drop(columns=table.geometry.name))
-    df["centroid_x_m"] = cent.x.round(2)
-    df["centroid_y_m"] = cent.y.round(2)
-    df["centroid_lon"] = wgs.x.round(7)
-    df["centroid_lat"] = wgs.y.round(7)
+    df = with_centroid_columns(table)
     if wkt:
         df["geometry_wkt"] = table.geometry.to_wkt(rounding_precision=2, trim=True)
     with atomic_path(path, overwrite=overwrite) as tmp:

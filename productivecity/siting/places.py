@@ -336,13 +336,9 @@ def write_places_csv(places: gpd.GeoDataFrame, path: str | os.PathLike, *,
     ``centroid_y_m`` (the places' CRS, metres) and ``centroid_lon``,
     ``centroid_lat`` (WGS 84, degrees).
     """
-    cent = places.geometry.centroid
-    wgs = cent.to_crs(4326)
-    df = pd.DataFrame(places.drop(columns=places.geometry.name))
-    df["centroid_x_m"] = cent.x.round(2)
-    df["centroid_y_m"] = cent.y.round(2)
-    df["centroid_lon"] = wgs.x.round(7)
-    df["centroid_lat"] = wgs.y.round(7)
+    from productivecity.outputs.export import with_centroid_columns
+
+    df = with_centroid_columns(places)
     with atomic_path(path, overwrite=overwrite) as tmp:
         df.to_csv(tmp, index=True, encoding="utf-8", lineterminator="\n", float_format="%.10g")
     return Path(path)
