@@ -555,16 +555,30 @@ def test_brussels_vilvoorde_scenario(testbed, tmp_path):
                                         ["centroid_x_m", "centroid_y_m"]].to_numpy()
     gaps = np.hypot(*(cent[:, None, :] - cent[None, :, :]).transpose(2, 0, 1))
     assert gaps[np.triu_indices(10, 1)].min() >= 500 - 0.01  # centroids rounded to 1 cm
-    # three states: Vilvoorde and Machelen have no job-seeker counts: no site there is
-    # eligible; those failing no rule are "not assessable" (never "excluded") with the
-    # missing inputs, in the coverage table (manifest, GeoPackage, report)
+    # three states: Vilvoorde and Machelen have no job-seeker counts: every site there is
+    # "not assessable" (never "excluded") with the missing inputs, in the coverage table
+    # (manifest, GeoPackage, report)
     assert res["eligible_n"] + res["excluded_n"] + res["not_assessable_n"] == res["sites_n"]
     cov = {c["unit"]: c for c in res["coverage"]}
     assert sum(c["sites_n"] for c in cov.values()) == res["sites_n"]
     for unit in ("Vilvoorde", "Machelen"):
-        assert cov[unit]["sites_n"] > 0 and cov[unit]["eligible_n"] == 0
+        assert cov[unit]["sites_n"] > 0 and cov[unit]["not_assessable_n"] == cov[unit]["sites_n"]
         assert "jobseekers_low_edu_walk_20min_n" in cov[unit]["missing_columns"]
-    assert cov["Vilvoorde"]["not_assessable_n"] > 20
+    assert cov["Vilvoorde"]["sites_n"] > 20
+    # honest numbers: equal values (to the indicator's precision) get equal contributions,
+    # and an indicator that does not discriminate contributes nothing
+    criteria = pyogrio.read_dataframe(out / OUTPUT_FILES["gpkg"], layer="criteria")
+    eligible = result.ranked[result.ranked["status"] == "eligible"]
+    for row in criteria.itertuples():
+        contrib = eligible[f"contrib_{row.criterion}"]
+        if not row.discriminating:
+            assert (contrib == 0).all(), row.criterion
+        key = (eligible[row.column] / row.precision).round()
+        assert (contrib.groupby(key).nunique() == 1).all(), row.criterion
+    # the report states the demand definition and back-tests the existing hubs
+    report_html = (out / OUTPUT_FILES["report"]).read_text(encoding="utf-8")
+    assert "foreign diploma not recognised" in report_html and "55,939" in report_html
+    assert "<h2>Back-test" in report_html and "Atelier Groot Eiland" in report_html
     na = csv[csv["status"] == "not assessable"]
     assert (~na["excluded"].astype(bool)).all() and na["missing_inputs"].str.len().gt(0).all()
     assert na["score"].isna().all() and (csv["excluded"] == (csv["status"] == "excluded")).all()

@@ -15,6 +15,7 @@ from productivecity._errors import CRSError, SchemaError
 from productivecity.siting.criteria import CriteriaSpec, Criterion
 from productivecity.siting.places import (
     group_places,
+    place_ranks,
     place_stability,
     with_stability,
     write_places_csv,
@@ -271,3 +272,32 @@ def test_report_lists_the_top_places(tmp_path):
     assert "Street 10" not in top  # second best cell, in the first place
     plain = write_report(cells, tmp_path / "c.html", top_k=2).read_text("utf-8")
     assert "Top sites" in plain and "Street 10" in plain
+
+
+def test_maps_and_webmap_mark_the_top_places_not_the_top_cells():
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    from productivecity.outputs import maps, webmap
+
+    cells = row_of_cells([0.9, 0.85, 0.8, 0.2, 0.1, 0.1, 0.1, 0.2, 0.8, 0.95, 0.9, 0.85])
+    cells["rank"] = cells["score"].rank(method="min", ascending=False).astype("Int64")
+    cells["place_name"] = [f"Street {i}" for i in range(len(cells))]
+    pid, places = group_places(cells, radius_m=250)
+    ranked = cells.join(place_ranks(pid, places))
+    assert ranked["place_best"].sum() == len(places)
+    assert ranked.loc[places["best_site_id"], "place_rank"].tolist() == places["rank"].tolist()
+    # the top 2 marks are the two places' best cells (c09 and c00), not cells c09 and c10
+    top = maps._top_sites(ranked, 2)
+    assert top["site_id"].tolist() == ["c09", "c00"] and top["_rank"].tolist() == [1, 2]
+    extents = maps._top_extents(ranked, 2)
+    assert extents.area.round(1).tolist() == [5e4, 3e4]  # P01: 5 cells, P02: 3 cells
+    fig, _ = maps.plot_overview(ranked, {}, top_k=2)
+    labels = " ".join(t.get_text() for t in fig.findobj(Text))
+    assert "Top 2 places" in labels and "Street 9" in labels and "Street 0" in labels
+    plt.close(fig)
+    html = webmap.web_map_html(webmap.web_map(ranked, {}, top_k=2))
+    assert "1 · Street 9" in html and "2 · Street 0" in html
+    assert "· Street 10" not in html  # the second cell of place 1 is not marked
+    # without places: the cells of rank <= 2 (c00 and c10 tie at 2)
+    assert maps._top_sites(cells, 2)["site_id"].tolist() == ["c09", "c00", "c10"]

@@ -27,38 +27,42 @@ SPEC = CriteriaSpec(
 @pytest.fixture
 def sites() -> gpd.GeoDataFrame:
     # A, B, C eligible; D lacks a criterion value (not assessable); E fails the area
-    # rule and lacks a criterion value (excluded, with the missing input beside);
-    # F lacks the constraint value (not assessable). Cells 100 m wide, x = 0..600 m.
+    # rule and lacks a criterion value (not assessable, the failed rule beside);
+    # F lacks the constraint value (not assessable); G fails the area rule with every
+    # value known (excluded). Cells 100 m wide, x = 0..700 m.
     return gpd.GeoDataFrame(
-        {"jobseekers_n": [100.0, 300.0, 200.0, np.nan, np.nan, 50.0],
-         "stop_time_min": [5.0, 3.0, 8.0, 4.0, 2.0, 6.0],
-         "area_ha": [2.0, 3.0, 1.5, 2.0, 0.5, np.nan]},
-        geometry=[box(100 * i, 0, 100 * i + 100, 100) for i in range(6)],
-        index=pd.Index(list("ABCDEF"), name="site_id"), crs=31370)
+        {"jobseekers_n": [100.0, 300.0, 200.0, np.nan, np.nan, 50.0, 80.0],
+         "stop_time_min": [5.0, 3.0, 8.0, 4.0, 2.0, 6.0, 1.0],
+         "area_ha": [2.0, 3.0, 1.5, 2.0, 0.5, np.nan, 0.4]},
+        geometry=[box(100 * i, 0, 100 * i + 100, 100) for i in range(7)],
+        index=pd.Index(list("ABCDEFG"), name="site_id"), crs=31370)
 
 
 def test_missing_value_is_not_assessable_and_a_failed_rule_is_excluded(sites):
     t = score_sites(sites, SPEC).table
-    assert t["status"].tolist() == ["eligible"] * 3 + ["not assessable", "excluded",
-                                                      "not assessable"]
-    assert t["excluded"].tolist() == [False] * 4 + [True, False]
+    assert t["status"].tolist() == (["eligible"] * 3 + ["not assessable"] * 3
+                                    + ["excluded"])
+    assert t["excluded"].tolist() == [False] * 6 + [True]
     # not assessable: no score, no rank, no rule named, the missing columns listed
     assert t.loc["D", "excluded_reason"] == "" and t.loc["D", "missing_inputs"] == "jobseekers_n"
     assert t.loc["F", "missing_inputs"] == "area_ha"
     assert t.loc[["D", "F"], "score"].isna().all() and t.loc[["D", "F"], "rank"].isna().all()
-    # excluded on a known value, the missing input beside
+    # a missing input wins over a rule failed on the known values (kept beside)
     assert t.loc["E", "excluded_reason"] == "area_ha 0.5 < min 1 (too small)"
     assert t.loc["E", "missing_inputs"] == "jobseekers_n"
+    # excluded: a rule failed with every value known
+    assert t.loc["G", "excluded_reason"] == "area_ha 0.4 < min 1 (too small)"
+    assert t.loc["G", "missing_inputs"] == ""
     # only the eligible sites are standardised and ranked
     assert sorted(t["rank"].dropna().tolist()) == [1, 2, 3]
-    assert status_counts(t) == {"eligible": 3, "excluded": 1, "not assessable": 2}
+    assert status_counts(t) == {"eligible": 3, "excluded": 1, "not assessable": 3}
 
 
 def test_no_eligible_site_error_counts_both_states(sites):
-    none = sites.assign(jobseekers_n=[np.nan, np.nan, np.nan, np.nan, np.nan, 1.0],
-                        area_ha=[2.0, 2.0, 2.0, 2.0, 0.5, 0.2])
+    none = sites.assign(jobseekers_n=[np.nan] * 5 + [1.0, 2.0],
+                        area_ha=[2.0, 2.0, 2.0, 2.0, 0.5, 0.2, 0.3])
     with pytest.raises(EmptyLayerError,
-                       match=r"all 6 candidate sites .*: 2 excluded by a rule, 4 not assessable"):
+                       match=r"all 7 candidate sites .*: 2 excluded by a rule, 5 not assessable"):
         score_sites(none, SPEC)
 
 
@@ -73,14 +77,14 @@ def test_data_coverage_counts_add_up(sites):
                              geometry=[box(0, 0, 250, 100), box(250, 0, 500, 100),
                                        box(0, 500, 100, 600)], crs=31370)
     cov = data_coverage(ranked, units)
-    # F (x 500-600) has its centroid in no unit
+    # F and G (x 500-700) have their centroids in no unit
     assert cov.index.tolist() == ["West", "East", "Empty", OUTSIDE_UNITS]
     assert cov["sites_n"].sum() == len(sites)
     parts = cov[["eligible_n", "excluded_n", "not_assessable_n"]].sum(axis=1)
     assert (parts == cov["sites_n"]).all()
     # C (x 200-300, centroid 250) sits on the West/East edge: the first unit
     assert cov.loc["West"].tolist()[:4] == [3, 3, 0, 0]
-    assert cov.loc["East"].tolist()[:4] == [2, 0, 1, 1]
+    assert cov.loc["East"].tolist()[:4] == [2, 0, 0, 2]
     assert cov.loc["East", "missing_columns"] == "jobseekers_n"
     assert cov.loc["East", "missing_inputs"].endswith(" 100 %")  # D and E both lack it
     assert cov.loc["Empty"].tolist()[:4] == [0, 0, 0, 0]
@@ -93,14 +97,17 @@ def test_outputs_draw_no_data_apart_from_excluded(sites):
     ranked = sites.join(score_sites(sites, SPEC).table)
     popup_d = webmap.site_popup_html(ranked.loc["D"], site_id="D", lang="en")
     popup_e = webmap.site_popup_html(ranked.loc["E"], site_id="E", lang="en")
+    popup_g = webmap.site_popup_html(ranked.loc["G"], site_id="G", lang="en")
     assert "Not assessable: no value for" in popup_d and "Excluded" not in popup_d
-    assert "Excluded site</b>: area_ha 0.5 &lt; min 1" in popup_e
-    assert "Also no value for" in popup_e and "Not assessable" not in popup_e
+    assert "Not assessable: no value for" in popup_e and "Excluded" not in popup_e
+    assert "it would also fail: area_ha 0.5 &lt; min 1" in popup_e
+    assert "Excluded site</b>: area_ha 0.4 &lt; min 1" in popup_g
+    assert "Not assessable" not in popup_g
     # the score map has a legend entry of its own for the not-assessable sites
     fig, _ = maps.plot_overview(ranked, {}, top_k=2)
     labels = [t.get_text() for t in fig.findobj(Text)]
     assert "Excluded site" in labels and "Not assessable (no data)" in labels
-    assert "6 candidate sites, 1 excluded, 2 not assessable" in " ".join(labels)
+    assert "7 candidate sites, 1 excluded, 3 not assessable" in " ".join(labels)
     # an indicator map: no value is "no data", never "excluded"
     fig2, _ = maps.plot_indicator(ranked, "jobseekers_n", {}, top_k=0)
     labels = [t.get_text() for t in fig2.findobj(Text)]

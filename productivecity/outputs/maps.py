@@ -42,6 +42,7 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import pyproj
+import shapely
 from matplotlib import colors as mcolors
 from matplotlib import patheffects
 from matplotlib.axes import Axes
@@ -434,11 +435,27 @@ def _draw_sites(sheet: _Sheet, sites: gpd.GeoDataFrame, values: pd.Series, *, cm
                                   hatch="////", linewidth=0), _i18n.text("excluded", lang)))
 
 
+def _by_place(sites: pd.DataFrame) -> bool:
+    """Whether the sites carry places (``place_rank``, ``place_best``) to mark."""
+    return ({"place_rank", "place_best"} <= set(sites.columns)
+            and bool(sites["place_best"].fillna(False).astype(bool).any()))
+
+
 def _top_sites(sites: gpd.GeoDataFrame, k: int) -> gpd.GeoDataFrame:
+    """Return the sites to mark as the top ``k``, best first, their rank in ``_rank``.
+
+    With places (see :func:`productivecity.siting.places.place_ranks`), the best
+    site of each of the top ``k`` places, ranked by place; else the sites of
+    rank ``<= k``.
+    """
     if k <= 0 or "rank" not in sites.columns:
         return sites.iloc[:0]
-    rank = pd.to_numeric(sites["rank"], errors="coerce")
-    keep = rank.notna() & (rank <= k)
+    if _by_place(sites):
+        rank = pd.to_numeric(sites["place_rank"], errors="coerce")
+        keep = sites["place_best"].fillna(False).astype(bool) & rank.notna() & (rank <= k)
+    else:
+        rank = pd.to_numeric(sites["rank"], errors="coerce")
+        keep = rank.notna() & (rank <= k)
     if {"status", "excluded"} & set(sites.columns):
         keep &= site_statuses(sites).eq("eligible")
     top = sites[keep].assign(_rank=rank[keep])
@@ -446,11 +463,29 @@ def _top_sites(sites: gpd.GeoDataFrame, k: int) -> gpd.GeoDataFrame:
     return top.sort_values(["_rank", top.columns[0]], kind="stable")
 
 
-def _draw_top(sheet: _Sheet, top: gpd.GeoDataFrame, lang: str, handles: list, k: int) -> None:
-    """Outline the top sites and label each with its rank in a white disc."""
+def _top_extents(sites: gpd.GeoDataFrame, k: int) -> gpd.GeoSeries | None:
+    """Return the top ``k`` places' extents (unions of their sites); None without places."""
+    if k <= 0 or not _by_place(sites):
+        return None
+    rank = pd.to_numeric(sites["place_rank"], errors="coerce")
+    cells = sites.loc[rank.notna() & (rank <= k)]
+    if not len(cells):
+        return None
+    return cells.geometry.groupby(rank[cells.index].astype(int)).agg(
+        lambda g: shapely.union_all(g.to_numpy())).set_crs(sites.crs, allow_override=True)
+
+
+def _draw_top(sheet: _Sheet, top: gpd.GeoDataFrame, lang: str, handles: list, k: int,
+              extents: gpd.GeoSeries | None = None) -> None:
+    """Outline the top sites (and their places' extents) and label each with its rank."""
     if not len(top):
         return
     ax, s = sheet.ax, sheet.scale
+    if extents is not None and len(extents):  # the place around each best site, dashed
+        outline = gpd.GeoSeries(extents.boundary.to_numpy(), crs=extents.crs)
+        outline.plot(ax=ax, color="white", linewidth=2.0 * s, zorder=23.8, aspect=None)
+        outline.plot(ax=ax, color=STYLE["top_edge"], linewidth=0.9 * s, linestyle=(0, (3, 2)),
+                     zorder=23.9, aspect=None)
     top.boundary.plot(ax=ax, color="white", linewidth=2.6 * s, zorder=24, aspect=None)
     top.boundary.plot(ax=ax, color=STYLE["top_edge"], linewidth=1.2 * s, zorder=24.1,
                       aspect=None)
@@ -468,7 +503,8 @@ def _draw_top(sheet: _Sheet, top: gpd.GeoDataFrame, lang: str, handles: list, k:
                 color=STYLE["text"], ha="center", va="center_baseline", zorder=26)
     handles.append((Line2D([], [], marker="o", linestyle="none", markerfacecolor="white",
                            markeredgecolor=STYLE["top_edge"], markersize=9 * s,
-                           markeredgewidth=1.0 * s), _i18n.text("top_k", lang, k=k)))
+                           markeredgewidth=1.0 * s),
+                    _i18n.text("top_k_places" if _by_place(top) else "top_k", lang, k=k)))
 
 
 def _place_labels(ax: Axes, xy: np.ndarray, radius_pt: float) -> np.ndarray:
@@ -700,15 +736,19 @@ def _draw_top_list(sheet: _Sheet, top: gpd.GeoDataFrame, column: str, label: str
         yy = y - 0.04 - i * step
         p.text(0.0, yy, f"{int(row['_rank']):>2}", fontsize=sheet.fs(7.5), ha="left",
                va="top", transform=p.transAxes, fontweight="bold", color=STYLE["text"])
-        label = (row["place_name"] if "place_name" in row and pd.notna(row["place_name"])
-                 else row[id_col])
-        p.text(0.1, yy, _short(str(label), 44), fontsize=sheet.fs(7.5), ha="left", va="top",
-               transform=p.transAxes, color=STYLE["text"])
+        p.text(0.1, yy, _short(_site_label(row, id_col), 44), fontsize=sheet.fs(7.5),
+               ha="left", va="top", transform=p.transAxes, color=STYLE["text"])
         p.text(0.85, yy, _fmt(row[column]), fontsize=sheet.fs(7.5), ha="right", va="top",
                transform=p.transAxes, color=STYLE["text"])
     if len(top) > len(rows):
         p.text(0.1, y - 0.04 - len(rows) * step, f"… (+{len(top) - len(rows)})",
                fontsize=sheet.fs(7.5), ha="left", va="top", transform=p.transAxes)
+
+
+def _site_label(row: pd.Series, id_col: str) -> str:
+    """Return a site's name where it has one, else its id."""
+    name = row.get("place_name")
+    return str(name) if name is not None and pd.notna(name) else str(row[id_col])
 
 
 def _short(text: str, n: int) -> str:
@@ -753,7 +793,7 @@ def _site_map(sites, layers, *, column, ax, top_k, lang, title, subtitle, paper,
                     hatch_excluded=hatch_excluded)
         _draw_overlays(sheet, layers, lang, handles)
         top = _top_sites(sites, top_k)
-        _draw_top(sheet, top, lang, handles, top_k)
+        _draw_top(sheet, top, lang, handles, top_k, _top_extents(sites, top_k))
         sheet.ax.set_xlabel("")
         sheet.ax.set_ylabel("")
         _draw_scale_bar(sheet)
@@ -801,7 +841,8 @@ def plot_overview(
     column : str, default "score"
         Column that colours the sites.
     top_k : int, default 10
-        Label the sites of rank ``<= top_k``.
+        Label the top ``top_k`` places (their best sites, the places' extents
+        outlined) or, without places, the sites of rank ``<= top_k``.
     lang : {"nl", "fr", "en"}, default "en"
         Language of all labels.
     title, subtitle : str, optional
@@ -939,7 +980,8 @@ def plot_isochrones(
     layers, ax, lang, title, subtitle, paper, date, sources
         As in :func:`plot_overview`.
     top_k : int, default 5
-        Draw the isochrones of the sites of rank ``<= top_k`` that have them.
+        Draw the isochrones of the top ``top_k`` places' best sites (without
+        places: the sites of rank ``<= top_k``) that have them.
     colors : sequence of str, optional
         One colour per site (default: matplotlib's "tab10", in rank order).
 
@@ -998,13 +1040,13 @@ def plot_isochrones(
                                    linestyle=styles[times.index(t) % len(styles)],
                                    zorder=11, aspect=None)
             handles.append((Patch(facecolor=mcolors.to_rgba(colour, 0.3), edgecolor=colour),
-                            f"{int(row['_rank'])} · {row[id_col]}"))
+                            f"{int(row['_rank'])} · {_short(_site_label(row, id_col), 52)}"))
         for t in times:
             handles.append((Line2D([], [], color="#555555", linewidth=1.1 * s,
                                    linestyle=styles[times.index(t) % len(styles)]),
                             _i18n.text("isochrone", lang, t=t)))
         _draw_overlays(sheet, layers, lang, handles)
-        _draw_top(sheet, top, lang, handles, top_k)
+        _draw_top(sheet, top, lang, handles, top_k, _top_extents(sites, top_k))
         sheet.ax.set_xlabel("")
         sheet.ax.set_ylabel("")
         _draw_scale_bar(sheet)

@@ -43,7 +43,14 @@ from productivecity._errors import ProductiveCityError
 from productivecity.crs import crs_label
 from productivecity.io import atomic_path
 from productivecity.outputs.attribution import attribution, layer_credits
-from productivecity.outputs.maps import STYLE, _check_sites, _layer, _top_sites, indicator_columns
+from productivecity.outputs.maps import (
+    STYLE,
+    _check_sites,
+    _layer,
+    _site_label,
+    _top_sites,
+    indicator_columns,
+)
 from productivecity.siting.scoring import site_statuses, status_counts
 
 logger = logging.getLogger(__name__)
@@ -154,10 +161,6 @@ def site_popup_html(row: pd.Series, *, site_id, lang: str = "en",
         parts.append(f"<p class='pc-excl'><b>{e(t('excluded'))}</b>"
                      + (f": {e(str(reason))}" if isinstance(reason, str) and reason else "")
                      + "</p>")
-        gaps = row.get("missing_inputs", "")
-        if isinstance(gaps, str) and gaps:  # the inputs missing beside the rule failed
-            labels = ", ".join(_i18n.column_label(c, lang, unit=False) for c in gaps.split("; "))
-            parts.append(f"<p class='pc-na'>{e(t('no_value_for', labels=labels))}</p>")
     elif not_assessable:
         gaps = row.get("missing_inputs", "")
         labels = ", ".join(_i18n.column_label(c, lang, unit=False)
@@ -165,6 +168,9 @@ def site_popup_html(row: pd.Series, *, site_id, lang: str = "en",
         parts.append(f"<p class='pc-na'><b>{e(t('not_assessable_because', labels=labels))}</b>"
                      "</p>" if labels else
                      f"<p class='pc-na'><b>{e(t('not_assessable'))}</b></p>")
+        reason = row.get("excluded_reason", "")
+        if isinstance(reason, str) and reason:  # rules failed on the values that are known
+            parts.append(f"<p class='pc-na'>{e(t('also_fails', reason=reason))}</p>")
     elif "score" in row.index:
         rank = row.get("rank")
         of = f" / {n_ranked}" if n_ranked else ""
@@ -267,7 +273,8 @@ def web_map(
     column : str, default "score"
         Column that colours the sites.
     top_k : int, default 10
-        Mark the sites of rank ``<= top_k`` with their rank.
+        Mark the best sites of the top ``top_k`` places (without places: the
+        sites of rank ``<= top_k``) with their rank.
     indicators : sequence of str, optional
         Indicator columns for the popups (default
         :func:`productivecity.outputs.maps.indicator_columns`).
@@ -436,7 +443,7 @@ def web_map(
                 icon=folium.DivIcon(html=f"<div class='pc-rank'>{int(r['_rank'])}</div>",
                                     icon_size=(22, 22), icon_anchor=(11, 11),
                                     class_name="pc-rank-icon"),
-                tooltip=f"{int(r['_rank'])} · {html.escape(str(r[top.columns[0]]))}",
+                tooltip=f"{int(r['_rank'])} · {html.escape(_site_label(r, top.columns[0]))}",
             ).add_to(group)
         group.add_to(m)
 

@@ -247,6 +247,39 @@ def _place_table(sites: gpd.GeoDataFrame, member: np.ndarray, seeds: list[int],
                             crs=crs)
 
 
+def place_ranks(place_id: pd.Series, places: pd.DataFrame) -> pd.DataFrame:
+    """Each site's place rank and whether it is its place's best site.
+
+    Parameters
+    ----------
+    place_id : pandas.Series
+        The first result of :func:`group_places` (index = site id).
+    places : DataFrame or GeoDataFrame
+        The second result of :func:`group_places` (``rank``, ``best_site_id``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned to ``place_id.index``: ``place_rank`` (Int64, ``<NA>`` for
+        sites in no place) and ``place_best`` (bool), the columns the maps use
+        to mark the top places rather than the top cells.
+
+    Examples
+    --------
+    >>> pid = pd.Series(["P02", "P02", None, "P01"], index=list("abcd"), dtype="string")
+    >>> places = pd.DataFrame({"rank": [1, 2], "best_site_id": ["d", "a"]},
+    ...                       index=pd.Index(["P01", "P02"], name="place_id"))
+    >>> r = place_ranks(pid, places)
+    >>> r["place_rank"].fillna(0).tolist(), r["place_best"].tolist()
+    ([2, 2, 0, 1], [True, False, False, True])
+    """
+    rank = place_id.map(places["rank"].to_dict()).astype("Int64")
+    best = pd.Series(place_id.index.astype(str), index=place_id.index).isin(
+        places["best_site_id"].astype(str))
+    return pd.DataFrame({"place_rank": rank, "place_best": best & rank.notna()},
+                        index=place_id.index)
+
+
 def place_stability(result, weights, place_id: pd.Series, *, top_k: int) -> pd.DataFrame:
     """Stability of the places' ranks under sampled weights.
 

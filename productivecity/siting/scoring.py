@@ -271,8 +271,9 @@ def _joined(parts: list[pd.Series], index: pd.Index, name: str) -> pd.Series:
 def exclusion_reasons(sites: pd.DataFrame, spec: CriteriaSpec) -> pd.Series:
     """Which rules each site fails on a known value ("" if none).
 
-    A value that is missing fails no rule: see :func:`missing_inputs` and
-    :func:`site_status` (such a site is "not assessable", not "excluded").
+    A value that is missing fails no rule, and a site with a missing value is
+    "not assessable", not "excluded", whatever it fails here: see
+    :func:`missing_inputs` and :func:`site_status`.
 
     Parameters
     ----------
@@ -352,9 +353,13 @@ def missing_inputs(sites: pd.DataFrame, spec: CriteriaSpec) -> pd.Series:
 def site_status(sites: pd.DataFrame, spec: CriteriaSpec) -> pd.DataFrame:
     """Sort sites into eligible, excluded by a rule, and not assessable.
 
-    A site that fails a constraint on a known value is ``"excluded"`` (whatever
-    else is missing there); one that fails none but lacks a value of a
-    constraint or criterion column is ``"not assessable"``; the rest are
+    A site that lacks a value of a constraint or criterion column is ``"not
+    assessable"``, whatever rule it fails on the values that are known there
+    (those rules stay in ``excluded_reason``, for information): where one input
+    is missing the others often come from partial data too (a stop layer that
+    ends at a border makes every site beyond it "far from a stop"), so only a
+    rule failed by a site with a complete set of values is an exclusion. A
+    complete site that fails a constraint is ``"excluded"``; the rest are
     ``"eligible"`` and get a score.
 
     Parameters
@@ -380,14 +385,15 @@ def site_status(sites: pd.DataFrame, spec: CriteriaSpec) -> pd.DataFrame:
     >>> from productivecity.siting.criteria import Constraint, CriteriaSpec, Criterion
     >>> spec = CriteriaSpec(criteria=(Criterion("jobs", "jobs_n", weight=1.0),),
     ...                     constraints=(Constraint("area_ha", min=1.0),))
-    >>> sites = pd.DataFrame({"jobs_n": [5.0, None, None], "area_ha": [2.0, 2.0, 0.5]})
+    >>> sites = pd.DataFrame({"jobs_n": [5.0, None, None, 3.0],
+    ...                       "area_ha": [2.0, 2.0, 0.5, 0.5]})
     >>> site_status(sites, spec)["status"].tolist()
-    ['eligible', 'not assessable', 'excluded']
+    ['eligible', 'not assessable', 'not assessable', 'excluded']
     """
     reasons = exclusion_reasons(sites, spec)
     missing = missing_inputs(sites, spec)
-    status = np.where(reasons != "", "excluded",
-                      np.where(missing != "", "not assessable", "eligible"))
+    status = np.where(missing != "", "not assessable",
+                      np.where(reasons != "", "excluded", "eligible"))
     return pd.DataFrame({"status": pd.Series(status, index=sites.index, dtype=object),
                          "excluded_reason": reasons, "missing_inputs": missing})
 
@@ -533,9 +539,9 @@ def _score_matrix(
 def score_sites(sites: pd.DataFrame, spec: CriteriaSpec) -> SuitabilityResult:
     """Score and rank candidate sites.
 
-    Sites failing a constraint on a known value are excluded with the reason;
-    the others lacking a constraint or criterion value are not assessable,
-    with the missing columns (:func:`site_status`); neither gets a score.
+    Sites lacking a constraint or criterion value are not assessable, with
+    the missing columns; the others failing a constraint are excluded with the
+    reason (:func:`site_status`); neither gets a score.
     Every criterion is rounded to its meaningful precision
     (:func:`indicator_precision`) and standardised over the eligible sites only
     (fuzzy membership does not depend on the other sites). A criterion constant

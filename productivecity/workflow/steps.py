@@ -510,7 +510,12 @@ def ranking_step(run: _Run, table, *, key: str | None = None):
 
     def compute():
         from productivecity.crs import is_metric
-        from productivecity.siting.places import group_places, place_stability, with_stability
+        from productivecity.siting.places import (
+            group_places,
+            place_ranks,
+            place_stability,
+            with_stability,
+        )
 
         ranked, result, mc, oat = rank_sites(table, spec, progress=run.progress)
         places = None
@@ -518,6 +523,7 @@ def ranking_step(run: _Run, table, *, key: str | None = None):
                 and is_metric(ranked.crs):
             # the shortlist of places: neighbouring cells grouped, with their own stability
             ranked["place_id"], places = group_places(ranked, radius_m=radius_m)
+            ranked = ranked.join(place_ranks(ranked["place_id"], places))
             places = with_stability(places, place_stability(result, mc.weights,
                                                             ranked["place_id"], top_k=mc.top_k))
         else:  # a site table given by the user, e.g. to 'productivecity rank'
@@ -633,8 +639,13 @@ def isochrones_step(run: _Run, ranked):
 
     cfg = run.config["outputs"]
     ok = ranked.loc[ranked["score"].notna()]  # eligible: excluded and not assessable have none
-    top = ok.loc[pd.to_numeric(ok["rank"], errors="coerce") <= cfg["isochrone_top_k"]]
-    top = top.sort_values("rank", kind="stable")
+    if "place_best" in ok.columns:  # the best site of each of the top places
+        ok = ok.loc[ok["place_best"].fillna(False).astype(bool)]
+        key = "place_rank"
+    else:
+        key = "rank"
+    top = ok.loc[pd.to_numeric(ok[key], errors="coerce") <= cfg["isochrone_top_k"]]
+    top = top.sort_values(key, kind="stable")
     parts = {"indicators": run.keys["indicators"], "origins": [str(s) for s in top.index],
              "mode": cfg["isochrone_mode"], "times_min": cfg["isochrone_times_min"]}
 
