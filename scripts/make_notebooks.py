@@ -619,7 +619,8 @@ with warnings.catch_warnings():  # reported below, from the result, instead of a
     result = score_sites(table, spec)
 print("not discriminating (no weight):", result.not_discriminating or "none")
 ranked = table.join(result.table)
-print(f"{int((~ranked['excluded']).sum())} sites ranked, {int(ranked['excluded'].sum())} excluded")
+# three states: eligible (ranked), excluded by a rule, not assessable (an input missing there)
+print(ranked["status"].value_counts().to_string())
 print(ranked.loc[ranked["excluded"], "excluded_reason"].str.split("; ").explode()
       .str.replace(r"^(\\S+) [\\d.e+-]+ ", r"\\1 ", regex=True).value_counts().to_string())
 result.top(TOP_K)[["score", "rank"]]
@@ -631,6 +632,22 @@ from productivecity.outputs.maps import plot_overview
 
 fig, ax = plot_overview(ranked, layers, top_k=TOP_K, paper="A4")
 display(fig)  # print-ready map figures are not pyplot figures: show them with display()
+'''),
+    _md('''
+### Places, not cells
+
+Five neighbouring hexagons of one quarter are one place, not five candidates. `group_places`
+groups the ranked cells, best first: a place is its best cell and the connected eligible cells
+within 500 m of it, so the best cells of two places are at least 500 m apart and a shortlist of
+ten places names ten different places. `run` does this and marks the places on every map.
+'''),
+    _code('''
+from productivecity.siting.places import group_places, place_ranks
+
+ranked["place_id"], places = group_places(ranked, radius_m=500)
+ranked = ranked.join(place_ranks(ranked["place_id"], places))
+print(f"{int(ranked['status'].eq('eligible').sum())} eligible cells in {len(places)} places")
+places.head(TOP_K)[["rank", "score", "best_site_id", "cells_n", "area_ha"]]
 '''),
     _md('''
 ## 3. Why this site?

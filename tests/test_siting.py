@@ -101,8 +101,12 @@ def test_rank_cli_writes_ranked_sites(ranked):
     assert table.loc[table["score"].isna(), "place_id"].isna().all()
     assert places["best_site_id"].isin(table["site_id"]).all()
     assert set(table["place_id"].dropna()) == set(places["place_id"])
-    eligible = table.loc[~table["excluded"].astype(bool)]
+    eligible = table.loc[table["status"] == "eligible"]
     assert eligible["rank"].min() == 1 and table["score"].notna().sum() == len(eligible)
+    assert (table["excluded"].astype(bool) == (table["status"] == "excluded")).all()
+    # the rank of each cell's place; the place's best cell marked
+    assert (table.loc[table["place_best"].astype(bool), "site_id"].sort_values().tolist()
+            == places["best_site_id"].sort_values().tolist())
     contrib = [c for c in table.columns if c.startswith("contrib_")]
     assert np.allclose(eligible[contrib].sum(axis=1), eligible["score"])
     assert eligible["topk_share"].between(0, 1).all()
