@@ -154,3 +154,22 @@ def test_testbed_building_stock(testbed):
     stock = reader(dd.require(kind))
     assert len(stock) == 22  # 19 Brussels municipalities, Vilvoorde, Machelen, Grimbergen
     assert stock["21015"] == 19_255  # Schaarbeek: 11,985 + 323 + 41 + 4,091 + 1,748 + 1,067
+
+
+def test_demand_table_checked_against_the_unit_list():
+    """Units without a row have no data (named); rows for no unit are named, not dropped silently."""
+    from productivecity.indicators.labour import demand_surface
+    from productivecity.layers import LayerSet
+
+    units = _units().assign(population_n=[1000, 2000, 500])
+    layers = LayerSet(layers={"units_municipalities": units}, reports=[])
+    table = pd.DataFrame({"jobseekers_n": [100.0, 50.0, 9.0], "jobseekers_low_edu_n":
+                          [40.0, 20.0, 3.0]}, index=["A", "B", "Z"])  # no C; Z is elsewhere
+    cells, notes = demand_surface(layers, table, cell_m=250.0, source="js.csv")
+    assert any("no job-seeker data for ['Gamma']" in n for n in notes)
+    assert any("1 row(s) of js.csv are for units not in the study area" in n and "'Z'" in n
+               for n in notes)
+    # the units with rows keep their totals; the unit without is no data, not zero people
+    by_unit = cells.groupby("unit")["jobseekers_n"].sum()
+    assert by_unit["A"] == pytest.approx(100.0) and by_unit["B"] == pytest.approx(50.0)
+    assert cells.loc[cells["unit"] == "C", "no_data"].all()

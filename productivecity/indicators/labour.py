@@ -475,6 +475,11 @@ def demand_surface(
     if nodata.any():
         notes.append(f"no job-seeker data for {list(muni.loc[nodata, 'name'])} "
                      f"({source} covers {len(js)} units)")
+    outside = jobseekers.index[~jobseekers.index.isin(muni.index)]
+    if len(outside):  # checked against the unit list both ways: nothing dropped silently
+        notes.append(f"{len(outside)} row(s) of {source} are for units not in the study area, "
+                     f"not used: {list(map(str, outside[:10]))}"
+                     + (" ..." if len(outside) > 10 else ""))
     totals.insert(0, "population_n", muni["population_n"].astype("Float64").astype(float))
     # a region's tables are one adapter of the generic unit table: the same spreading
     cells, more = unit_demand_surface(
