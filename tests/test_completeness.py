@@ -157,7 +157,7 @@ def test_testbed_building_stock(testbed):
 
 
 def test_demand_table_checked_against_the_unit_list():
-    """Units without a row have no data (named); rows for no unit are named, not dropped silently."""
+    """Units without a row have no data (named); rows for no unit are named, not dropped."""
     from productivecity.indicators.labour import demand_surface
     from productivecity.layers import LayerSet
 
