@@ -15,6 +15,7 @@ plug-in (:mod:`productivecity.sources.regions`).
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import geopandas as gpd
@@ -100,13 +101,21 @@ def north_angle_deg(crs, lon: float, lat: float) -> float:
     return float(-pyproj.Proj(as_crs(crs)).get_factors(lon, lat).meridian_convergence)
 
 
+@functools.lru_cache(maxsize=32)
+def to_lonlat_transformer(crs) -> pyproj.Transformer:
+    """Return a (cached) transformer from ``crs`` to longitude/latitude (x = lon).
+
+    Building a transformer costs ~20 ms; a run asks for the same few many times.
+    """
+    return pyproj.Transformer.from_crs(as_crs(crs), _WGS84, always_xy=True)
+
+
 def lonlat_centroid(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> tuple[float, float]:
     """Return longitude and latitude of the centre of the bounds of ``gdf`` (any CRS)."""
     if gdf.crs is None:
         raise CRSError("cannot locate data without a CRS")
     xmin, ymin, xmax, ymax = gdf.total_bounds
-    tr = pyproj.Transformer.from_crs(gdf.crs, _WGS84, always_xy=True)
-    lon, lat = tr.transform((xmin + xmax) / 2, (ymin + ymax) / 2)
+    lon, lat = to_lonlat_transformer(gdf.crs).transform((xmin + xmax) / 2, (ymin + ymax) / 2)
     return float(lon), float(lat)
 
 
