@@ -20,6 +20,108 @@ from productivecity._errors import ParameterError, UnknownKeyError
 LANGUAGES = ("nl", "fr", "en")
 
 _TERMS: dict[str, dict[str, str]] = {
+    # atlas pages (productivecity.outputs.atlas) and page rules of the maps
+    "atlas_page": {"en": "Page {i} / {n}", "nl": "Pagina {i} / {n}", "fr": "Page {i} / {n}"},
+    "better": {"en": "better", "nl": "beter", "fr": "meilleur"},
+    "unit_of_measure": {"en": "Unit", "nl": "Eenheid", "fr": "Unité"},
+    "new_hubs_note": {
+        "en": "The best set is computed anew for each k: a site chosen at a small k can be "
+              "replaced at a larger one. The stars show the set for k = {k}; their number is "
+              "the first k at which each is chosen.",
+        "nl": "De beste set wordt voor elke k opnieuw berekend: een locatie gekozen bij een "
+              "kleine k kan bij een grotere vervangen worden. De sterren tonen de set voor "
+              "k = {k}; hun getal is de eerste k waarbij elk gekozen wordt.",
+        "fr": "Le meilleur ensemble est recalculé pour chaque k : un site choisi pour un petit "
+              "k peut être remplacé pour un k plus grand. Les étoiles montrent l'ensemble pour "
+              "k = {k} ; leur numéro est le premier k où chacun est choisi."},
+    "not_assessable_short": {"en": "No data", "nl": "Geen gegevens", "fr": "Sans données"},
+    "cover_question": {"en": "Where should new maker-learning hubs open?",
+                       "nl": "Waar komen nieuwe maakleerplekken?",
+                       "fr": "Où ouvrir de nouveaux lieux d'apprentissage du faire ?"},
+    "cover_method": {"en": "Method", "nl": "Methode", "fr": "Méthode"},
+    "cover_method_text": {
+        "en": "Candidate sites are scored on the criteria below (weighted sum of standardised "
+              "indicators); sites failing a rule are excluded. Neighbouring good sites are "
+              "grouped into places; each place gets a card.",
+        "nl": "Kandidaat-locaties krijgen een score op de criteria hieronder (gewogen som van "
+              "gestandaardiseerde indicatoren); locaties die een regel niet halen, vallen af. "
+              "Goede naburige locaties vormen samen een plek; elke plek krijgt een fiche.",
+        "fr": "Les sites candidats sont notés selon les critères ci-dessous (somme pondérée "
+              "d'indicateurs standardisés) ; les sites qui ne respectent pas une règle sont "
+              "exclus. Les bons sites voisins forment un lieu ; chaque lieu a sa fiche."},
+    "criteria_weights": {"en": "Criteria and weights", "nl": "Criteria en gewichten",
+                         "fr": "Critères et poids"},
+    "weight": {"en": "Weight", "nl": "Gewicht", "fr": "Poids"},
+    "direction": {"en": "Better when", "nl": "Beter als", "fr": "Meilleur si"},
+    "direction_benefit": {"en": "higher", "nl": "hoger", "fr": "plus élevé"},
+    "direction_cost": {"en": "lower", "nl": "lager", "fr": "plus bas"},
+    "demand": {"en": "Demand", "nl": "Vraag", "fr": "Demande"},
+    "demand_unknown": {"en": "No demand data in this run.",
+                       "nl": "Geen vraaggegevens in deze run.",
+                       "fr": "Pas de données de demande dans ce calcul."},
+    "source_dates": {"en": "Sources and their dates", "nl": "Bronnen en hun datum",
+                     "fr": "Sources et leurs dates"},
+    "date_unknown": {"en": "date not given", "nl": "datum niet vermeld",
+                     "fr": "date non indiquée"},
+    "atlas_contents": {"en": "Contents", "nl": "Inhoud", "fr": "Sommaire"},
+    "card_title": {"en": "Place {r}: {name}", "nl": "Plek {r}: {name}",
+                   "fr": "Lieu {r} : {name}"},
+    "address": {"en": "Address", "nl": "Adres", "fr": "Adresse"},
+    "why_place": {"en": "Why this place (contribution to the score)",
+                  "nl": "Waarom deze plek (bijdrage aan de score)",
+                  "fr": "Pourquoi ce lieu (contribution au score)"},
+    "key_indicators": {"en": "Key indicators (best site) against the area",
+                       "nl": "Kernindicatoren (beste locatie) tegenover het gebied",
+                       "fr": "Indicateurs clés (meilleur site) face à la zone"},
+    "median_eligible": {"en": "Median (eligible)", "nl": "Mediaan (geschikt)",
+                        "fr": "Médiane (éligibles)"},
+    "rank_stability_text": {
+        "en": "In the top {k} in {p} % of the weight draws; rank (5–95 %): {a}–{b}",
+        "nl": "In de top {k} bij {p} % van de gewichtstrekkingen; rang (5–95 %): {a}–{b}",
+        "fr": "Dans les {k} premiers pour {p} % des tirages de poids ; rang (5–95 %) : "
+              "{a}–{b}"},
+    "rank_stability_none": {"en": "No rank stability computed for this place.",
+                            "nl": "Geen rangstabiliteit berekend voor deze plek.",
+                            "fr": "Pas de stabilité du rang calculée pour ce lieu."},
+    "no_streets": {"en": "The base map has no streets around this place: the data "
+                         "do not cover it.",
+                   "nl": "De basiskaart heeft geen straten rond deze plek: de gegevens "
+                         "dekken ze niet.",
+                   "fr": "Le fond de plan n'a pas de rues autour de ce lieu : les données "
+                         "ne le couvrent pas."},
+    "place_cells": {"en": "Sites of the place (score)", "nl": "Locaties van de plek (score)",
+                    "fr": "Sites du lieu (score)"},
+    "place_extent": {"en": "Extent of the place", "nl": "Omvang van de plek",
+                     "fr": "Étendue du lieu"},
+    "transit_stops": {"en": "Public transport stops", "nl": "Haltes openbaar vervoer",
+                      "fr": "Arrêts de transport public"},
+    "new_hubs_title": {"en": "New hubs: where {k} more would reach the most people",
+                       "nl": "Nieuwe maakleerplekken: waar {k} extra de meeste mensen bereiken",
+                       "fr": "Nouveaux lieux : où {k} de plus toucheraient le plus de monde"},
+    "new_hub": {"en": "New hub (order chosen)", "nl": "Nieuwe plek (volgorde gekozen)",
+                "fr": "Nouveau lieu (ordre choisi)"},
+    "catchment": {"en": "Demand reached by a new hub", "nl": "Vraag bereikt door een nieuwe plek",
+                  "fr": "Demande atteinte par un nouveau lieu"},
+    "catchment_existing": {"en": "Demand reached by existing hubs",
+                           "nl": "Vraag bereikt door bestaande plekken",
+                           "fr": "Demande atteinte par les lieux existants"},
+    "not_reached": {"en": "Demand not reached", "nl": "Vraag niet bereikt",
+                    "fr": "Demande non atteinte"},
+    "coverage_curve": {"en": "Demand covered against the number of new hubs",
+                       "nl": "Bereikte vraag tegenover het aantal nieuwe plekken",
+                       "fr": "Demande couverte selon le nombre de nouveaux lieux"},
+    "new_hubs_k": {"en": "New hubs (k)", "nl": "Nieuwe plekken (k)",
+                   "fr": "Nouveaux lieux (k)"},
+    "covered_pct": {"en": "Demand covered (%)", "nl": "Bereikte vraag (%)",
+                    "fr": "Demande couverte (%)"},
+    "existing_only": {"en": "Existing hubs only", "nl": "Enkel bestaande plekken",
+                      "fr": "Lieux existants seuls"},
+    "marginal_gain": {"en": "Gain (persons)", "nl": "Winst (personen)",
+                      "fr": "Gain (personnes)"},
+    "covered_n": {"en": "Covered (persons)", "nl": "Bereikt (personen)",
+                  "fr": "Couverts (personnes)"},
+    "marginal_gains": {"en": "Marginal gain per added hub", "nl": "Extra winst per nieuwe plek",
+                       "fr": "Gain marginal par lieu ajouté"},
     "overview_title": {
         "en": "Candidate sites for maker-learning hubs",
         "nl": "Kandidaat-locaties voor maakleerplekken",
@@ -44,6 +146,12 @@ _TERMS: dict[str, dict[str, str]] = {
         "fr": "Terrains industriels et friches",
     },
     "municipalities": {"en": "Municipalities", "nl": "Gemeenten", "fr": "Communes"},
+    "basemap_streets": {"en": "Streets", "nl": "Straten", "fr": "Rues"},
+    "basemap_water": {"en": "Water", "nl": "Water", "fr": "Eau"},
+    "basemap_green": {"en": "Parks and green space", "nl": "Parken en groen",
+                      "fr": "Parcs et espaces verts"},
+    "basemap_rail": {"en": "Railways and tram lines", "nl": "Spoorwegen en tramlijnen",
+                     "fr": "Voies ferrées et lignes de tram"},
     "rail_stations": {"en": "Railway station", "nl": "Treinstation", "fr": "Gare"},
     "hubs": {
         "en": "Existing maker-learning hub",
@@ -117,6 +225,19 @@ _TERMS: dict[str, dict[str, str]] = {
         "nl": "Gemaakt met productivecity",
         "fr": "Réalisé avec productivecity",
     },
+    "made_on": {
+        "en": "Made {d} with productivecity",
+        "nl": "Gemaakt op {d} met productivecity",
+        "fr": "Réalisé le {d} avec productivecity",
+    },
+    "made_date": {"en": "Made {d}", "nl": "Gemaakt op {d}", "fr": "Réalisé le {d}"},
+    "data_of": {"en": "data of {d}", "nl": "gegevens van {d}", "fr": "données de {d}"},
+    "data_of_name": {
+        "en": "data of {d} (file name)",
+        "nl": "gegevens van {d} (bestandsnaam)",
+        "fr": "données de {d} (nom du fichier)",
+    },
+    "file_date": {"en": "file date {d}", "nl": "bestandsdatum {d}", "fr": "date du fichier {d}"},
     "indicators": {"en": "Indicators", "nl": "Indicatoren", "fr": "Indicateurs"},
     "breakdown": {
         "en": "Score breakdown",
@@ -480,4 +601,237 @@ def column_label(column: str, lang: str = "en", *, unit: bool = True) -> str:
     return label
 
 
-__all__ = ["LANGUAGES", "check_lang", "column_label", "split_unit", "text"]
+# --------------------------------------------------------------------------- the HTML report
+
+_TERMS.update({
+    "report_excluded_n": {"en": "Sites", "nl": "Locaties", "fr": "Sites"},
+    "report_excluded_values": {"en": "Values of these sites", "nl": "Waarden van deze locaties",
+                               "fr": "Valeurs de ces sites"},
+    "report_excluded_note": {
+        "en": "Each excluded site is counted once, under the first rule it fails; the last "
+              "column counts the sites that fail the rule besides an earlier one.",
+        "nl": "Elke uitgesloten locatie telt één keer, bij de eerste regel waaraan ze niet "
+              "voldoet; de laatste kolom telt de locaties die de regel naast een eerdere "
+              "niet halen.",
+        "fr": "Chaque site exclu est compté une fois, sous la première règle qu'il enfreint ; "
+              "la dernière colonne compte les sites qui enfreignent la règle en plus d'une "
+              "règle précédente."},
+    "report_rule_true": {"en": "{label} is true", "nl": "{label} is waar",
+                         "fr": "{label} est vrai"},
+    "report_no_value": {"en": "no value for {label}", "nl": "geen waarde voor {label}",
+                        "fr": "pas de valeur pour {label}"},
+    "report_indicators_top": {"en": "Indicators of the top places",
+                              "nl": "Indicatoren van de beste plekken",
+                              "fr": "Indicateurs des meilleurs lieux"},
+    "report_indicators_note": {
+        "en": "The value of each indicator at the best cell of each place (columns: rank); "
+              "in grey below it, the criterion's contribution to the score.",
+        "nl": "De waarde van elke indicator in de beste cel van elke plek (kolommen: rang); "
+              "in het grijs eronder, de bijdrage van het criterium aan de score.",
+        "fr": "La valeur de chaque indicateur dans la meilleure cellule de chaque lieu "
+              "(colonnes : rang) ; en gris en dessous, la contribution du critère au score."},
+    "report_indicator": {"en": "Indicator", "nl": "Indicator", "fr": "Indicateur"},
+    "report_weight": {"en": "Weight", "nl": "Gewicht", "fr": "Poids"},
+    "report_column": {"en": "Column", "nl": "Kolom", "fr": "Colonne"},
+    "report_direction": {"en": "Direction", "nl": "Richting", "fr": "Sens"},
+    "report_standardisation": {"en": "Standardisation", "nl": "Standaardisering",
+                               "fr": "Standardisation"},
+    "report_new_hubs": {"en": "New hubs", "nl": "Nieuwe hubs", "fr": "Nouveaux hubs"},
+    "report_new_hubs_summary": {
+        "en": "With {k} new hubs, {covered} of the {total} persons of the demand ({pct} %) are "
+              "within reach of a hub; the existing hubs alone reach {base} ({base_pct} %).",
+        "nl": "Met {k} nieuwe hubs zijn {covered} van de {total} personen van de vraag "
+              "({pct} %) binnen bereik van een hub; de bestaande hubs alleen bereiken er "
+              "{base} ({base_pct} %).",
+        "fr": "Avec {k} nouveaux hubs, {covered} des {total} personnes de la demande ({pct} %) "
+              "sont à portée d'un hub ; les hubs existants seuls en atteignent {base} "
+              "({base_pct} %)."},
+    "report_curve_caption": {
+        "en": "Demand within reach of a hub against the number of new hubs (k = 0: the "
+              "existing hubs only).",
+        "nl": "Vraag binnen bereik van een hub tegen het aantal nieuwe hubs (k = 0: alleen "
+              "de bestaande hubs).",
+        "fr": "Demande à portée d'un hub selon le nombre de nouveaux hubs (k = 0 : les hubs "
+              "existants seuls)."},
+    "report_curve_flat": {
+        "en": "From k = {k} on, each added hub reaches less than 1 % more of the demand.",
+        "nl": "Vanaf k = {k} bereikt elke extra hub minder dan 1 % meer van de vraag.",
+        "fr": "À partir de k = {k}, chaque hub ajouté atteint moins de 1 % de demande en plus."},
+    "report_k": {"en": "New hubs (k)", "nl": "Nieuwe hubs (k)", "fr": "Nouveaux hubs (k)"},
+    "report_covered": {"en": "Within reach (persons)", "nl": "Binnen bereik (personen)",
+                       "fr": "À portée (personnes)"},
+    "report_covered_pct": {"en": "Within reach (%)", "nl": "Binnen bereik (%)",
+                           "fr": "À portée (%)"},
+    "report_gain": {"en": "Gain of the added hub (persons)",
+                    "nl": "Winst van de extra hub (personen)",
+                    "fr": "Gain du hub ajouté (personnes)"},
+    "report_chosen": {"en": "Sites added (+) or dropped (−) against k − 1",
+                      "nl": "Locaties toegevoegd (+) of weggelaten (−) tegenover k − 1",
+                      "fr": "Sites ajoutés (+) ou retirés (−) par rapport à k − 1"},
+    "report_chosen_title": {"en": "The {k} new hubs", "nl": "De {k} nieuwe hubs",
+                            "fr": "Les {k} nouveaux hubs"},
+    "report_first_k": {"en": "Chosen from k =", "nl": "Gekozen vanaf k =",
+                       "fr": "Choisi dès k ="},
+    "report_site_rank": {"en": "Rank of the site", "nl": "Rang van de locatie",
+                         "fr": "Rang du site"},
+    "report_sensitivity": {"en": "Sensitivity of the ranking",
+                           "nl": "Gevoeligheid van de rangschikking",
+                           "fr": "Sensibilité du classement"},
+    "report_mc": {
+        "en": "The weights were varied at random {runs} times, each by up to ±{spread} % "
+              "(Monte Carlo). For each top place: the share of the runs in which it stays "
+              "among the top {k}, and the range of its rank (5–95 % of the runs).",
+        "nl": "De gewichten werden {runs} keer willekeurig gevarieerd, elk met hoogstens "
+              "±{spread} % (Monte Carlo). Per plek: het aandeel van de runs waarin ze bij de "
+              "beste {k} blijft, en het bereik van haar rang (5–95 % van de runs).",
+        "fr": "Les poids ont été variés au hasard {runs} fois, chacun d'au plus ±{spread} % "
+              "(Monte Carlo). Pour chaque lieu : la part des tirages où il reste parmi les "
+              "{k} meilleurs, et l'intervalle de son rang (5–95 % des tirages)."},
+    "report_mc_stable": {
+        "en": "{a} of the {n} top places stay among the top {k} in at least 90 % of the runs.",
+        "nl": "{a} van de {n} beste plekken blijven in minstens 90 % van de runs bij de "
+              "beste {k}.",
+        "fr": "{a} des {n} meilleurs lieux restent parmi les {k} meilleurs dans au moins "
+              "90 % des tirages."},
+    "report_oat": {
+        "en": "One weight at a time from {lo} to {hi}, the other weights rescaled to keep "
+              "their sum: the weights at which another site comes first.",
+        "nl": "Eén gewicht tegelijk van {lo} tot {hi}, de andere herschaald tot dezelfde som: "
+              "de gewichten waarbij een andere locatie eerst komt.",
+        "fr": "Un poids à la fois de {lo} à {hi}, les autres remis à l'échelle pour garder "
+              "leur somme : les poids pour lesquels un autre site passe en tête."},
+    "report_oat_changes": {"en": "Top site changes", "nl": "Beste locatie verandert",
+                           "fr": "Le meilleur site change"},
+    "report_oat_never": {"en": "never", "nl": "nooit", "fr": "jamais"},
+    "report_oat_at": {"en": "at weight {w}: {name}", "nl": "bij gewicht {w}: {name}",
+                      "fr": "au poids {w} : {name}"},
+    "report_oat_overlap": {"en": "Top-{k} overlap, lowest (%)",
+                           "nl": "Overlap top {k}, laagste (%)",
+                           "fr": "Recouvrement du top {k}, minimum (%)"},
+    "report_oat_shift": {"en": "Mean rank change, largest", "nl": "Gem. rangverschuiving, "
+                         "grootste", "fr": "Variation moyenne du rang, maximum"},
+    "report_oat_none": {"en": "The top site stays first whatever a single weight.",
+                        "nl": "De beste locatie blijft eerst, welk gewicht ook verandert.",
+                        "fr": "Le meilleur site reste premier quel que soit le poids changé."},
+    "report_caption_overview": {
+        "en": "Suitability score of the {n} candidate sites; the {k} best places numbered",
+        "nl": "Geschiktheidsscore van de {n} kandidaat-locaties; de {k} beste plekken "
+              "genummerd",
+        "fr": "Score d'aptitude des {n} sites candidats ; les {k} meilleurs lieux numérotés"},
+    "report_caption_indicator": {"en": "{label} at each candidate site",
+                                 "nl": "{label} per kandidaat-locatie",
+                                 "fr": "{label} pour chaque site candidat"},
+    "report_caption_cover": {
+        "en": "Cover and method: the question, the study area, the criteria and their "
+              "weights, the sources",
+        "nl": "Voorblad en methode: de vraag, het studiegebied, de criteria en hun gewichten, "
+              "de bronnen",
+        "fr": "Couverture et méthode : la question, la zone d'étude, les critères et leurs "
+              "poids, les sources"},
+    "report_caption_new_hubs": {
+        "en": "The existing hubs, the new hubs chosen and the demand within their reach",
+        "nl": "De bestaande hubs, de gekozen nieuwe hubs en de vraag binnen hun bereik",
+        "fr": "Les hubs existants, les nouveaux hubs choisis et la demande à leur portée"},
+    "report_caption_place": {
+        "en": "Place {rank}, {name}: its streets, why it scores and its indicators",
+        "nl": "Plek {rank}, {name}: de straten, waarom ze scoort en haar indicatoren",
+        "fr": "Lieu {rank}, {name} : ses rues, pourquoi il obtient ce score et ses indicateurs"},
+    "report_caption_isochrones": {
+        "en": "Areas within reach of the best places, by travel time",
+        "nl": "Gebieden binnen bereik van de beste plekken, naar reistijd",
+        "fr": "Zones à portée des meilleurs lieux, selon le temps de trajet"},
+})
+
+# the XLSX workbook (productivecity.outputs.export.write_workbook)
+_TERMS.update({
+    "tables_title": {"en": "Ranked places and sites", "nl": "Gerangschikte plekken en locaties",
+                     "fr": "Lieux et sites classés"},
+    "tables_sheets": {
+        "en": "Sheets: places (ranked places), sites (ranked sites), indicators (definitions "
+              "and units), criteria (criteria and weights).",
+        "nl": "Bladen: places (gerangschikte plekken), sites (gerangschikte locaties), "
+              "indicators (definities en eenheden), criteria (criteria en gewichten).",
+        "fr": "Feuilles : places (lieux classés), sites (sites classés), indicators "
+              "(définitions et unités), criteria (critères et poids)."},
+    "tables_rounded": {
+        "en": "Values are rounded to their meaningful precision (persons whole, minutes and "
+              "percentages to 0.1, hectares to 0.01, scores to 0.0001). Full precision is in "
+              "results.gpkg and ranked_sites.parquet.",
+        "nl": "Waarden zijn afgerond op hun zinvolle precisie (personen op 1, minuten en "
+              "percentages op 0,1, hectare op 0,01, scores op 0,0001). De volle precisie staat "
+              "in results.gpkg en ranked_sites.parquet.",
+        "fr": "Les valeurs sont arrondies à leur précision utile (personnes à l'unité, minutes "
+              "et pourcentages à 0,1, hectares à 0,01, scores à 0,0001). La précision complète "
+              "est dans results.gpkg et ranked_sites.parquet."},
+})
+
+# --------------------------------------------------------------------------- numbers for people
+
+#: Decimals per unit (a unit suffix such as ``"_min"``, a word, or a column name ending in one).
+_NUMBER_DECIMALS = {"_n": 0, "n": 0, "persons": 0, "_m": 0, "m": 0, "_min": 1, "min": 1,
+                    "_pct": 1, "pct": 1, "%": 1, "_ha": 2, "ha": 2, "_km": 2, "km": 2,
+                    "score": 3, "weight": 3, "share": 2}
+
+#: (thousands separator, decimal mark) per language: en 55,939.5; nl 55.939,5; fr 55 939,5
+#: (a narrow no-break space, U+202F, as the French typographic rule has it).
+_NUMBER_MARKS = {"en": (",", "."), "nl": (".", ","), "fr": ("\u202f", ",")}
+
+
+def format_number(value, lang: str = "en", unit: str | None = None) -> str:
+    """Return ``value`` written for people in ``lang``: separators, decimals by unit, no exponent.
+
+    Parameters
+    ----------
+    value : number or None
+        None and NaN give ``"–"``.
+    lang : {"nl", "fr", "en"}
+        English: ``55,939`` and ``0.68``; Dutch: ``55.939`` and ``0,68``; French:
+        ``55 939`` (narrow no-break space) and ``0,68``.
+    unit : str, optional
+        Sets the decimals: persons and counts (``"n"``, ``"_n"``, ``"persons"``)
+        and metres 0; minutes and percentages (``"min"``, ``"pct"``, ``"%"``) 1;
+        hectares and kilometres 2; ``"score"`` and ``"weight"`` 3. A column name
+        ending in a unit suffix (``"rail_station_walk_time_min"``) counts as that
+        unit. Without a known unit: whole numbers as such, else 0 decimals from
+        1000, 1 from 10, 2 from 1 and 3 below. A non-zero value that would be
+        written as zero is written ``"< 0.001"`` (the smallest step shown), never
+        in exponent notation.
+
+    Examples
+    --------
+    >>> format_number(55939.4, "en", "_n"), format_number(55939.4, "nl", "_n")
+    ('55,939', '55.939')
+    >>> format_number(0.678, "fr", "share"), format_number(1.58e-07, "en")
+    ('0,68', '< 0.001')
+    """
+    code = check_lang(lang)
+    if value is None:
+        return "–"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if v != v:  # NaN
+        return "–"
+    if v in (float("inf"), float("-inf")):
+        return "∞" if v > 0 else "-∞"
+    key = unit
+    if key is not None and key not in _NUMBER_DECIMALS:
+        key = split_unit(key)[1]
+    if key in _NUMBER_DECIMALS:
+        digits = _NUMBER_DECIMALS[key]
+    elif v.is_integer():
+        digits = 0
+    else:
+        a = abs(v)
+        digits = 0 if a >= 1000 else 1 if a >= 10 else 2 if a >= 1 else 3
+    thousands, decimal = _NUMBER_MARKS[code]
+    if v != 0 and round(v, digits) == 0:
+        step = f"{10.0 ** -digits:.{digits}f}".replace(".", decimal)
+        return ("< " if v > 0 else "> -") + step
+    text_ = f"{v:,.{digits}f}"
+    if text_.startswith("-") and float(text_.replace(",", "")) == 0:
+        text_ = text_[1:]  # no "-0.0"
+    return text_.replace(",", "\0").replace(".", decimal).replace("\0", thousands)
+
+__all__ = ["LANGUAGES", "check_lang", "column_label", "format_number", "split_unit", "text"]

@@ -234,7 +234,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _ConsoleFormatter(logging.Formatter):
+    """Step lines as they are; other records with their level (and logger with -v)."""
+
+    def __init__(self, verbose: int) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s" if verbose
+                         else "%(levelname)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        from productivecity._console import step_logger
+
+        if record.name == step_logger.name and record.levelno == logging.INFO:
+            return record.getMessage()
+        return super().format(record)
+
+
+class _BarSafeHandler(logging.StreamHandler):
+    """Write log lines above any progress bar on screen (through ``tqdm.write``)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from productivecity._console import bar_on_screen
+
+        if not bar_on_screen():  # tqdm.write would show a bar before its delay
+            super().emit(record)
+            return
+        try:
+            from tqdm import tqdm
+
+            tqdm.write(self.format(record), file=self.stream)
+        except Exception:  # noqa: BLE001 - as logging.StreamHandler.emit
+            self.handleError(record)
+
+
 def _setup_logging(args) -> None:
+    """Log to standard error: one line per step, each warning once (-q: errors only)."""
+    from productivecity._console import OnceFilter, step_logger
+
     level = logging.WARNING
     if args.verbose == 1:
         level = logging.INFO
@@ -242,12 +277,15 @@ def _setup_logging(args) -> None:
         level = logging.DEBUG
     if args.quiet:
         level = logging.ERROR
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler = _BarSafeHandler(sys.stderr)
+    handler.setFormatter(_ConsoleFormatter(args.verbose))
+    handler.addFilter(OnceFilter())  # a warning repeated by another step is shown once
     root = logging.getLogger("productivecity")
     root.handlers[:] = [h for h in root.handlers if isinstance(h, logging.NullHandler)]
     root.addHandler(handler)
     root.setLevel(level)
+    # the step lines, unless -q
+    step_logger.setLevel(logging.ERROR if args.quiet else min(level, logging.INFO))
 
 
 def _settings(args):
@@ -502,23 +540,19 @@ def _cmd_run(args) -> int:
     config = _config(args, path=resolve_config_path(args.config), require_criteria=True)
     result = run_pipeline(config, out_dir=args.out, overwrite=args.overwrite,
                           settings=_settings(args), progress=not args.quiet)
-    if not args.quiet:
-        steps = result.steps.loc[~result.steps.index.str.startswith("outputs:"),
-                                 ["status", "time_s"]]
-        print(steps.to_string(float_format=lambda v: f"{v:.1f}"))
+    if not args.quiet:  # the steps and their times were logged on standard error
         res = result.manifest["results"]
         print(f"\n{res['sites_n']} sites: {res['eligible_n']} eligible (ranked), "
               f"{res['excluded_n']} excluded, {res.get('not_assessable_n', 0)} not assessable "
               f"(no data); top:")
         if res.get("top_places"):  # the shortlist is of places, not of cells
-            for p in res["top_places"]:
+            for p in res["top_places"][:_SUMMARY_TOP_N]:
                 share = ("" if p["topk_share"] is None else
-                         f", in the top {res['monte_carlo']['top_k']} in "
+                         f", top {res['monte_carlo']['top_k']} in "
                          f"{100 * p['topk_share']:.0f} % of runs")
-                print(f"  {p['rank']:>2}. {p['name']}  (score {p['score']:.3f}, "
-                      f"{p['cells_n']} cell(s), best {p['best_site_id']}{share})")
+                print(f"  {p['rank']:>2}. {p['name']}  (score {p['score']:.3f}{share})")
         else:
-            for s in res["top_sites"][:5]:
+            for s in res["top_sites"][:_SUMMARY_TOP_N]:
                 print(f"  {s['rank']:>2}. {s.get('name', s['site_id'])}  ({s['site_id']}, "
                       f"score {s['score']:.3f})")
         alloc = res.get("allocation")
@@ -533,9 +567,27 @@ def _cmd_run(args) -> int:
             print(f"demand: {res['demand_definition']}"
                   + (f": {total:,.0f} persons" if total is not None else ""))
         _print_missing(result.missing_inputs)
-        print(f"wrote {len(result.manifest['files']) + 1} files to {result.out_dir} in "
+        print(f"\nwrote {len(result.manifest['files']) + 1} files to {result.out_dir} in "
               f"{result.manifest['run']['total_s']:.0f} s")
+        main_files = _main_files(result.manifest["files"])
+        if main_files:
+            print("  " + ", ".join(main_files))
     return _failed_exit("run", result.missing_inputs, config)
+
+
+#: Places listed in the summary of a run (the report and the CSV list them all).
+_SUMMARY_TOP_N = 5
+
+
+def _main_files(files: list[str]) -> list[str]:
+    """Return the main outputs among the files of a run (report first), folders as ``name/``."""
+    from productivecity.workflow.config import OUTPUT_FILES
+    from productivecity.workflow.outputs import PLACES_CSV
+
+    tops = {f.split("/", 1)[0] + ("/" if "/" in f else "") for f in files}
+    order = [OUTPUT_FILES[k] for k in ("report", "atlas", "webmap", "gpkg", "xlsx")]
+    order += [PLACES_CSV, OUTPUT_FILES["csv"], OUTPUT_FILES["png"] + "/"]
+    return [f for f in order if f in tops]
 
 
 def _cmd_init(args) -> int:

@@ -46,8 +46,8 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-from tqdm.auto import tqdm
 
+from productivecity._console import progress as _progress
 from productivecity._errors import (
     DataSourceError,
     EmptyLayerError,
@@ -310,9 +310,9 @@ def load_layers(
         ("poi", lambda: poi(area_gdf, **src)),
     ]
     at = lonlat_centroid(area_gdf)
-    bar = tqdm(steps, desc="layers", unit="layer", disable=not progress)
+    bar = _progress(steps, desc="layers", unit="layer", disable=not progress)
     for name, load in bar:
-        bar.set_postfix_str(name)
+        bar.set_postfix_str(name, refresh=False)  # shown at the next update, after the delay
         if name == "canal_zone" and "canal" not in layers:
             rep = LayerReport(name, notes=[f"{MISSING_NOTE}: no canal layer"])
             reports.append(rep)

@@ -206,8 +206,11 @@ def read_ranked(folder: Path) -> pd.DataFrame:
     """
     csv = folder / RANKED_CSV
     if csv.is_file():
+        # nl/fr runs write ";" and decimal commas, UTF-8 with a byte-order mark
+        semicolon = csv.read_bytes()[:3] == b"\xef\xbb\xbf"
         df = pd.read_csv(csv, dtype={"site_id": str}, usecols=lambda c: c in {
-            "site_id", "rank", "score", "excluded"})
+            "site_id", "rank", "score", "excluded"}, encoding="utf-8-sig",
+            **({"sep": ";", "decimal": ","} if semicolon else {}))
         source = csv
     else:
         import pyogrio

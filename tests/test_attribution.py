@@ -30,6 +30,8 @@ from productivecity.layers import load_layers
 from productivecity.outputs import maps, webmap
 from productivecity.outputs.attribution import (
     attribution,
+    credit_date,
+    dated_attribution,
     known_credits,
     layer_credits,
     resolve_credits,
@@ -46,6 +48,7 @@ from productivecity.sources.load_report import (
     gtfs_credit,
     record_credit,
 )
+from productivecity.sources.source_dates import name_date, osm_xml_date, pbf_date, source_date
 from productivecity.sources.transit import read_gtfs_stops
 from productivecity.workflow.config import OUTPUT_FILES, load_config
 from productivecity.workflow.run import run_pipeline
@@ -72,6 +75,8 @@ def test_a_file_of_the_sample_credits_the_sample_only():
     rep = LayerReport("poi")
     rep.credit(OSM_CREDIT, source=sample_data_dir() / "osm" / "sample_canal_town.osm")
     assert rep.credits == [SAMPLE_CREDIT]
+    # the synthetic OSM file states no date: its file's date, called so
+    assert rep.credits[0].date_kind == "file" and rep.credits[0].date
     with collect_credits() as got:
         record_credit(Credit("x", "X office"), source=sample_data_dir() / "labour" / "x.csv")
         record_credit(Credit("y", "Y office"), source="/elsewhere/y.csv")
@@ -191,8 +196,15 @@ def test_sample_run_credits_itself_plus_the_extra(sample_runs):
     assert m["attribution"] == line
     assert [c["key"] for c in m["credits"]] == ["sample", "hubs_catalogue", "text:© Extra (CC0)"]
     assert not BELGIAN.search(line)
+    # the web map and the report date each source: the sample's files state no date
+    sample_date = m["credits"][0]["date"]
+    assert m["credits"][0]["date_kind"] == "file" and re.fullmatch(r"\d{4}-\d{2}-\d{2}",
+                                                                  sample_date)
+    dated = line.replace("(not real data);", f"(not real data), file date {sample_date};")
     for name, text in _texts(first.out_dir).items():
-        assert _sources_line(text) == line, name
+        assert _sources_line(text) == dated, name
+        # the run's date apart from the data's
+        assert f"Made {m['date']}" in text, name
 
 
 @pytest.mark.slow
@@ -273,10 +285,12 @@ def test_osm_only_layers_and_outputs_credit_only_osm(osm_only, tmp_path):
     sites = _scored_sites(layers)
     fig, _ = maps.plot_overview(sites, layers)
     footers = [t.get_text() for t in fig.findobj(Text) if t.get_text().startswith("Sources")]
-    assert footers and footers[0].splitlines()[0] == f"Sources: {OSM_LINE}"
+    # the OSM file states no date and its name none: the file's date, called so
+    copied = layer_credits(layers)[0].date
+    assert footers and footers[0].splitlines()[0] == f"Sources: {OSM_LINE}, file date {copied}"
     assert not any(BELGIAN.search(t) for t in footers)
     path = webmap.write_web_map(sites, layers, tmp_path / "map.html")
-    assert _sources_line(path.read_text(encoding="utf-8")) == OSM_LINE
+    assert _sources_line(path.read_text(encoding="utf-8")) == f"{OSM_LINE}, file date {copied}"
 
 
 @pytest.mark.integration
@@ -317,3 +331,108 @@ def test_brussels_testbed_credits_the_belgian_sources_read(testbed):
         read_jobseekers(layers, testbed, year=2024)
         read_unit_rates(testbed)
     assert [c.line() for c in got] == ["Actiris / view.brussels", "BEST-COST / Sciensano"]
+
+
+# ------------------------------------------------------------------------------ data dates
+
+
+def _osm_xml(path, root="", elements=("", "")):
+    path.write_text(
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6"{root}>\n'
+        f'<node id="1" version="1" lat="60.5" lon="26.9"{elements[0]}/>\n'
+        f'<node id="2" version="1" lat="60.6" lon="26.9"{elements[1]}/>\n</osm>\n',
+        encoding="utf-8")
+    return path
+
+
+def test_osm_xml_is_dated_by_its_data_not_its_copy(tmp_path):
+    newest = ' timestamp="2019-06-30T10:00:00Z"', ' timestamp="2018-01-02T00:00:00Z"'
+    # the newest edit of its elements
+    assert osm_xml_date(_osm_xml(tmp_path / "a.osm", elements=newest)) == "2019-06-30"
+    assert source_date(tmp_path / "a.osm") == ("2019-06-30", "data")
+    # the extract's own timestamp wins over the elements'
+    stamped = _osm_xml(tmp_path / "b.osm", root=' timestamp="2020-02-29T23:59:59Z"',
+                       elements=newest)
+    assert source_date(stamped) == ("2020-02-29", "data")
+    # no date inside: one in the name, else the file's date, each called so
+    assert source_date(_osm_xml(tmp_path / "town_2015-07-01.osm")) == ("2015-07-01", "name")
+    plain = source_date(_osm_xml(tmp_path / "town.osm"))
+    assert plain is not None and plain[1] == "file"
+    assert name_date("01_01_2013_brussels_capital_region.osm.pbf") == "2013-01-01"
+    assert source_date(tmp_path / "missing.osm") is None
+
+
+def test_pbf_header_date_is_read(tmp_path):
+    import osmium
+
+    header = osmium.io.Header()
+    header.set("osmosis_replication_timestamp", "2024-03-05T21:00:00Z")
+    path = tmp_path / "extract-latest.osm.pbf"
+    writer = osmium.SimpleWriter(str(path), header=header)
+    writer.add_node(osmium.osm.mutable.Node(id=1, location=(26.9, 60.5)))
+    writer.close()
+    assert pbf_date(path) == "2024-03-05"
+    rep = LayerReport("streets")
+    rep.credit(OSM_CREDIT, source=path)
+    assert (rep.credits[0].date, rep.credits[0].date_kind) == ("2024-03-05", "data")
+
+
+def test_dates_of_one_source_fold_and_the_footer_shows_them_apart_from_the_run():
+    a = OSM_CREDIT.with_date("2013-01-01")
+    b = OSM_CREDIT.with_date("2024-03-05")
+    copy = OSM_CREDIT.with_date("2026-11-30", "file")
+    assert a == OSM_CREDIT  # the same source, whatever its date
+    with collect_credits() as got:
+        record_credit(a)
+        record_credit(copy)  # a file's date never hides the data's
+        record_credit(b)
+    assert [(c.date, c.date_kind) for c in got] == [("2013-01-01 – 2024-03-05", "data")]
+    actiris = Credit("actiris", "Actiris / view.brussels").with_date(2024)
+    assert credit_date(copy, "fr") == "date du fichier 2026-11-30"
+    assert dated_attribution([actiris, a]) == (
+        f"{OSM_LINE}, data of 2013-01-01; Actiris / view.brussels, data of 2024")
+    text = maps.footer_text(date="2026-12-01", sources=[actiris, a], crs="EPSG:3067")
+    assert text.splitlines()[0] == (
+        f"Sources: {OSM_LINE}, data of 2013-01-01; Actiris / view.brussels, data of 2024")
+    assert text.splitlines()[1].endswith("Made 2026-12-01 with productivecity")
+    assert "Date:" not in text
+    # many sources go on over more lines, broken between sources
+    many = [Credit(f"k{i}", f"Source number {i}").with_date(2000 + i) for i in range(12)]
+    lines = maps.footer_text(date="2026-12-01", sources=many, width_chars=120).splitlines()
+    assert len(lines) == 5 and all(len(x) <= 120 for x in lines)
+    assert lines[0].endswith("data of 2002;") and lines[1].startswith("Source number 3,")
+    assert "; ".join(lines[:-1]).replace(";;", ";") == "Sources: " + dated_attribution(many)
+
+
+def test_osm_only_outputs_date_the_osm_data(osm_only, tmp_path):
+    data_dir, area = osm_only
+    path = data_dir / "osm" / "kotka.osm"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        'version="1"', 'version="1" timestamp="2021-09-14T08:00:00Z"'), encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        layers = load_layers(area, data_dir=data_dir, skip_missing=True, progress=False)
+    credits = layer_credits(layers)
+    assert [(c.key, c.date, c.date_kind) for c in credits] == [("osm", "2021-09-14", "data")]
+    fig, _ = maps.plot_overview(_scored_sites(layers), layers, date="2026-12-01")
+    footer = next(t.get_text() for t in fig.findobj(Text)
+                  if t.get_text().startswith("Sources"))
+    assert footer.splitlines()[0] == f"Sources: {OSM_LINE}, data of 2021-09-14"
+    assert "Made 2026-12-01 with productivecity" in footer.splitlines()[1]
+
+
+@pytest.mark.integration
+def test_testbed_streets_are_dated_2013_not_by_their_copy(testbed):
+    pbf = next((testbed / "osm").rglob("*.osm.pbf"))
+    assert pbf_date(pbf) is None  # this extract's header states no date
+    assert source_date(pbf) == ("2013-01-01", "name")  # its name does
+    from productivecity.workflow.inputs import read_jobseekers
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        layers = load_layers("brussels-vilvoorde", data_dir=testbed, progress=False)
+    osm = next(c for c in layer_credits(layers) if c.key == "osm")
+    assert "2013-01-01" in osm.date
+    with collect_credits() as got:
+        read_jobseekers(layers, testbed, year=2024)
+    assert [(c.key, c.date) for c in got] == [("actiris", "2024")]

@@ -163,12 +163,13 @@ def test_html_report(scored, tmp_path):
     top = sites[sites["rank"] <= 5].sort_values("rank").index.tolist()
     rows = re.findall(r"<tr><td class='n'><b>(\d+)</b></td><td>(\w+)</td>", text)
     assert [sid for _, sid in rows] == top
-    assert "Share of runs in top 5" in text and "Rank, 5-95 %" in text
+    assert "Share of runs in top 5" in text and "Rank, 5-95\u00a0%" in text  # no break
     assert "canal_distance_m" in text and "0.300" in text  # criteria table with weights
     assert "synthetic sample data" in text
-    data = re.search(r"src='data:image/png;base64,([^']+)'", text).group(1)
-    assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "src='overview.png'" in text
+    data = re.findall(r"src='data:image/png;base64,([^']+)'", text)
+    assert len(data) == 2  # the Figure and the PNG file, both embedded: one file
+    assert all(base64.b64decode(d)[:8] == b"\x89PNG\r\n\x1a\n" for d in data)
+    assert "overview.png" not in text
     again = report.write_report(sites, tmp_path / "again.html", **kw)
     assert again.read_bytes() == path.read_bytes()
     # without stability the columns are left out; labels follow the language

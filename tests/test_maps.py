@@ -81,7 +81,8 @@ def test_overview_has_title_legend_footer_and_top_ranks_in_dutch(scored):
     for label in ("Studiegebied", "Kanaal", "Bestaande maakleerplek", "Treinstation",
                   "Bedrijventerreinen en braakliggend terrein", "Top 5 (rang)"):
         assert label in texts, label
-    assert "Datum: 2026-05-01" in joined and "CRS: EPSG:31370 (BD72 / Belgian Lambert 72)" in joined
+    assert "Gemaakt op 2026-05-01 met productivecity" in joined
+    assert "Datum:" not in joined and "CRS: EPSG:31370 (BD72 / Belgian Lambert 72)" in joined
     # the sample is synthetic and the footer says so
     assert "synthetic sample data" in joined
     # rank labels 1..5 on the map and the best site listed in the side panel
@@ -266,8 +267,8 @@ def test_attribution_and_footer():
                             crs="EPSG:31370")
     assert text.splitlines() == [
         "Sources: © OpenStreetMap contributors (ODbL); BEST-COST / Sciensano",
-        "Date: 2026-05-01   ·   SCR: EPSG:31370 (BD72 / Belgian Lambert 72)   ·   "
-        "Réalisé avec productivecity",
+        "SCR: EPSG:31370 (BD72 / Belgian Lambert 72)   ·   "
+        "Réalisé le 2026-05-01 avec productivecity",
     ]
     # credits as the readers declare them; none at all: a dash
     gtfs = Credit("gtfs:Kotkan Citybus", "Kotkan Citybus (GTFS)")

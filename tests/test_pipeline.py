@@ -12,6 +12,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import openpyxl
 import pandas as pd
 import pyogrio
 import pytest
@@ -23,7 +24,7 @@ from productivecity.cli import main
 from productivecity.layers import load_layers
 from productivecity.outputs import export
 from productivecity.sites import grid_sites
-from productivecity.workflow.config import OUTPUT_FILES, config_from_dict, load_config
+from productivecity.workflow.config import FORMATS, OUTPUT_FILES, config_from_dict, load_config
 from productivecity.workflow.run import run_pipeline
 
 REPO = Path(__file__).resolve().parent.parent
@@ -146,7 +147,9 @@ def spy_computing(mp: pytest.MonkeyPatch) -> dict[str, list]:
 def sample_run(tmp_path_factory):
     """The shipped sample scenario, run once into a fresh output folder and cache."""
     base = tmp_path_factory.mktemp("sample_run")
-    cfg = sample_config(base, cache_dir=base / "cache")
+    # every format, the PNGs (asked for, not written by default) at a low resolution
+    cfg = sample_config(base, cache_dir=base / "cache",
+                        outputs={"formats": list(FORMATS), "dpi": 60})
     with pytest.MonkeyPatch.context() as mp:
         calls = spy_computing(mp)
         result = run_pipeline(cfg, out_dir=base / "out", progress=False)
@@ -185,16 +188,53 @@ def test_sample_run_writes_every_output(sample_run):
     parquet = gpd.read_parquet(out / OUTPUT_FILES["geoparquet"])
     assert parquet.crs.to_epsg() == 31370 and len(parquet) == len(sites)
     assert parquet["site_id"].tolist() == csv["site_id"].tolist()
+    # tables for people: the CSV rounded (English: commas, decimal points), the GeoParquet
+    # at full precision; the workbook with its sheets, the same sites, weights summing to 1
+    assert (out / OUTPUT_FILES["csv"]).read_bytes().startswith(b"site_id,rank,score,")
+    np.testing.assert_array_equal(csv["score"], parquet["score"].round(4))
+    assert csv["jobseekers_low_edu_walk_20min_n"].dropna().eq(
+        parquet["jobseekers_low_edu_walk_20min_n"].dropna().round()).all()
+    assert (parquet["score"].dropna() != parquet["score"].dropna().round(4)).any()
+    book = openpyxl.load_workbook(out / OUTPUT_FILES["xlsx"], read_only=True)
+    assert book.sheetnames == ["places", "sites", "indicators", "criteria", "about"]
+    sheet = {name: pd.DataFrame(list(book[name].values)[1:],
+                                columns=next(book[name].values)) for name in book.sheetnames
+             if name != "about"}
+    book.close()
+    assert sheet["sites"]["site_id"].tolist() == csv["site_id"].tolist()
+    assert sheet["places"]["place_id"].tolist() == \
+        pd.read_csv(out / "ranked_places.csv", dtype={"place_id": str})["place_id"].tolist()
+    assert sheet["criteria"]["weight_used"].sum() == pytest.approx(1.0)
+    assert set(sheet["criteria"]["column"]) <= set(sheet["indicators"]["indicator"])
 
-    # atlas: overview + one page per criterion column + isochrones
+    # atlas: cover, overview, a card per top place, new hubs, one page per criterion
+    # column, isochrones; every page numbered
     columns = {c.column for c in cfg.criteria.criteria}
-    assert pdf_page_count(out / OUTPUT_FILES["atlas"]) == 1 + len(columns) + 1
+    places = pd.read_csv(out / "ranked_places.csv", dtype={"place_id": str})
+    cards = places.loc[places["rank"] <= cfg["outputs"]["top_k"], "place_id"].tolist()
+    assert len(cards) == cfg["outputs"]["top_k"] == 10
+    assert manifest["results"]["allocation"] is not None  # the new-hubs page is drawn
+    n_pages = 1 + 1 + len(cards) + 1 + len(columns) + 1
+    assert pdf_page_count(out / OUTPUT_FILES["atlas"]) == n_pages
     pngs = sorted((out / OUTPUT_FILES["png"]).glob("*.png"))
-    assert {p.stem for p in pngs} == ({"overview", "isochrones"}
+    assert {p.stem for p in pngs} == ({"cover", "overview", "new_hubs", "isochrones"}
+                                      | {f"place_{c}" for c in cards}
                                       | {f"indicator_{c}" for c in columns})
+
+    def pdf_text(page: int) -> str:
+        return subprocess.run(["pdftotext", "-f", str(page), "-l", str(page),
+                               str(out / OUTPUT_FILES["atlas"]), "-"],
+                              capture_output=True, text=True, check=True).stdout
+
+    first, card, last = pdf_text(1), pdf_text(3), pdf_text(n_pages)
+    assert cfg.criteria.description.split(":")[0] in first  # the question, as the title
+    assert f"Page 1 / {n_pages}" in first and f"Page {n_pages} / {n_pages}" in last
+    assert "Criteria and weights" in first and "Data coverage per municipality" in first
+    assert "Why this place" in card and str(places.loc[0, "street_name"]) in card
     with Image.open(out / "maps" / "overview.png") as im:
-        assert im.info["dpi"] == pytest.approx((300, 300), abs=0.01)
-        assert im.size == (round(420 / 25.4 * 300), round(297 / 25.4 * 300))  # A3 landscape
+        assert im.info["dpi"] == pytest.approx((60, 60), abs=0.01)
+        # A3 landscape (the renderer rounds down to whole pixels)
+        assert np.allclose(im.size, (420 / 25.4 * 60, 297 / 25.4 * 60), atol=1)
 
     with rasterio.open(out / OUTPUT_FILES["geotiff"]) as src:
         assert src.crs.to_epsg() == 31370
@@ -202,7 +242,7 @@ def test_sample_run_writes_every_output(sample_run):
         assert src.overviews(1)
         band = src.read(1, masked=True)
         assert band.count() > 0
-        top_score = csv.loc[csv["rank"] == 1, "score"].iloc[0]
+        top_score = parquet.loc[parquet["rank"] == 1, "score"].iloc[0]  # CSV: rounded
         assert float(band.max()) == pytest.approx(top_score, rel=1e-6)
 
     layers = {str(n) for n, _ in pyogrio.list_layers(out / OUTPUT_FILES["gpkg"])}
@@ -291,9 +331,22 @@ def test_sample_run_states_the_demand(sample_run):
     assert "Building data completeness per municipality" in report
 
 
+def test_sample_report_travels(sample_run):
+    """One file: the maps embedded, the new hubs and the sensitivity in sections of their own."""
+    report = (sample_run.out_dir / OUTPUT_FILES["report"]).read_text(encoding="utf-8")
+    refs = re.findall(r"""(?:src|href)=['"]([^'"]*)""", report)
+    assert refs and all(r.startswith(("data:", "#")) for r in refs)
+    assert "<h2>New hubs</h2>" in report and "<svg" in report
+    alloc = sample_run.manifest["results"]["allocation"]
+    assert f"With {alloc['k']} new hubs" in report
+    assert "<h2>Sensitivity of the ranking</h2>" in report and "Top site changes" in report
+    assert " x " not in re.sub("<[^>]+>", " ", report.split("Excluded because")[1][:3000])
+
+
 def test_same_inputs_same_bytes(sample_run, tmp_path):
     """A second run with an empty cache recomputes everything and gives the same outputs."""
-    cfg = sample_config(tmp_path, cache_dir=tmp_path / "cache2")
+    cfg = sample_config(tmp_path, cache_dir=tmp_path / "cache2",
+                        outputs={"formats": list(FORMATS), "dpi": 60})  # as sample_run
     again = run_pipeline(cfg, out_dir=tmp_path / "out", progress=False)
     assert (again.steps.loc[["layers", "indicators", "ranking", "allocation"], "status"]
             == "computed").all()
@@ -301,7 +354,7 @@ def test_same_inputs_same_bytes(sample_run, tmp_path):
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
     for rel in files:
-        if rel.suffix in (".png", ".pdf", ".csv", ".tif", ".html", ".parquet"):
+        if rel.suffix in (".png", ".pdf", ".csv", ".tif", ".html", ".parquet", ".xlsx"):
             assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
     ta, tb = gpkg_tables(a / OUTPUT_FILES["gpkg"]), gpkg_tables(b / OUTPUT_FILES["gpkg"])
     assert list(ta) == list(tb)
@@ -346,7 +399,8 @@ def test_changed_weight_reuses_layers_and_indicators(sample_run, tmp_path):
     # the contributions follow the new weights; the sample's jobseekers_bike (weight 0.10) is
     # 7079 at every site, so it does not discriminate and its weight goes to the others
     assert (new["contrib_jobseekers_bike"].dropna() == 0).all()
-    assert new["contrib_brownfield"].max() == pytest.approx(0.30 / 0.90, abs=1e-9)
+    assert result.ranked["contrib_brownfield"].max() == pytest.approx(0.30 / 0.90, abs=1e-9)
+    assert new["contrib_brownfield"].max() == round(0.30 / 0.90, 4)  # the CSV: rounded
 
 
 def test_rerun_unchanged_is_all_cached(sample_run, tmp_path):
@@ -509,13 +563,20 @@ def test_killed_run_temporary_folder_is_removed(tmp_path):
 
 
 @pytest.mark.integration
-def test_brussels_vilvoorde_scenario(testbed, tmp_path):
+def test_brussels_vilvoorde_scenario(testbed, tmp_path, caplog):
     """The test-bed scenario as shipped (250 m hexagons of the canal zone), every output."""
     cfg = load_config(SCENARIOS / "brussels-vilvoorde.toml")
-    result = run_pipeline(cfg, data_dir=testbed, out_dir=tmp_path / "bv", progress=False)
+    with caplog.at_level("WARNING", logger="productivecity"):
+        result = run_pipeline(cfg, data_dir=testbed, out_dir=tmp_path / "bv", progress=False)
+    # a calm console: each warning once, each snapping warning names its layer
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == len(set(warned)), warned
+    unsnapped = [m for m in warned if "not snapped" in m]
+    assert unsnapped and all(re.match(r"[a-z][\w ,()-]*: \d+ of \d+ ", m)
+                             and not m.startswith(("items", "facilities")) for m in unsnapped)
     out = result.out_dir
-    for name in OUTPUT_FILES.values():
-        assert (out / name).exists(), name
+    for fmt, name in OUTPUT_FILES.items():  # every default format (PNGs only on request)
+        assert (out / name).exists() == (fmt != "png"), name
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     # inputs: the test bed's own checksums agree with the manifest
     sums = dict(reversed(line.split(maxsplit=1)) for line in
@@ -588,8 +649,9 @@ def test_brussels_vilvoorde_scenario(testbed, tmp_path):
         len(cov)
     with rasterio.open(out / OUTPUT_FILES["geotiff"]) as src:
         assert src.crs.to_epsg() == 31370 and src.overviews(1)
-    assert pdf_page_count(out / OUTPUT_FILES["atlas"]) == 1 + len(
-        {c.column for c in cfg.criteria.criteria}) + 1
+    # cover, overview, a card per top place, new hubs, one page per criterion, isochrones
+    assert pdf_page_count(out / OUTPUT_FILES["atlas"]) == 1 + 1 + cfg["outputs"]["top_k"] + 1 + \
+        len({c.column for c in cfg.criteria.criteria}) + 1
 
 
 def test_commands_one_after_another_equal_run(sample_run, tmp_path, capsys):

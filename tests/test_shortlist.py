@@ -52,6 +52,6 @@ def test_the_exclusion_table_counts_each_site_once_with_the_limit_shown():
                          "area_ha 0.02 < min 0.1 (too small)"])
     first, also = exclusion_counts(reasons)
     assert first.sum() == len(reasons)  # each excluded site once
-    assert first["area_ha < min 0.1 (too small)"] == 2  # the value out, the limit kept
-    assert first["no value for rail_min (criterion r)"] == 1
-    assert also["no value for rail_min (criterion r)"] == 1  # besides a first reason
+    assert first["too small (Site area < 0.1 ha)"] == 2  # grouped by rule, the limit kept
+    assert first["criterion r (no value for Rail (min))"] == 1
+    assert also["criterion r (no value for Rail (min))"] == 1  # besides a first reason

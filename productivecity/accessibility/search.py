@@ -18,8 +18,8 @@ import geopandas as gpd
 import numba
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
+from productivecity._console import progress as _progress
 from productivecity._errors import EmptyLayerError, NetworkError, ParameterError, SchemaError
 from productivecity._validate import check_limit_min
 from productivecity.accessibility.snapping import Snapping, snap
@@ -219,11 +219,8 @@ def _as_snapping(network: Network, x, *, what: str, allow_none: bool) -> Snappin
     if isinstance(x, gpd.GeoDataFrame | gpd.GeoSeries):
         if len(x) == 0:
             raise EmptyLayerError(f"{what}: the set is empty")
-        s = snap(network, x)
-        if len(s.unsnapped):
-            logger.warning("%s: %d items not snapped (snap them first with snap() to see the "
-                           "report)", what, len(s.unsnapped))
-        return s
+        # snap() reports the items it leaves out (name the layer: snap it first with what=)
+        return snap(network, x, what=what)
     raise SchemaError(f"{what} must be a GeoDataFrame, GeoSeries or Snapping, "
                       f"got {type(x).__name__}")
 
@@ -263,7 +260,7 @@ def reach(network: Network, origins, *, limit_min: float | None = None,
     parts_node: list = []
     parts_cost: list = []
     redo: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    for start in tqdm(range(0, n_o, chunk), disable=not progress, desc="reach"):
+    for start in _progress(range(0, n_o, chunk), disable=not progress, desc="reach"):
         end = min(start + chunk, n_o)
         out_node = np.empty((end - start, cap), np.int32)
         out_cost = np.empty((end - start, cap), np.float64)
@@ -441,7 +438,8 @@ def _od(network: Network, origins, dests: Snapping, kind: str, limit: float,
         return out_item, out_cost, out_n
 
     def chunks():
-        for start in tqdm(range(0, n_rows, chunk), disable=not progress, desc="travel times"):
+        for start in _progress(range(0, n_rows, chunk), disable=not progress,
+                               desc="travel times"):
             end = min(start + chunk, n_rows)
             out_item, out_cost, out_n = run(start, end, cap)
             over = np.flatnonzero(out_n > cap)
@@ -476,7 +474,7 @@ def _count_min(network: Network, s: Snapping | None, dests: Snapping, kind: str,
     block = max(1, min(_MAX_BLOCK_ROWS, -(-n_rows // (nthreads * 8))))
     blocks = iter(range(0, n_rows, block))  # next() on it is atomic under the GIL
     cap_heap = len(p.indices) + len(p.args[1]) + 1
-    bar = tqdm(total=n_rows, disable=not progress, desc="travel times")
+    bar = _progress(total=n_rows, disable=not progress, desc="travel times")
 
     def work() -> tuple[np.ndarray, np.ndarray]:
         acc_n = np.zeros(p.n_origins, np.int64)

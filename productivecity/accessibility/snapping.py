@@ -146,6 +146,8 @@ def snap(
     spacing_m: float = 50.0,
     max_points_per_item: int = 20,
     access_speed_kmh: float = WALK_SPEED_KMH,
+    what: str = "items to snap",
+    warn: bool = True,
 ) -> Snapping:
     """Snap items to the nearest edge of the network's main component.
 
@@ -170,6 +172,11 @@ def snap(
         Cap on access points per line or polygon (spacing grows to respect it).
     access_speed_kmh : float, default 4.8
         Walking speed on the connector (km/h).
+    what : str, default "items to snap"
+        What the items are (e.g. ``"transit stops"``), in messages and the warning.
+    warn : bool, default True
+        Log a warning naming ``what`` and counting the items not snapped by reason
+        (False: the caller reports them; they are in ``unsnapped`` either way).
 
     Returns
     -------
@@ -195,7 +202,6 @@ def snap(
     >>> stops.n_items, int(stops.snapped.sum()), len(stops.unsnapped)
     (23, 23, 0)
     """
-    what = "items to snap"
     if isinstance(items, gpd.GeoSeries):
         items = gpd.GeoDataFrame(geometry=items)
     if not isinstance(items, gpd.GeoDataFrame):
@@ -326,9 +332,10 @@ def snap(
     bad = np.flatnonzero(reason != None)  # noqa: E711 (element-wise)
     unsnapped = pd.DataFrame({"reason": reason[bad], "dist_m": dist_report[bad]},
                              index=index[bad])
-    if len(unsnapped):
-        counts = unsnapped["reason"].value_counts().to_dict()
-        logger.warning("%d of %d items not snapped: %s", len(unsnapped), n, counts)
+    if len(unsnapped) and warn:
+        logger.warning("%s: %d of %d items not snapped to the %s network, left out of its "
+                       "travel times (%s)", what, len(unsnapped), n, network.mode,
+                       unsnapped_reasons(unsnapped, max_snap_m=max_snap_m))
     if logger.isEnabledFor(logging.INFO):
         logger.info("snapped %d of %d items (%d access points), median connector %.1f m",
                     n - len(unsnapped), n, len(item),
@@ -336,6 +343,13 @@ def snap(
     return Snapping(network=network, index=index, item=item, edge=edge, node=node, frac=frac,
                     connector_m=connector, x=shapely.get_x(on_edge), y=shapely.get_y(on_edge),
                     access_speed_kmh=float(access_speed_kmh), unsnapped=unsnapped, frame=items)
+
+
+def unsnapped_reasons(unsnapped: pd.DataFrame, *, max_snap_m: float) -> str:
+    """Return the items not snapped counted by reason, for people (``"3 outside ..., 1 ..."``)."""
+    counts = unsnapped["reason"].value_counts()
+    return ", ".join(f"{n} {str(r).replace('max_snap_m', f'{max_snap_m:g} m')}"
+                     for r, n in counts.items())
 
 
 def _first_of_each(*keys: np.ndarray) -> np.ndarray:

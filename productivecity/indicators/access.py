@@ -153,8 +153,8 @@ def access_indicators(
         maps them to the reason (the missing input named).
     """
     options = options or IndicatorOptions()
-    ws = walk_sites if walk_sites is not None else acc.snap(walk, sites)
-    bs = bike_sites if bike_sites is not None else acc.snap(bike, sites)
+    ws = walk_sites if walk_sites is not None else acc.snap(walk, sites, what="sites")
+    bs = bike_sites if bike_sites is not None else acc.snap(bike, sites, what="sites")
     out = pd.DataFrame(index=sites.index)
     reasons: dict[str, str] = {}
 
@@ -173,7 +173,7 @@ def access_indicators(
         stops = to_crs(transit_stops, walk.crs, what="transit stops")
         rail = stops.loc[stops["mode"].isin(RAIL_MODES)]
         if len(rail):
-            rail_snap = acc.snap(walk, rail)  # once for both queries
+            rail_snap = acc.snap(walk, rail, what="rail stations")  # once for both queries
             out["rail_station_walk_time_min"] = _nearest(walk, ws, rail_snap)
             near = nearest_with_attribute(walk, ws, rail_snap, column="daily_stops_n",
                                           limit_min=options.station_limit_min)
@@ -185,19 +185,22 @@ def access_indicators(
                     "no rail station among the transit stops")
         tm = stops.loc[stops["mode"].isin(TRAM_METRO_MODES)]
         if len(tm):
-            out["tram_metro_stop_walk_time_min"] = _nearest(walk, ws, tm)
+            out["tram_metro_stop_walk_time_min"] = _nearest(
+                walk, ws, acc.snap(walk, tm, what="tram and metro stops"))
         else:
             missing(["tram_metro_stop_walk_time_min"],
                     "no tram or metro stop among the transit stops")
-        count = acc.count_within(walk, ws, stops, limit_min=stop_walk_min)
+        count = acc.count_within(walk, ws, acc.snap(walk, stops, what="transit stops"),
+                                 limit_min=stop_walk_min)
         out[stops_col] = count.astype("Int64")
     if canal is None or not len(canal):
         missing(["canal_quay_walk_time_min"], "input missing: no canal layer")
     else:
-        out["canal_quay_walk_time_min"] = _nearest(walk, ws, quay_points(canal))
+        out["canal_quay_walk_time_min"] = _nearest(
+            walk, ws, acc.snap(walk, quay_points(canal), what="canal bank points"))
     if hubs is not None and len(hubs):
-        out["nearest_hub_walk_time_min"] = _nearest(walk, ws, hubs)
-        out["nearest_hub_bike_time_min"] = _nearest(bike, bs, hubs)
+        out["nearest_hub_walk_time_min"] = _nearest(walk, ws, acc.snap(walk, hubs, what="hubs"))
+        out["nearest_hub_bike_time_min"] = _nearest(bike, bs, acc.snap(bike, hubs, what="hubs"))
     else:
         missing(["nearest_hub_walk_time_min", "nearest_hub_bike_time_min"],
                 "input missing: no hubs layer (no existing hub in the area)")

@@ -280,8 +280,12 @@ def _land_area_per_piece(pieces: np.ndarray, selected: np.ndarray, land: gpd.Geo
 
 
 def snap_demand(network: Network, points: gpd.GeoDataFrame, *, value_columns: list[str],
-                max_snap_m: float = 250.0) -> tuple[acc.Snapping, pd.DataFrame]:
+                max_snap_m: float = 250.0,
+                what: str = "demand cells") -> tuple[acc.Snapping, pd.DataFrame]:
     """Snap demand points to the network; return the snapping and what was left out.
+
+    One warning names ``what``, the cells not snapped by reason and the persons of
+    each value column left out of the reachable totals.
 
     Returns
     -------
@@ -290,7 +294,9 @@ def snap_demand(network: Network, points: gpd.GeoDataFrame, *, value_columns: li
         One row per value column: ``total``, ``snapped``, ``not_snapped`` (persons) and
         ``not_snapped_pct``; totals are conserved (snapped + not snapped = total).
     """
-    s = acc.snap(network, points, max_snap_m=max_snap_m)
+    from productivecity.accessibility.snapping import unsnapped_reasons
+
+    s = acc.snap(network, points, max_snap_m=max_snap_m, what=what, warn=False)
     ok = s.snapped.reindex(points.index).fillna(False).to_numpy(dtype=bool)
     rows = {}
     for col in value_columns:
@@ -298,11 +304,14 @@ def snap_demand(network: Network, points: gpd.GeoDataFrame, *, value_columns: li
         rows[col] = {"total": v.sum(), "snapped": v[ok].sum(), "not_snapped": v[~ok].sum()}
     lost = pd.DataFrame(rows).T
     lost["not_snapped_pct"] = 100 * lost["not_snapped"] / lost["total"].where(lost["total"] > 0)
-    for col, row in lost.iterrows():
-        if row["not_snapped"] > 0:
-            logger.warning("%.0f of %.0f %s (%.2f%%) live in cells farther than %g m from the "
-                           "network and are not counted in reachable totals", row["not_snapped"],
-                           row["total"], col, row["not_snapped_pct"], max_snap_m)
+    left = [f"{row['not_snapped']:,.0f} of {row['total']:,.0f} {col} "
+            f"({row['not_snapped_pct']:.1f} %)" for col, row in lost.iterrows()
+            if row["not_snapped"] > 0]
+    if len(s.unsnapped):
+        logger.warning("%s: %d of %d cells not snapped to the %s network (%s); not counted in "
+                       "its reachable totals: %s", what, len(s.unsnapped), s.n_items,
+                       network.mode, unsnapped_reasons(s.unsnapped, max_snap_m=max_snap_m),
+                       "; ".join(left) or "no one")
     return s, lost
 
 
@@ -408,13 +417,17 @@ def hub_access_2sfca(bike: Network, bs: acc.Snapping, bdem: acc.Snapping,
         supply = pd.to_numeric(hubs["training_places_n"], errors="coerce").fillna(1.0)
     else:
         supply = pd.Series(1.0, index=hubs.index)
-    demand = acc.cumulative_opportunities(bike, hubs, bdem, weights="jobseekers_n",
+    # hubs off the bike network are named once, by the accessibility indicators
+    hsnap = acc.snap(bike, hubs, what="hubs", warn=False)
+    demand = acc.cumulative_opportunities(bike, hsnap, bdem, weights="jobseekers_n",
                                           limit_min=limit_min)
     ratio = supply.astype(float) / demand.replace(0, np.nan)
     ratio = ratio.dropna()
     if ratio.empty:
         return pd.Series(np.nan, index=bs.index)
-    tt = acc.travel_times(bike, bs, hubs.loc[ratio.index], limit_min=limit_min)
+    # hubs with demand in reach: all snapped
+    tt = acc.travel_times(bike, bs, acc.snap(bike, hubs.loc[ratio.index], what="hubs",
+                                             warn=False), limit_min=limit_min)
     r = ratio.reindex(tt.index.get_level_values("destination")).to_numpy()
     per_site = pd.Series(r, index=tt.index.get_level_values("origin")).groupby(level=0).sum()
     out = per_site.reindex(bs.index).fillna(0.0) * 1000.0

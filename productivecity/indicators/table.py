@@ -194,8 +194,8 @@ def site_indicators(
     t = time.perf_counter()
     cells = inputs.demand
     barriers = _water(layers)
-    ws = acc.snap(walk, sites, barriers=barriers)
-    bs = acc.snap(bike, sites, barriers=barriers)
+    ws = acc.snap(walk, sites, barriers=barriers, what="sites")
+    bs = acc.snap(bike, sites, barriers=barriers, what="sites")
     labour_cols = [c for c in definitions if c.startswith(("jobseekers_", "jobseekers_low"))]
     lab = pd.DataFrame(index=sites.index)
     wdem = bdem = None
@@ -320,7 +320,10 @@ def _blank_unknown(lab: pd.DataFrame, sites: gpd.GeoDataFrame, cells: gpd.GeoDat
             population_nodata_n=cells["population_nodata_n"].reindex(dem.frame.index)))
         cols = [c for c in lab.columns if f"_{mode}_" in c]
         limits = sorted({float(c.rsplit("_", 2)[-2].removesuffix("min")) for c in cols})
-        t_nd = acc.nearest_time_min(net, snapped, nodata_cells, limit_min=max(limits))
+        # these cells are among the demand cells, whose snapping was reported already
+        nd = acc.snap(net, nodata_cells, what="demand cells without job-seeker data",
+                      warn=False)
+        t_nd = acc.nearest_time_min(net, snapped, nd, limit_min=max(limits))
         t_nd = t_nd.reindex(lab.index)
         for limit in limits:
             near = t_nd.index[(t_nd <= limit).fillna(False).to_numpy(dtype=bool)]

@@ -14,9 +14,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from productivecity import _i18n
 from productivecity._errors import ConfigError, SchemaError
 from productivecity.sources import regions
-from productivecity.sources.load_report import OSM_CREDIT, SAMPLE_CREDIT, Credit, as_credit
+from productivecity.sources.load_report import (
+    OSM_CREDIT,
+    SAMPLE_CREDIT,
+    Credit,
+    as_credit,
+    merge_credit,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +48,8 @@ def ordered_credits(sources: Iterable[Credit | str]) -> list[Credit]:
 
     Credits that can be named by key (:func:`known_credits`) come first, in that
     order; the others (GTFS feeds, files, a scenario's own text) follow in the
-    order given.
+    order given. The dates of a source credited more than once are folded
+    together (:func:`~productivecity.sources.load_report.merge_credit`).
 
     Parameters
     ----------
@@ -64,7 +72,7 @@ def ordered_credits(sources: Iterable[Credit | str]) -> list[Credit]:
             c = known[s]
         else:
             c = as_credit(s)
-        out.setdefault(c.key, c)
+        out[c.key] = merge_credit(out[c.key], c) if c.key in out else c
     if unknown:
         raise SchemaError(f"unknown data source key(s) {sorted(set(unknown))}; known keys: "
                           f"{list(known)}")
@@ -98,6 +106,43 @@ def attribution(sources: Iterable[Credit | str]) -> str:
     '© OpenStreetMap contributors (ODbL); synthetic sample data of productivecity (not real data)'
     """
     return "; ".join(c.line() for c in ordered_credits(sources))
+
+
+def credit_date(credit: Credit, lang: str = "en") -> str:
+    """Return the date of a credit's data as shown after it ("data of 2013-01-01"), "" if none.
+
+    A date read from the file's name says so; a file's modification date is
+    called the file date, so nobody takes the day of a copy for the data's.
+
+    Examples
+    --------
+    >>> credit_date(OSM_CREDIT.with_date("2013-01-01"))
+    'data of 2013-01-01'
+    >>> credit_date(OSM_CREDIT.with_date("2026-11-30", "file"), "nl")
+    'bestandsdatum 2026-11-30'
+    """
+    c = as_credit(credit)
+    if not c.date:
+        return ""
+    key = {"name": "data_of_name", "file": "file_date"}.get(c.date_kind, "data_of")
+    return _i18n.text(key, lang, d=c.date)
+
+
+def dated_attribution(sources: Iterable[Credit | str], lang: str = "en") -> str:
+    """Return the attribution line of ``sources`` with the date of each one's data.
+
+    Like :func:`attribution`, each credit followed by its :func:`credit_date`.
+
+    Examples
+    --------
+    >>> dated_attribution([OSM_CREDIT.with_date("2013-01-01")], "fr")
+    '© OpenStreetMap contributors (ODbL), données de 2013-01-01'
+    """
+    out = []
+    for c in ordered_credits(sources):
+        d = credit_date(c, lang)
+        out.append(f"{c.line()}, {d}" if d else c.line())
+    return "; ".join(out)
 
 
 def layer_credits(layers, *, names: Iterable[str] | None = None) -> list[Credit]:

@@ -16,12 +16,19 @@ refuses to replace an existing file unless ``overwrite=True``.
 :func:`write_suitability_raster`  a score surface as GeoTIFF (the sites' CRS, nodata,
                        overviews)
 :func:`write_sites_csv`  the ranked sites as CSV with centroid coordinates
+:func:`write_workbook`  an XLSX workbook for people: places, sites, indicators,
+                       criteria, about
 :func:`write_report`   an HTML report: top sites, breakdown, stability, maps
 =====================  ==========================================================
+
+The CSV files and the workbook are tables for people: each number is rounded to
+its meaningful precision (:func:`people_decimals`). The GeoPackage and the
+GeoParquet keep every value at full precision; they are the files to analyse.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -41,7 +48,7 @@ from productivecity.io import atomic_path, write_geopackage
 from productivecity.outputs.maps import (
     _check_sites,
 )
-from productivecity.siting.scoring import SITE_STATUSES, site_statuses
+from productivecity.siting.scoring import PRECISION_BY_SUFFIX, SITE_STATUSES, site_statuses
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +179,8 @@ def write_gpkg(
     -----
     Layer ``sites`` has one row per site in :func:`ranked_sites` order, with
     ``site_id`` as a column; ``rank`` is an integer field, empty (NULL) for
-    excluded sites; ``excluded`` is a boolean field.
+    excluded sites; ``excluded`` is a boolean field. Values are written at full
+    precision (for analysis; the CSV and XLSX tables are rounded for people).
     """
     out: dict[str, gpd.GeoDataFrame] = {"sites": ranked_sites(sites, stability=stability)
                                         .reset_index()}
@@ -194,6 +202,9 @@ def write_gpkg(
 def write_geoparquet(sites: gpd.GeoDataFrame, path: str | os.PathLike, *, stability=None,
                      overwrite: bool = False) -> Path:
     """Write the ranked sites as GeoParquet (the sites' CRS, site id as a column).
+
+    Values are written at full precision (for analysis; the CSV and XLSX tables
+    are rounded for people).
 
     Parameters
     ----------
@@ -229,14 +240,209 @@ def with_centroid_columns(frame: gpd.GeoDataFrame) -> pd.DataFrame:
     return df
 
 
+#: ``[outputs] csv_style``: ``"auto"`` picks by the output language
+#: (:data:`SEMICOLON_LANGUAGES`), ``"comma"`` or ``"semicolon"`` forces one.
+CSV_STYLES = ("auto", "comma", "semicolon")
+
+#: Languages whose spreadsheet programs expect ``;`` between fields and decimal
+#: commas (``"auto"`` style).
+SEMICOLON_LANGUAGES = ("nl", "fr")
+
+
+@dataclasses.dataclass(frozen=True)
+class CsvStyle:
+    """How a CSV table is written: field separator, decimal mark, encoding.
+
+    Attributes
+    ----------
+    name : {"comma", "semicolon"}
+    sep : str
+        Field separator.
+    decimal : str
+        Decimal mark of numbers.
+    encoding : str
+        ``"utf-8"``; ``"utf-8-sig"`` (UTF-8 with a byte-order mark) for the
+        semicolon style, so that Excel reads accents correctly.
+    """
+
+    name: str
+    sep: str
+    decimal: str
+    encoding: str
+
+
+_CSV_STYLES = {"comma": CsvStyle("comma", ",", ".", "utf-8"),
+               "semicolon": CsvStyle("semicolon", ";", ",", "utf-8-sig")}
+
+
+def csv_style(style: str | CsvStyle = "auto", lang: str = "en") -> CsvStyle:
+    """Return the CSV style of a run.
+
+    Parameters
+    ----------
+    style : {"auto", "comma", "semicolon"} or CsvStyle
+        ``"auto"``: semicolons and decimal commas (UTF-8 with BOM) for the
+        languages in :data:`SEMICOLON_LANGUAGES`, else commas and decimal points
+        (UTF-8).
+    lang : str
+        Output language (``[outputs] lang``).
+
+    Returns
+    -------
+    CsvStyle
+
+    Raises
+    ------
+    ParameterError
+        An unknown style, naming the styles available.
+
+    Examples
+    --------
+    >>> csv_style("auto", "fr").sep, csv_style("auto", "en").sep
+    (';', ',')
+    """
+    if isinstance(style, CsvStyle):
+        return style
+    key = str(style).strip().lower()
+    if key == "auto":
+        key = "semicolon" if str(lang).strip().lower() in SEMICOLON_LANGUAGES else "comma"
+    if key not in _CSV_STYLES:
+        raise ParameterError(f"csv_style {style!r} is not known; use one of {list(CSV_STYLES)}")
+    return _CSV_STYLES[key]
+
+
+#: Decimals of scores, contributions and shares in 0..1 in tables for people.
+SCORE_DECIMALS = 4
+
+#: Centroid coordinates: the decimals :func:`with_centroid_columns` rounds them to.
+COORDINATE_DECIMALS = {"centroid_x_m": 2, "centroid_y_m": 2, "centroid_lon": 7,
+                       "centroid_lat": 7}
+
+_SCORE_COLUMNS = ("score", "topk_share", "weight", "weight_used")
+_SCORE_PREFIXES = ("contrib_", "std_")
+
+
+def _is_rank(column: str) -> bool:
+    return column == "rank" or column.startswith("rank_") or column.endswith("_rank")
+
+
+def people_decimals(frame: pd.DataFrame) -> dict[str, int]:
+    """Return the decimals each numeric column of ``frame`` is shown with.
+
+    Scores, contributions (``contrib_*``) and shares in 0..1 (``topk_share``,
+    weights): :data:`SCORE_DECIMALS`; centroid coordinates: as
+    :data:`COORDINATE_DECIMALS`; ranks: 0 (1 if a percentile falls between two
+    ranks); other columns: the meaningful precision of their unit suffix
+    (:func:`productivecity.siting.scoring.indicator_precision`: persons ``_n`` and
+    metres ``_m`` whole, ``_min`` and ``_pct`` one decimal, ``_ha`` two, ...),
+    else a precision relative to their largest value. Integer columns: 0.
+
+    Parameters
+    ----------
+    frame : DataFrame
+
+    Returns
+    -------
+    dict of str to int
+        Numeric (not boolean) columns only.
+    """
+    from productivecity.siting.scoring import indicator_precision
+
+    out: dict[str, int] = {}
+    for col in frame.columns:
+        s = frame[col]
+        name = str(col)
+        if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+            continue
+        if name in COORDINATE_DECIMALS:
+            out[name] = COORDINATE_DECIMALS[name]
+        elif pd.api.types.is_integer_dtype(s):
+            out[name] = 0
+        elif name in _SCORE_COLUMNS or name.startswith(_SCORE_PREFIXES):
+            out[name] = SCORE_DECIMALS
+        elif _is_rank(name):
+            x = s.dropna().to_numpy(float)
+            out[name] = 0 if np.allclose(x, np.round(x)) else 1
+        else:
+            p = indicator_precision(name, s.astype(float))
+            out[name] = max(0, -math.floor(math.log10(p) + 1e-9))
+    return out
+
+
+def round_for_people(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of ``frame`` with each number rounded to :func:`people_decimals`.
+
+    Columns shown with no decimals become nullable integers (``Int64``, empty
+    where missing); others are floats rounded to their decimals (no ``-0.0``).
+    Text, boolean and geometry columns are kept as they are.
+    """
+    out = frame.copy()
+    for col, d in people_decimals(frame).items():
+        x = pd.to_numeric(frame[col], errors="coerce").astype(float)
+        if d == 0:
+            out[col] = x.round().astype("Int64")
+        else:
+            out[col] = x.round(d) + 0.0  # + 0.0: no "-0.0"
+    return out
+
+
+def _csv_text_columns(frame: pd.DataFrame, style: CsvStyle) -> pd.DataFrame:
+    """``frame`` rounded, its floats as text with fixed decimals and the style's mark."""
+    decimals = people_decimals(frame)
+    out = round_for_people(frame)
+    for col, d in decimals.items():
+        if d == 0:
+            continue
+        text = out[col].map(lambda v, d=d: "" if pd.isna(v) else f"{v:.{d}f}")
+        out[col] = text.str.replace(".", style.decimal, regex=False) \
+            if style.decimal != "." else text
+    return out
+
+
+def write_table_csv(frame: pd.DataFrame, path: str | os.PathLike, *,
+                    style: str | CsvStyle = "comma", lang: str = "en",
+                    overwrite: bool = False) -> Path:
+    """Write a table for people as CSV: numbers rounded, in the style asked for.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Written with its index (if named) as the first column.
+    path : path-like
+    style : {"auto", "comma", "semicolon"} or CsvStyle, default "comma"
+        See :func:`csv_style`: ``"comma"`` is UTF-8, ``,`` and ``.`` decimals;
+        ``"semicolon"`` is UTF-8 with BOM (Excel then reads accents correctly),
+        ``;`` and ``,`` decimals.
+    lang : str, default "en"
+        Output language, for ``style="auto"``.
+    overwrite : bool, default False
+
+    Returns
+    -------
+    Path
+        Each number rounded to its meaningful precision (:func:`people_decimals`)
+        with a fixed number of decimals per column; Unix line ends.
+    """
+    st = csv_style(style, lang)
+    table = _csv_text_columns(frame, st)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        table.to_csv(tmp, index=frame.index.name is not None, sep=st.sep,
+                     encoding=st.encoding, lineterminator="\n")
+    return Path(path)
+
+
 def write_sites_csv(sites: gpd.GeoDataFrame, path: str | os.PathLike, *, stability=None,
-                    wkt: bool = False, overwrite: bool = False) -> Path:
-    """Write the ranked sites as a CSV table (UTF-8, comma-separated, ``.`` decimals).
+                    wkt: bool = False, style: str | CsvStyle = "comma", lang: str = "en",
+                    overwrite: bool = False) -> Path:
+    """Write the ranked sites as a CSV table for people (rounded values).
 
     Geometry is given as the centroid of each site in the sites' CRS
     (``centroid_x_m``, ``centroid_y_m``, metres) and in WGS 84
     (``centroid_lon``, ``centroid_lat``, degrees); with ``wkt=True`` also the full
-    polygon as ``geometry_wkt`` (the sites' CRS).
+    polygon as ``geometry_wkt`` (the sites' CRS). Every number is rounded to its
+    meaningful precision (:func:`people_decimals`: persons whole, minutes and
+    percentages to one decimal, hectares to two, scores and contributions to
+    four); the GeoPackage and GeoParquet keep full precision for analysis.
 
     Parameters
     ----------
@@ -246,20 +452,280 @@ def write_sites_csv(sites: gpd.GeoDataFrame, path: str | os.PathLike, *, stabili
     stability : MonteCarloResult or DataFrame, optional
     wkt : bool, default False
         Add the ``geometry_wkt`` column.
+    style : {"auto", "comma", "semicolon"} or CsvStyle, default "comma"
+        ``"comma"``: UTF-8, ``,`` between fields, ``.`` decimals;
+        ``"semicolon"``: UTF-8 with BOM, ``;`` and decimal commas (for Dutch and
+        French spreadsheets); ``"auto"``: by ``lang`` (:func:`csv_style`).
+    lang : str, default "en"
     overwrite : bool, default False
 
     Returns
     -------
     Path
         Rows as :func:`ranked_sites`; first column ``site_id``; ``rank`` empty for
-        excluded sites; floats with up to 10 significant digits.
+        excluded sites.
     """
     table = ranked_sites(sites, stability=stability)
     df = with_centroid_columns(table)
     if wkt:
         df["geometry_wkt"] = table.geometry.to_wkt(rounding_precision=2, trim=True)
+    return write_table_csv(df, path, style=style, lang=lang, overwrite=overwrite)
+
+
+#: Sheets of the XLSX workbook, in order (:func:`write_workbook`).
+WORKBOOK_SHEETS = ("places", "sites", "indicators", "criteria", "about")
+
+#: Columns moved to the front of the sheets (after the id), those present.
+_PLACE_FRONT = ("rank", "place_name", "score", "topk_share")
+_SITE_FRONT = ("rank", "score", "place_name", "status")
+
+
+def _front(frame: pd.DataFrame, front) -> pd.DataFrame:
+    lead = [c for c in front if c in frame.columns]
+    return frame[[*lead, *(c for c in frame.columns if c not in lead)]]
+
+
+def _number_format(column: str, decimals: int) -> str:
+    """Excel number format (Excel shows it with the reader's own separators)."""
+    frac = "." + "0" * decimals if decimals else ""
+    if column in COORDINATE_DECIMALS or _is_rank(column) or column.endswith("_id"):
+        return "0" + frac
+    return "#,##0" + frac
+
+
+def _cell(value):
+    """Return a value openpyxl can write: None for missing, Python scalars."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value if isinstance(value, str | int | float | bool) else str(value)
+
+
+def _write_sheet(wb, name: str, frame: pd.DataFrame, *, decimals: dict[str, int],
+                 freeze: str = "A2", wide: frozenset = frozenset()) -> None:
+    """One sheet: bold header row (frozen, filter), numbers with formats, column widths."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    ws = wb.create_sheet(name)
+    columns = [str(c) for c in frame.columns]
+    ws.append(columns)
+    for row in frame.itertuples(index=False, name=None):
+        ws.append([_cell(v) for v in row])
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor="E8E8E8")
+    for c in ws[1]:
+        c.font, c.fill = bold, fill
+    for j, col in enumerate(columns, start=1):
+        letter = get_column_letter(j)
+        if col in decimals:
+            fmt = _number_format(col, decimals[col])
+            for (c,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                c.number_format = fmt
+        values = frame.iloc[:200, j - 1]
+        if col in decimals:
+            longest = max((len(f"{v:,.{decimals[col]}f}") for v in values if pd.notna(v)),
+                          default=0)
+        else:
+            longest = max((len(str(v)) for v in values if pd.notna(v)), default=0)
+        limit = 80 if col in wide else 40
+        ws.column_dimensions[letter].width = min(limit, max(8, len(col), longest) + 2)
+        if col in wide:
+            for (c,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                c.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = freeze
+    if len(frame):
+        ws.auto_filter.ref = ws.dimensions
+
+
+def _deterministic_zip(data: bytes, when) -> bytes:
+    """Return the same XLSX with fixed dates (equal inputs, equal bytes).
+
+    The members get a fixed zip date and the document's ``modified`` date (set
+    to the time of saving by openpyxl) becomes ``when``.
+    """
+    import io
+    import re
+    import zipfile
+
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                              rb"\g<1>" + stamp + rb"\g<2>", body)
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, body)
+    return out.getvalue()
+
+
+def write_workbook(
+    sites: gpd.GeoDataFrame,
+    path: str | os.PathLike,
+    *,
+    places: gpd.GeoDataFrame | None = None,
+    stability=None,
+    criteria: pd.DataFrame | None = None,
+    definitions=None,
+    lang: str = "en",
+    date: str | None = None,
+    sources=(),
+    title: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write an XLSX workbook for people: ranked places and sites, indicators, criteria.
+
+    Sheets (:data:`WORKBOOK_SHEETS`), each with a bold, frozen header row and a
+    filter, column widths to fit and number formats (Excel shows them with the
+    reader's decimal mark):
+
+    - ``places``: the ranked places (rank, name, score, rank stability, land
+      indicators, names, centroid), best first;
+    - ``sites``: the ranked sites as :func:`write_sites_csv` (with names and
+      ``status``);
+    - ``indicators``: each indicator column of the sites with its label in
+      ``lang``, unit, decimals shown and definition;
+    - ``criteria``: the criteria of the ranking (criterion, column, direction,
+      weight, precision, discriminating, ...), weights exact (shown with four
+      decimals, they sum to 1);
+    - ``about``: title, date, sources (with their dates where known) and how
+      the values are rounded.
+
+    Numbers are rounded to their meaningful precision (:func:`people_decimals`);
+    the GeoPackage and GeoParquet keep full precision for analysis. Equal inputs
+    give equal bytes (fixed document and member dates).
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        Scored sites (see :func:`ranked_sites`).
+    path : path-like
+        Target ``.xlsx``.
+    places : GeoDataFrame, optional
+        Places of :func:`productivecity.siting.places.group_places` (index = place id),
+        ranked; the ``places`` sheet has only its header without them.
+    stability : MonteCarloResult or DataFrame, optional
+        Rank stability joined to the sites.
+    criteria : DataFrame, optional
+        The ranking's criteria table (``criterion``, ``column``, ``direction``,
+        ``weight``, ``precision``, ``discriminating``, ``weight_used``, ...; the
+        GeoPackage layer ``criteria``).
+    definitions : mapping of str to str or DataFrame, optional
+        Indicator definitions (:func:`productivecity.indicators.options.indicator_definitions`,
+        or a table with ``indicator`` and ``definition``).
+    lang : {"en", "nl", "fr"}, default "en"
+        Language of the labels and of the ``about`` sheet.
+    date : str, optional
+        Date of the data (``YYYY-MM-DD``), also the document date.
+    sources : iterable of Credit or str
+        Credits of the data used, one line each in ``about``.
+    title : str, optional
+    overwrite : bool, default False
+
+    Returns
+    -------
+    Path
+    """
+    import datetime
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from productivecity import __version__, _i18n
+
+    lang = _i18n.check_lang(lang)
+    ranked = ranked_sites(sites, stability=stability)
+    site_table = _front(with_centroid_columns(ranked).reset_index(), ["site_id", *_SITE_FRONT])
+    if places is not None:
+        place_table = with_centroid_columns(places)
+        if place_table.index.name is None:
+            place_table.index.name = "place_id"
+        if "rank" in place_table.columns:
+            place_table = place_table.sort_values("rank", kind="stable")
+        place_table = _front(place_table.reset_index(),
+                             [place_table.index.name, *_PLACE_FRONT])
+    else:
+        place_table = pd.DataFrame({"place_id": [], "rank": [], "place_name": [], "score": []})
+
+    if isinstance(definitions, pd.DataFrame):
+        defs = dict(zip(definitions["indicator"].astype(str),
+                        definitions["definition"].astype(str), strict=True))
+    else:
+        defs = dict(definitions or {})
+    from productivecity.outputs.maps import indicator_columns
+
+    site_decimals = people_decimals(site_table)
+    cols = [c for c in defs if c in site_table.columns]
+    cols += [c for c in indicator_columns(ranked) if c not in cols]
+    if criteria is not None and "column" in criteria.columns:
+        cols += [c for c in criteria["column"].astype(str)
+                 if c in site_table.columns and c not in cols]
+    rows = []
+    for c in cols:
+        with_unit, label = (_i18n.column_label(c, lang), _i18n.column_label(c, lang, unit=False))
+        unit = with_unit[len(label) + 2:-1] if with_unit != label else ""
+        if not unit:  # a unit the labels do not know, e.g. "per 1000 jobseekers"
+            unit = next((suffix[1:].replace("_", " ") for suffix, _ in PRECISION_BY_SUFFIX
+                         if c.endswith(suffix)), "")
+        rows.append({"indicator": c, "label": label, "unit": unit,
+                     "decimals": site_decimals.get(c), "definition": defs.get(c, "")})
+    indicator_table = pd.DataFrame(rows, columns=["indicator", "label", "unit", "decimals",
+                                                  "definition"])
+    criteria_table = (criteria.copy() if criteria is not None else
+                      pd.DataFrame(columns=["criterion", "column", "direction", "weight"]))
+
+    try:
+        when = datetime.datetime.combine(datetime.date.fromisoformat(str(date)[:10]),
+                                         datetime.time())
+    except ValueError:
+        when = datetime.datetime(2000, 1, 1)
+    about = [(title or _i18n.text("tables_title", lang), ""),
+             (_i18n.text("date", lang), str(date) if date else
+              _i18n.text("date_unknown", lang))]
+    from productivecity.outputs.attribution import ordered_credits
+
+    for i, c in enumerate(ordered_credits(sources or [])):
+        d = getattr(c, "date", None)
+        about.append((_i18n.text("sources", lang) if i == 0 else "",
+                      c.line() + (f" ({d})" if d else "")))
+    about += [("", _i18n.text("tables_sheets", lang)), ("", _i18n.text("tables_rounded", lang)),
+              ("", f"{_i18n.text('made_with', lang)} {__version__}")]
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    wb.properties.creator = "productivecity"
+    wb.properties.title = title or _i18n.text("tables_title", lang)
+    wb.properties.created = wb.properties.modified = when
+    _write_sheet(wb, "places", round_for_people(place_table),
+                 decimals=people_decimals(place_table), freeze="B2")
+    _write_sheet(wb, "sites", round_for_people(site_table), decimals=site_decimals,
+                 freeze="B2")
+    _write_sheet(wb, "indicators", indicator_table, decimals={"decimals": 0},
+                 wide=frozenset({"definition"}))
+    crit_dec = {c: SCORE_DECIMALS for c in ("weight", "weight_used")
+                if c in criteria_table.columns}
+    # weights kept exact (they sum to 1), shown with SCORE_DECIMALS decimals
+    _write_sheet(wb, "criteria", criteria_table, decimals=crit_dec)
+    ws = wb.create_sheet("about")
+    for key, value in about:
+        ws.append([key, value])
+    for (c,) in ws.iter_rows(min_col=1, max_col=1):
+        c.font = Font(bold=True)
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.column_dimensions["A"].width = 18
+    ws.column_dimensions["B"].width = 110
+    buf = io.BytesIO()
+    wb.save(buf)
     with atomic_path(path, overwrite=overwrite) as tmp:
-        df.to_csv(tmp, index=True, encoding="utf-8", lineterminator="\n", float_format="%.10g")
+        tmp.write_bytes(_deterministic_zip(buf.getvalue(), when))
     return Path(path)
 
 

@@ -19,7 +19,9 @@ same inputs give the same bytes. Save with :func:`save_figure` (PNG at 300 dpi,
 PDF, SVG) or :func:`save_atlas` (multi-page PDF); both write atomically and
 refuse to overwrite unless ``overwrite=True``.
 
-No tile basemap is drawn: the maps are complete offline. Maps are drawn in
+No tile server is used: the maps are complete offline; a base map of
+streets, rail, water and green space read from the run's own OSM file
+(``basemap=``, :mod:`productivecity.outputs.basemap`) is drawn under them. Maps are drawn in
 the sites' metric CRS (the study area's) and named in the footer; the north
 arrow points to true north at the centre of the map (the meridian
 convergence of that CRS there, a fraction of a degree in a CRS made for the
@@ -30,11 +32,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import io
 import logging
 import math
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -44,7 +47,6 @@ import pandas as pd
 import pyproj
 import shapely
 from matplotlib import colors as mcolors
-from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
@@ -56,7 +58,8 @@ from productivecity._errors import EmptyLayerError, ParameterError, SchemaError
 from productivecity._validate import require_columns
 from productivecity.crs import crs_label, metric_crs_of, north_angle_deg, to_crs
 from productivecity.io import atomic_path
-from productivecity.outputs.attribution import attribution, layer_credits
+from productivecity.outputs._paths import add_geometries, halo_text
+from productivecity.outputs.attribution import dated_attribution, layer_credits
 from productivecity.siting.scoring import site_statuses, status_counts
 
 logger = logging.getLogger(__name__)
@@ -67,7 +70,13 @@ PAPER_MM: dict[str, tuple[float, float]] = {
     "A4": (297.0, 210.0),
     "A3": (420.0, 297.0),
     "A1": (841.0, 594.0),
+    "A0": (1189.0, 841.0),
 }
+
+#: How type grows with the paper: a sheet twice as wide gets type 2**0.6 ≈ 1.5 times as
+#: large (not twice), so larger paper shows more of the map and more rows, not a
+#: scaled copy.
+_TYPE_GROWTH = 0.6
 
 
 #: How the CRS is named in footers.
@@ -163,6 +172,28 @@ def _layer(layers, name: str) -> gpd.GeoDataFrame | None:
     return gdf[~(gdf.geometry.is_empty | gdf.geometry.isna())]
 
 
+#: Context layers as drawn (see :func:`_context_layer`), oldest first.
+_CONTEXT: dict = {}
+
+
+def _context_layer(layers, name: str) -> gpd.GeoDataFrame | None:
+    """:func:`_layer`, kept for the next page: every page draws the same context layers.
+
+    The frame returned is shared between pages: read it, never change it.
+    """
+    data = getattr(layers, "layers", layers) if layers is not None else None
+    if not isinstance(data, Mapping):
+        return _layer(layers, name)
+    gdf, ref = data.get(name), data.get("study_area")
+    key = (id(gdf), id(ref))
+    hit = _CONTEXT.get(key)
+    if hit is None or hit[0] is not gdf or hit[1] is not ref:
+        hit = _CONTEXT[key] = (gdf, ref, _layer(layers, name))
+        while len(_CONTEXT) > 32:
+            _CONTEXT.pop(next(iter(_CONTEXT)))
+    return hit[2]
+
+
 def _check_sites(sites: gpd.GeoDataFrame, columns: Sequence[str]) -> gpd.GeoDataFrame:
     if not isinstance(sites, gpd.GeoDataFrame):
         raise SchemaError(f"sites must be a GeoDataFrame, got {type(sites).__name__}")
@@ -225,11 +256,16 @@ class _Sheet:
 
     def __init__(self, ax: Axes | None, paper: str):
         if paper not in PAPER_MM:
-            raise ParameterError(f"paper {paper!r} is not one of {list(PAPER_MM)}")
+            raise ParameterError(f"paper size {paper!r} is not available; use one of "
+                                 f"{list(PAPER_MM)}")
         self.own = ax is None
         w_mm, h_mm = PAPER_MM[paper]
+        # larger paper: more rows in lists, longer labels (A3: 15 rows, 44 characters)
+        growth = w_mm / 420.0
+        self.list_rows = max(8, round(15 * growth ** 0.8))
+        self.label_chars = max(30, round(44 * growth ** 0.5))
         if ax is None:
-            self.scale = w_mm / 420.0
+            self.scale = growth ** _TYPE_GROWTH
             # whole pixels at 300 dpi (A4: 3508 x 2480), within 0.05 mm of the paper size
             size_in = (round(w_mm / 25.4 * 300) / 300, round(h_mm / 25.4 * 300) / 300)
             fig = Figure(figsize=size_in, dpi=100, facecolor="white")
@@ -300,73 +336,105 @@ def _extent(layers, sites: gpd.GeoDataFrame | None) -> np.ndarray:
     raise EmptyLayerError("nothing to map: no study area and no sites")
 
 
-def _draw_context(sheet: _Sheet, layers, lang: str, handles: list) -> None:
-    """Draw the muted context layers below the sites; add their legend entries."""
+def _draw_context(sheet: _Sheet, layers, lang: str, handles: list, basemap=None) -> None:
+    """Draw the muted context layers below the sites; add their legend entries.
+
+    ``basemap`` (:class:`~productivecity.sources.basemap.BaseMap`) is drawn first, under
+    everything else, for the part of the map the axes show.
+    """
     ax, s = sheet.ax, sheet.scale
-    area = _layer(layers, "study_area")
+    if basemap is not None:
+        from productivecity.outputs.basemap import draw_basemap
+
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        draw_basemap(ax, basemap, bounds=(x0, y0, x1, y1), lang=lang, scale=s)
+    area = _context_layer(layers, "study_area")
     if area is not None:
-        area.plot(ax=ax, color=STYLE["area_fill"], edgecolor="none", zorder=1, aspect=None)
-    munis = _layer(layers, "units_municipalities")
+        add_geometries(ax, area.geometry.values, color=STYLE["area_fill"], zorder=1)
+    munis = _context_layer(layers, "units_municipalities")
     if munis is not None:
-        munis.boundary.plot(ax=ax, color=STYLE["municipality_edge"], linewidth=0.6 * s,
-                            zorder=2, aspect=None)
-    ind = _layer(layers, "industrial_zones")
+        add_geometries(ax, munis.geometry.values, facecolor="none",
+                       edgecolor=STYLE["municipality_edge"], linewidth=0.6 * s, zorder=2)
+    ind = _context_layer(layers, "industrial_zones")
     if ind is not None:
-        ind.plot(ax=ax, color=STYLE["industrial_fill"], edgecolor=STYLE["industrial_edge"],
-                 linewidth=0.3 * s, zorder=3, aspect=None)
+        add_geometries(ax, ind.geometry.values, color=STYLE["industrial_fill"],
+                       edgecolor=STYLE["industrial_edge"], linewidth=0.3 * s, zorder=3)
         handles.append((Patch(facecolor=STYLE["industrial_fill"],
                               edgecolor=STYLE["industrial_outline"], linewidth=0.6 * s),
                         _i18n.text("industrial_zones", lang)))
-    zone = _layer(layers, "canal_zone")
+    zone = _context_layer(layers, "canal_zone")
     if zone is not None:
-        zone.boundary.plot(ax=ax, color=STYLE["canal_zone_edge"], linewidth=0.8 * s,
-                           linestyle=(0, (4, 2)), zorder=4, aspect=None)
+        add_geometries(ax, zone.geometry.values, facecolor="none",
+                       edgecolor=STYLE["canal_zone_edge"], linewidth=0.8 * s,
+                       linestyle=(0, (4, 2)), zorder=4)
         handles.append((Line2D([], [], color=STYLE["canal_zone_edge"], linewidth=0.8 * s,
                                linestyle=(0, (4, 2))), _i18n.text("canal_zone", lang)))
 
 
 def _draw_canal(sheet: _Sheet, layers, lang: str, handles: list) -> None:
     ax, s = sheet.ax, sheet.scale
-    canal = _layer(layers, "canal")
+    canal = _context_layer(layers, "canal")
     if canal is None:
         return
     kinds = canal.geometry.geom_type
     water = canal[kinds.isin(["Polygon", "MultiPolygon"])]
     lines = canal[kinds.isin(["LineString", "MultiLineString"])]
     if len(water):
-        water.plot(ax=ax, color=STYLE["water_fill"], edgecolor=STYLE["water_edge"],
-                   linewidth=0.4 * s, zorder=16, aspect=None)
+        add_geometries(ax, water.geometry.values, color=STYLE["water_fill"],
+                       edgecolor=STYLE["water_edge"], linewidth=0.4 * s, zorder=16)
     if len(lines):
-        lines.plot(ax=ax, color="white", linewidth=3.2 * s, zorder=16.05, aspect=None)
-        lines.plot(ax=ax, color=STYLE["canal_line"], linewidth=1.8 * s, zorder=16.1,
-                   aspect=None)
+        add_geometries(ax, lines.geometry.values, color="white", linewidth=3.2 * s,
+                       zorder=16.05)
+        add_geometries(ax, lines.geometry.values, color=STYLE["canal_line"],
+                       linewidth=1.8 * s, zorder=16.1)
     handles.append((Line2D([], [], color=STYLE["canal_line"], linewidth=3.0 * s,
                            solid_capstyle="butt"), _i18n.text("canal", lang)))
 
 
-def _draw_overlays(sheet: _Sheet, layers, lang: str, handles: list) -> None:
-    """Study-area outline, municipality names, railway stations and hubs above the sites."""
+#: Municipality names in a language, per (units layer, base map, language): one lookup per run.
+_UNIT_LABELS: dict[tuple[int, int, str], tuple[object, object, pd.Series]] = {}
+
+
+def _unit_names(munis: gpd.GeoDataFrame, basemap, lang: str) -> pd.Series:
+    """Return the municipality names in ``lang`` where the data has them (else ``name``)."""
+    if basemap is None:
+        return munis["name"]
+    from productivecity.outputs.basemap import unit_labels
+
+    key = (id(munis), id(basemap), lang)
+    hit = _UNIT_LABELS.get(key)
+    if hit is None or hit[0] is not munis or hit[1] is not basemap:  # ids can be reused
+        _UNIT_LABELS.clear()
+        hit = _UNIT_LABELS[key] = (munis, basemap, unit_labels(munis, basemap, lang))
+    return hit[2]
+
+
+def _draw_overlays(sheet: _Sheet, layers, lang: str, handles: list, basemap=None) -> None:
+    """Study-area outline, municipality names, railway stations and hubs above the sites.
+
+    With a ``basemap``, municipality names are in ``lang`` where its places carry
+    ``name:<lang>`` (see :func:`productivecity.outputs.basemap.unit_labels`).
+    """
     ax, s = sheet.ax, sheet.scale
-    ind = _layer(layers, "industrial_zones")
+    ind = _context_layer(layers, "industrial_zones")
     if ind is not None:  # outlines stay visible over the sites
-        ind.boundary.plot(ax=ax, color=STYLE["industrial_outline"], linewidth=0.6 * s,
-                          zorder=15, aspect=None)
+        add_geometries(ax, ind.geometry.values, facecolor="none",
+                       edgecolor=STYLE["industrial_outline"], linewidth=0.6 * s, zorder=15)
     _draw_canal(sheet, layers, lang, handles)
-    area = _layer(layers, "study_area")
+    area = _context_layer(layers, "study_area")
     if area is not None:
-        area.boundary.plot(ax=ax, color=STYLE["area_edge"], linewidth=1.0 * s, zorder=20,
-                           aspect=None)
+        add_geometries(ax, area.geometry.values, facecolor="none",
+                       edgecolor=STYLE["area_edge"], linewidth=1.0 * s, zorder=20)
         handles.insert(0, (Patch(facecolor=STYLE["area_fill"], edgecolor=STYLE["area_edge"],
                                  linewidth=1.0 * s), _i18n.text("study_area", lang)))
-    munis = _layer(layers, "units_municipalities")
+    munis = _context_layer(layers, "units_municipalities")
     if munis is not None and "name" in munis.columns:
-        halo = [patheffects.withStroke(linewidth=2.0 * s, foreground="white")]
-        for geom, name in zip(munis.geometry.representative_point(), munis["name"],
-                              strict=True):
-            ax.text(geom.x, geom.y, str(name).upper(), fontsize=sheet.fs(7.0),
-                    color=STYLE["municipality_text"], ha="center", va="center", zorder=19,
-                    fontweight="bold", path_effects=halo, clip_on=True)
-    stops = _layer(layers, "transit_stops")
+        for geom, name in zip(munis.geometry.representative_point(),
+                              _unit_names(munis, basemap, lang), strict=True):
+            halo_text(ax, geom.x, geom.y, str(name).upper(), fontsize=sheet.fs(7.0),
+                      color=STYLE["municipality_text"], ha="center", va="center", zorder=19,
+                      fontweight="bold", halo_pt=2.0 * s, clip_on=True)
+    stops = _context_layer(layers, "transit_stops")
     if stops is not None and "mode" in stops.columns:
         rail = stops[stops["mode"].astype(str).str.lower() == "rail"]
         if len(rail):
@@ -377,7 +445,7 @@ def _draw_overlays(sheet: _Sheet, layers, lang: str, handles: list) -> None:
                                    markerfacecolor="white", markeredgecolor=STYLE["rail"],
                                    markeredgewidth=1.1 * s, markersize=5.5 * s),
                             _i18n.text("rail_stations", lang)))
-    hubs = _layer(layers, "hubs")
+    hubs = _context_layer(layers, "hubs")
     if hubs is not None:
         pts = hubs.geometry.representative_point()
         ax.scatter(pts.x, pts.y, s=(8.0 * s) ** 2, marker="D", facecolor=STYLE["hub"],
@@ -403,34 +471,35 @@ def _draw_sites(sheet: _Sheet, sites: gpd.GeoDataFrame, values: pd.Series, *, cm
     has = v.notna()
     lw = 0.15 * s
     if hatch_excluded and excluded.any():
-        sites[excluded].plot(ax=ax, facecolor=STYLE["excluded_fill"],
-                             edgecolor=STYLE["excluded_hatch"], hatch="////",
-                             linewidth=lw, zorder=8, aspect=None)
+        add_geometries(ax, sites.geometry.values[excluded.to_numpy()],
+                       facecolor=STYLE["excluded_fill"], edgecolor=STYLE["excluded_hatch"],
+                       hatch="////", linewidth=lw, zorder=8)
         handles.append((Patch(facecolor=STYLE["excluded_fill"],
                               edgecolor=STYLE["excluded_hatch"], hatch="////", linewidth=lw),
                         _i18n.text("excluded", lang)))
     # score map: the not-assessable sites; indicator map: every site without a value
     no_data = ~has & (status.eq("not assessable") if hatch_excluded else True)
     if no_data.any():
-        sites[no_data].plot(ax=ax, facecolor=STYLE["no_data_fill"],
-                            edgecolor=STYLE["no_data_edge"], hatch=STYLE["no_data_hatch"],
-                            linestyle="--", linewidth=lw, zorder=8, aspect=None)
+        add_geometries(ax, sites.geometry.values[np.asarray(no_data, bool)],
+                       facecolor=STYLE["no_data_fill"], edgecolor=STYLE["no_data_edge"],
+                       hatch=STYLE["no_data_hatch"], linestyle="--", linewidth=lw, zorder=8)
         handles.append((Patch(facecolor=STYLE["no_data_fill"], edgecolor=STYLE["no_data_edge"],
                               hatch=STYLE["no_data_hatch"], linestyle="--", linewidth=lw),
                         _i18n.text("not_assessable" if hatch_excluded else "no_data", lang)))
     novalue = ~has & ~(excluded if hatch_excluded else False) & ~no_data
     if novalue.any():
-        sites[novalue].plot(ax=ax, facecolor=STYLE["no_value"], edgecolor="white",
-                            linewidth=lw, zorder=8, aspect=None)
+        add_geometries(ax, sites.geometry.values[np.asarray(novalue, bool)],
+                       facecolor=STYLE["no_value"], edgecolor="white", linewidth=lw, zorder=8)
         handles.append((Patch(facecolor=STYLE["no_value"], edgecolor="white"),
                         _i18n.text("no_value", lang)))
     if has.any():
         colours = cmap(norm(v[has].to_numpy()))
-        sites[has].plot(ax=ax, color=colours, edgecolor="white", linewidth=lw, alpha=0.9,
-                        zorder=9, aspect=None)
+        add_geometries(ax, sites.geometry.values[has.to_numpy()], color=colours,
+                       edgecolor="white", linewidth=lw, alpha=0.9, zorder=9, per_feature=True)
         if not hatch_excluded and (excluded & has).any():
-            sites[excluded & has].plot(ax=ax, facecolor="none", edgecolor=STYLE["excluded_hatch"],
-                                       hatch="////", linewidth=0, zorder=9.5, aspect=None)
+            add_geometries(ax, sites.geometry.values[(excluded & has).to_numpy()],
+                           facecolor="none", edgecolor=STYLE["excluded_hatch"], hatch="////",
+                           linewidth=0, zorder=9.5)
             handles.append((Patch(facecolor="white", edgecolor=STYLE["excluded_hatch"],
                                   hatch="////", linewidth=0), _i18n.text("excluded", lang)))
 
@@ -482,13 +551,15 @@ def _draw_top(sheet: _Sheet, top: gpd.GeoDataFrame, lang: str, handles: list, k:
         return
     ax, s = sheet.ax, sheet.scale
     if extents is not None and len(extents):  # the place around each best site, dashed
-        outline = gpd.GeoSeries(extents.boundary.to_numpy(), crs=extents.crs)
-        outline.plot(ax=ax, color="white", linewidth=2.0 * s, zorder=23.8, aspect=None)
-        outline.plot(ax=ax, color=STYLE["top_edge"], linewidth=0.9 * s, linestyle=(0, (3, 2)),
-                     zorder=23.9, aspect=None)
-    top.boundary.plot(ax=ax, color="white", linewidth=2.6 * s, zorder=24, aspect=None)
-    top.boundary.plot(ax=ax, color=STYLE["top_edge"], linewidth=1.2 * s, zorder=24.1,
-                      aspect=None)
+        outline = extents.to_numpy()
+        add_geometries(ax, outline, facecolor="none", edgecolor="white", linewidth=2.0 * s,
+                       zorder=23.8)
+        add_geometries(ax, outline, facecolor="none", edgecolor=STYLE["top_edge"],
+                       linewidth=0.9 * s, linestyle=(0, (3, 2)), zorder=23.9)
+    add_geometries(ax, top.geometry.values, facecolor="none", edgecolor="white",
+                   linewidth=2.6 * s, zorder=24)
+    add_geometries(ax, top.geometry.values, facecolor="none", edgecolor=STYLE["top_edge"],
+                   linewidth=1.2 * s, zorder=24.1)
     pts = top.geometry.representative_point()
     radius_pt = 6.5 * s
     xy = _place_labels(ax, np.column_stack([pts.x, pts.y]), radius_pt)
@@ -590,9 +661,15 @@ def _north_angle(ax, crs) -> float:
         return 0.0
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
-    lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(
+    lon, lat = _to_lonlat(pyproj.CRS.from_user_input(crs)).transform(
         (x0 + x1) / 2, (y0 + y1) / 2)
     return north_angle_deg(crs, lon, lat)
+
+
+@functools.lru_cache(maxsize=8)
+def _to_lonlat(crs: pyproj.CRS) -> pyproj.Transformer:
+    """Return a transformer from ``crs`` to longitude/latitude (made once: ~30 ms)."""
+    return pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
 
 
 def _draw_north_arrow(sheet: _Sheet, crs=None) -> None:
@@ -627,34 +704,49 @@ def _draw_north_arrow(sheet: _Sheet, crs=None) -> None:
             va="center", color=STYLE["text"], zorder=28)
 
 
-def footer_text(*, lang: str = "en", date=None, sources: Iterable = (), crs=None) -> str:
-    """Return the two footer lines: sources; date · CRS · tool.
+def footer_text(*, lang: str = "en", date=None, sources: Iterable = (), crs=None,
+                width_chars: int = 280) -> str:
+    """Return the footer lines: each source with its data's date; CRS · run date and tool.
 
     Parameters
     ----------
     lang : {"nl", "fr", "en"}
     date : date, datetime or str, optional
-        The data or run date (ISO format); left out when ``None``. Never the
-        wall clock, so outputs stay deterministic.
+        The date the output was made (ISO format), shown as "Made <date> with
+        productivecity"; left out when ``None``. Never the wall clock, so
+        outputs stay deterministic. The dates of the data are the sources'
+        own (:func:`productivecity.outputs.attribution.dated_attribution`).
     sources : iterable of Credit or str
-        Credits of the sources (:class:`~productivecity.sources.load_report.Credit`)
-        or keys of :func:`productivecity.outputs.attribution.known_credits`.
+        Credits of the sources (:class:`~productivecity.sources.load_report.Credit`,
+        with their ``date``) or keys of
+        :func:`productivecity.outputs.attribution.known_credits`.
     crs : optional
         The map's CRS, named in the footer (left out when None).
+    width_chars : int
+        Longest line of sources: a longer one goes on over more lines, broken
+        between sources (280 fit the width of an A4 sheet; two lines of
+        sources fit its footer).
 
     Returns
     -------
     str
+        The sources (one line, more when they are many), then CRS · made.
     """
     keys = list(sources)
-    line1 = f"{_i18n.text('sources', lang)}: {attribution(keys) if keys else '–'}"
+    line1 = f"{_i18n.text('sources', lang)}: {dated_attribution(keys, lang) if keys else '–'}"
+    wrapped = [""]
+    for part in line1.split("; "):
+        if wrapped[-1] and len(wrapped[-1]) + 2 + len(part) > width_chars:
+            wrapped[-1] += ";"
+            wrapped.append(part)
+        else:
+            wrapped[-1] = f"{wrapped[-1]}; {part}" if wrapped[-1] else part
+    line1 = "\n".join(wrapped)
     parts = []
-    d = _format_date(date)
-    if d:
-        parts.append(f"{_i18n.text('date', lang)}: {d}")
     if crs is not None:
         parts.append(f"{_i18n.text('crs', lang)}: {crs_label(crs)}")
-    parts.append(_i18n.text("made_with", lang))
+    d = _format_date(date)
+    parts.append(_i18n.text("made_on", lang, d=d) if d else _i18n.text("made_with", lang))
     return line1 + "\n" + "   ·   ".join(parts)
 
 
@@ -698,9 +790,14 @@ def _draw_legend(sheet: _Sheet, handles: list, *, lang: str) -> None:
 def _draw_colorbar(sheet: _Sheet, cmap, norm, label: str, *, y: float) -> None:
     """Horizontal colour bar in the panel at height ``y`` (panel fraction) or below the map."""
     sm = mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
+    extend = getattr(norm, "extend", "neither")
+    # a ramp that carries a direction (indicator pages): "better" at its bright end,
+    # drawn on the right (a reversed ramp runs from high to low values)
+    better = getattr(cmap, "better_end", None)
     if sheet.own:
         cax = sheet.panel.inset_axes((0.0, y, 0.85, 0.022))
-        cb = sheet.fig.colorbar(sm, cax=cax, orientation="horizontal")
+        cb = sheet.fig.colorbar(sm, cax=cax, orientation="horizontal", extend=extend,
+                                extendfrac=0.04)
         cax.set_title(label, fontsize=sheet.fs(8.5), loc="left", pad=4 * sheet.scale,
                       fontweight="bold", color=STYLE["text"])
     else:
@@ -708,8 +805,15 @@ def _draw_colorbar(sheet: _Sheet, cmap, norm, label: str, *, y: float) -> None:
                                      facecolor="white", edgecolor="none", alpha=0.85,
                                      zorder=29))
         cax = sheet.ax.inset_axes((0.03, 0.90, 0.3, 0.025), zorder=30)
-        cb = sheet.fig.colorbar(sm, cax=cax, orientation="horizontal")
+        cb = sheet.fig.colorbar(sm, cax=cax, orientation="horizontal", extend=extend,
+                                extendfrac=0.04)
         cax.set_title(label, fontsize=sheet.fs(6.5), loc="left", pad=2)
+    if better is not None:
+        if better == "low":
+            cax.invert_xaxis()
+        cax.text(1.0, -1.9, f"{getattr(cmap, 'better_label', 'better')} →", transform=cax.transAxes,
+                 ha="right", va="top", fontsize=sheet.fs(7.5), fontweight="bold",
+                 color=STYLE["text"])
     if cb.solids is not None:
         # vector, not a raster: a rasterised colour bar makes the PDF writer keep a whole
         # page buffer (70 MB at A3 300 dpi) until the atlas is closed
@@ -730,13 +834,14 @@ def _draw_top_list(sheet: _Sheet, top: gpd.GeoDataFrame, column: str, label: str
     p.text(0.0, y, f"{_i18n.text('rank', lang)} · {_i18n.text('site', lang)} · {label}",
            fontsize=sheet.fs(8.5), fontweight="bold", ha="left", va="top",
            transform=p.transAxes, color=STYLE["text"])
-    step = 0.03
-    rows = top.head(15)
+    rows = top.head(sheet.list_rows)
+    step = min(0.03, 0.45 / max(len(rows), 1))
     for i, (_, row) in enumerate(rows.iterrows()):
         yy = y - 0.04 - i * step
         p.text(0.0, yy, f"{int(row['_rank']):>2}", fontsize=sheet.fs(7.5), ha="left",
                va="top", transform=p.transAxes, fontweight="bold", color=STYLE["text"])
-        p.text(0.1, yy, _short(_site_label(row, id_col), 44), fontsize=sheet.fs(7.5),
+        p.text(0.1, yy, _short(_site_label(row, id_col), sheet.label_chars),
+               fontsize=sheet.fs(7.5),
                ha="left", va="top", transform=p.transAxes, color=STYLE["text"])
         p.text(0.85, yy, _fmt(row[column]), fontsize=sheet.fs(7.5), ha="right", va="top",
                transform=p.transAxes, color=STYLE["text"])
@@ -756,14 +861,41 @@ def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[:n - 1] + "…"
 
 
+class _RobustNorm(mcolors.Normalize):
+    """A linear colour scale; ``extend`` says which ends were clipped (outliers)."""
+
+    extend = "neither"
+
+
 def _norm_for(values: pd.Series) -> mcolors.Normalize:
+    """Colour scale of ``values``, robust to outliers.
+
+    The scale spans the 2nd–98th percentile (on few sites: the most extreme
+    values within three interquartile ranges of the quartiles) where a tail
+    beyond it is an outlier (stretches the range by more than a tenth of the
+    percentile span); such an end is clipped, the colour bar shows it as an
+    arrow (``norm.extend``), and the sites beyond it take the end colour.
+    Otherwise the scale spans min–max.
+    """
     v = pd.to_numeric(values, errors="coerce").astype(float).dropna()
     if not len(v):
-        return mcolors.Normalize(0.0, 1.0)
+        return _RobustNorm(0.0, 1.0)
     lo, hi = float(v.min()), float(v.max())
+    a = v.to_numpy()
+    p02, q1, q3, p98 = (float(q) for q in np.percentile(a, [2.0, 25.0, 75.0, 98.0]))
+    inside = a[(a >= q1 - 3 * (q3 - q1)) & (a <= q3 + 3 * (q3 - q1))]
+    if len(inside):  # a percentile pulled by an outlier (few sites): the last inlier
+        p02, p98 = max(p02, float(inside.min())), min(p98, float(inside.max()))
+    span = p98 - p02
+    clip_lo = span > 0 and p02 - lo > 0.1 * span
+    clip_hi = span > 0 and hi - p98 > 0.1 * span
+    lo, hi = (p02 if clip_lo else lo), (p98 if clip_hi else hi)
     if lo == hi:
         lo, hi = lo - 0.5, hi + 0.5
-    return mcolors.Normalize(lo, hi)
+    norm = _RobustNorm(lo, hi)
+    norm.extend = {(True, True): "both", (True, False): "min",
+                   (False, True): "max"}.get((clip_lo, clip_hi), "neither")
+    return norm
 
 
 def _default_subtitle(layers, sites: gpd.GeoDataFrame, lang: str) -> str:
@@ -779,19 +911,19 @@ def _default_subtitle(layers, sites: gpd.GeoDataFrame, lang: str) -> str:
 
 
 def _site_map(sites, layers, *, column, ax, top_k, lang, title, subtitle, paper, date,
-              sources, cmap, label, hatch_excluded, list_column=None):
+              sources, cmap, label, hatch_excluded, list_column=None, basemap=None):
     lang = _i18n.check_lang(lang)
     with _rc():
         sheet = _Sheet(ax, paper)
         handles: list = []
         _fit_extent(sheet, _extent(layers, sites))
-        _draw_context(sheet, layers, lang, handles)
+        _draw_context(sheet, layers, lang, handles, basemap=basemap)
         values = sites[column]
         norm = _norm_for(values)
         cm = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
         _draw_sites(sheet, sites, values, cmap=cm, norm=norm, lang=lang, handles=handles,
                     hatch_excluded=hatch_excluded)
-        _draw_overlays(sheet, layers, lang, handles)
+        _draw_overlays(sheet, layers, lang, handles, basemap=basemap)
         top = _top_sites(sites, top_k)
         _draw_top(sheet, top, lang, handles, top_k, _top_extents(sites, top_k))
         sheet.ax.set_xlabel("")
@@ -824,6 +956,7 @@ def plot_overview(
     date=None,
     sources: Iterable | None = None,
     cmap="viridis",
+    basemap=None,
 ) -> tuple[Figure, Axes]:
     """Map candidate sites coloured by suitability score, top ``k`` labelled with rank.
 
@@ -857,6 +990,9 @@ def plot_overview(
         for the footer; default those the readers of ``layers`` declared
         (:func:`~productivecity.outputs.attribution.layer_credits`).
     cmap : str or Colormap, default "viridis"
+    basemap : BaseMap, optional
+        Streets, rail, water, green space and their names drawn under the map
+        (:func:`productivecity.sources.basemap.read_basemap`).
 
     Returns
     -------
@@ -885,7 +1021,7 @@ def plot_overview(
         title=title or _i18n.text("overview_title", lang),
         subtitle=subtitle if subtitle is not None else _default_subtitle(layers, sites, lang),
         paper=paper, date=date, sources=sources, cmap=cmap,
-        label=_i18n.column_label(column, lang), hatch_excluded=True,
+        label=_i18n.column_label(column, lang), hatch_excluded=True, basemap=basemap,
     )
 
 
@@ -903,8 +1039,16 @@ def plot_indicator(
     date=None,
     sources: Iterable | None = None,
     cmap="cividis",
+    direction: str | None = None,
+    basemap=None,
 ) -> tuple[Figure, Axes]:
     """Map one indicator of the candidate sites (all sites, excluded ones hatched).
+
+    One colour rule for every indicator page: with a ``direction`` the bright end
+    of the ramp is always the end that is better for the score (reversed for a
+    ``"cost"`` criterion) and the colour bar, drawn with its bright end on the
+    right, says "better" there. The colour range spans the 2nd–98th percentile
+    where the values have outliers (arrows at the clipped ends of the colour bar).
 
     Parameters
     ----------
@@ -913,13 +1057,23 @@ def plot_indicator(
         and ``excluded`` are used when present (top-k labels, hatching).
     column : str
         Indicator column, e.g. ``rail_station_time_min``.
-    layers, ax, top_k, lang, title, subtitle, paper, date, sources
+    layers, ax, top_k, lang, title, subtitle, paper, date, sources, basemap
         As in :func:`plot_overview`; the default title is the indicator's label.
     cmap : str or Colormap, default "cividis"
+        The ramp, dark to bright.
+    direction : {"benefit", "cost"}, optional
+        The criterion's direction (:class:`~productivecity.siting.criteria.Criterion`):
+        ``"cost"`` reverses the ramp so that bright means better; without it the
+        colour bar makes no claim about "better".
 
     Returns
     -------
     (Figure, Axes)
+
+    Raises
+    ------
+    ParameterError
+        ``direction`` is neither "benefit" nor "cost".
 
     Examples
     --------
@@ -944,12 +1098,20 @@ def plot_indicator(
         raise SchemaError(f"candidate sites: indicator column {column!r} must be numeric, "
                           f"got dtype {sites[column].dtype}")
     label = _i18n.column_label(column, lang)
+    if direction is not None:
+        if direction not in ("benefit", "cost"):
+            raise ParameterError(f"indicator {column!r}: direction {direction!r} is not one "
+                                 f"of ['benefit', 'cost']")
+        base = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
+        cmap = base.reversed() if direction == "cost" else base.copy()
+        cmap.better_end = "low" if direction == "cost" else "high"
+        cmap.better_label = _i18n.text("better", lang)
     return _site_map(
         sites, layers, column=column, ax=ax, top_k=top_k, lang=lang,
         title=title or label,
         subtitle=subtitle if subtitle is not None else _default_subtitle(layers, sites, lang),
         paper=paper, date=date, sources=sources, cmap=cmap, label=label,
-        hatch_excluded=False,
+        hatch_excluded=False, basemap=basemap,
     )
 
 
@@ -967,6 +1129,7 @@ def plot_isochrones(
     date=None,
     sources: Iterable | None = None,
     colors: Sequence[str] | None = None,
+    basemap=None,
 ) -> tuple[Figure, Axes]:
     """Map the isochrones of the top sites: one colour per site, one line style per time.
 
@@ -977,7 +1140,7 @@ def plot_isochrones(
         sites: index ``(origin, time_min)`` with origin = site id; polygons.
     sites : GeoDataFrame
         Candidate sites with ``rank`` and ``excluded``.
-    layers, ax, lang, title, subtitle, paper, date, sources
+    layers, ax, lang, title, subtitle, paper, date, sources, basemap
         As in :func:`plot_overview`.
     top_k : int, default 5
         Draw the isochrones of the top ``top_k`` places' best sites (without
@@ -1027,25 +1190,25 @@ def plot_isochrones(
         bounds = np.array([min(bounds[0], ib[0]), min(bounds[1], ib[1]),
                            max(bounds[2], ib[2]), max(bounds[3], ib[3])])
         _fit_extent(sheet, bounds)
-        _draw_context(sheet, layers, lang, handles)
+        _draw_context(sheet, layers, lang, handles, basemap=basemap)
         for i, (_, row) in enumerate(top.iterrows()):
             colour = palette[i % len(palette)]
             mine = iso.xs(row[id_col], level=0)
             for j, t in enumerate(sorted(mine.index.astype(float), reverse=True)):
-                geom = gpd.GeoSeries([mine.geometry.loc[t]], crs=iso.crs)
+                geom = [mine.geometry.loc[t]]
                 alpha = 0.10 + 0.10 * (len(times) - 1 - times.index(t)) / max(len(times), 1)
-                geom.plot(ax=sheet.ax, color=colour, alpha=alpha, zorder=10 + j * 0.01,
-                          aspect=None)
-                geom.boundary.plot(ax=sheet.ax, color=colour, linewidth=1.1 * s,
-                                   linestyle=styles[times.index(t) % len(styles)],
-                                   zorder=11, aspect=None)
+                add_geometries(sheet.ax, geom, color=colour, alpha=alpha,
+                               zorder=10 + j * 0.01)
+                add_geometries(sheet.ax, geom, facecolor="none", edgecolor=colour,
+                               linewidth=1.1 * s, linestyle=styles[times.index(t) % len(styles)],
+                               zorder=11)
             handles.append((Patch(facecolor=mcolors.to_rgba(colour, 0.3), edgecolor=colour),
                             f"{int(row['_rank'])} · {_short(_site_label(row, id_col), 52)}"))
         for t in times:
             handles.append((Line2D([], [], color="#555555", linewidth=1.1 * s,
                                    linestyle=styles[times.index(t) % len(styles)]),
                             _i18n.text("isochrone", lang, t=t)))
-        _draw_overlays(sheet, layers, lang, handles)
+        _draw_overlays(sheet, layers, lang, handles, basemap=basemap)
         _draw_top(sheet, top, lang, handles, top_k, _top_extents(sites, top_k))
         sheet.ax.set_xlabel("")
         sheet.ax.set_ylabel("")
@@ -1073,8 +1236,17 @@ def atlas_figures(
     paper: str = "A3",
     date=None,
     sources: Iterable | None = None,
+    basemap=None,
+    places: gpd.GeoDataFrame | None = None,
+    allocation: Mapping | None = None,
+    spec=None,
+    cover: Mapping | None = None,
 ) -> dict[str, Figure]:
-    """All the maps of an atlas: overview, one per indicator, isochrones of the top sites.
+    """All the pages of an atlas, each numbered "page i / n".
+
+    In order: the cover and method page (with ``spec`` or ``cover``), the
+    overview, one card per top place (with ``places``), the new hubs (with
+    ``allocation``), one page per indicator, the isochrones of the top sites.
 
     Parameters
     ----------
@@ -1085,14 +1257,28 @@ def atlas_figures(
         See :func:`plot_isochrones`; the isochrone page is left out without it.
     indicators : sequence of str, optional
         Indicator columns, one page each (default :func:`indicator_columns`).
-    top_k, isochrone_top_k, lang, paper, date, sources
+    top_k, isochrone_top_k, lang, paper, date, sources, basemap
         As in the map functions.
+    places : GeoDataFrame, optional
+        The places table (:func:`productivecity.siting.places.group_places`): a
+        card (:func:`productivecity.outputs.atlas.plot_site_card`) for each of
+        the top ``top_k``.
+    allocation : mapping, optional
+        The run's allocation (``curve``, ``new_hubs``, ``demand_units``): the
+        new-hubs page (:func:`productivecity.outputs.atlas.plot_new_hubs`).
+    spec : CriteriaSpec, optional
+        The criteria: their directions set the colour rule of the indicator
+        pages (bright = better), their labels the cards' bars and the cover.
+    cover : mapping, optional
+        Further keywords of :func:`productivecity.outputs.atlas.plot_cover`
+        (``criteria``, ``demand``, ``coverage``, ``title``).
 
     Returns
     -------
     dict of str to Figure
-        Page name (``overview``, ``indicator_<column>``, ``isochrones``) to
-        figure, in page order; names are safe as file names.
+        Page name (``cover``, ``overview``, ``place_<id>``, ``new_hubs``,
+        ``indicator_<column>``, ``isochrones``) to figure, in page order; names
+        are safe as file names.
 
     Examples
     --------
@@ -1113,7 +1299,8 @@ def atlas_figures(
     """
     return dict(iter_atlas_figures(
         sites, layers, isochrones=isochrones, indicators=indicators, top_k=top_k,
-        isochrone_top_k=isochrone_top_k, lang=lang, paper=paper, date=date, sources=sources))
+        isochrone_top_k=isochrone_top_k, lang=lang, paper=paper, date=date, sources=sources,
+        basemap=basemap, places=places, allocation=allocation, spec=spec, cover=cover))
 
 
 def iter_atlas_figures(
@@ -1128,20 +1315,91 @@ def iter_atlas_figures(
     paper: str = "A3",
     date=None,
     sources: Iterable | None = None,
+    basemap=None,
+    places: gpd.GeoDataFrame | None = None,
+    allocation: Mapping | None = None,
+    spec=None,
+    cover: Mapping | None = None,
+    only: Collection[str] | None = None,
 ) -> Iterator[tuple[str, Figure]]:
     """Yield the pages of :func:`atlas_figures` one at a time, as ``(name, figure)``.
 
     Drawing the next page only when the caller asks for it keeps one A3 page at
-    300 dpi in memory at a time (see :func:`save_figures`).
+    300 dpi in memory at a time (see :func:`save_figures`). The number of pages
+    is known before the first is drawn: each carries "page i / n". ``only``
+    names the pages to draw (the others are skipped, their numbers kept), e.g.
+    the few a report shows when no atlas is written.
     """
+    from productivecity.outputs import atlas
+
+    lang = _i18n.check_lang(lang)
+    if paper not in PAPER_MM:
+        raise ParameterError(f"paper size {paper!r} is not available; use one of "
+                             f"{list(PAPER_MM)}")
     cols = indicator_columns(sites) if indicators is None else list(indicators)
-    common = dict(top_k=top_k, lang=lang, paper=paper, date=date, sources=sources)
-    yield "overview", plot_overview(sites, layers, **common)[0]
+    common = dict(top_k=top_k, lang=lang, paper=paper, date=date, sources=sources,
+                  basemap=basemap)
+    page_kw = dict(lang=lang, paper=paper, date=date, sources=sources, basemap=basemap)
+    directions = {c.column: c.direction for c in spec.criteria} if spec is not None else {}
+    cards = _card_places(places, top_k)
+    pages: list[tuple[str, str, object]] = []
+    if spec is not None or cover is not None:
+        pages.append(("cover", "", None))
+    pages.append(("overview", _i18n.text("overview_title", lang),
+                  lambda: plot_overview(sites, layers, **common)[0]))
+    for pid, row in cards:
+        pages.append((f"place_{pid}", _i18n.text(
+            "card_title", lang, r=_fmt(row.get("rank")),
+            name=row.get("place_name") if pd.notna(row.get("place_name")) else pid),
+            lambda row=row: atlas.plot_site_card(
+                sites, layers, row, places=places, spec=spec, isochrones=isochrones,
+                top_k=top_k, **page_kw)))
+    if allocation is not None:
+        curve = allocation["curve"]
+        k_max = int(curve["k"].max()) if "k" in curve.columns and len(curve) else 0
+        pages.append(("new_hubs", _i18n.text("new_hubs_title", lang, k=k_max),
+                      lambda: atlas.plot_new_hubs(allocation, layers, ranked=sites, **page_kw)))
     for col in cols:
-        yield f"indicator_{col}", plot_indicator(sites, col, layers, **common)[0]
+        pages.append((f"indicator_{col}", _i18n.column_label(col, lang),
+                      lambda col=col: plot_indicator(sites, col, layers,
+                                                     direction=directions.get(col),
+                                                     **common)[0]))
     if isochrones is not None:
-        common["top_k"] = isochrone_top_k
-        yield "isochrones", plot_isochrones(isochrones, sites, layers, **common)[0]
+        iso_kw = {**common, "top_k": isochrone_top_k}
+        pages.append(("isochrones", _i18n.text("isochrone_title", lang),
+                      lambda: plot_isochrones(isochrones, sites, layers, **iso_kw)[0]))
+    n = len(pages)
+    for i, (name, _, draw) in enumerate(pages, start=1):
+        if only is not None and name not in only:
+            continue
+        if draw is None:  # the cover lists the pages after it
+            fig = atlas.plot_cover(layers, spec=spec, contents=[t for _, t, _ in pages[1:]],
+                                   **{**page_kw, **dict(cover or {})})
+        else:
+            fig = draw()
+        _number_page(fig, i, n, lang)
+        yield name, fig
+
+
+def _card_places(places, top_k: int) -> list[tuple[str, pd.Series]]:
+    """Return the top ``top_k`` places as (id, row), by rank."""
+    if places is None or not len(places) or top_k <= 0:
+        return []
+    rank = (pd.to_numeric(places["rank"], errors="coerce") if "rank" in places.columns
+            else pd.Series(np.arange(1, len(places) + 1), index=places.index, dtype=float))
+    keep = rank[rank.notna() & (rank <= top_k)].sort_values(kind="stable")
+    return [(str(pid), places.loc[pid]) for pid in keep.index]
+
+
+def _number_page(fig: Figure, i: int, n: int, lang: str) -> None:
+    """Write "page i / n" in the top right corner of a sheet."""
+    w_mm, h_mm = (float(v) * 25.4 for v in fig.get_size_inches())
+    scale = (w_mm / 420.0) ** _TYPE_GROWTH
+    margin = 10.0 * scale
+    with _rc():
+        fig.text(1 - margin / w_mm, 1 - (margin * 0.9) / h_mm,
+                 _i18n.text("atlas_page", lang, i=i, n=n), fontsize=9.0 * scale,
+                 ha="right", va="top", color="#555555")
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 300,
@@ -1223,6 +1481,7 @@ def save_figures(
     png_dir: str | os.PathLike | None = None,
     dpi: int = 300,
     preview_dpi: int | None = None,
+    preview_pages: Collection[str] | None = None,
     overwrite: bool = False,
 ) -> dict[str, Path | bytes]:
     """Save figures one at a time into a multi-page PDF and/or PNG files, closing each.
@@ -1242,15 +1501,17 @@ def save_figures(
         Folder for ``<name>.png`` (created).
     dpi : int, default 300
     preview_dpi : int, optional
-        Also keep a small PNG of every page (bytes at this resolution) when no
-        ``png_dir`` is given, e.g. for a report.
+        Also keep a small PNG (bytes at this resolution) of the pages named in
+        ``preview_pages``, e.g. for a report.
+    preview_pages : collection of str, optional
+        The pages to preview (default: every page).
     overwrite : bool, default False
 
     Returns
     -------
     dict of str to Path or bytes
-        Page name to its PNG path (with ``png_dir``), else to preview PNG bytes
-        (with ``preview_dpi``); empty otherwise.
+        With ``preview_dpi``: the previewed pages' names to their PNG bytes.
+        Else page names to their PNG paths (with ``png_dir``); empty otherwise.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -1264,15 +1525,17 @@ def save_figures(
             writer = stack.enter_context(_atlas_pdf(pdf, overwrite=overwrite))
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
         pending = []
-        for name, fig in figures:
+        for i, (name, fig) in enumerate(figures, start=1):
             if writer is not None:
                 writer.savefig(fig, dpi=dpi, facecolor=fig.get_facecolor())
             if png_dir is not None:
                 rgba = _render_rgba(fig, dpi)
                 path = png_dir / f"{name}.png"
                 pending.append(pool.submit(_write_png, rgba, path, dpi, overwrite))
-                out[name] = path
-            elif preview_dpi is not None:
+                if preview_dpi is None:
+                    out[name] = path
+                del rgba
+            if preview_dpi is not None and (preview_pages is None or name in preview_pages):
                 buf = io.BytesIO()
                 with _rc():
                     fig.savefig(buf, format="png", dpi=preview_dpi,
@@ -1282,7 +1545,8 @@ def save_figures(
             del fig
             while len(pending) > 1:  # at most one page waiting for compression
                 pending.pop(0).result()
-            _release_memory()
+            if png_dir is not None or i % 8 == 0:  # a full collection costs ~0.3 s
+                _release_memory()
         for f in pending:
             f.result()
     return out

@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import functools
 import html
+import json
 import logging
 import os
 import re
@@ -42,7 +43,7 @@ from productivecity import _i18n
 from productivecity._errors import ProductiveCityError
 from productivecity.crs import crs_label
 from productivecity.io import atomic_path
-from productivecity.outputs.attribution import attribution, layer_credits
+from productivecity.outputs.attribution import dated_attribution, layer_credits
 from productivecity.outputs.maps import (
     STYLE,
     _check_sites,
@@ -224,6 +225,9 @@ html, body {margin:0; padding:0; height:100%; font-family:'DejaVu Sans',Verdana,
 .pc-attr {bottom:4px; left:130px; font-size:10px; padding:2px 6px; max-width:70%;}
 .pc-rank {background:#fff; border:2px solid #1f1f1f; border-radius:50%; text-align:center;
   font-weight:bold; font-size:12px; line-height:18px; width:18px; height:18px; color:#222;}
+.pc-muni {text-align:center; font-weight:bold; font-size:11px; letter-spacing:0.5px;
+  color:#8a8378; text-transform:uppercase; white-space:nowrap; pointer-events:none;
+  text-shadow:0 0 3px #fff, 0 0 3px #fff;}
 .pc-popup h4 {margin:0 0 4px 0;} .pc-popup p {margin:3px 0;}
 .pc-popup table {border-collapse:collapse; margin-top:4px;}
 .pc-popup th {text-align:left; padding-top:4px;} .pc-popup td {padding:1px 4px;
@@ -257,6 +261,7 @@ def web_map(
     tiles: str | None = None,
     cmap: str = "viridis",
     stability_top_k: int | None = None,
+    basemap=None,
 ) -> folium.Map:
     """Build an offline interactive map of candidate sites, hubs and the canal.
 
@@ -295,6 +300,10 @@ def web_map(
         Matplotlib colour map of the sites.
     stability_top_k : int, optional
         The ``top_k`` of the Monte-Carlo run behind ``topk_share`` (for its label).
+    basemap : BaseMap, optional
+        Streets (name in a tooltip), rail, water and green space as vector layers under
+        the sites (:func:`productivecity.sources.basemap.read_basemap`), simplified to
+        about 2 m; municipality names in ``lang`` where its place names say them.
 
     Returns
     -------
@@ -324,6 +333,8 @@ def web_map(
     def style_props(style: dict) -> dict:
         return {"style": style}
 
+    if basemap is not None and not basemap.empty:
+        _basemap_layers(m, basemap, lang)
     if area is not None:
         folium.GeoJson(
             _geo_features(area, [style_props({"color": STYLE["area_edge"], "weight": 2,
@@ -433,6 +444,21 @@ def web_map(
             on_each_feature=bind,
         ).add_to(m)
 
+    munis = _layer(layers, "units_municipalities")
+    if munis is not None and "name" in munis.columns:
+        from productivecity.outputs.basemap import unit_labels
+
+        group = folium.FeatureGroup(name=_i18n.text("municipalities", lang))
+        pts = munis.geometry.representative_point().to_crs(4326)
+        for name, p in zip(unit_labels(munis, basemap, lang), pts, strict=True):
+            folium.Marker(
+                [round(p.y, 6), round(p.x, 6)],
+                icon=folium.DivIcon(html=f"<div class='pc-muni'>{html.escape(str(name))}</div>",
+                                    icon_size=(160, 16), icon_anchor=(80, 8),
+                                    class_name="pc-muni-icon"),
+            ).add_to(group)
+        group.add_to(m)
+
     top = _top_sites(sites, top_k)
     if len(top):
         group = folium.FeatureGroup(name=_i18n.text("top_k", lang, k=top_k))
@@ -457,7 +483,7 @@ def web_map(
     sub = html.escape(t("sites_n", n=len(sites), e=counts["excluded"],
                         a=counts["not assessable"]))
     if date is not None:
-        sub += f" · {html.escape(t('date'))}: {html.escape(str(date))}"
+        sub += f" · {html.escape(t('made_date', d=str(date)))}"
     ramp = ", ".join(_hex(cm(x)) for x in np.linspace(0, 1, 11))
     legend = (
         f"<div class='pc-panel pc-legend'><b>{html.escape(_i18n.column_label(column, lang))}"
@@ -479,7 +505,7 @@ def web_map(
         f"border:2px solid #2b2b2b;background:#fff'></span>{html.escape(t('rail_stations'))}"
         f"</div></div>"
     )
-    attr = html.escape(f"{t('sources')}: {attribution(keys) if keys else '–'} · "
+    attr = html.escape(f"{t('sources')}: {dated_attribution(keys, lang) if keys else '–'} · "
                        f"{t('crs')}: {crs_label(sites.crs) if sites.crs is not None else '–'} "
                        f"→ WGS 84")
     root.html.add_child(Element(
@@ -487,6 +513,70 @@ def web_map(
         f"<div class='pc-panel pc-attr'>{attr}</div>"
     ), name="productivecity_panels")
     return m
+
+
+#: Tolerance of the base map's simplification in the web map (m).
+_BASEMAP_SIMPLIFY_M = 2.0
+#: Web-map styles of the base map (Leaflet path options), by layer and street group.
+_BASEMAP_WEB = {
+    "green": {"stroke": False, "fillColor": "#cfe0c0", "fillOpacity": 0.6},
+    "water": {"color": "#9fc3de", "weight": 1, "fillColor": "#c4dcec", "fillOpacity": 0.8},
+    "rail": {"color": "#8f887d", "weight": 1.2, "dashArray": "4 3", "opacity": 0.9},
+    "major": {"color": "#a9a296", "weight": 2.5, "opacity": 0.9},
+    "minor": {"color": "#bdb6ab", "weight": 1.2, "opacity": 0.9},
+}
+
+
+def _basemap_layers(m: folium.Map, basemap, lang: str) -> None:
+    """Add the base map as vector layers (under what is added after them).
+
+    Streets of one name and class are merged into one feature (fewer features, a
+    smaller page); paths and service roads are left out (the print maps show them).
+    Each layer's style is set once in JavaScript, not stored per feature.
+    """
+    from productivecity.sources.basemap import names_in
+
+    def add(frame, style, *, name=None, group=None, tooltip=False):
+        geoms = shapely.simplify(np.asarray(frame.geometry.values), _BASEMAP_SIMPLIFY_M,
+                                 preserve_topology=False)
+        keep = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
+        frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index,
+                                                 crs=frame.crs))[keep]
+        if not len(frame):
+            return
+        props = ([{"n": html.escape(str(n))} if n is not None else {}
+                  for n in frame["_name"]] if tooltip else [{}] * len(frame))
+        tip = (" if (f.properties.n) { l.bindTooltip(f.properties.n, {sticky: true}); }"
+               if tooltip else "")
+        folium.GeoJson(
+            _geo_features(frame, props), name=name, control=name is not None,
+            on_each_feature=folium.JsCode(
+                f"function(f, l) {{ l.setStyle({json.dumps(style)});{tip} }}"),
+        ).add_to(group if group is not None else m)
+
+    t = functools.partial(_i18n.text, lang=lang)
+    add(basemap.green, _BASEMAP_WEB["green"], name=t("basemap_green"))
+    add(basemap.water, _BASEMAP_WEB["water"], name=t("basemap_water"))
+    streets = basemap.streets
+    streets = streets[~streets["kind"].isin(["path", "service"])]
+    if len(streets):
+        group = folium.FeatureGroup(name=t("basemap_streets"))
+        names = names_in(streets, lang)
+        major = ~streets["kind"].eq("residential").to_numpy()
+        for style, mask in ((_BASEMAP_WEB["minor"], ~major), (_BASEMAP_WEB["major"], major)):
+            add(_merged_by_name(streets[mask], names[mask]), style, group=group, tooltip=True)
+        group.add_to(m)
+    add(basemap.rail, _BASEMAP_WEB["rail"], name=t("basemap_rail"))
+
+
+def _merged_by_name(streets: gpd.GeoDataFrame, names: pd.Series) -> gpd.GeoDataFrame:
+    """Named streets merged by name (one feature each), unnamed ones as they are."""
+    named = names.notna().to_numpy()
+    geoms, labels = list(streets.geometry.to_numpy()[~named]), [None] * int((~named).sum())
+    for name, part in streets[named].groupby(names[named].astype(str), sort=True):
+        geoms.append(shapely.line_merge(shapely.union_all(part.geometry.to_numpy())))
+        labels.append(name)
+    return gpd.GeoDataFrame({"_name": labels}, geometry=geoms, crs=streets.crs)
 
 
 def _number_ids(element, counter: list[int]) -> None:

@@ -34,8 +34,9 @@ import highspy
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from tqdm.auto import tqdm
 
+from productivecity._console import progress as _progress
+from productivecity._console import solver_output
 from productivecity._errors import AllocationError, SolverError
 from productivecity._validate import check_limit_min, require_columns, require_numeric
 
@@ -420,8 +421,10 @@ def _solve_highspy(
         for i in milp.integer
     ]
     lp.sense_ = highspy.ObjSense.kMaximize if milp.maximize else highspy.ObjSense.kMinimize
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    with solver_output(logger):  # HiGHS prints its banner (from C) on the first model
+        h = highspy.Highs()
+    # the solver's log only with -vv (DEBUG); it goes to standard output
+    h.setOptionValue("output_flag", logger.isEnabledFor(logging.DEBUG))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     if time_limit_s is not None:
         h.setOptionValue("time_limit", float(time_limit_s))
@@ -485,7 +488,8 @@ def _solve_pulp(
     if solver == "pulp":
         solver = pulp.HiGHS(msg=False, gapRel=mip_rel_gap, timeLimit=time_limit_s)
     t0 = time.perf_counter()
-    prob.solve(solver)
+    with solver_output(logger):
+        prob.solve(solver)
     elapsed = time.perf_counter() - t0
     model = getattr(prob, "solverModel", None)
     if isinstance(model, highspy.Highs):
@@ -1337,7 +1341,7 @@ def coverage_curve(
     model = _mclp_model(tt, T, allowed) if capacity is None else None
     warm = np.zeros(len(tt.candidates), dtype=bool)
     pref = _prefer_array(tt, prefer)
-    for k in tqdm(range(k_max + 1), disable=not progress, desc="maximal covering"):
+    for k in _progress(range(k_max + 1), disable=not progress, desc="maximal covering"):
         if model is not None:
             res = _solve_mclp_model(
                 tt,

@@ -23,7 +23,6 @@ import shapely
 from productivecity._errors import SchemaError
 from productivecity.crs import require_metric
 from productivecity.indicators.names import NAME_COLUMNS
-from productivecity.io import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -362,16 +361,35 @@ def with_stability(places: gpd.GeoDataFrame, stability: pd.DataFrame) -> gpd.Geo
 
 
 def write_places_csv(places: gpd.GeoDataFrame, path: str | os.PathLike, *,
-                     overwrite: bool = False) -> Path:
-    """Write the places as a CSV table, one row per place, best first.
+                     style="comma", lang: str = "en", overwrite: bool = False) -> Path:
+    """Write the places as a CSV table for people, one row per place, best first.
 
     The geometry is given as the centroid of the place (the union of its sites): ``centroid_x_m``,
     ``centroid_y_m`` (the places' CRS, metres) and ``centroid_lon``,
-    ``centroid_lat`` (WGS 84, degrees).
+    ``centroid_lat`` (WGS 84, degrees). Numbers are rounded to their meaningful
+    precision (:func:`productivecity.outputs.export.people_decimals`); the
+    GeoPackage layer ``places`` keeps full precision for analysis.
+
+    Parameters
+    ----------
+    places : GeoDataFrame
+        The second result of :func:`group_places` (index = place id).
+    path : path-like
+        Target ``.csv``.
+    style : {"auto", "comma", "semicolon"} or CsvStyle, default "comma"
+        ``"comma"``: UTF-8, ``,`` and ``.`` decimals; ``"semicolon"``: UTF-8 with
+        BOM (so Excel reads accents correctly), ``;`` and decimal commas;
+        ``"auto"``: by ``lang`` (:func:`productivecity.outputs.export.csv_style`).
+    lang : str, default "en"
+    overwrite : bool, default False
+
+    Returns
+    -------
+    Path
     """
-    from productivecity.outputs.export import with_centroid_columns
+    from productivecity.outputs.export import with_centroid_columns, write_table_csv
 
     df = with_centroid_columns(places)
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        df.to_csv(tmp, index=True, encoding="utf-8", lineterminator="\n", float_format="%.10g")
-    return Path(path)
+    if df.index.name is None:
+        df.index.name = "place_id"
+    return write_table_csv(df, path, style=style, lang=lang, overwrite=overwrite)

@@ -73,9 +73,10 @@ def network_travel_times(
                               f"{list(overlap[:10])}")
     facilities = pd.concat([candidates[["geometry"]], existing[["geometry"]]])
     facilities = gpd.GeoDataFrame(facilities, geometry="geometry", crs=candidates.crs)
-    dsnap = acc.snap(network, demand)
+    dsnap = acc.snap(network, demand, what="demand units")
+    fsnap = acc.snap(network, facilities, what="candidate sites and existing hubs")
     # people travel to the hub: from the demand units to the facilities (one-ways matter)
-    tt = acc.travel_times(network, dsnap, facilities, limit_min=limit_min, progress=progress)
+    tt = acc.travel_times(network, dsnap, fsnap, limit_min=limit_min, progress=progress)
     pairs = tt.rename("time_min").reset_index()
     pairs = pairs.rename(columns={"origin": "demand_id", "destination": "site_id"})
     return travel_times_from_pairs(

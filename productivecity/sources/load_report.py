@@ -61,6 +61,14 @@ class Credit:
         Licence name (``"ODbL"``), "" if unknown.
     url : str
         Where the source or its licence is described, "" if none.
+    date : str or None
+        When the data were taken (ISO day, a year, or a range ``"a – b"``), None
+        if unknown. Set from the source file where the credit is declared
+        (:func:`dated_credit`), or by a reader that knows its table's period.
+    date_kind : str
+        How ``date`` is known: ``"data"`` (stated in the data), ``"name"`` (the
+        file's name) or ``"file"`` (the file's modification date); "" without a
+        date.
 
     Examples
     --------
@@ -72,6 +80,13 @@ class Credit:
     text: str
     licence: str = ""
     url: str = ""
+    # the same source whatever its date: credits compare by source and licence
+    date: str | None = dataclasses.field(default=None, compare=False)
+    date_kind: str = dataclasses.field(default="", compare=False)
+
+    def with_date(self, date, kind: str = "data") -> Credit:
+        """Return this credit dated ``date`` (e.g. the year of a statistics table)."""
+        return dataclasses.replace(self, date=str(date), date_kind=kind)
 
     def line(self) -> str:
         """Return the text with the licence in brackets (unless the text names it)."""
@@ -115,6 +130,55 @@ def gtfs_credit(agency: str | None, folder: str | os.PathLike) -> Credit:
     return Credit(f"gtfs:{name}", f"GTFS feed {name}")
 
 
+def dated_credit(credit: Credit, source: str | os.PathLike | None) -> Credit:
+    """Return ``credit`` with the date of the data in ``source`` (unless it has a date).
+
+    See :func:`productivecity.sources.source_dates.source_date`.
+    """
+    if credit.date or source is None:
+        return credit
+    from productivecity.sources.source_dates import source_date
+
+    found = source_date(source)
+    if found is None:
+        return credit
+    return dataclasses.replace(credit, date=found[0], date_kind=found[1])
+
+
+def _date_range(date: str) -> list[str]:
+    return [d.strip() for d in date.split(" – ") if d.strip()]
+
+
+def merge_credit(have: Credit, new: Credit) -> Credit:
+    """Return ``have`` with the date of ``new`` (same source, another file) folded in.
+
+    A better-known date (``"data"`` before ``"name"`` before ``"file"``) wins;
+    dates of the same kind become their range (``"2013-01-01 – 2024-03-01"``).
+    """
+    if not new.date or new.date == have.date:
+        return have
+    if not have.date:
+        return dataclasses.replace(have, date=new.date, date_kind=new.date_kind)
+    rank = {"data": 0, "name": 1, "file": 2}
+    r_have, r_new = rank.get(have.date_kind, 3), rank.get(new.date_kind, 3)
+    if r_new < r_have:
+        return dataclasses.replace(have, date=new.date, date_kind=new.date_kind)
+    if r_new > r_have:
+        return have
+    days = sorted({*_date_range(have.date), *_date_range(new.date)})
+    date = days[0] if len(days) == 1 else f"{days[0]} – {days[-1]}"
+    return dataclasses.replace(have, date=date)
+
+
+def _add_credit(got: list[Credit], credit: Credit) -> None:
+    """Append ``credit`` to ``got``, or fold its date into the credit of the same key."""
+    for i, have in enumerate(got):
+        if have.key == credit.key:
+            got[i] = merge_credit(have, credit)
+            return
+    got.append(credit)
+
+
 def _in_sample(source) -> bool:
     """Return True if ``source`` is a file of the package's synthetic sample."""
     if source is None:
@@ -150,10 +214,9 @@ def record_credit(*credits: Credit, source: str | os.PathLike | None = None) -> 
     :data:`SAMPLE_CREDIT` instead.
     """
     for credit in credits:
-        credit = SAMPLE_CREDIT if _in_sample(source) else as_credit(credit)
+        credit = dated_credit(SAMPLE_CREDIT if _in_sample(source) else as_credit(credit), source)
         for got in _COLLECTORS.get():
-            if all(c.key != credit.key for c in got):
-                got.append(credit)
+            _add_credit(got, credit)
 
 
 @contextlib.contextmanager
@@ -224,9 +287,8 @@ class LayerReport:
         :data:`SAMPLE_CREDIT` instead: the sample credits only itself.
         """
         for c in credits:
-            c = SAMPLE_CREDIT if _in_sample(source) else as_credit(c)
-            if all(have.key != c.key for have in self.credits):
-                self.credits.append(c)
+            c = dated_credit(SAMPLE_CREDIT if _in_sample(source) else as_credit(c), source)
+            _add_credit(self.credits, c)
 
     def skip(self, reason: str, n: int) -> None:
         """Count ``n`` records left out for ``reason`` (no-op for ``n == 0``)."""
@@ -251,18 +313,29 @@ class LayerReport:
         self.notes.extend(f"{note_prefix}{note}" for note in sub.notes)
 
     def log(self) -> None:
-        """Log the counts at INFO, and a warning for anything left out or repaired."""
+        """Log the counts at INFO, and a warning for anything left out or repaired.
+
+        A report logged again (by the reader, then by the layer or step that kept it)
+        warns only about what it did not warn about before.
+        """
         logger.info(
             "%s: %d features from %d records (%s)",
             self.layer, self.features_n, self.read_n, ", ".join(self.sources) or "no source",
         )
+        warned = self.__dict__.setdefault("_warned", set())  # not a field: not in asdict()
+
+        def warn(*args) -> None:
+            if args not in warned:
+                warned.add(args)
+                logger.warning(*args)
+
         if self.repaired_n:
-            logger.warning("%s: repaired %d invalid geometries", self.layer, self.repaired_n)
+            warn("%s: repaired %d invalid geometries", self.layer, self.repaired_n)
         if self.outside_area_n:
             logger.info("%s: %d features outside the study area left out", self.layer,
                         self.outside_area_n)
         for reason, n in self.skipped.items():
-            logger.warning("%s: skipped %d records: %s", self.layer, n, reason)
+            warn("%s: skipped %d records: %s", self.layer, n, reason)
         for note in self.notes:
             logger.info("%s: %s", self.layer, note)
 

@@ -192,8 +192,12 @@ class _Graph:
         return done | {p for m in done for p in self.with_parents(m)}
 
     def digest(self, module: str) -> str:
-        if module not in self._digests:  # a fresh tree: parsing beats a deep copy
-            self._digests[module] = _code_digest(ast.parse(self.sources[module]), copy=False)
+        if module not in self._digests:
+            # the module's own tree, its docstrings stripped in place (docstrings hold no
+            # imports), except the steps module's: its functions are digested one by one
+            tree = (ast.parse(self.sources[module]) if module == _STEPS_MODULE
+                    else self.trees[module])
+            self._digests[module] = _code_digest(tree, copy=False)
         return self._digests[module]
 
 

@@ -31,7 +31,8 @@ logger = logging.getLogger(__name__)
 
 
 #: Output formats a run can write (``[outputs] formats``); the manifest is always written.
-FORMATS = ("atlas", "png", "webmap", "gpkg", "geoparquet", "geotiff", "csv", "report")
+FORMATS = ("atlas", "png", "webmap", "gpkg", "geoparquet", "geotiff", "csv", "xlsx",
+           "report")
 
 
 #: The computing steps, in order (``outputs`` follows them).
@@ -47,6 +48,7 @@ OUTPUT_FILES = {
     "geoparquet": "ranked_sites.parquet",
     "geotiff": "suitability.tif",
     "csv": "ranked_sites.csv",
+    "xlsx": "ranked_places.xlsx",
     "report": "report.html",
 }
 
@@ -170,10 +172,16 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "candidates": Option("str", "eligible", help="'eligible' or 'top:N'"),
     },
     "outputs": {
-        "formats": Option("strs", list(FORMATS), choices=FORMATS),
-        "paper": Option("str", "A3", choices=("A3", "A4", "A1")),
+        "formats": Option("strs", [f for f in FORMATS if f != "png"], choices=FORMATS,
+                          help="outputs to write; 'png' (a PNG per atlas page at dpi) on "
+                               "request"),
+        "paper": Option("str", "A3", choices=("A3", "A4", "A1", "A0")),
         "lang": Option("str", "en", choices=("en", "nl", "fr"),
                        help="language of maps and report (default: the preset's, else en)"),
+        "csv_style": Option("str", "auto", choices=("auto", "comma", "semicolon"),
+                            help="CSV tables: 'comma' (',' and decimal points, UTF-8), "
+                                 "'semicolon' (';' and decimal commas, UTF-8 with BOM for "
+                                 "Excel) or 'auto' (semicolon for nl and fr, else comma)"),
         "dpi": Option("int", 300, ge=50, help="resolution of PNG maps"),
         "top_k": Option("int", 10, ge=1, help="top sites labelled and listed"),
         "indicator_maps": Option("str|strs", "criteria",

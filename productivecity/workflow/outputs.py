@@ -14,6 +14,9 @@ from productivecity.workflow.config import OUTPUT_FILES, PipelineConfig
 
 #: The places table written next to the sites CSV (``[outputs] formats`` with ``csv``).
 PLACES_CSV = "ranked_places.csv"
+#: The atlas pages the HTML report embeds (the atlas itself has a card per place and a
+#: page per criterion; the report shows those as tables).
+REPORT_PAGES = ("overview", "new_hubs", "isochrones")
 
 if TYPE_CHECKING:
     from productivecity.workflow.steps import _Run
@@ -50,10 +53,15 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
     common = dict(lang=cfg["lang"], date=date, sources=run.credits(layers))
 
     def timed(name, fn):
+        from productivecity._console import step_logger
+
         t0 = time.perf_counter()
         fn()
         dt = time.perf_counter() - t0
-        logger.info("outputs: %s %.1f s", name, dt)
+        written = {"maps": [OUTPUT_FILES[f] + ("/" if f == "png" else "")
+                            for f in ("atlas", "png") if f in formats],
+                   "places_csv": [PLACES_CSV]}.get(name, [OUTPUT_FILES.get(name, name)])
+        step_logger.info("  %-10s written  %5.1f s  %s", name, dt, ", ".join(written))
         run.records.append({"step": f"outputs:{name}", "status": "written", "time_s": dt,
                             "key": None})
 
@@ -65,11 +73,20 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
             pages = maps.iter_atlas_figures(
                 ranked, layers, isochrones=isochrones, indicators=indicators,
                 top_k=cfg["top_k"], isochrone_top_k=cfg["isochrone_top_k"],
-                paper=cfg["paper"], **common)
+                paper=cfg["paper"], basemap=run.basemap(layers), places=places,
+                allocation=allocation, spec=spec,
+                cover=dict(criteria=tables.get("criteria"), demand=run.demand_info,
+                           coverage=tables.get("data_coverage"), title=cfg["title"]),
+                only=None if {"atlas", "png"} & set(formats) else REPORT_PAGES, **common)
+            from productivecity._console import progress
+
+            # a bar over the pages when drawing them takes more than a few seconds
+            pages = progress(pages, desc="maps", unit="page", disable=not run.progress)
             figures.update(maps.save_figures(
                 pages, pdf=tmp / OUTPUT_FILES["atlas"] if "atlas" in formats else None,
                 png_dir=tmp / OUTPUT_FILES["png"] if "png" in formats else None,
-                dpi=cfg["dpi"], preview_dpi=110 if "report" in formats else None))
+                dpi=cfg["dpi"], preview_dpi=100 if "report" in formats else None,
+                preview_pages=REPORT_PAGES))
         timed("maps", pages)
     if "report" in formats:
         timed("report", lambda: report.write_report(
@@ -78,12 +95,14 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
             stability_top_k=mc_top_k, title=cfg["title"], missing_inputs=missing_inputs,
             backtest=tables.get("backtest"), places=places, demand=run.demand_info,
             completeness=run.completeness,
-            coverage=tables.get("data_coverage"),
+            coverage=tables.get("data_coverage"), allocation=allocation,
+            sensitivity=tables.get("sensitivity_one_at_a_time"),
             **common))
     if "webmap" in formats:
         timed("webmap", lambda: webmap.write_web_map(
             ranked, layers, tmp / OUTPUT_FILES["webmap"], top_k=cfg["top_k"],
-            indicators=indicators, title=cfg["title"], stability_top_k=mc_top_k, **common))
+            indicators=indicators, title=cfg["title"], stability_top_k=mc_top_k,
+            basemap=run.basemap(layers), **common))
     if "gpkg" in formats:
         def gpkg():
             path = tmp / OUTPUT_FILES["gpkg"]
@@ -108,11 +127,19 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
         timed("geotiff", lambda: export.write_suitability_raster(
             ranked, tmp / OUTPUT_FILES["geotiff"], resolution_m=cfg["raster_resolution_m"]))
     if "csv" in formats:
+        # rounded for people; ';' and decimal commas for nl/fr (csv_style "auto")
+        style = export.csv_style(cfg["csv_style"], cfg["lang"])
         timed("csv", lambda: export.write_sites_csv(ranked, tmp / OUTPUT_FILES["csv"],
-                                                    stability=stability))
+                                                    stability=stability, style=style))
         if places is not None:
             from productivecity.siting.places import write_places_csv
 
-            timed("places_csv", lambda: write_places_csv(places, tmp / PLACES_CSV))
+            timed("places_csv", lambda: write_places_csv(places, tmp / PLACES_CSV,
+                                                         style=style))
+    if "xlsx" in formats:
+        timed("xlsx", lambda: export.write_workbook(
+            ranked, tmp / OUTPUT_FILES["xlsx"], places=places, stability=stability,
+            criteria=tables.get("criteria"), definitions=tables.get("indicator_definitions"),
+            title=cfg["title"], **common))
     return sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from productivecity._console import step_logger
 from productivecity.settings import Settings, get_settings
 from productivecity.siting.backtest import backtest_hubs, backtest_summary
 from productivecity.siting.coverage import data_coverage
@@ -230,12 +231,14 @@ def run_pipeline(
     tmp = _unique_dir(out.parent, f".{out.name}.tmp-{os.getpid()}-")
     try:
         t0 = time.perf_counter()
+        step_logger.info("%-10s writing to %s", "outputs", out)
         files = _write_outputs(run, tmp, ranked=ranked_out, stability=None, layers=layers,
                                spec=run.criteria, mc_top_k=rank_meta["monte_carlo"]["top_k"],
                                isochrones=isochrones, allocation=allocation, tables=tables,
                                date=date, missing_inputs=missing_inputs, places=places)
         run.records.append({"step": "outputs", "status": "written",
                             "time_s": time.perf_counter() - t0, "key": None})
+        step_logger.info("%-10s written   %5.1f s", "outputs", time.perf_counter() - t0)
         manifest = _manifest(run, ranked_out, files=files, date=date, started=started,
                              t_start=t_start, sites_report=sites_report, ind_report=ind_report,
                              rank_meta=rank_meta, alloc_meta=alloc_meta, out=out,

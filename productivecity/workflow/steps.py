@@ -14,6 +14,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from productivecity._console import step_logger
 from productivecity._errors import (
     ConfigError,
     DataSourceError,
@@ -51,6 +52,7 @@ class _Run:
         self._networks: dict[str, Any] = {}
         self._buildings = None
         self._open_land = None
+        self._basemap = None
         self._prefetch: dict[str, Any] = {}
         self._crs: str | None = None
         self._area = None  # the study area polygon (set with the CRS)
@@ -181,6 +183,18 @@ class _Run:
             self._open_land = read_open_land(layers, self.require_data_dir("the open land"))
         return self._open_land
 
+    def basemap(self, layers):
+        """Return the base map of the maps (streets, rail, water, green; read once per run).
+
+        Read from the run's OSM file; without one (or without a data directory) an
+        empty base map with a note: the maps are drawn without streets.
+        """
+        if self._basemap is None:
+            from productivecity.sources.basemap import read_basemap
+
+            self._basemap = read_basemap(layers, self.data_dir)
+        return self._basemap
+
     # ---- inputs
     def _resolve_data_dir(self, override) -> Path | None:
         from productivecity.area import PRESETS
@@ -270,7 +284,8 @@ class _Run:
                                folder, exc)
             else:
                 dt = time.perf_counter() - t0
-                logger.info("%s: cached (%s), %.1f s", name, folder, dt)
+                step_logger.info("%-10s cached    %5.1f s", name, dt)
+                logger.debug("%s: cache entry %s", name, folder)
                 self.records.append({"step": name, "status": "cached", "time_s": dt,
                                      "key": key})
                 self.input_credits += meta.get("credits", [])
@@ -283,7 +298,7 @@ class _Run:
         self.input_credits += meta["credits"]
         self.cache.store(name, key, frames, meta)
         dt = time.perf_counter() - t0
-        logger.info("%s: computed in %.1f s", name, dt)
+        step_logger.info("%-10s computed  %5.1f s", name, dt)
         rec = {"step": name, "status": "computed", "time_s": dt, "key": key}
         if name in self.details:
             rec["parts_s"] = self.details.pop(name)
@@ -291,7 +306,7 @@ class _Run:
         return frames, meta
 
     def skipped(self, name: str, reason: str) -> None:
-        logger.info("%s: skipped (%s)", name, reason)
+        step_logger.info("%-10s skipped   (%s)", name, reason)
         self.records.append({"step": name, "status": "skipped", "time_s": 0.0, "key": None,
                              "reason": reason})
 

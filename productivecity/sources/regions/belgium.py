@@ -661,7 +661,7 @@ def read_actiris_jobseekers(
         f"unemployed job seekers (Actiris, annual average {int(year)})", target_group,
         dimensions=list(table_categories(cells)))
     out["low_edu_share_pct"] = 100.0 * out["jobseekers_low_edu_n"] / out["jobseekers_n"]
-    record_credit(CREDITS["actiris"], source=path)
+    record_credit(CREDITS["actiris"].with_date(int(year)), source=path)
     return out.sort_index()
 
 
@@ -753,7 +753,7 @@ def read_municipal_rates(path: str | os.PathLike) -> pd.DataFrame:
     )
     _refuse_duplicates(out.index, what=str(path))
     out["year"] = 2021
-    record_credit(CREDITS["bestcost"], source=path)
+    record_credit(CREDITS["bestcost"].with_date(2021), source=path)
     return out
 
 
