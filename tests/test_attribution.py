@@ -203,8 +203,9 @@ def test_sample_run_credits_itself_plus_the_extra(sample_runs):
     dated = line.replace("(not real data);", f"(not real data), file date {sample_date};")
     for name, text in _texts(first.out_dir).items():
         assert _sources_line(text) == dated, name
-        # the run's date apart from the data's
-        assert f"Made {m['date']}" in text, name
+        # no "made" date unless the scenario gives one: never the inputs' copy date
+        assert f"Made {m['date']}" not in text and f"Made {sample_date}" not in text, name
+    assert "Made with productivecity" in _texts(first.out_dir)["report"]
 
 
 @pytest.mark.slow

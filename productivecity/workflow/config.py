@@ -195,8 +195,8 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "isochrone_mode": Option("str", "walk", choices=("walk", "bike")),
         "isochrone_times_min": Option("numbers", [10.0, 20.0], gt=0),
         "raster_resolution_m": Option("number", 25.0, gt=0, help="GeoTIFF cell size (m)"),
-        "date": Option("date", help="date in the map footers (default: the newest input "
-                                    "file's modification date)"),
+        "date": Option("date", help="'made' date in the map footers, report and web map "
+                                    "(default: none; each source's data date is shown)"),
         "title": Option("str", help="title of the report and web map"),
         "attribution": Option("str|strs", help="credit line(s) shown on every output instead "
                                                "of the sources read (a key such as 'osm' "

@@ -212,7 +212,10 @@ def run_pipeline(
         area_layer = layers["study_area"].copy()
         area_layer["name"] = config["area"]["name"]
         layers = dataclasses.replace(layers, layers={**layers.layers, "study_area": area_layer})
-    date = config["outputs"]["date"] or run.data_date()
+    # the outputs say "made <date>" only for a date the scenario gives: the wall clock would
+    # make equal inputs give unequal files, and the inputs' copy date is not when it was made
+    # (each source's own data date is in the credits)
+    date = config["outputs"]["date"]
     ranked_out = export.ranked_sites(ranked, stability=stability)
     backtest = _backtest(run, ranked_out, layers)
     coverage = _coverage(run, ranked_out, layers)
@@ -239,7 +242,8 @@ def run_pipeline(
         run.records.append({"step": "outputs", "status": "written",
                             "time_s": time.perf_counter() - t0, "key": None})
         step_logger.info("%-10s written   %5.1f s", "outputs", time.perf_counter() - t0)
-        manifest = _manifest(run, ranked_out, files=files, date=date, started=started,
+        manifest = _manifest(run, ranked_out, files=files, date=date or run.data_date(),
+                             started=started,
                              t_start=t_start, sites_report=sites_report, ind_report=ind_report,
                              rank_meta=rank_meta, alloc_meta=alloc_meta, out=out,
                              sources=run.credits(layers), missing_inputs=missing_inputs,
