@@ -161,3 +161,21 @@ def halo_text(ax: Axes, x: float, y: float, s: str, *, halo_pt: float, halo_colo
 
 __all__ = ["add_geometries", "add_prepared", "geometry_path", "halo_text",
            "prepare_geometries"]
+
+
+def page_memo(store: dict, refs: tuple, key: tuple, compute, *, max_n: int):
+    """Return ``compute()``, kept in ``store`` for the next page while ``refs`` stay the same.
+
+    Every page of an atlas draws the same context: what is derived from the run's
+    data (reprojected layers, a planned base map, names in a language) is worked
+    out once. An entry is keyed by the identity of ``refs`` (the objects it is
+    derived from, held so their ids cannot be reused) and by ``key``; a changed
+    object is a new entry. ``store`` keeps the ``max_n`` newest entries.
+    """
+    full = (*map(id, refs), *key)
+    hit = store.get(full)
+    if hit is None or any(a is not b for a, b in zip(hit[0], refs, strict=True)):
+        hit = store[full] = (refs, compute())
+        while len(store) > max_n:
+            store.pop(next(iter(store)))
+    return hit[1]

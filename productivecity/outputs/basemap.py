@@ -23,7 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import text_to_path
 
-from productivecity.outputs._paths import add_prepared, halo_text, prepare_geometries
+from productivecity.outputs._paths import add_prepared, halo_text, page_memo, prepare_geometries
 from productivecity.sources.basemap import STREET_KINDS, BaseMap, names_in
 
 #: Street names are written only on maps at this scale or larger (1:25,000 ≈ 6 km on A3).
@@ -91,22 +91,21 @@ def draw_basemap(ax: Axes, basemap: BaseMap | None, *, bounds: Sequence[float], 
         return []
     # every atlas page of one extent draws the same base map: plan it once, replay it
     bbox = ax.get_window_extent()
-    key = (id(basemap), tuple(float(b) for b in bounds), ax.get_xlim(), ax.get_ylim(),
+    key = (tuple(float(b) for b in bounds), ax.get_xlim(), ax.get_ylim(),
            bbox.width, bbox.height, ax.figure.dpi, lang, float(scale), bool(labels))
-    hit = _PLANS.get(key)
-    if hit is None or hit[0] is not basemap:
+
+    def plan():
         ops: list = []
         written = _plan(ax, ops, basemap, bounds=bounds, lang=lang, scale=scale, labels=labels)
-        hit = (basemap, ops, written)
-        _PLANS[key] = hit
-        while len(_PLANS) > _PLANS_MAX:
-            _PLANS.pop(next(iter(_PLANS)))
-    for kind, what, kwargs in hit[1]:
+        return ops, written
+
+    ops, written = page_memo(_PLANS, (basemap,), key, plan, max_n=_PLANS_MAX)
+    for kind, what, kwargs in ops:
         if kind == "g":
             add_prepared(ax, what, **kwargs)
         else:
             halo_text(ax, *what, **kwargs)
-    return list(hit[2])
+    return list(written)
 
 
 #: Planned base maps (see :func:`draw_basemap`), oldest first.

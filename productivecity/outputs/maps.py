@@ -58,7 +58,7 @@ from productivecity._errors import EmptyLayerError, ParameterError, SchemaError
 from productivecity._validate import require_columns
 from productivecity.crs import crs_label, metric_crs_of, north_angle_deg, to_crs
 from productivecity.io import atomic_path
-from productivecity.outputs._paths import add_geometries, halo_text
+from productivecity.outputs._paths import add_geometries, halo_text, page_memo
 from productivecity.outputs.attribution import dated_attribution, layer_credits
 from productivecity.siting.scoring import site_statuses, status_counts
 
@@ -184,14 +184,8 @@ def _context_layer(layers, name: str) -> gpd.GeoDataFrame | None:
     data = getattr(layers, "layers", layers) if layers is not None else None
     if not isinstance(data, Mapping):
         return _layer(layers, name)
-    gdf, ref = data.get(name), data.get("study_area")
-    key = (id(gdf), id(ref))
-    hit = _CONTEXT.get(key)
-    if hit is None or hit[0] is not gdf or hit[1] is not ref:
-        hit = _CONTEXT[key] = (gdf, ref, _layer(layers, name))
-        while len(_CONTEXT) > 32:
-            _CONTEXT.pop(next(iter(_CONTEXT)))
-    return hit[2]
+    return page_memo(_CONTEXT, (data.get(name), data.get("study_area")), (),
+                     lambda: _layer(layers, name), max_n=32)
 
 
 def _check_sites(sites: gpd.GeoDataFrame, columns: Sequence[str]) -> gpd.GeoDataFrame:
@@ -392,7 +386,7 @@ def _draw_canal(sheet: _Sheet, layers, lang: str, handles: list) -> None:
 
 
 #: Municipality names in a language, per (units layer, base map, language): one lookup per run.
-_UNIT_LABELS: dict[tuple[int, int, str], tuple[object, object, pd.Series]] = {}
+_UNIT_LABELS: dict = {}
 
 
 def _unit_names(munis: gpd.GeoDataFrame, basemap, lang: str) -> pd.Series:
@@ -401,12 +395,8 @@ def _unit_names(munis: gpd.GeoDataFrame, basemap, lang: str) -> pd.Series:
         return munis["name"]
     from productivecity.outputs.basemap import unit_labels
 
-    key = (id(munis), id(basemap), lang)
-    hit = _UNIT_LABELS.get(key)
-    if hit is None or hit[0] is not munis or hit[1] is not basemap:  # ids can be reused
-        _UNIT_LABELS.clear()
-        hit = _UNIT_LABELS[key] = (munis, basemap, unit_labels(munis, basemap, lang))
-    return hit[2]
+    return page_memo(_UNIT_LABELS, (munis, basemap), (lang,),
+                     lambda: unit_labels(munis, basemap, lang), max_n=4)
 
 
 def _draw_overlays(sheet: _Sheet, layers, lang: str, handles: list, basemap=None) -> None:
