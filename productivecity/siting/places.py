@@ -23,6 +23,7 @@ import shapely
 from productivecity._errors import SchemaError
 from productivecity.crs import require_metric
 from productivecity.indicators.names import NAME_COLUMNS
+from productivecity.siting.scoring import site_statuses
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +47,7 @@ def scorable(ranked: pd.DataFrame) -> pd.Series:
         raise SchemaError(f"the ranked sites lack the column 'score' (columns: "
                           f"{list(ranked.columns)[:20]}): score the sites first")
     score = pd.to_numeric(ranked["score"], errors="coerce")
-    if "status" in ranked.columns:
-        ok = ranked["status"].astype("string").eq("eligible").fillna(False)
-    elif "excluded" in ranked.columns:
-        ok = ~ranked["excluded"].fillna(True).astype(bool)
-    else:
-        ok = pd.Series(True, index=ranked.index)
-    return (ok & score.notna()).astype(bool)
+    return (site_statuses(ranked).eq("eligible") & score.notna()).astype(bool)
 
 
 def _links(geoms: np.ndarray, link_m: float) -> list[np.ndarray]:
