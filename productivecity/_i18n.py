@@ -52,6 +52,11 @@ _TERMS: dict[str, dict[str, str]] = {
     "criteria_weights": {"en": "Criteria and weights", "nl": "Criteria en gewichten",
                          "fr": "Critères et poids"},
     "weight": {"en": "Weight", "nl": "Gewicht", "fr": "Poids"},
+    "criterion_flat": {
+        "en": "Same value at every eligible site, so no weight and no map: {names}.",
+        "nl": "Overal dezelfde waarde op de geschikte sites, dus geen gewicht en geen kaart: "
+              "{names}.",
+        "fr": "Même valeur sur tous les sites éligibles, donc ni poids ni carte : {names}."},
     "direction": {"en": "Better when", "nl": "Beter als", "fr": "Meilleur si"},
     "direction_benefit": {"en": "higher", "nl": "hoger", "fr": "plus élevé"},
     "direction_cost": {"en": "lower", "nl": "lager", "fr": "plus bas"},

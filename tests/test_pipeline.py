@@ -208,11 +208,15 @@ def test_sample_run_writes_every_output(sample_run):
     assert set(sheet["criteria"]["column"]) <= set(sheet["indicators"]["indicator"])
 
     # atlas: cover, overview, a card per top place, new hubs, one page per criterion
-    # column, isochrones; every page numbered
-    columns = {c.column for c in cfg.criteria.criteria}
+    # column that discriminates (the sample's job seekers by bike do not), isochrones;
+    # every page numbered
+    crit = sheet["criteria"]
+    columns = set(crit.loc[crit["discriminating"].astype(bool), "column"])
+    assert crit.loc[crit["criterion"] == "jobseekers_bike", "discriminating"].item() is False
+    assert "jobseekers_bike_30min_n" not in columns
     places = pd.read_csv(out / "ranked_places.csv", dtype={"place_id": str})
     cards = places.loc[places["rank"] <= cfg["outputs"]["top_k"], "place_id"].tolist()
-    assert len(cards) == cfg["outputs"]["top_k"] == 10
+    assert len(cards) == cfg["outputs"]["top_k"] == 5
     assert manifest["results"]["allocation"] is not None  # the new-hubs page is drawn
     n_pages = 1 + 1 + len(cards) + 1 + len(columns) + 1
     assert pdf_page_count(out / OUTPUT_FILES["atlas"]) == n_pages
@@ -230,6 +234,7 @@ def test_sample_run_writes_every_output(sample_run):
     assert cfg.criteria.description.split(":")[0] in first  # the question, as the title
     assert f"Page 1 / {n_pages}" in first and f"Page {n_pages} / {n_pages}" in last
     assert "Criteria and weights" in first and "Data coverage per municipality" in first
+    assert "Same value at every eligible site, so no weight and no map" in first
     assert "Why this place" in card and str(places.loc[0, "street_name"]) in card
     with Image.open(out / "maps" / "overview.png") as im:
         assert im.info["dpi"] == pytest.approx((60, 60), abs=0.01)
@@ -259,8 +264,8 @@ def test_sample_run_writes_every_output(sample_run):
     assert len(top) >= 10 and all(sid in webmap for sid in top)
     # the report lists the top places (by their best cell), the manifest too
     places = pyogrio.read_dataframe(out / OUTPUT_FILES["gpkg"], layer="places")
-    best = places.sort_values("rank")["best_site_id"].head(10)
-    assert len(best) == 10 and all(sid in report for sid in best)
+    best = places.sort_values("rank")["best_site_id"].head(cfg["outputs"]["top_k"])
+    assert len(best) == cfg["outputs"]["top_k"] and all(sid in report for sid in best)
     assert [p["best_site_id"] for p in manifest["results"]["top_places"]] == best.tolist()
     assert csv["place_id"].dropna().isin(places["place_id"]).all()
 
@@ -649,9 +654,11 @@ def test_brussels_vilvoorde_scenario(testbed, tmp_path, caplog):
         len(cov)
     with rasterio.open(out / OUTPUT_FILES["geotiff"]) as src:
         assert src.crs.to_epsg() == 31370 and src.overviews(1)
-    # cover, overview, a card per top place, new hubs, one page per criterion, isochrones
+    # cover, overview, a card per top place, new hubs, one page per criterion that
+    # discriminates, isochrones
+    crit = pyogrio.read_dataframe(out / OUTPUT_FILES["gpkg"], layer="criteria")
     assert pdf_page_count(out / OUTPUT_FILES["atlas"]) == 1 + 1 + cfg["outputs"]["top_k"] + 1 + \
-        len({c.column for c in cfg.criteria.criteria}) + 1
+        crit.loc[crit["discriminating"].astype(bool), "column"].nunique() + 1
 
 
 def test_commands_one_after_another_equal_run(sample_run, tmp_path, capsys):

@@ -153,9 +153,11 @@ def _spec_weights(spec) -> dict[str, float]:
 def _criteria_rows(spec, criteria: pd.DataFrame | None, lang: str) -> list[dict]:
     """Criterion label, direction and weight (the weight used where the run gives it)."""
     rows = []
-    used = {}
+    used, flat = {}, set()
     if criteria is not None and {"criterion", "weight_used"} <= set(criteria.columns):
         used = dict(zip(criteria["criterion"], criteria["weight_used"], strict=True))
+    if criteria is not None and {"criterion", "discriminating"} <= set(criteria.columns):
+        flat = set(criteria.loc[criteria["discriminating"].eq(False), "criterion"])
     weights = {}
     if spec is not None:
         weights = _spec_weights(spec)
@@ -163,13 +165,15 @@ def _criteria_rows(spec, criteria: pd.DataFrame | None, lang: str) -> list[dict]
             w = used.get(c.name, weights.get(c.name))
             rows.append({"name": c.name, "column": c.column, "direction": c.direction,
                          "label": c.description or _i18n.column_label(c.column, lang),
-                         "weight": None if w is None else float(w)})
+                         "weight": None if w is None else float(w),
+                         "flat": c.name in flat})
     elif criteria is not None:
         for _, r in criteria.iterrows():
             rows.append({"name": r["criterion"], "column": r.get("column"),
                          "direction": r.get("direction", "benefit"),
                          "label": _i18n.column_label(str(r.get("column", r["criterion"])), lang),
-                         "weight": float(r.get("weight_used", r.get("weight", np.nan)))})
+                         "weight": float(r.get("weight_used", r.get("weight", np.nan))),
+                         "flat": r["criterion"] in flat})
     return rows
 
 
@@ -256,6 +260,10 @@ def plot_cover(
                      "–" if r["weight"] is None or np.isnan(r["weight"])
                      else f"{100 * r['weight']:.0f} %"] for r in rows],
                    [0.0, 0.72, 1.0], align=["left", "left", "right"], size=9.5)
+        flat = [r["label"] for r in rows if r["flat"]]
+        if flat:
+            y = _paragraph(sheet, left, y, _i18n.text("criterion_flat", lang,
+                                                      names="; ".join(flat)), chars=chars)
         y = _heading(sheet, left, y, _i18n.text("demand", lang))
         if demand and demand.get("definition"):
             text = str(demand["definition"])

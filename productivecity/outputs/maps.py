@@ -37,7 +37,7 @@ import io
 import logging
 import math
 import os
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -1311,14 +1311,17 @@ def iter_atlas_figures(
     spec=None,
     cover: Mapping | None = None,
     only: Collection[str] | None = None,
-) -> Iterator[tuple[str, Figure]]:
+    as_plan: bool = False,
+) -> Iterator[tuple[str, Figure]] | list[tuple[str, Callable[[], Figure]]]:
     """Yield the pages of :func:`atlas_figures` one at a time, as ``(name, figure)``.
 
     Drawing the next page only when the caller asks for it keeps one A3 page at
     300 dpi in memory at a time (see :func:`save_figures`). The number of pages
     is known before the first is drawn: each carries "page i / n". ``only``
     names the pages to draw (the others are skipped, their numbers kept), e.g.
-    the few a report shows when no atlas is written.
+    the few a report shows when no atlas is written. ``as_plan=True`` returns
+    the pages undrawn, as ``(name, draw)`` with ``draw()`` giving the numbered
+    figure, for :func:`write_pages` to draw them in parallel.
     """
     from productivecity.outputs import atlas
 
@@ -1359,16 +1362,22 @@ def iter_atlas_figures(
         pages.append(("isochrones", _i18n.text("isochrone_title", lang),
                       lambda: plot_isochrones(isochrones, sites, layers, **iso_kw)[0]))
     n = len(pages)
-    for i, (name, _, draw) in enumerate(pages, start=1):
-        if only is not None and name not in only:
-            continue
+
+    def numbered(i: int, draw) -> Figure:
         if draw is None:  # the cover lists the pages after it
             fig = atlas.plot_cover(layers, spec=spec, contents=[t for _, t, _ in pages[1:]],
                                    **{**page_kw, **dict(cover or {})})
         else:
             fig = draw()
         _number_page(fig, i, n, lang)
-        yield name, fig
+        return fig
+
+    plan = [(name, functools.partial(numbered, i, draw))
+            for i, (name, _, draw) in enumerate(pages, start=1)
+            if only is None or name in only]
+    if as_plan:
+        return plan
+    return ((name, draw()) for name, draw in plan)
 
 
 def _card_places(places, top_k: int) -> list[tuple[str, pd.Series]]:
@@ -1503,19 +1512,24 @@ def save_figures(
         With ``preview_dpi``: the previewed pages' names to their PNG bytes.
         Else page names to their PNG paths (with ``png_dir``); empty otherwise.
     """
+    import gc
     from concurrent.futures import ThreadPoolExecutor
 
     out: dict[str, Path | bytes] = {}
     png_dir = Path(png_dir) if png_dir is not None else None
     if png_dir is not None:
         png_dir.mkdir(parents=True, exist_ok=True)
+    # what exists before the first page (the run's data) lives on: a collection
+    # between pages then only scans the pages' own objects, not the whole heap
+    gc.freeze()
     with contextlib.ExitStack() as stack:
+        stack.callback(gc.unfreeze)
         writer = None
         if pdf is not None:
             writer = stack.enter_context(_atlas_pdf(pdf, overwrite=overwrite))
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
         pending = []
-        for i, (name, fig) in enumerate(figures, start=1):
+        for name, fig in figures:
             if writer is not None:
                 writer.savefig(fig, dpi=dpi, facecolor=fig.get_facecolor())
             if png_dir is not None:
@@ -1535,8 +1549,7 @@ def save_figures(
             del fig
             while len(pending) > 1:  # at most one page waiting for compression
                 pending.pop(0).result()
-            if png_dir is not None or i % 8 == 0:  # a full collection costs ~0.3 s
-                _release_memory()
+            _release_memory()  # cheap: the heap before the pages is frozen
         for f in pending:
             f.result()
     return out

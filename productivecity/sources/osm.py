@@ -30,6 +30,7 @@ estimate of where the layer is complete, :func:`buildings_coverage`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -877,21 +878,35 @@ def read_osm_file(
         raise DataSourceError(f"OSM file {path} does not exist")
     if path.is_file() and path.stat().st_size == 0:
         raise DataSourceError(f"OSM file {path} is empty")
-    try:
-        info = pyogrio.read_info(path, layer=geometry)
-        fields, drv = list(info["fields"]), info.get("driver")
-    except Exception as exc:
-        raise DataSourceError(f"could not open {path} as an OSM PBF/XML file: {exc}") from exc
-    if drv != "OSM":
-        raise DataSourceError(f"{path} is not an OSM PBF/XML file (GDAL reads it as {drv})")
-    where = _osm_where(tags, fields) if tags else None
-    # decoded once per file content, layer and tags: cached as GeoParquet
+
+    def read() -> gpd.GeoDataFrame:
+        try:
+            stat = path.stat()
+            fields, drv = _osm_fields(str(path.resolve()), stat.st_mtime_ns, stat.st_size,
+                                      geometry)
+        except Exception as exc:
+            raise DataSourceError(f"could not open {path} as an OSM PBF/XML file: {exc}") \
+                from exc
+        if drv != "OSM":
+            raise DataSourceError(f"{path} is not an OSM PBF/XML file (GDAL reads it as {drv})")
+        where = _osm_where(tags, fields) if tags else None
+        return _read_osm_layer(path, geometry, where, tags)
+
+    # decoded once per file content, layer and tags: cached as GeoParquet (a file read
+    # before is known to be OSM)
     from productivecity.sources._layer_cache import cached_geoparquet
 
     params = {"layer": geometry, "tags": _tags_key(tags)}
-    return cached_geoparquet("osm", path, params, _OSM_READER_VERSION,
-                             lambda: _read_osm_layer(path, geometry, where, tags),
+    return cached_geoparquet("osm", path, params, _OSM_READER_VERSION, read,
                              restore=_restore_osm)
+
+
+@functools.lru_cache(maxsize=64)
+def _osm_fields(path: str, mtime_ns: int, size: int, layer: str) -> tuple[tuple[str, ...],
+                                                                          str | None]:
+    # GDAL parses the whole file to open it: once per file version and layer, not per read
+    info = pyogrio.read_info(path, layer=layer)
+    return tuple(info["fields"]), info.get("driver")
 
 
 #: Version of the :func:`read_osm_file` cache entries (bump when its output changes).

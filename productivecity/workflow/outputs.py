@@ -24,12 +24,22 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def _indicator_maps(config: PipelineConfig, ranked, spec=None) -> list[str]:
+def _indicator_maps(config: PipelineConfig, ranked, spec=None, criteria=None) -> list[str]:
+    """Return the indicator columns that get an atlas page.
+
+    With ``indicator_maps = "criteria"``, a criterion that carried no weight
+    because it has the same value at every eligible site (``discriminating``
+    false in the run's ``criteria`` table) gets no page: a map of one colour
+    says nothing; the method page names it.
+    """
     from productivecity.outputs.maps import indicator_columns
 
     choice = config["outputs"]["indicator_maps"]
     if choice == "criteria":
-        cols = [c.column for c in (spec or config.criteria).criteria]
+        flat = set()
+        if criteria is not None and {"criterion", "discriminating"} <= set(criteria.columns):
+            flat = set(criteria.loc[criteria["discriminating"].eq(False), "criterion"])
+        cols = [c.column for c in (spec or config.criteria).criteria if c.name not in flat]
     elif choice == "all":
         cols = indicator_columns(ranked)
     else:
@@ -52,10 +62,10 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
     formats = cfg["formats"]
     common = dict(lang=cfg["lang"], date=date, sources=run.credits(layers))
 
-    def timed(name, fn):
+    def timed(name, fn, since=None):
         from productivecity._console import step_logger
 
-        t0 = time.perf_counter()
+        t0 = time.perf_counter() if since is None else since
         fn()
         dt = time.perf_counter() - t0
         written = {"maps": [OUTPUT_FILES[f] + ("/" if f == "png" else "")
@@ -65,81 +75,96 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
         run.records.append({"step": f"outputs:{name}", "status": "written", "time_s": dt,
                             "key": None})
 
-    indicators = _indicator_maps(run.config, ranked, spec)
+    indicators = _indicator_maps(run.config, ranked, spec, tables.get("criteria"))
     figures: dict = {}
+    atlas_job = None
     if {"atlas", "png", "report"} & set(formats):
-        # one page at a time: drawn, added to the atlas, written as PNG, released
+        from productivecity._console import progress
+        from productivecity.outputs.pages import write_pages
+
+        plan = maps.iter_atlas_figures(
+            ranked, layers, isochrones=isochrones, indicators=indicators,
+            top_k=cfg["top_k"], isochrone_top_k=cfg["isochrone_top_k"],
+            paper=cfg["paper"], basemap=run.basemap(layers), places=places,
+            allocation=allocation, spec=spec,
+            cover=dict(criteria=tables.get("criteria"), demand=run.demand_info,
+                       coverage=tables.get("data_coverage"), title=cfg["title"]),
+            only=None if {"atlas", "png"} & set(formats) else REPORT_PAGES, as_plan=True,
+            **common)
+        # the pages are drawn by worker processes (one per core) while this one writes
+        # the other outputs; a bar over the pages when they take more than a few seconds
+        bar = progress(total=len(plan), desc="maps", unit="page", disable=not run.progress)
+        t_maps = time.perf_counter()
+        atlas_job = write_pages(
+            plan, pdf=tmp / OUTPUT_FILES["atlas"] if "atlas" in formats else None,
+            png_dir=tmp / OUTPUT_FILES["png"] if "png" in formats else None,
+            dpi=cfg["dpi"], preview_dpi=100 if "report" in formats else None,
+            preview_pages=REPORT_PAGES, on_page=lambda _: bar.update())
+
         def pages():
-            pages = maps.iter_atlas_figures(
-                ranked, layers, isochrones=isochrones, indicators=indicators,
-                top_k=cfg["top_k"], isochrone_top_k=cfg["isochrone_top_k"],
-                paper=cfg["paper"], basemap=run.basemap(layers), places=places,
-                allocation=allocation, spec=spec,
-                cover=dict(criteria=tables.get("criteria"), demand=run.demand_info,
-                           coverage=tables.get("data_coverage"), title=cfg["title"]),
-                only=None if {"atlas", "png"} & set(formats) else REPORT_PAGES, **common)
-            from productivecity._console import progress
+            try:
+                figures.update(atlas_job.wait())
+            finally:
+                bar.close()
+    try:
+        if "webmap" in formats:
+            timed("webmap", lambda: webmap.write_web_map(
+                ranked, layers, tmp / OUTPUT_FILES["webmap"], top_k=cfg["top_k"],
+                indicators=indicators, title=cfg["title"], stability_top_k=mc_top_k,
+                basemap=run.basemap(layers), **common))
+        if "gpkg" in formats:
+            def gpkg():
+                path = tmp / OUTPUT_FILES["gpkg"]
+                context = dict(layers.layers)
+                if places is not None:
+                    context["places"] = places
+                if allocation is not None:
+                    context["new_hubs"] = allocation["new_hubs"]
+                    context["demand_units"] = allocation["demand_units"]
+                export.write_gpkg(ranked, context, path, stability=stability, isochrones=isochrones)
+                extra = {name: df for name, df in tables.items() if df is not None}
+                if extra:  # attribute tables appended to the same file
+                    import pyogrio
 
-            # a bar over the pages when drawing them takes more than a few seconds
-            pages = progress(pages, desc="maps", unit="page", disable=not run.progress)
-            figures.update(maps.save_figures(
-                pages, pdf=tmp / OUTPUT_FILES["atlas"] if "atlas" in formats else None,
-                png_dir=tmp / OUTPUT_FILES["png"] if "png" in formats else None,
-                dpi=cfg["dpi"], preview_dpi=100 if "report" in formats else None,
-                preview_pages=REPORT_PAGES))
-        timed("maps", pages)
-    if "report" in formats:
-        timed("report", lambda: report.write_report(
-            ranked, tmp / OUTPUT_FILES["report"], stability=stability, figures=figures,
-            layers=layers, spec=spec, indicators=indicators, top_k=cfg["top_k"],
-            stability_top_k=mc_top_k, title=cfg["title"], missing_inputs=missing_inputs,
-            backtest=tables.get("backtest"), places=places, demand=run.demand_info,
-            completeness=run.completeness,
-            coverage=tables.get("data_coverage"), allocation=allocation,
-            sensitivity=tables.get("sensitivity_one_at_a_time"),
-            **common))
-    if "webmap" in formats:
-        timed("webmap", lambda: webmap.write_web_map(
-            ranked, layers, tmp / OUTPUT_FILES["webmap"], top_k=cfg["top_k"],
-            indicators=indicators, title=cfg["title"], stability_top_k=mc_top_k,
-            basemap=run.basemap(layers), **common))
-    if "gpkg" in formats:
-        def gpkg():
-            path = tmp / OUTPUT_FILES["gpkg"]
-            context = dict(layers.layers)
+                    for name, df in extra.items():
+                        pyogrio.write_dataframe(df, path, layer=name, driver="GPKG")
+            timed("gpkg", gpkg)
+        if "geoparquet" in formats:
+            timed("geoparquet", lambda: export.write_geoparquet(
+                ranked, tmp / OUTPUT_FILES["geoparquet"], stability=stability))
+        if "geotiff" in formats:
+            timed("geotiff", lambda: export.write_suitability_raster(
+                ranked, tmp / OUTPUT_FILES["geotiff"], resolution_m=cfg["raster_resolution_m"]))
+        if "csv" in formats:
+            # rounded for people; ';' and decimal commas for nl/fr (csv_style "auto")
+            style = export.csv_style(cfg["csv_style"], cfg["lang"])
+            timed("csv", lambda: export.write_sites_csv(ranked, tmp / OUTPUT_FILES["csv"],
+                                                        stability=stability, style=style))
             if places is not None:
-                context["places"] = places
-            if allocation is not None:
-                context["new_hubs"] = allocation["new_hubs"]
-                context["demand_units"] = allocation["demand_units"]
-            export.write_gpkg(ranked, context, path, stability=stability, isochrones=isochrones)
-            extra = {name: df for name, df in tables.items() if df is not None}
-            if extra:  # attribute tables appended to the same file
-                import pyogrio
+                from productivecity.siting.places import write_places_csv
 
-                for name, df in extra.items():
-                    pyogrio.write_dataframe(df, path, layer=name, driver="GPKG")
-        timed("gpkg", gpkg)
-    if "geoparquet" in formats:
-        timed("geoparquet", lambda: export.write_geoparquet(
-            ranked, tmp / OUTPUT_FILES["geoparquet"], stability=stability))
-    if "geotiff" in formats:
-        timed("geotiff", lambda: export.write_suitability_raster(
-            ranked, tmp / OUTPUT_FILES["geotiff"], resolution_m=cfg["raster_resolution_m"]))
-    if "csv" in formats:
-        # rounded for people; ';' and decimal commas for nl/fr (csv_style "auto")
-        style = export.csv_style(cfg["csv_style"], cfg["lang"])
-        timed("csv", lambda: export.write_sites_csv(ranked, tmp / OUTPUT_FILES["csv"],
-                                                    stability=stability, style=style))
-        if places is not None:
-            from productivecity.siting.places import write_places_csv
-
-            timed("places_csv", lambda: write_places_csv(places, tmp / PLACES_CSV,
-                                                         style=style))
-    if "xlsx" in formats:
-        timed("xlsx", lambda: export.write_workbook(
-            ranked, tmp / OUTPUT_FILES["xlsx"], places=places, stability=stability,
-            criteria=tables.get("criteria"), definitions=tables.get("indicator_definitions"),
-            title=cfg["title"], **common))
+                timed("places_csv", lambda: write_places_csv(places, tmp / PLACES_CSV,
+                                                             style=style))
+        if "xlsx" in formats:
+            timed("xlsx", lambda: export.write_workbook(
+                ranked, tmp / OUTPUT_FILES["xlsx"], places=places, stability=stability,
+                criteria=tables.get("criteria"), definitions=tables.get("indicator_definitions"),
+                title=cfg["title"], **common))
+        if atlas_job is not None:  # the pages, drawn meanwhile
+            timed("maps", pages, since=t_maps)
+        if "report" in formats:
+            timed("report", lambda: report.write_report(
+                ranked, tmp / OUTPUT_FILES["report"], stability=stability, figures=figures,
+                layers=layers, spec=spec, indicators=indicators, top_k=cfg["top_k"],
+                stability_top_k=mc_top_k, title=cfg["title"], missing_inputs=missing_inputs,
+                backtest=tables.get("backtest"), places=places, demand=run.demand_info,
+                completeness=run.completeness,
+                coverage=tables.get("data_coverage"), allocation=allocation,
+                sensitivity=tables.get("sensitivity_one_at_a_time"),
+                **common))
+    except BaseException:  # no worker left drawing for a run that failed
+        if atlas_job is not None:
+            atlas_job.cancel()
+        raise
     return sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
 

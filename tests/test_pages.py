@@ -1,0 +1,135 @@
+"""Atlas pages drawn by worker processes, and labels with a halo that stay text in a PDF."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import subprocess
+import sys
+import zlib
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from PIL import Image
+
+from productivecity.outputs import maps, pages
+from productivecity.outputs._paths import HaloText, halo_text
+
+
+def _page(i: int, fail: bool = False):
+    def draw() -> Figure:
+        if fail:
+            raise ValueError(f"page {i} cannot be drawn")
+        fig = Figure(figsize=(3, 2))
+        ax = fig.add_axes([0, 0, 1, 1])
+        ax.set_facecolor("#204060")
+        halo_text(ax, 0.1, 0.5, f"label {i}", halo_pt=2.0, fontsize=12,
+                  transform=ax.transAxes)
+        return fig
+    return (f"p{i}", draw)
+
+
+def _pdf_text(path) -> list[str]:
+    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                         text=True, check=True).stdout
+    return [p.strip() for p in out.split("\f") if p.strip()]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux")
+def test_workers_write_the_pages_in_order_and_reproducibly(tmp_path):
+    plan = [_page(i) for i in range(7)]
+    serial = pages.write_pages(plan, pdf=tmp_path / "serial.pdf", workers=1,
+                               preview_dpi=20).wait()
+    digests = []
+    for k in range(2):
+        path = tmp_path / f"parallel{k}.pdf"
+        out = pages.write_pages(plan, pdf=path, workers=2, preview_dpi=20,
+                                preview_pages={"p1", "p4"}).wait()
+        assert list(out) == ["p1", "p4"]  # the previews asked for, in page order
+        digests.append(hashlib.sha256(path.read_bytes()).hexdigest())
+    assert digests[0] == digests[1]  # the same pages give the same bytes
+    # every page, once, in the plan's order: as the single process writes them
+    assert _pdf_text(tmp_path / "parallel0.pdf") == [f"label {i}" for i in range(7)] == \
+        _pdf_text(tmp_path / "serial.pdf")
+    assert list(serial) == [f"p{i}" for i in range(7)]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no parts left
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux")
+def test_a_failing_page_is_one_clear_error_and_nothing_is_written(tmp_path):
+    plan = [_page(i, fail=(i == 4)) for i in range(6)]
+    job = pages.write_pages(plan, pdf=tmp_path / "atlas.pdf", workers=2)
+    with pytest.raises(pages.PageError, match="page 4 cannot be drawn"):
+        job.wait()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_atlas_is_refused_before_any_work(tmp_path):
+    (tmp_path / "atlas.pdf").write_bytes(b"%PDF")
+    from productivecity._errors import OutputExistsError
+
+    with pytest.raises(OutputExistsError):
+        pages.write_pages([_page(0)] * 6, pdf=tmp_path / "atlas.pdf", workers=2)
+
+
+def _content_streams(pdf: bytes) -> bytes:
+    """The page content of a small matplotlib PDF, inflated."""
+    out = []
+    for chunk in pdf.split(b"stream\n")[1:]:
+        body = chunk.split(b"\nendstream")[0]
+        try:
+            out.append(zlib.decompress(body))
+        except zlib.error:
+            pass
+    return b"\n".join(out)
+
+
+def test_halo_text_is_stroked_text_in_a_pdf_and_a_path_effect_in_pixels():
+    fig = Figure(figsize=(3, 2))
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.set_facecolor("#204060")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    t = halo_text(ax, 0.1, 0.5, "Quai", halo_pt=3.0, fontsize=20, color="black",
+                  transform=ax.transAxes)
+    assert isinstance(t, HaloText) and t.axes is ax and t in ax.texts
+    buf = io.BytesIO()
+    with maps._rc():
+        fig.savefig(buf, format="pdf")
+    content = _content_streams(buf.getvalue())
+    # the halo: the label once more, glyph outlines stroked in white, marked so that
+    # readers extract it once; no glyphs turned into paths
+    assert content.count(b"1 Tr") == 1 and content.count(b"0 Tr") == 1
+    assert content.count(b"/ActualText ()") == 1
+    assert content.count(b"\nBT\n") == 2  # the halo and the label, both text
+    assert b"3 w 1 G" in content  # a white stroke of the halo's width, set before the halo
+    # pixels: white around dark glyphs on the dark blue background (the path effect)
+    png = io.BytesIO()
+    with maps._rc():
+        fig.savefig(png, format="png", dpi=100)
+    rgb = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    white = (rgb > 240).all(axis=2).sum()
+    assert white > 50
+    fig_plain = Figure(figsize=(3, 2))
+    ax2 = fig_plain.add_axes([0, 0, 1, 1])
+    ax2.set_facecolor("#204060")
+    ax2.set_xticks([])
+    ax2.set_yticks([])
+    ax2.text(0.1, 0.5, "Quai", fontsize=20, color="black", transform=ax2.transAxes)
+    png2 = io.BytesIO()
+    fig_plain.savefig(png2, format="png", dpi=100)
+    rgb2 = np.asarray(Image.open(png2).convert("RGB")).astype(int)
+    assert (rgb2 > 240).all(axis=2).sum() < white / 10  # no halo without it
+
+
+def test_pdf_text_of_a_haloed_label_is_extracted_once(tmp_path):
+    plan = [_page(0)]
+    pages.write_pages(plan, pdf=tmp_path / "one.pdf", workers=1).wait()
+    text = subprocess.run(["pdftotext", "-raw", str(tmp_path / "one.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert text.count("label 0") == 1
