@@ -8,7 +8,7 @@ PRODUCTIVECITY_CACHE_DIR, "warm" with the cache the cold run left. Prints the
 per-step times (manifest ``run.steps``), wall seconds and peak resident memory
 (``ru_maxrss`` of the child), and ends with one line::
 
-    RESULT testbed_cold_s=... testbed_warm_s=... testbed_peak_mb=... sample_cold_s=... sample_peak_mb=...
+    RESULT testbed_cold_s=... testbed_warm_s=... testbed_peak_mb=... sample_cold_s=... sample_peak_mb=... sample_tree_peak_mb=...
 
 ``--before PATH`` runs the test-bed cold case once more with PATH (e.g. an older
 checkout) first on PYTHONPATH, for before/after figures side by side. The sample
@@ -48,12 +48,39 @@ print(json.dumps({"wall_s": time.perf_counter() - t}))
 """
 
 
-# runs one case in its own child and reports that child's peak resident memory
+# runs one case in its own child and reports the peak resident memory of the largest
+# process (ru_maxrss) and of the whole process tree (the child and the atlas workers it
+# forks): their proportional set sizes (PSS: a page shared by n processes counts 1/n in
+# each), summed every 50 ms from /proc
 _LAUNCHER = r"""
-import json, resource, subprocess, sys
-proc = subprocess.run([sys.executable, "-c", sys.argv[1], *sys.argv[2:]])
+import json, os, resource, subprocess, sys, threading
+
+def tree_rss_kb(pid):
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                total += next(int(ln.split()[1]) for ln in f if ln.startswith("Pss:"))
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except (OSError, StopIteration, ValueError):
+            pass
+    return total
+
+proc = subprocess.Popen([sys.executable, "-c", sys.argv[1], *sys.argv[2:]])
+tree = [0]
+def watch():
+    while proc.poll() is None:
+        tree[0] = max(tree[0], tree_rss_kb(proc.pid))
+        threading.Event().wait(0.05)
+w = threading.Thread(target=watch, daemon=True)
+w.start()
+proc.wait()
+w.join()
 peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print("BENCH " + json.dumps({"rc": proc.returncode, "peak_kb": peak_kb}))
+print("BENCH " + json.dumps({"rc": proc.returncode, "peak_kb": peak_kb, "tree_kb": tree[0]}))
 """
 
 
@@ -68,11 +95,11 @@ def run_case(scenario: Path, data_dir: str | None, cache: Path, pythonpath: str 
                            data_dir or ""], env=env, cwd=cwd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     report = [ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH ")]
-    info = json.loads(report[-1][6:]) if report else {"rc": proc.returncode, "peak_kb": 0}
-    if proc.returncode or info["rc"]:
+    bench = json.loads(report[-1][6:]) if report else {"rc": proc.returncode, "peak_kb": 0}
+    if proc.returncode or bench["rc"]:
         sys.stderr.write(proc.stderr[-4000:])
         raise SystemExit(f"case {scenario} failed")
-    peak_kb = info["peak_kb"]  # ru_maxrss of the one child that ran the case (kB on Linux)
+    peak_kb = bench["peak_kb"]  # ru_maxrss of the largest process of the case (kB on Linux)
     steps = {}
     manifest = out / "manifest.json"
     if manifest.is_file():
@@ -84,7 +111,8 @@ def run_case(scenario: Path, data_dir: str | None, cache: Path, pythonpath: str 
             steps[info.get("step")] = info.get("time_s")
             for part, sec in (info.get("parts_s") or {}).items():
                 steps[f"{info.get('step')}.{part}"] = sec
-    return {"wall_s": wall, "peak_mb": peak_kb / 1024, "steps": steps}
+    return {"wall_s": wall, "peak_mb": peak_kb / 1024,
+            "tree_peak_mb": bench.get("tree_kb", 0) / 1024, "steps": steps}
 
 
 def scenario_file(root: Path, name: str) -> Path:
@@ -97,7 +125,8 @@ def scenario_file(root: Path, name: str) -> Path:
 
 
 def show(label: str, res: dict) -> None:
-    print(f"{label}: {res['wall_s']:.1f} s wall, peak {res['peak_mb']:.0f} MB")
+    print(f"{label}: {res['wall_s']:.1f} s wall, peak {res['peak_mb']:.0f} MB (largest "
+          f"process), {res.get('tree_peak_mb', float('nan')):.0f} MB (process tree, PSS)")
     for name, sec in res["steps"].items():
         print(f"    {name:<28} {sec:8.2f} s" if isinstance(sec, int | float) else
               f"    {name:<28} {sec}")
@@ -114,7 +143,8 @@ def main(argv=None) -> int:
     testbed = scenario_file(ROOT, "brussels-vilvoorde")
     sample = scenario_file(ROOT, "sample")
     print(f"load average before: {os.getloadavg()}")
-    nan = {"wall_s": float("nan"), "peak_mb": float("nan"), "steps": {}}
+    nan = {"wall_s": float("nan"), "peak_mb": float("nan"), "tree_peak_mb": float("nan"),
+           "steps": {}}
     cold = warm = nan
     if not args.sample_only:
         cache = Path(tempfile.mkdtemp(prefix="bench_cache_"))
@@ -134,7 +164,9 @@ def main(argv=None) -> int:
         print(f"sample, cold, median of {len(runs)}: {s_cold['wall_s']:.1f} s "
               f"({s_cold['wall_s'] / SAMPLE_TARGET_S:.2f} x the {SAMPLE_TARGET_S:g} s target), "
               f"peak {s_cold['peak_mb']:.0f} MB "
-              f"({s_cold['peak_mb'] / SAMPLE_TARGET_MB:.2f} x the {SAMPLE_TARGET_MB:g} MB target)")
+              f"({s_cold['peak_mb'] / SAMPLE_TARGET_MB:.2f} x the {SAMPLE_TARGET_MB:g} MB target); "
+              f"process tree (PSS) {s_cold['tree_peak_mb']:.0f} MB "
+              f"({s_cold['tree_peak_mb'] / SAMPLE_TARGET_MB:.2f} x)")
     if args.before:
         old = Path(args.before)
         b = run_case(scenario_file(old, "brussels-vilvoorde"), args.data_dir,
@@ -143,7 +175,7 @@ def main(argv=None) -> int:
     print(f"load average after: {os.getloadavg()}")
     print(f"RESULT testbed_cold_s={cold['wall_s']:.1f} testbed_warm_s={warm['wall_s']:.1f} "
           f"testbed_peak_mb={cold['peak_mb']:.0f} sample_cold_s={s_cold['wall_s']:.1f} "
-          f"sample_peak_mb={s_cold['peak_mb']:.0f}")
+          f"sample_peak_mb={s_cold['peak_mb']:.0f} sample_tree_peak_mb={s_cold['tree_peak_mb']:.0f}")
     return 0
 
 
