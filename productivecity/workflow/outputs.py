@@ -92,20 +92,22 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
             only=None if {"atlas", "png"} & set(formats) else REPORT_PAGES, as_plan=True,
             **common)
         # the pages are drawn by worker processes (one per core) while this one writes
-        # the other outputs; a bar over the pages when they take more than a few seconds
-        bar = progress(total=len(plan), desc="maps", unit="page", disable=not run.progress)
+        # the other outputs; then a bar over the pages left, if they take a few seconds
+        bars: list = []
         t_maps = time.perf_counter()
         atlas_job = write_pages(
             plan, pdf=tmp / OUTPUT_FILES["atlas"] if "atlas" in formats else None,
             png_dir=tmp / OUTPUT_FILES["png"] if "png" in formats else None,
             dpi=cfg["dpi"], preview_dpi=100 if "report" in formats else None,
-            preview_pages=REPORT_PAGES, on_page=lambda _: bar.update())
+            preview_pages=REPORT_PAGES, on_page=lambda _: bars and bars[0].update())
 
         def pages():
+            bars.append(progress(total=len(plan), desc="maps", unit="page",
+                                 disable=not run.progress))
             try:
                 figures.update(atlas_job.wait())
             finally:
-                bar.close()
+                bars[0].close()
     try:
         if "webmap" in formats:
             timed("webmap", lambda: webmap.write_web_map(
