@@ -6,6 +6,8 @@ region plug-in, a :class:`Region` registered here; the generic code asks the
 registry and never names a region. A region provides
 
 * ``presets``: named study areas made of its municipalities;
+* ``line_topology_readers``: its transit line sequences (a timetable estimated
+  from line topology where no ``stop_times`` exist);
 * ``sources`` / ``source_patterns``: data-directory catalogue entries (new
   kinds, and extra glob patterns and hints for the generic kinds);
 * ``municipality_codes``: how its municipality files name and write codes;
@@ -128,6 +130,20 @@ class GtfsLineTable:
 
 
 @dataclasses.dataclass(frozen=True)
+class LineTopologyReader:
+    """A region's reader of public-transport line topology (stop sequences, no timetable).
+
+    ``read(data_dir)`` (a ``DataDir``) returns a list of
+    :class:`~productivecity.network.line_topology.LineTopology` (stops and line
+    sequences, or stations with daily stop counts), empty when the data
+    directory has none of its files; ``name`` says what it reads, in messages.
+    """
+
+    name: str
+    read: Callable[[Any], list]
+
+
+@dataclasses.dataclass(frozen=True)
 class Region:
     """One region plug-in (see the module docstring)."""
 
@@ -155,6 +171,9 @@ class Region:
     #: Where the region is, ``(min_lon, min_lat, max_lon, max_lat)``: its file hints are
     #: offered for study areas there only (None: everywhere).
     extent: tuple[float, float, float, float] | None = None
+    #: Readers of line topology (:class:`LineTopologyReader`), for a timetable estimated
+    #: from stop sequences where no GTFS ``stop_times`` exist.
+    line_topology_readers: tuple[LineTopologyReader, ...] = ()
 
     def covers(self, lon: float, lat: float) -> bool:
         """Return True if the point (degrees) lies in the region's extent (or it has none)."""
@@ -274,6 +293,11 @@ def neighbourhood_format(columns) -> NeighbourhoodFormat | None:
 def transit_formats() -> list[TransitFormat]:
     """Return every region's transit source kinds, in registration order."""
     return [f for r in registered() for f in r.transit_formats]
+
+
+def line_topology_readers() -> list[LineTopologyReader]:
+    """Return every region's line-topology readers, in registration order."""
+    return [t for r in registered() for t in r.line_topology_readers]
 
 
 def gtfs_line_tables() -> list[GtfsLineTable]:
