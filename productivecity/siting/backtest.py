@@ -17,6 +17,7 @@ import pandas as pd
 from productivecity._errors import ParameterError
 from productivecity._validate import require_columns
 from productivecity.crs import to_crs
+from productivecity.siting.scoring import site_statuses
 
 logger = logging.getLogger(__name__)
 
@@ -100,10 +101,12 @@ def backtest_hubs(ranked: gpd.GeoDataFrame, hubs: gpd.GeoDataFrame, *,
     if (hubs.crs is not None and ranked.crs is not None and len(hubs)
             and not hubs.crs.equals(ranked.crs)):
         hubs = to_crs(hubs, ranked.crs, what="hubs (back-test)")
-    excluded = ranked["excluded"].fillna(True).astype(bool).to_numpy()
+    # the site states as scoring gives them (the ``status`` column where present)
+    state = site_statuses(ranked).to_numpy()
+    excluded = state == "excluded"
     rank = pd.to_numeric(ranked["rank"], errors="coerce").to_numpy(dtype=float)
     score = pd.to_numeric(ranked["score"], errors="coerce").to_numpy(dtype=float)
-    eligible = ~excluded & ~np.isnan(rank)
+    eligible = (state == "eligible") & ~np.isnan(rank)
     eligible_n = int(eligible.sum())
     reasons = (ranked["excluded_reason"].fillna("").astype(str).to_numpy()
                if "excluded_reason" in ranked.columns else np.full(len(ranked), ""))
