@@ -18,6 +18,7 @@ candidate sites    :func:`candidate_sites`, :func:`grid_sites`, :func:`zone_site
                    :func:`read_sites`
 indicators         :func:`site_indicators`
 siting             :func:`load_criteria`, :func:`score_sites`, :func:`rank_sites`,
+                   :func:`explore_weights`,
                    :func:`demand_units`, :func:`network_travel_times`,
                    :func:`maximal_covering`, :func:`p_median`, :func:`coverage_curve`
 scenario           :func:`load_config`, :func:`run_pipeline`
@@ -93,6 +94,7 @@ _LAZY: dict[str, str] = {
     "load_criteria": "productivecity.siting.criteria",
     "score_sites": "productivecity.siting.scoring",
     "rank_sites": "productivecity.siting.ranking",
+    "explore_weights": "productivecity.siting.explore",
     "demand_units": "productivecity.siting.demand",
     "network_travel_times": "productivecity.siting.travel_times",
     "coverage_curve": "productivecity.siting.allocation",
@@ -128,6 +130,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time these come from __g
     from productivecity.siting.allocation import coverage_curve, maximal_covering, p_median
     from productivecity.siting.criteria import load_criteria
     from productivecity.siting.demand import demand_units
+    from productivecity.siting.explore import explore_weights
     from productivecity.siting.ranking import rank_sites
     from productivecity.siting.scoring import score_sites
     from productivecity.siting.travel_times import network_travel_times
@@ -172,6 +175,7 @@ __all__ = [
     "gravity",
     "grid_sites",
     "isochrones",
+    "explore_weights",
     "load_config",
     "load_criteria",
     "load_layers",

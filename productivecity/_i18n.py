@@ -52,6 +52,59 @@ _TERMS: dict[str, dict[str, str]] = {
     "criteria_weights": {"en": "Criteria and weights", "nl": "Criteria en gewichten",
                          "fr": "Critères et poids"},
     "weight": {"en": "Weight", "nl": "Gewicht", "fr": "Poids"},
+    "explore_title": {"en": "Criteria weights: move a slider, the ranked places follow",
+                      "nl": "Gewichten van de criteria: verschuif een schuifje, de plekken volgen",
+                      "fr": "Poids des critères : déplacez un curseur, le classement suit"},
+    "explore_all_zero": {"en": "All weights are 0: give at least one criterion a weight",
+                         "nl": "Alle gewichten zijn 0: geef minstens één criterium een gewicht",
+                         "fr": "Tous les poids sont à 0 : donnez un poids à au moins un critère"},
+    "explore_place": {"en": "Place", "nl": "Plek", "fr": "Lieu"},
+    "why_bars": {"en": "Contribution per criterion", "nl": "Bijdrage per criterium",
+                 "fr": "Contribution par critère"},
+    "save_weights": {"en": "Save weights", "nl": "Gewichten bewaren",
+                     "fr": "Enregistrer les poids"},
+    # the live weights page (productivecity.outputs.weights_page)
+    "wp_title": {"en": "Live weights", "nl": "Gewichten live", "fr": "Poids en direct"},
+    "wp_help": {"en": "Move a slider or switch an exclusion: the map and the places follow at "
+                      "once. The weights are shares of the score (they are rescaled to sum "
+                      "100 %).",
+                "nl": "Verschuif een schuifje of zet een uitsluiting aan of uit: de kaart en de "
+                      "plekken volgen meteen. De gewichten zijn aandelen van de score (herschaald "
+                      "tot samen 100 %).",
+                "fr": "Déplacez un curseur ou activez une exclusion : la carte et les lieux "
+                      "suivent aussitôt. Les poids sont des parts du score (ramenés à 100 % au "
+                      "total)."},
+    "wp_exclusions": {"en": "Exclusions", "nl": "Uitsluitingen", "fr": "Exclusions"},
+    "wp_places": {"en": "Best places", "nl": "Beste plekken", "fr": "Meilleurs lieux"},
+    "wp_reset": {"en": "Back to the run's weights", "nl": "Terug naar de gewichten van de run",
+                 "fr": "Revenir aux poids du calcul"},
+    "wp_counts": {"en": "{e} eligible, {x} excluded, {a} not assessable",
+                  "nl": "{e} geschikt, {x} uitgesloten, {a} niet te beoordelen",
+                  "fr": "{e} éligibles, {x} exclus, {a} non évaluables"},
+    "wp_flat": {"en": "Same value at every eligible site, so no weight: {names}",
+                "nl": "Overal dezelfde waarde op de geschikte locaties, dus geen gewicht: {names}",
+                "fr": "Même valeur sur tous les sites éligibles, donc pas de poids : {names}"},
+    "wp_none_eligible": {"en": "No site is eligible with these exclusions: switch one off",
+                         "nl": "Geen enkele locatie is geschikt met deze uitsluitingen: zet er "
+                               "een uit",
+                         "fr": "Aucun site n'est éligible avec ces exclusions : désactivez-en "
+                               "une"},
+    "wp_method_wlc": {"en": "Weighted sum of the standardised criteria",
+                      "nl": "Gewogen som van de gestandaardiseerde criteria",
+                      "fr": "Somme pondérée des critères standardisés"},
+    "wp_method_owa": {"en": "Ordered weighted average (OWA) of the standardised criteria",
+                      "nl": "Geordend gewogen gemiddelde (OWA) van de gestandaardiseerde criteria",
+                      "fr": "Moyenne pondérée ordonnée (OWA) des critères standardisés"},
+    "wp_saved_note": {"en": "The saved file is a criteria file for 'productivecity rank "
+                            "--criteria FILE' or a scenario's [criteria] file.",
+                      "nl": "Het bewaarde bestand is een criteriabestand voor 'productivecity "
+                            "rank --criteria BESTAND' of het [criteria]-bestand van een scenario.",
+                      "fr": "Le fichier enregistré est un fichier de critères pour "
+                            "'productivecity rank --criteria FICHIER' ou le fichier [criteria] "
+                            "d'un scénario."},
+    "weights_saved": {"en": "Weights saved as a criteria file: {path}",
+                      "nl": "Gewichten bewaard als criteriabestand: {path}",
+                      "fr": "Poids enregistrés comme fichier de critères : {path}"},
     "criterion_flat": {
         "en": "Same value at every eligible site, so no weight and no map: {names}.",
         "nl": "Overal dezelfde waarde op de geschikte sites, dus geen gewicht en geen kaart: "
@@ -137,12 +190,42 @@ _TERMS: dict[str, dict[str, str]] = {
         "nl": "Bereik van de beste locaties",
         "fr": "Accessibilité des meilleurs sites",
     },
+    "transit_isochrone_title": {
+        "en": "Reach of the top sites by public transport",
+        "nl": "Bereik van de beste locaties met het openbaar vervoer",
+        "fr": "Accessibilité des meilleurs sites en transports en commun",
+    },
+    "transit_source_timetable": {
+        "en": "Walk to a stop, public transport by the timetable (median over the morning "
+              "window), walk from the stop",
+        "nl": "Stappen naar een halte, openbaar vervoer volgens de dienstregeling (mediaan over "
+              "de ochtendperiode), stappen vanaf de halte",
+        "fr": "Marche jusqu'à l'arrêt, transports en commun selon l'horaire (médiane sur la "
+              "plage du matin), marche depuis l'arrêt",
+    },
+    "transit_source_topology": {
+        "en": "Estimated from line topology (no timetable: speeds and headways assumed), "
+              "walk to and from the stops",
+        "nl": "Geschat uit de lijnvoering (geen dienstregeling: snelheden en frequenties "
+              "aangenomen), stappen van en naar de haltes",
+        "fr": "Estimé à partir du tracé des lignes (pas d'horaire : vitesses et fréquences "
+              "supposées), marche vers et depuis les arrêts",
+    },
     "indicator_title": {
         "en": "Indicator",
         "nl": "Indicator",
         "fr": "Indicateur",
     },
     "study_area": {"en": "Study area", "nl": "Studiegebied", "fr": "Zone d'étude"},
+    # hub profiles of the criteria files (issue 13): which kind of hub a shortlist is for
+    "hub_profile": {"en": "Hub profile", "nl": "Hubprofiel", "fr": "Profil du lieu"},
+    "profile_neighbourhood": {"en": "neighbourhood (10-15 min walk)",
+                              "nl": "buurt (10-15 min te voet)",
+                              "fr": "de quartier (10-15 min à pied)"},
+    "profile_city-wide": {"en": "city-wide (30 min by public transport or 20 by bike)",
+                          "nl": "stadsbreed (30 min met het openbaar vervoer of 20 met de fiets)",
+                          "fr": "à l'échelle de la ville (30 min en transports en commun "
+                                "ou 20 à vélo)"},
     "canal": {"en": "Canal", "nl": "Kanaal", "fr": "Canal"},
     "canal_zone": {"en": "Canal zone", "nl": "Kanaalzone", "fr": "Zone du canal"},
     "industrial_zones": {
@@ -157,6 +240,16 @@ _TERMS: dict[str, dict[str, str]] = {
                       "fr": "Parcs et espaces verts"},
     "basemap_rail": {"en": "Railways and tram lines", "nl": "Spoorwegen en tramlijnen",
                      "fr": "Voies ferrées et lignes de tram"},
+    # the QGIS project beside the outputs (issue 14): layer, group and legend names
+    "qgis_basemap": {"en": "Base map", "nl": "Achtergrondkaart", "fr": "Fond de carte"},
+    "qgis_basemap_places": {"en": "Place names", "nl": "Plaatsnamen", "fr": "Noms de lieux"},
+    "qgis_streets_major": {"en": "Main roads", "nl": "Hoofdwegen", "fr": "Routes principales"},
+    "qgis_streets_minor": {"en": "Local streets", "nl": "Lokale straten", "fr": "Rues locales"},
+    "qgis_paths": {"en": "Paths", "nl": "Paden", "fr": "Chemins"},
+    "qgis_poi": {"en": "Points of interest", "nl": "Interessante punten",
+                 "fr": "Points d'intérêt"},
+    "qgis_neighbourhoods": {"en": "Neighbourhoods", "nl": "Wijken", "fr": "Quartiers"},
+    "qgis_tables": {"en": "Tables", "nl": "Tabellen", "fr": "Tables"},
     "rail_stations": {"en": "Railway station", "nl": "Treinstation", "fr": "Gare"},
     "hubs": {
         "en": "Existing maker-learning hub",
@@ -416,6 +509,33 @@ _COLUMNS: dict[str, dict[str, str]] = {
         "en": "Job seekers within 30 min by bike",
         "nl": "Werkzoekenden binnen 30 min fietsen",
         "fr": "Demandeurs d'emploi à 30 min à vélo",
+    },
+    # public transport (productivecity.indicators.transit), the default limits
+    "jobseekers_transit_30min": {
+        "en": "Job seekers within 30 min by public transport",
+        "nl": "Werkzoekenden binnen 30 min met het openbaar vervoer",
+        "fr": "Demandeurs d'emploi à 30 min en transports en commun",
+    },
+    "jobseekers_transit_45min": {
+        "en": "Job seekers within 45 min by public transport",
+        "nl": "Werkzoekenden binnen 45 min met het openbaar vervoer",
+        "fr": "Demandeurs d'emploi à 45 min en transports en commun",
+    },
+    "jobseekers_low_edu_transit_30min": {
+        "en": "Low-educated job seekers within 30 min by public transport",
+        "nl": "Laaggeschoolde werkzoekenden binnen 30 min met het openbaar vervoer",
+        "fr": "Demandeurs d'emploi peu qualifiés à 30 min en transports en commun",
+    },
+    "jobseekers_low_edu_transit_45min": {
+        "en": "Low-educated job seekers within 45 min by public transport",
+        "nl": "Laaggeschoolde werkzoekenden binnen 45 min met het openbaar vervoer",
+        "fr": "Demandeurs d'emploi peu qualifiés à 45 min en transports en commun",
+    },
+    "transit_time_canal_districts": {
+        "en": "Public transport time to the canal districts' job seekers",
+        "nl": "Reistijd met het openbaar vervoer tot de werkzoekenden van de kanaalwijken",
+        "fr": "Temps en transports en commun jusqu'aux demandeurs d'emploi des quartiers du "
+              "canal",
     },
     "unemployment_rate": {
         "en": "Unemployment rate",
@@ -745,6 +865,10 @@ _TERMS.update({
         "en": "Areas within reach of the best places, by travel time",
         "nl": "Gebieden binnen bereik van de beste plekken, naar reistijd",
         "fr": "Zones à portée des meilleurs lieux, selon le temps de trajet"},
+    "report_caption_transit_isochrones": {
+        "en": "Areas within reach of the best places by public transport and on foot",
+        "nl": "Gebieden binnen bereik van de beste plekken met het openbaar vervoer en te voet",
+        "fr": "Zones à portée des meilleurs lieux en transports en commun et à pied"},
 })
 
 # the XLSX workbook (productivecity.outputs.export.write_workbook)

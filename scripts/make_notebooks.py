@@ -707,6 +707,22 @@ pd.DataFrame({name: r.table["rank"] for name, r in results.items()}).loc[
     sorted(set().union(*tops.values()))].sort_values("balanced")
 '''),
     _md('''
+### Move the weights yourself
+
+In a workshop the weights are argued over. `explore_weights` puts a slider per criterion over the
+sites: each change re-scores them exactly as `score_sites` does (weights normalised to sum 1, the
+same exclusions), regroups them into places and lists the best places with a bar per criterion.
+"Save weights" writes `criteria_explored.toml`, a criteria file that `productivecity rank` reads.
+(The sliders need a live kernel: in a static view of this notebook only the starting table shows.)
+'''),
+    _code('''
+import productivecity as pc
+from productivecity.indicators.names import site_names
+
+named = table.join(site_names(table, layers))  # places are listed by name
+pc.explore_weights(named, spec, top_k=TOP_K)
+'''),
+    _md('''
 ## 5. How stable is the ranking?
 
 ### Monte-Carlo

@@ -27,9 +27,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_shipped_files_are_package_data():
-    assert scenario_names() == ["brussels-vilvoorde", "brussels-vilvoorde-people",
+    assert scenario_names() == ["brussels-vilvoorde", "brussels-vilvoorde-citywide",
+                                "brussels-vilvoorde-neighbourhood", "brussels-vilvoorde-people",
                                 "brussels-vilvoorde-reuse", "sample"]
-    assert criteria_names() == ["brussels-canal", "canal-making", "industrial-reuse"]
+    assert criteria_names() == ["brussels-canal", "canal-making", "city-wide",
+                                "industrial-reuse", "neighbourhood"]
     for name in scenario_names():
         path = example_path(name)
         assert path.parent.name == "scenarios" and path.parent.parent.name == "data"
@@ -63,6 +65,8 @@ def test_resolve_config_path(tmp_path, monkeypatch):
     own.write_text("[run]\n", encoding="utf-8")
     assert resolve_config_path(own) == own
     with pytest.raises(DataSourceError, match=r"shipped scenarios: brussels-vilvoorde, "
+                                              r"brussels-vilvoorde-citywide, "
+                                              r"brussels-vilvoorde-neighbourhood, "
                                               r"brussels-vilvoorde-people, "
                                               r"brussels-vilvoorde-reuse, sample"):
         resolve_config_path("missing.toml")

@@ -281,3 +281,10 @@ def test_attribution_and_footer():
                                                    (12, 2.0), (60_000, 10_000.0)])
 def test_scale_bar_nice_length(width_m, expected):
     assert maps.scale_bar_length_m(width_m) == expected
+
+
+def test_map_numbers_use_the_decimal_mark_of_the_language():
+    assert maps._fmt(0.144, "en") == "0.14" and maps._fmt(0.144, "nl") == "0,14"
+    assert maps._fmt(12.34, "fr") == "12,3" and maps._fmt(12.34, "en") == "12.3"
+    assert maps._fmt(76070.0, "nl") == "76\u2009070"  # thousands: a thin space in every language
+    assert maps._fmt(float("nan"), "fr") == "–"

@@ -174,8 +174,9 @@ def test_sample_run_writes_every_output(sample_run):
     cfg = load_config(sample_run.config_path)
     # no work done twice: each step's computation runs once, each network is built once
     calls = sample_run.calls
+    # isochrones: on foot, and by public transport (its stops seed a walk search)
     assert {k: len(v) for k, v in calls.items() if k != "network"} == {
-        k: 1 for k in COMPUTING if k != "network"}
+        k: 2 if k == "isochrones" else 1 for k in COMPUTING if k != "network"}
     modes = [args[1] if len(args) > 1 else kw["mode"] for args, kw in calls["network"]]
     assert modes and sorted(modes) == sorted(set(modes))
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
@@ -206,6 +207,12 @@ def test_sample_run_writes_every_output(sample_run):
         pd.read_csv(out / "ranked_places.csv", dtype={"place_id": str})["place_id"].tolist()
     assert sheet["criteria"]["weight_used"].sum() == pytest.approx(1.0)
     assert set(sheet["criteria"]["column"]) <= set(sheet["indicators"]["indicator"])
+    # public transport from the sample's GTFS, at least the walk alone, labelled by source
+    assert (csv["jobseekers_transit_30min_n"] >= csv["jobseekers_walk_30min_n"] - 0.5).all()
+    assert (csv["jobseekers_transit_45min_n"] > csv["jobseekers_transit_30min_n"]).any()
+    assert manifest["results"]["indicators_report"]["transit"]["source"] == "timetable"
+    assert sheet["indicators"].set_index("indicator").loc[
+        "transit_time_canal_districts_min", "definition"].startswith("[timetable]")
 
     # atlas: cover, overview, a card per top place, new hubs, one page per criterion
     # column that discriminates (the sample's job seekers by bike do not), isochrones;
@@ -218,10 +225,11 @@ def test_sample_run_writes_every_output(sample_run):
     cards = places.loc[places["rank"] <= cfg["outputs"]["top_k"], "place_id"].tolist()
     assert len(cards) == cfg["outputs"]["top_k"] == 5
     assert manifest["results"]["allocation"] is not None  # the new-hubs page is drawn
-    n_pages = 1 + 1 + len(cards) + 1 + len(columns) + 1
+    n_pages = 1 + 1 + len(cards) + 1 + len(columns) + 1 + 1  # + transit isochrones
     assert pdf_page_count(out / OUTPUT_FILES["atlas"]) == n_pages
     pngs = sorted((out / OUTPUT_FILES["png"]).glob("*.png"))
-    assert {p.stem for p in pngs} == ({"cover", "overview", "new_hubs", "isochrones"}
+    assert {p.stem for p in pngs} == ({"cover", "overview", "new_hubs", "isochrones",
+                                       "transit_isochrones"}
                                       | {f"place_{c}" for c in cards}
                                       | {f"indicator_{c}" for c in columns})
 
@@ -655,10 +663,12 @@ def test_brussels_vilvoorde_scenario(testbed, tmp_path, caplog):
     with rasterio.open(out / OUTPUT_FILES["geotiff"]) as src:
         assert src.crs.to_epsg() == 31370 and src.overviews(1)
     # cover, overview, a card per top place, new hubs, one page per criterion that
-    # discriminates, isochrones
+    # discriminates, isochrones on foot and by public transport (estimated from the lines)
     crit = pyogrio.read_dataframe(out / OUTPUT_FILES["gpkg"], layer="criteria")
     assert pdf_page_count(out / OUTPUT_FILES["atlas"]) == 1 + 1 + cfg["outputs"]["top_k"] + 1 + \
-        crit.loc[crit["discriminating"].astype(bool), "column"].nunique() + 1
+        crit.loc[crit["discriminating"].astype(bool), "column"].nunique() + 1 + 1
+    tiso = pyogrio.read_dataframe(out / OUTPUT_FILES["gpkg"], layer="transit_isochrones")
+    assert set(tiso["source"]) == {"estimated from line topology"}
 
 
 def test_commands_one_after_another_equal_run(sample_run, tmp_path, capsys):

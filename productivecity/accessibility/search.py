@@ -376,10 +376,17 @@ def _plan(network: Network, s: Snapping | None, dests: Snapping, kind: str) -> _
     From the origins on the network, or from the destinations on the reversed network
     (same costs).
     """
+    return _plan_from(network, _seeds(network, s, kind), _direct(network, s, dests, kind),
+                      dests, kind)
+
+
+def _plan_from(network: Network, seeds: tuple, direct: tuple, dests: Snapping,
+               kind: str) -> _Plan:
+    """:func:`_plan` from the origins' seeds and direct candidates (CSRs over origins)."""
     w, _ = _weights_of(network, kind)
-    seed_ptr, seed_node, seed_cost = _seeds(network, s, kind)
+    seed_ptr, seed_node, seed_cost = seeds
     att_ptr, att_dest, att_off = _attachments(network, dests, kind)
-    dir_ptr, dir_dest, dir_cost = _direct(network, s, dests, kind)
+    dir_ptr, dir_dest, dir_cost = direct
     n_o = len(seed_ptr) - 1
     n_d = dests.n_items
     if n_d < n_o:
@@ -500,6 +507,145 @@ def _count_min(network: Network, s: Snapping | None, dests: Snapping, kind: str,
         return results[0]
     return (np.sum([r[0] for r in results], axis=0),
             np.min([r[1] for r in results], axis=0))
+
+
+@dataclasses.dataclass
+class _Catchments:
+    """Per origin and limit: sums of destination values, counts, and the least cost.
+
+    Attributes
+    ----------
+    sums : ndarray, shape (n_origins, n_limits, n_values)
+        Sum of each value column over the destinations within each limit.
+    counts : ndarray of int64, shape (n_origins, n_limits)
+        Destinations within each limit.
+    nearest : ndarray, shape (n_origins,)
+        Least cost to a destination within the largest limit (inf if none).
+    limits : ndarray
+        The limits, increasing (min or m).
+    searches_n : int
+        Searches run (distinct origins, or destinations when fewer).
+    """
+
+    sums: np.ndarray
+    counts: np.ndarray
+    nearest: np.ndarray
+    limits: np.ndarray
+    searches_n: int
+
+
+def _take_csr(ptr: np.ndarray, rows: np.ndarray, *cols: np.ndarray):
+    """Return the CSR rows ``rows`` (in that order) of ``ptr`` over ``cols``."""
+    k = ptr[rows + 1] - ptr[rows]
+    out_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(k, out=out_ptr[1:])
+    pos = np.repeat(ptr[rows] - out_ptr[:-1], k) + np.arange(out_ptr[-1])
+    return (out_ptr, *(c[pos] for c in cols))
+
+
+def _distinct_origins(seeds: tuple, direct: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Origins with the same seeds and direct candidates search alike: one search each.
+
+    Returns the first origin of each distinct group (in order) and, per origin, its
+    group.
+    """
+    seed_ptr, seed_node, seed_cost = seeds
+    dir_ptr, dir_dest, dir_cost = direct
+    sn, sc = seed_node.tobytes(), seed_cost.tobytes()
+    dd, dc = dir_dest.tobytes(), dir_cost.tobytes()
+    groups: dict[bytes, int] = {}
+    inverse = np.empty(len(seed_ptr) - 1, np.int64)
+    first = []
+    for i in range(len(seed_ptr) - 1):
+        a, b = int(seed_ptr[i]), int(seed_ptr[i + 1])
+        c, d = int(dir_ptr[i]), int(dir_ptr[i + 1])
+        key = b"|".join((sn[4 * a:4 * b], sc[8 * a:8 * b], dd[4 * c:4 * d], dc[8 * c:8 * d]))
+        g = groups.setdefault(key, len(groups))
+        if g == len(first):
+            first.append(i)
+        inverse[i] = g
+    return np.asarray(first, dtype=np.int64), inverse
+
+
+def _catchments(network: Network, s: Snapping, dests: Snapping, kind: str, limits,
+                values: np.ndarray, progress: bool = False) -> _Catchments:
+    """Every catchment measure of the origins from one bounded search each.
+
+    One search per distinct origin (origins with the same seeds and direct candidates
+    share it, see :func:`_distinct_origins`), or per destination when they are fewer
+    (see :func:`_plan`), to the largest of ``limits``; the reached pairs are counted
+    and their destinations' ``values`` summed for every limit at once. Sums are
+    exact to the last bit of the pairs' order (double-double accumulation), counts
+    and least costs equal :func:`_count_min`'s. Blocks of rows go to Python threads
+    as in :func:`_count_min`.
+
+    Parameters
+    ----------
+    network : Network
+    s : Snapping
+        Origins.
+    dests : Snapping
+        Destinations.
+    kind : {"time", "length"}
+    limits : sequence of float
+        Limits in the unit of ``kind``.
+    values : ndarray, shape (dests.n_items, n_values)
+        Values of the destinations (finite).
+    progress : bool
+
+    Returns
+    -------
+    _Catchments
+        Rows aligned to the origins' items; limits sorted increasing.
+    """
+    lim = np.unique(np.asarray(limits, dtype=np.float64))
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if values.ndim == 1:
+        values = values[:, None]
+    seeds = _seeds(network, s, kind)
+    direct = _direct(network, s, dests, kind)
+    first, inverse = _distinct_origins(seeds, direct)
+    p = _plan_from(network, _take_csr(seeds[0], first, seeds[1], seeds[2]),
+                   _take_csr(direct[0], first, direct[1], direct[2]), dests, kind)
+    n_rows, n_u, n_lim, n_val = p.n_rows, p.n_origins, len(lim), values.shape[1]
+    h, h_limit = _target_bound(network, p, kind, float(lim[-1]))
+    nthreads = max(1, min(_nthreads(), n_rows // _MIN_BLOCK_ROWS))
+    block = max(1, min(_MAX_BLOCK_ROWS, -(-n_rows // (nthreads * 8))))
+    blocks = iter(range(0, n_rows, block))  # next() on it is atomic under the GIL
+    cap_heap = len(p.indices) + len(p.args[1]) + 1
+    bar = _progress(total=n_rows, disable=not progress, desc="catchments")
+
+    def work():
+        acc = (np.zeros((n_u, n_lim, n_val)), np.zeros((n_u, n_lim, n_val)),
+               np.zeros((n_u, n_lim), np.int64), np.full(n_u, np.inf))
+        arrays = (np.full(network.n_nodes, np.inf), np.empty(network.n_nodes, np.int32),
+                  np.empty(cap_heap, np.float64), np.empty(cap_heap, np.int32),
+                  np.full(p.n_cols, np.inf), np.empty(p.n_cols, np.int32))
+        for start in blocks:
+            end = min(start + block, n_rows)
+            _dijkstra.sums_rows(p.indptr, p.indices, p.w, *p.args, lim, values, start, end,
+                                p.reverse, h, h_limit, *arrays, *acc)
+            bar.update(end - start)
+        return acc
+
+    if nthreads == 1:
+        results = [work()]
+    else:  # this thread works too
+        with ThreadPoolExecutor(max_workers=nthreads - 1) as pool:
+            futures = [pool.submit(work) for _ in range(nthreads - 1)]
+            results = [work()] + [f.result() for f in futures]
+    bar.close()
+    hi, lo, n, best = results[0]
+    for r_hi, r_lo, r_n, r_best in results[1:]:  # double-double sums of the threads' sums
+        t = hi + r_hi
+        bb = t - hi
+        lo = lo + r_lo + ((hi - (t - bb)) + (r_hi - bb))
+        hi = t
+        n = n + r_n
+        best = np.minimum(best, r_best)
+    sums = hi + lo
+    return _Catchments(sums=sums[inverse], counts=n[inverse], nearest=best[inverse],
+                       limits=lim, searches_n=n_rows)
 
 
 def _target_bound(network: Network, p: _Plan, kind: str,

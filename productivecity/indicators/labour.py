@@ -34,7 +34,7 @@ import shapely
 
 from productivecity import accessibility as acc
 from productivecity._errors import ParameterError, SchemaError
-from productivecity._validate import check_projected
+from productivecity._validate import check_limit_min, check_projected
 from productivecity.crs import to_crs
 from productivecity.indicators.options import DEFAULT_SURFACE_CELL_M
 from productivecity.network.streets import Network
@@ -347,7 +347,61 @@ def reachable_totals(
         Aligned to the sites; one column per (column, limit) named
         ``<stem>_<prefix>_<T>min_n`` (``jobseekers_walk_20min_n``), persons (float);
         NaN for sites not snapped.
+
+    Notes
+    -----
+    One bounded search per distinct site (sites snapped alike share it), to the
+    largest limit, gives every column and limit
+    (:func:`productivecity.accessibility.search._catchments`); the results equal
+    one :func:`~productivecity.accessibility.cumulative_opportunities` per column and
+    limit (:func:`_reachable_totals_reference`).
     """
+    if isinstance(sites, acc.Reach):
+        return _reachable_totals_reference(network, sites, demand, columns=columns,
+                                           limits_min=limits_min, prefix=prefix,
+                                           progress=progress)
+    return _totals_frame(_catchments_of(network, sites, demand, columns, limits_min,
+                                        progress=progress), columns, limits_min, prefix)
+
+
+def _catchments_of(network: Network, sites, demand: acc.Snapping, columns, limits_min, *,
+                   progress: bool = False):
+    """Sum ``columns`` of ``demand`` within each limit of each site: one search per site.
+
+    Returns the :class:`~productivecity.accessibility.search._Catchments` and the sites'
+    snapping.
+    """
+    from productivecity.accessibility import search as _search
+    from productivecity.accessibility.measures import _weights
+
+    limits = [check_limit_min(t, allow_inf=True) for t in limits_min]
+    s = _search._as_snapping(network, sites, what="origins", allow_none=False)
+    d = _search._as_snapping(network, demand, what="destinations", allow_none=False)
+    values = np.column_stack([_weights(d, c, what="destinations")[0] for c in columns]) \
+        if columns else np.zeros((d.n_items, 0))
+    return _search._catchments(network, s, d, "time", limits, values, progress=progress), s
+
+
+def _totals_frame(catch, columns, limits_min, prefix: str) -> pd.DataFrame:
+    """Return the columns of :func:`reachable_totals` from :func:`_catchments_of`."""
+    c, s = catch
+    valid = s.snapped.to_numpy()
+    out = {}
+    for j, col in enumerate(columns):
+        stem = col[:-2] if col.endswith("_n") else col
+        for t in limits_min:
+            name = f"{stem}_{prefix}_{t:g}min_n" if prefix else f"{stem}_{t:g}min_n"
+            k = int(np.searchsorted(c.limits, float(t)))
+            v = c.sums[:, k, j].copy()
+            v[~valid] = np.nan
+            out[name] = v
+    return pd.DataFrame(out, index=s.index)
+
+
+def _reachable_totals_reference(network: Network, sites, demand: acc.Snapping, *,
+                                columns: list[str], limits_min: list[float], prefix: str = "",
+                                progress: bool = False) -> pd.DataFrame:
+    """:func:`reachable_totals` by one search per column and limit (the reference)."""
     out = {}
     for col in columns:
         stem = col[:-2] if col.endswith("_n") else col

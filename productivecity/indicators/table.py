@@ -209,15 +209,19 @@ def site_indicators(
         bdem, blost = _labour.snap_demand(bike, cells, value_columns=have)
     timings["dasymetric"] = time.perf_counter() - t
     groups = [c for c in ("jobseekers_n", "jobseekers_low_edu_n") if c in have]
+    # one search per site and mode gives every catchment sum of the mode
+    residents_min = options.residents_bike_limit_min
+    catch = {}
+    if groups or "population_n" in have:
+        for mode, net, snapped, dem in (("walk", walk, ws, wdem), ("bike", bike, bs, bdem)):
+            catch[mode] = _mode_catchments(
+                net, snapped, dem, cells, groups=groups, no_js=no_js,
+                limits=list(options.limits(mode)),
+                residents_min=residents_min if mode == "bike" and "population_n" in have
+                else None, progress=progress)
     if groups:
-        lab = pd.concat([
-            _labour.reachable_totals(walk, ws, wdem, columns=groups,
-                                     limits_min=list(options.walk_limits_min), prefix="walk",
-                                     progress=progress),
-            _labour.reachable_totals(bike, bs, bdem, columns=groups,
-                                     limits_min=list(options.bike_limits_min), prefix="bike",
-                                     progress=progress),
-        ], axis=1)
+        lab = pd.concat([catch[m].totals(groups, options.limits(m), m)
+                         for m in ("walk", "bike")], axis=1)
         lab = lab[[c for c in definitions if c in lab.columns]]
     why_demand = inputs.demand_missing or "input missing: no job-seeker data"
     for col in labour_cols:
@@ -227,8 +231,7 @@ def site_indicators(
             missing_inputs[col] = (why_demand if cells is None else
                                    f"input missing: the demand data have no {group}")
     if groups and no_js.any():
-        blanked = _blank_unknown(lab, sites, cells, no_js, walk=(walk, ws), bike=(bike, bs),
-                                 demand={"walk": wdem, "bike": bdem})
+        blanked = _blank_known_share(lab, catch)
         notes.append(f"job-seeker counts kept where >= {MIN_KNOWN_RESIDENTS_PCT:g}% of the "
                      f"catchment's residents have job-seeker data (lower bounds there), else "
                      f"NaN; sites set to NaN: {blanked}")
@@ -257,10 +260,13 @@ def site_indicators(
     t = time.perf_counter()
     res = _access.access_indicators(
         sites, walk=walk, bike=bike, transit_stops=_optional(layers, "transit_stops"),
-        hubs=hubs, canal=_optional(layers, "canal"),
-        residents=bdem if "population_n" in have else None, walk_sites=ws, bike_sites=bs,
-        options=options,
+        hubs=hubs, canal=_optional(layers, "canal"), residents=None, walk_sites=ws,
+        bike_sites=bs, options=options,
     )
+    if "population_n" in have:  # the residents by bike come from the bike catchments
+        col = f"residents_bike_{residents_min:g}min_n"
+        res[col] = catch["bike"].column("population_n", residents_min)
+        res.attrs["missing_inputs"].pop(col, None)
     for col, why in res.attrs.get("missing_inputs", {}).items():
         layer = next((name for name in absent if name in why), None)
         missing_inputs[col] = f"{why} ({absent[layer]})" if layer else why
@@ -301,42 +307,75 @@ _UNIT_COLUMNS = ("unemployment_rate_pct", "low_edu_adults_pct")
 MIN_KNOWN_RESIDENTS_PCT = 95.0
 
 
-def _blank_unknown(lab: pd.DataFrame, sites: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
-                   no_js: np.ndarray, *, walk, bike, demand) -> dict:
+@dataclasses.dataclass
+class _ModeCatchments:
+    """Catchment sums of one mode from one search per site (:func:`_mode_catchments`)."""
+
+    sums: pd.DataFrame  # columns (value column, limit), persons; NaN for unsnapped sites
+
+    def column(self, value: str, limit_min: float) -> pd.Series:
+        """Persons of ``value`` within ``limit_min`` of each site."""
+        return self.sums[(value, float(limit_min))]
+
+    def totals(self, groups, limits, mode: str) -> pd.DataFrame:
+        """Return the columns of :func:`~productivecity.indicators.labour.reachable_totals`."""
+        return pd.DataFrame({f"{g[:-2]}_{mode}_{t:g}min_n": self.column(g, t)
+                             for g in groups for t in limits}, index=self.sums.index)
+
+
+def _mode_catchments(net: Network, snapped: acc.Snapping, dem: acc.Snapping,
+                     cells: gpd.GeoDataFrame, *, groups, no_js: np.ndarray, limits,
+                     residents_min: float | None, progress: bool) -> _ModeCatchments:
+    """Every catchment sum of a mode from one bounded search per (distinct) site.
+
+    The job-seeker ``groups`` and, where some cells lack job-seeker data, the residents
+    with and without it (``population_n``, ``population_nodata_n``) within each of
+    ``limits``; the residents within ``residents_min`` too when given.
+    """
+    from productivecity.accessibility.search import _catchments
+
+    frame = dem.frame
+    columns = list(groups)
+    values = [frame[c].to_numpy(dtype=float) for c in groups]
+    if no_js.any() or residents_min is not None:
+        columns.append("population_n")
+        values.append(frame["population_n"].to_numpy(dtype=float))
+    if no_js.any():
+        nodata = pd.Series(np.where(no_js, cells["population_n"].to_numpy(dtype=float), 0.0),
+                           index=cells.index).reindex(dem.index).to_numpy()
+        columns.append("population_nodata_n")
+        values.append(nodata)
+    lims = sorted({float(t) for t in limits} | ({float(residents_min)} if residents_min
+                                                 is not None else set()))
+    c = _catchments(net, snapped, dem, "time", lims, np.column_stack(values),
+                    progress=progress)
+    valid = snapped.snapped.to_numpy()
+    data = {}
+    for j, col in enumerate(columns):
+        for k, t in enumerate(c.limits):
+            v = c.sums[:, k, j].copy()
+            v[~valid] = np.nan
+            data[(col, float(t))] = v
+    return _ModeCatchments(sums=pd.DataFrame(data, index=snapped.index))
+
+
+def _blank_known_share(lab: pd.DataFrame, catch: dict) -> dict:
     """Blank job-seeker counts whose catchment has too many residents without data.
 
     For each count (mode, limit), the residents within the limit are split into those
     of municipalities with and without job-seeker data; where less than
     :data:`MIN_KNOWN_RESIDENTS_PCT` of them are covered the count is set to NaN.
-    Only sites that reach a no-data cell at all are examined. Returns the number of
-    sites blanked per column.
+    Returns the number of sites blanked per column.
     """
-    cells = cells.assign(population_nodata_n=np.where(no_js, cells["population_n"], 0.0))
-    nodata_cells = cells.loc[no_js]
     blanked = {}
-    for mode, (net, snapped) in {"walk": walk, "bike": bike}.items():
-        dem = demand[mode]
-        dem = dataclasses.replace(dem, frame=dem.frame.assign(
-            population_nodata_n=cells["population_nodata_n"].reindex(dem.frame.index)))
-        cols = [c for c in lab.columns if f"_{mode}_" in c]
-        limits = sorted({float(c.rsplit("_", 2)[-2].removesuffix("min")) for c in cols})
-        # these cells are among the demand cells, whose snapping was reported already
-        nd = acc.snap(net, nodata_cells, what="demand cells without job-seeker data",
-                      warn=False)
-        t_nd = acc.nearest_time_min(net, snapped, nd, limit_min=max(limits))
-        t_nd = t_nd.reindex(lab.index)
+    for mode, c in catch.items():
+        cols = [col for col in lab.columns if f"_{mode}_" in col]
+        limits = sorted({float(col.rsplit("_", 2)[-2].removesuffix("min")) for col in cols})
         for limit in limits:
-            near = t_nd.index[(t_nd <= limit).fillna(False).to_numpy(dtype=bool)]
-            bad = pd.Index([])
-            if len(near):
-                sub = sites.loc[near]
-                r_all = acc.cumulative_opportunities(net, sub, dem, weights="population_n",
-                                                     limit_min=limit)
-                r_nd = acc.cumulative_opportunities(net, sub, dem,
-                                                    weights="population_nodata_n",
-                                                    limit_min=limit)
-                known = 100 * (1 - r_nd / r_all.where(r_all > 0))
-                bad = known.index[(known < MIN_KNOWN_RESIDENTS_PCT).to_numpy()]
+            r_all = c.column("population_n", limit).reindex(lab.index)
+            r_nd = c.column("population_nodata_n", limit).reindex(lab.index)
+            known = 100 * (1 - r_nd / r_all.where(r_all > 0))
+            bad = known.index[(known < MIN_KNOWN_RESIDENTS_PCT).to_numpy()]
             for col in cols:
                 if col.endswith(f"_{limit:g}min_n"):
                     lab.loc[bad, col] = np.nan

@@ -239,10 +239,16 @@ def land_cover_shares(
     [50.0, 50.0, 0.0]
     """
     present = set(pd.unique(land["kind"]))
-    green = _zone_share(sites, land, tuple(k for k in GREEN_KINDS if k in present),
-                        "green", coverage, min_covered_pct)
-    water = _zone_share(sites, land, ("water",), "water", coverage, min_covered_pct)
-    housing = _zone_share(sites, land, ("residential",), "housing", coverage, min_covered_pct)
+    geoms, _ = _site_geoms(sites)
+    crs = _crs(sites)
+    eff = _effective(geoms, _coverage_parts(coverage, crs), min_covered_pct)  # once for all
+
+    def share(kinds, name):
+        return _pct(*eff, _zone_parts(land, kinds, crs), sites.index, name)
+
+    green = share(tuple(k for k in GREEN_KINDS if k in present), "green")
+    water = share(("water",), "water")
+    housing = share(("residential",), "housing")
     land_pct = 100.0 - water
     with np.errstate(invalid="ignore", divide="ignore"):
         of_land = np.where(land_pct > 1e-6, 100.0 * green / land_pct, 0.0)
@@ -313,10 +319,15 @@ def vacant_poi_per_ha(
         with ``radius_m=0``.
     """
     n, search_m2 = _poi_counts(sites, poi, radius_m, kinds, coverage, min_covered_pct)
+    return _per_ha(n, search_m2, sites.index)
+
+
+def _per_ha(n: pd.Series, search_m2: np.ndarray, index) -> pd.Series:
+    """:func:`vacant_poi_per_ha` from the counts and search areas of :func:`_poi_counts`."""
     with np.errstate(divide="ignore", invalid="ignore"):
         v = n.astype("Float64").to_numpy(dtype=float, na_value=np.nan) / (search_m2 / 10_000.0)
     v[~(search_m2 > 0)] = np.nan
-    return pd.Series(v, index=sites.index, name="vacant_poi_per_ha")
+    return pd.Series(v, index=index, name="vacant_poi_per_ha")
 
 
 def building_coverage_pct(
@@ -391,6 +402,11 @@ def unbuilt_industrial_ha(
     eff, ok = _effective(geoms, _coverage_parts(coverage, _crs(sites)), min_covered_pct)
     zparts = _zone_parts(zones, kinds, _crs(sites))
     bparts = _polygon_parts(buildings, what="buildings", crs=_crs(sites))
+    return _unbuilt_ha(eff, ok, zparts, bparts, sites.index)
+
+
+def _unbuilt_ha(eff, ok, zparts, bparts, index) -> pd.Series:
+    """:func:`unbuilt_industrial_ha` from the sites' covered parts and the layers' parts."""
     out = np.full(len(eff), np.nan)
     idx = np.flatnonzero(ok)
     zone_m2 = np.zeros(len(idx))
@@ -404,7 +420,7 @@ def unbuilt_industrial_ha(
             built = overlap_area_m2(pieces, bparts)
             built_m2 = np.bincount(i, weights=built, minlength=len(idx))
     out[idx] = np.maximum(zone_m2 - built_m2, 0.0) / 10_000.0
-    return pd.Series(out, index=sites.index, name="unbuilt_industrial_ha")
+    return pd.Series(out, index=index, name="unbuilt_industrial_ha")
 
 
 # --------------------------------------------------------------------------------------
@@ -619,25 +635,30 @@ def vacancy_indicators(
 
     if buildings is not None and building_coverage is None:
         building_coverage = buildings_coverage(buildings)[0]
-    zone_cover_parts = _coverage_parts(zones_coverage, _crs(sites))
-    build_cover_parts = _coverage_parts(building_coverage, _crs(sites))
+    crs = _crs(sites)
+    zone_cover_parts = _coverage_parts(zones_coverage, crs)
+    build_cover_parts = _coverage_parts(building_coverage, crs)
+    # each layer's parts and the sites' covered parts once, shared by the indicators
+    # (the same calls as the single-indicator functions, so the same values)
+    zone_eff = _effective(geoms, zone_cover_parts, 50.0) if zones is not None else None
     if inventory is None:
         if zones is not None:
-            cols["brownfield_share_pct"] = brownfield_share_pct(sites, zones,
-                                                                coverage=zones_coverage)
+            cols["brownfield_share_pct"] = _pct(*zone_eff, _zone_parts(zones, ("brownfield",),
+                                                                       crs),
+                                                sites.index, "brownfield_share_pct")
         else:
             nan_col("brownfield_share_pct", "no industrial_zones layer")
     if zones is not None:
-        cols["industrial_share_pct"] = industrial_share_pct(sites, zones,
-                                                            coverage=zones_coverage)
+        cols["industrial_share_pct"] = _pct(*zone_eff, _zone_parts(zones, ("industrial",), crs),
+                                            sites.index, "industrial_share_pct")
     else:
         nan_col("industrial_share_pct", "no industrial_zones layer")
     if inventory is None:
         if poi is not None:
-            cols["vacant_poi_n"] = vacant_poi_n(sites, poi, radius_m=radius_m,
-                                                coverage=poi_coverage)
-            cols["vacant_poi_per_ha"] = vacant_poi_per_ha(sites, poi, radius_m=radius_m,
-                                                          coverage=poi_coverage)
+            poi_n, search_m2 = _poi_counts(sites, poi, radius_m, VACANCY_POI_KINDS, poi_coverage,
+                                           50.0)
+            cols["vacant_poi_n"] = poi_n.rename("vacant_poi_n")
+            cols["vacant_poi_per_ha"] = _per_ha(poi_n, search_m2, sites.index)
         else:
             nan_col("vacant_poi_n", "no poi layer")
             nan_col("vacant_poi_per_ha", "no poi layer")
@@ -648,12 +669,14 @@ def vacancy_indicators(
         cols["inventory_vacant_n"] = inventory_vacant_n(sites, inventory, radius_m=radius_m,
                                                         **kw)
     if buildings is not None:
-        cols["building_coverage_pct"] = building_coverage_pct(
-            sites, buildings, coverage=building_coverage)
+        bparts = _polygon_parts(buildings, what="buildings", crs=crs)
+        cols["building_coverage_pct"] = _pct(*_effective(geoms, build_cover_parts, 50.0),
+                                             bparts, sites.index, "building_coverage_pct")
         if zones is not None:
             both = _intersect_coverages(zone_cover_parts, build_cover_parts)
-            cols["unbuilt_industrial_ha"] = unbuilt_industrial_ha(
-                sites, zones, buildings, coverage=both)
+            cols["unbuilt_industrial_ha"] = _unbuilt_ha(
+                *_effective(geoms, _coverage_parts(both, crs), 50.0),
+                _zone_parts(zones, ("industrial", "brownfield"), crs), bparts, sites.index)
         else:
             nan_col("unbuilt_industrial_ha", "no industrial_zones layer")
     else:

@@ -254,6 +254,60 @@ def count_min_rows(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, 
             best[d] = np.inf
 
 
+@numba.njit(cache=_CACHE, inline="always")
+def _add2(hi, lo, i, j, k, x):
+    """Add ``x`` to the double-double ``hi[i, j, k] + lo[i, j, k]`` (TwoSum, error-free)."""
+    a = hi[i, j, k]
+    s = a + x
+    bb = s - a
+    lo[i, j, k] += (a - (s - bb)) + (x - bb)
+    hi[i, j, k] = s
+
+
+@numba.njit(cache=_CACHE, nogil=True)
+def sums_rows(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_dest,
+              att_off, dir_ptr, dir_dest, dir_cost, limits, values, o_start, o_end, by_dest,
+              h, h_limit, dist, touched, hk, hv, best, dtouched, acc_hi, acc_lo, acc_n,
+              acc_min):
+    """Per item and time limit: sums of destination values, counts and least cost.
+
+    Runs the searches of :func:`count_min_rows` for rows ``o_start..o_end-1`` once, to
+    the largest of ``limits`` (sorted, increasing); every (origin, destination) pair
+    reached at cost ``c`` (each once, at its least cost) adds, for each limit
+    ``limits[k] >= c``, 1 to ``acc_n[key, k]`` and the destination's ``values[dest, :]``
+    to ``acc_hi[key, k, :] + acc_lo[key, k, :]`` (double-double sums, so the result
+    does not depend on the order of the pairs), and lowers ``acc_min[key]`` to ``c``.
+    ``key`` is the origin; with ``by_dest`` the rows are destinations (searches on the
+    reversed arcs) and the columns origins. Work arrays as in :func:`count_min_rows`.
+    """
+    limit = limits[len(limits) - 1]
+    n_lim = len(limits)
+    n_val = values.shape[1]
+    for o in range(o_start, o_end):
+        nd = _row_dests(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr,
+                        att_dest, att_off, dir_ptr, dir_dest, dir_cost, limit, o, dist,
+                        touched, hk, hv, best, dtouched, h, h_limit)
+        for q in range(nd):
+            d = dtouched[q]
+            c = best[d]
+            best[d] = np.inf
+            if by_dest:
+                key = d
+                src = o
+            else:
+                key = o
+                src = d
+            if c < acc_min[key]:
+                acc_min[key] = c
+            k0 = 0
+            while limits[k0] < c:
+                k0 += 1
+            for k in range(k0, n_lim):
+                acc_n[key, k] += 1
+                for j in range(n_val):
+                    _add2(acc_hi, acc_lo, key, k, j, values[src, j])
+
+
 @numba.njit(cache=_CACHE)
 def multi_source(indptr, indices, w, seed_node, seed_cost, limit):
     """One search from all seeds at once; return the cost of every node (inf if beyond)."""

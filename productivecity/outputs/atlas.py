@@ -229,8 +229,11 @@ def plot_cover(
     with _rc():
         sheet = _blank_sheet(paper)
         area = _area_name(layers)
+        profile = getattr(spec, "profile", "")  # the hub profile the shortlist is for
         subtitle = " · ".join(
             p for p in (f"{_i18n.text('study_area', lang)}: {area}" if area else None,
+                        f"{_i18n.text('hub_profile', lang)}: "
+                        f"{_i18n.text('profile_' + profile, lang)}" if profile else None,
                         f"{_i18n.text('date', lang)}: {date}" if date else None) if p)
         # a long question is wrapped (two lines at most), clear of the page number
         title_chars = round(68 * sheet.fig.get_size_inches()[0] / 16.53 / sheet.scale)
@@ -269,7 +272,7 @@ def plot_cover(
             text = str(demand["definition"])
             if demand.get("total_n") is not None and pd.notna(demand.get("total_n")):
                 text += " — " + _i18n.text("demand_persons", lang,
-                                           n=_fmt(float(demand["total_n"])))
+                                           n=_fmt(float(demand["total_n"]), lang))
         else:
             text = _i18n.text("demand_unknown", lang)
         y = _paragraph(sheet, left, y, text, chars=chars)
@@ -535,8 +538,8 @@ def plot_site_card(
                                              "municipality_name")
                 if k in best.index and pd.notna(best.get(k)) and str(best.get(k))]
         facts = [f"{_i18n.text('address', lang)}: {', '.join(addr)}" if addr else None,
-                 f"{_i18n.text('score_short', lang)} {_fmt(row.get('score', best['score']))}",
-                 (f"{_fmt(row['area_ha'])} ha" if pd.notna(row.get("area_ha", np.nan))
+                 f"{_i18n.text('score_short', lang)} {_fmt(row.get('score', best['score']), lang)}",
+                 (f"{_fmt(row['area_ha'], lang)} ha" if pd.notna(row.get("area_ha", np.nan))
                   else None)]
         subtitle = _short(" · ".join(f for f in facts if f), round(title_chars * 1.6))
         fig = sheet.fig
@@ -625,7 +628,7 @@ def _card_panel(sheet: _Sheet, best: pd.Series, row: pd.Series, eligible: pd.Dat
             med = pd.to_numeric(eligible[col], errors="coerce").median() if col in \
                 eligible.columns else np.nan
             vals = (_short(_i18n.column_label(col, lang, unit=False), round(chars * 1.05)),
-                    _fmt(best[col]), _fmt(med), _unit(col, lang))
+                    _fmt(best[col], lang), _fmt(med, lang), _unit(col, lang))
             for x, v, a in zip(xs, vals, aligns, strict=True):
                 p.text(x, y, v, transform=p.transAxes, fontsize=sheet.fs(8.5), ha=a, va="top",
                        color=STYLE["text"])
@@ -826,8 +829,9 @@ def plot_new_hubs(
                 continue
             label = ", ".join(names.get(x, x) for x in added) or "–"
             rows.append([f"{int(r['k'])}", _short(label, round(sheet.label_chars * 0.7)),
-                         _fmt(r["covered_demand_n"]), f"{float(r['covered_share_pct']):.0f} %",
-                         f"+{_fmt(r['marginal_gain_n'])}"])
+                         _fmt(r["covered_demand_n"], lang),
+                         f"{float(r['covered_share_pct']):.0f} %",
+                         f"+{_fmt(r['marginal_gain_n'], lang)}"])
         tax = _text_axes(sheet, (ppos.x0, ppos.y0, ppos.width, ppos.height * 0.43))
         y = _heading(sheet, tax, 1.0, _i18n.text("marginal_gains", lang))
         y = _table(sheet, tax, y, ["k", _i18n.text("site", lang),

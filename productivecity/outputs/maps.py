@@ -233,16 +233,21 @@ def _format_date(date) -> str | None:
     return str(date)
 
 
-def _fmt(value: float) -> str:
-    """Short number for labels: 3 significant digits, thousands separated by a thin space."""
+def _fmt(value: float, lang: str = "en") -> str:
+    """Short number for labels: 3 significant digits, thousands separated by a thin space.
+
+    In Dutch and French the decimal mark is a comma (as :func:`_i18n.format_number`).
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     v = float(value)
     if v != 0 and abs(v) < 1:
-        return f"{v:.2f}"
-    if abs(v) >= 1000:
+        out = f"{v:.2f}"
+    elif abs(v) >= 1000:
         return f"{v:,.0f}".replace(",", "\u2009")
-    return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
+    else:
+        out = f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
+    return out.replace(".", ",") if lang in ("nl", "fr") else out
 
 
 class _Sheet:
@@ -833,7 +838,7 @@ def _draw_top_list(sheet: _Sheet, top: gpd.GeoDataFrame, column: str, label: str
         p.text(0.1, yy, _short(_site_label(row, id_col), sheet.label_chars),
                fontsize=sheet.fs(7.5),
                ha="left", va="top", transform=p.transAxes, color=STYLE["text"])
-        p.text(0.85, yy, _fmt(row[column]), fontsize=sheet.fs(7.5), ha="right", va="top",
+        p.text(0.85, yy, _fmt(row[column], lang), fontsize=sheet.fs(7.5), ha="right", va="top",
                transform=p.transAxes, color=STYLE["text"])
     if len(top) > len(rows):
         p.text(0.1, y - 0.04 - len(rows) * step, f"… (+{len(top) - len(rows)})",
@@ -1312,6 +1317,7 @@ def iter_atlas_figures(
     cover: Mapping | None = None,
     only: Collection[str] | None = None,
     as_plan: bool = False,
+    transit_isochrones: gpd.GeoDataFrame | None = None,
 ) -> Iterator[tuple[str, Figure]] | list[tuple[str, Callable[[], Figure]]]:
     """Yield the pages of :func:`atlas_figures` one at a time, as ``(name, figure)``.
 
@@ -1319,7 +1325,9 @@ def iter_atlas_figures(
     300 dpi in memory at a time (see :func:`save_figures`). The number of pages
     is known before the first is drawn: each carries "page i / n". ``only``
     names the pages to draw (the others are skipped, their numbers kept), e.g.
-    the few a report shows when no atlas is written. ``as_plan=True`` returns
+    the few a report shows when no atlas is written. ``transit_isochrones`` (with a
+    ``source`` column) adds a page of the top places' reach by public transport,
+    its subtitle naming the source. ``as_plan=True`` returns
     the pages undrawn, as ``(name, draw)`` with ``draw()`` giving the numbered
     figure, for :func:`write_pages` to draw them in parallel.
     """
@@ -1338,8 +1346,12 @@ def iter_atlas_figures(
     pages: list[tuple[str, str, object]] = []
     if spec is not None or cover is not None:
         pages.append(("cover", "", None))
-    pages.append(("overview", _i18n.text("overview_title", lang),
-                  lambda: plot_overview(sites, layers, **common)[0]))
+    overview_title = _i18n.text("overview_title", lang)
+    if getattr(spec, "profile", ""):  # the hub profile the shortlist is for
+        overview_title += (f" · {_i18n.text('hub_profile', lang)}: "
+                           f"{_i18n.text('profile_' + spec.profile, lang)}")
+    pages.append(("overview", overview_title,
+                  lambda: plot_overview(sites, layers, title=overview_title, **common)[0]))
     for pid, row in cards:
         pages.append((f"place_{pid}", _i18n.text(
             "card_title", lang, r=_fmt(row.get("rank")),
@@ -1361,6 +1373,18 @@ def iter_atlas_figures(
         iso_kw = {**common, "top_k": isochrone_top_k}
         pages.append(("isochrones", _i18n.text("isochrone_title", lang),
                       lambda: plot_isochrones(isochrones, sites, layers, **iso_kw)[0]))
+    if transit_isochrones is not None:
+        source = (str(transit_isochrones["source"].iloc[0])
+                  if "source" in transit_isochrones.columns and len(transit_isochrones) else "")
+        t_title = _i18n.text("transit_isochrone_title", lang)
+        t_sub = _i18n.text("transit_source_topology" if "topology" in source
+                           else "transit_source_timetable", lang)
+        t_kw = {**common, "top_k": isochrone_top_k}
+        pages.append(("transit_isochrones", t_title,
+                      lambda: plot_isochrones(transit_isochrones.drop(columns="source",
+                                                                      errors="ignore"),
+                                              sites, layers, title=t_title, subtitle=t_sub,
+                                              **t_kw)[0]))
     n = len(pages)
 
     def numbered(i: int, draw) -> Figure:

@@ -453,7 +453,7 @@ def figure_caption(name: str, lang: str = "en", *, sites_n: int | None = None,
     if name.startswith("indicator_"):
         return _i18n.text("report_caption_indicator", lang,
                           label=_i18n.column_label(name[len("indicator_"):], lang))
-    if name in ("isochrones", "cover", "new_hubs"):
+    if name in ("isochrones", "transit_isochrones", "cover", "new_hubs"):
         return _i18n.text(f"report_caption_{name}", lang)
     if name.startswith("place_") and places is not None:
         pid = name[len("place_"):]
@@ -819,6 +819,8 @@ def write_report(
         sub.append(e(str(area["name"].iloc[0])))
     if spec is not None and getattr(spec, "name", ""):
         sub.append(e(spec.name))
+    if getattr(spec, "profile", ""):  # the hub profile the shortlist is for
+        sub.append(f"{t('hub_profile')}: {t('profile_' + spec.profile)}")  # t escapes
     if date is not None:
         sub.append(t("made_date", d=str(date)))
     if sub:

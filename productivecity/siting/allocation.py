@@ -19,6 +19,8 @@ objective, the best bound and the relative MIP gap; an infeasible or failed
 solve raises :class:`~productivecity._errors.SolverError`, never returns a
 partial answer. :func:`coverage_curve` solves k = 0..K and reports the marginal
 gain of each added hub; :func:`greedy_covering` is a reference heuristic.
+:func:`two_tier_covering` opens hubs of two kinds (neighbourhood and city-wide
+profiles), each covering demand in its own travel mode and threshold.
 """
 
 from __future__ import annotations
@@ -1384,13 +1386,378 @@ def coverage_curve(
     return CoverageCurve(table=table, results=results, total_demand_n=total)
 
 
+# --------------------------------------------------------------------------- two tiers
+
+
+#: How existing hubs without a known profile are counted by :func:`two_tier_covering`.
+UNKNOWN_PROFILE_RULES = ("both", "none")
+
+
+@dataclasses.dataclass(frozen=True)
+class TierResult:
+    """The coverage of one tier of a :class:`TwoTierResult`.
+
+    Attributes
+    ----------
+    tier : str
+        Tier name (a hub profile, e.g. ``"neighbourhood"``).
+    k : int
+        New hubs of this tier.
+    selected : tuple
+        Candidate ids opened as hubs of this tier.
+    existing_open : tuple
+        Existing hub ids counted as open in this tier.
+    serving : tuple of str
+        The tiers whose hubs cover this tier's demand (this tier first).
+    limit_min : float
+        Coverage threshold of this tier (minutes, in its own travel times).
+    total_demand_n, covered_demand_n, uncovered_demand_n : float
+        Demand of the tier, the part within ``limit_min`` of an open hub serving
+        it, and the rest (``covered + uncovered = total``).
+    baseline_covered_demand_n : float
+        Demand covered by the existing hubs counted in this tier alone.
+    unreachable_demand_n : float
+        Demand with no candidate or existing hub within ``limit_min``.
+    assignment : pandas.DataFrame
+        Per demand point: ``demand_n``, ``facility_id`` (nearest open hub serving
+        the tier within T, else NA), ``time_min``, ``covered_share`` (0 or 1).
+    """
+
+    tier: str
+    k: int
+    selected: tuple
+    existing_open: tuple
+    serving: tuple
+    limit_min: float
+    total_demand_n: float
+    covered_demand_n: float
+    uncovered_demand_n: float
+    baseline_covered_demand_n: float
+    unreachable_demand_n: float
+    assignment: pd.DataFrame
+
+
+@dataclasses.dataclass(frozen=True)
+class TwoTierResult:
+    """Solution of :func:`two_tier_covering`.
+
+    Attributes
+    ----------
+    tiers : dict of str to TierResult
+        One result per tier, in the order given.
+    weights : dict of str to float
+        Objective weight of each tier's covered demand.
+    unknown_profile : str
+        How existing hubs of unknown profile were counted (``"both"``, ``"none"``).
+    status : str
+    optimal : bool
+    objective : float
+        Weighted covered demand, summed over the tiers.
+    best_bound, mip_gap, solve_time_s : float
+        As in :class:`AllocationResult`.
+    """
+
+    tiers: dict
+    weights: dict
+    unknown_profile: str
+    status: str
+    optimal: bool
+    objective: float
+    best_bound: float
+    mip_gap: float
+    solve_time_s: float
+
+    def summary(self) -> pd.DataFrame:
+        """One row per tier: k, threshold, demand covered, uncovered and by existing hubs."""
+        rows = {
+            name: {
+                "k": r.k,
+                "limit_min": r.limit_min,
+                "serving": ";".join(r.serving),
+                "existing_open_n": len(r.existing_open),
+                "total_demand_n": r.total_demand_n,
+                "covered_demand_n": r.covered_demand_n,
+                "uncovered_demand_n": r.uncovered_demand_n,
+                "baseline_covered_demand_n": r.baseline_covered_demand_n,
+                "selected": ";".join(map(str, r.selected)),
+            }
+            for name, r in self.tiers.items()
+        }
+        out = pd.DataFrame.from_dict(rows, orient="index")
+        out.index.name = "tier"
+        return out
+
+
+def _tier_travel_times(name: str, value: Any) -> TravelTimes:
+    """Return a tier's travel times, given as a TravelTimes or a function returning one."""
+    if callable(value) and not isinstance(value, TravelTimes):
+        value = value()
+    if not isinstance(value, TravelTimes):
+        raise AllocationError(
+            f"tier {name!r}: travel times must be a TravelTimes (travel_times_from_pairs) or a "
+            f"function returning one, got {type(value).__name__}"
+        )
+    return value
+
+
+def _existing_in_tier(
+    tt: TravelTimes, tier: str, serving: tuple, profiles: pd.Series, unknown: str
+) -> np.ndarray:
+    """Boolean mask over ``tt.existing``: hubs counted as open for ``tier``'s demand."""
+    prof = profiles.reindex(tt.existing).fillna("unknown").astype(str).to_numpy()
+    known = np.isin(prof, serving)
+    if unknown == "both":
+        known |= prof == "unknown"
+    return known
+
+
+def two_tier_covering(
+    travel_times: dict,
+    k: dict,
+    *,
+    hub_profiles: pd.Series | None = None,
+    unknown_profile: str = "both",
+    limit_min: dict | None = None,
+    weights: dict | None = None,
+    served_by: dict | None = None,
+    exclusive: bool = True,
+    candidates: Iterable[Any] | dict | None = None,
+    solver: Any = "highs",
+    time_limit_s: float | None = None,
+    mip_rel_gap: float = 0.0,
+) -> TwoTierResult:
+    """Open new hubs of two (or more) kinds, each covering demand in its own travel mode.
+
+    A maximal covering location problem with one tier per hub profile (in the
+    spirit of the hierarchical covering models of Moore & ReVelle 1982): the
+    ``neighbourhood`` tier covers the demand within a short walk, the
+    ``city-wide`` tier the demand within, say, 30 minutes by public transport or
+    20 by bike. Each tier has its own travel-time input, threshold and number of
+    new hubs; new hubs are chosen among the same candidate sites, and one site
+    hosts at most one new hub (``exclusive``). Existing hubs are open in their
+    own tier (``hub_profiles``); hubs of unknown profile count in every tier
+    (``unknown_profile = "both"``, the default: their reach is not documented, so
+    neither tier may place a new hub next to them as if they were absent) or in
+    none (``"none"``). The objective is the weighted sum over the tiers of the
+    demand covered; solved exactly with HiGHS like :func:`maximal_covering`.
+
+    Parameters
+    ----------
+    travel_times : dict of str to TravelTimes or callable
+        Per tier (its name, e.g. ``"neighbourhood"``), in order: the travel times
+        of that tier's mode (:func:`travel_times_from_pairs`,
+        :func:`productivecity.siting.travel_times.network_travel_times` on the
+        walk network, the bike network, or a public-transport matrix), or a
+        function without arguments returning them. Every tier must have the
+        same candidate ids; demand points and existing hubs may differ.
+    k : dict of str to int
+        New hubs per tier (>= 0).
+    hub_profiles : pandas.Series, optional
+        Profile per existing hub id (a tier name or ``"unknown"``; e.g.
+        :func:`productivecity.sources.hubs.hub_profiles`). Missing ids are
+        ``unknown``; default: every hub unknown.
+    unknown_profile : {"both", "none"}
+        Count existing hubs of unknown profile in every tier, or in none.
+    limit_min : dict of str to float, optional
+        Coverage threshold per tier (default: each input's cutoff).
+    weights : dict of str to float, optional
+        Weight of each tier's covered demand in the objective (default 1 each).
+    served_by : dict of str to sequence of str, optional
+        Other tiers whose hubs (new and existing) also cover a tier's demand
+        within its threshold, e.g. ``{"neighbourhood": ["city-wide"]}``: a
+        city-wide hub is also a neighbourhood front door for the people who walk
+        to it. Default: each tier is covered by its own hubs only.
+    exclusive : bool, default True
+        A candidate site hosts at most one new hub (of one tier).
+    candidates : iterable, or dict of str to iterable, optional
+        Restrict new hubs to these candidate ids: one set for every tier, or one
+        per tier (e.g. the sites eligible under each tier's criteria profile;
+        a tier left out of the dict may use every candidate).
+    solver, time_limit_s, mip_rel_gap
+        As in :func:`maximal_covering`.
+
+    Returns
+    -------
+    TwoTierResult
+        Per tier the new hubs, the existing hubs counted, and the demand covered
+        and uncovered (``covered + uncovered = total`` per tier).
+
+    Raises
+    ------
+    AllocationError
+        Unknown tier names, bad k, candidate sets that differ between tiers,
+        a threshold above a tier's cutoff, more new hubs than sites.
+    SolverError
+        No solution found.
+    """
+    if unknown_profile not in UNKNOWN_PROFILE_RULES:
+        raise AllocationError(f"unknown_profile must be one of {list(UNKNOWN_PROFILE_RULES)}, "
+                              f"got {unknown_profile!r}")
+    names = [str(n) for n in travel_times]
+    if not names:
+        raise AllocationError("two_tier_covering needs the travel times of at least one tier")
+    for what, given in (("k", k), ("limit_min", limit_min or {}), ("weights", weights or {}),
+                        ("served_by", served_by or {})):
+        unknown = sorted(set(map(str, given)) - set(names))
+        if unknown:
+            raise AllocationError(f"{what} names tier(s) {unknown} without travel times; "
+                                  f"tiers: {names}")
+    missing_k = [n for n in names if n not in k]
+    if missing_k:
+        raise AllocationError(f"k gives no number of new hubs for tier(s) {missing_k}")
+    tts = {n: _tier_travel_times(n, travel_times[n]) for n in names}
+    cand = tts[names[0]].candidates
+    for n in names[1:]:
+        other = tts[n].candidates
+        if len(other) != len(cand) or len(other.difference(cand)):
+            raise AllocationError(
+                f"tier {n!r} has other candidate sites than tier {names[0]!r} "
+                f"({len(other.difference(cand))} not shared, e.g. "
+                f"{other.difference(cand)[:3].tolist()}); build every tier on the same sites")
+    if isinstance(candidates, dict):
+        unknown = sorted(set(map(str, candidates)) - set(names))
+        if unknown:
+            raise AllocationError(f"candidates names tier(s) {unknown} without travel times; "
+                                  f"tiers: {names}")
+        allowed = {n: _candidate_mask(tts[names[0]], candidates.get(n)) for n in names}
+    else:
+        mask = _candidate_mask(tts[names[0]], candidates)
+        allowed = {n: mask for n in names}
+    for n in names:
+        _check_k(k[n], int(allowed[n].sum()))
+    any_allowed = np.logical_or.reduce([allowed[n] for n in names])
+    if exclusive and sum(k.values()) > int(any_allowed.sum()):
+        raise AllocationError(f"{sum(k.values())} new hubs over the tiers but only "
+                              f"{int(any_allowed.sum())} candidate sites, one hub per site")
+    T = {n: _check_time(tts[n], (limit_min or {}).get(n)) for n in names}
+    w = {n: float((weights or {}).get(n, 1.0)) for n in names}
+    if any(not math.isfinite(v) or v < 0 for v in w.values()):
+        raise AllocationError(f"tier weights must be finite and >= 0, got {w}")
+    serving = {n: (n, *[str(s) for s in (served_by or {}).get(n, ()) if str(s) != n])
+               for n in names}
+    for n, srv in serving.items():
+        bad = [s for s in srv if s not in names]
+        if bad:
+            raise AllocationError(f"served_by[{n!r}] names tier(s) {bad} without travel times")
+    profiles = (hub_profiles.astype(str) if hub_profiles is not None
+                else pd.Series(dtype=str))
+    n_c, n_t = len(cand), len(names)
+    blocks, group_w, tier_of_group, baseline, exist_open = [], [], [], {}, {}
+    for n in names:
+        tt = tts[n]
+        # this tier's candidate columns in the first tier's candidate order
+        pos = cand.get_indexer(tt.candidates)
+        cov = tt.coverage_matrix(T[n]).tocsc()
+        ex_mask = _existing_in_tier(tt, n, serving[n], profiles, unknown_profile)
+        exist_open[n] = ex_mask
+        d = tt.demand.to_numpy(float)
+        ex_cov = cov[:, len(tt.candidates):][:, np.flatnonzero(ex_mask)]
+        by_existing = np.asarray(ex_cov.sum(axis=1)).ravel() > 0
+        baseline[n] = float(d[by_existing].sum())
+        cc = cov[:, :len(tt.candidates)].tocoo()
+        may_open = np.logical_or.reduce([allowed[s] for s in serving[n]])
+        keep = may_open[pos[cc.col]]
+        cand_cov = sp.csr_matrix((np.ones(int(keep.sum())), (cc.row[keep], pos[cc.col[keep]])),
+                                 shape=(len(d), n_c))
+        cand_cov.sort_indices()
+        rows = np.flatnonzero(~by_existing & (d > 0) & (np.diff(cand_cov.indptr) > 0))
+        sub = cand_cov[rows]
+        keys = [sub.indices[sub.indptr[i]:sub.indptr[i + 1]].tobytes() for i in range(len(rows))]
+        codes, uniques = pd.factorize(pd.Series(keys, dtype=object))
+        gw = np.bincount(codes, weights=d[rows], minlength=len(uniques))
+        first = np.zeros(len(uniques), dtype=np.int64)
+        first[codes[::-1]] = np.arange(len(rows))[::-1]
+        g = (sub[first] > 0).astype(float).tocsr()  # groups x candidates
+        # y_g - sum over serving tiers s of sum_{j in N_g} x_{s,j} <= 0
+        parts = [g if m in serving[n] else sp.csr_matrix((g.shape[0], n_c)) for m in names]
+        blocks.append(-sp.hstack(parts, format="csr"))
+        group_w.append(gw)
+        tier_of_group.append(np.full(len(gw), names.index(n)))
+    gw_all = np.concatenate(group_w)
+    n_g = len(gw_all)
+    obj_w = np.array([w[names[t]] for t in np.concatenate(tier_of_group)]) * gw_all
+    a_cover = sp.hstack([sp.vstack(blocks, format="csr"), sp.identity(n_g, format="csr")],
+                        format="csr")
+    # sum_j x_{t,j} = k_t
+    card = sp.csr_matrix((np.ones(n_t * n_c), (np.repeat(np.arange(n_t), n_c),
+                                               np.arange(n_t * n_c))), shape=(n_t, n_t * n_c + n_g))
+    rows_a = [a_cover, card]
+    lo = [np.full(n_g, -_INF), np.array([float(k[n]) for n in names])]
+    hi = [np.zeros(n_g), np.array([float(k[n]) for n in names])]
+    if exclusive and n_t > 1:  # sum_t x_{t,j} <= 1
+        one = sp.csr_matrix((np.ones(n_t * n_c), (np.tile(np.arange(n_c), n_t),
+                                                  np.arange(n_t * n_c))),
+                            shape=(n_c, n_t * n_c + n_g))
+        rows_a.append(one)
+        lo.append(np.full(n_c, -_INF))
+        hi.append(np.ones(n_c))
+    milp = _Milp(
+        c=np.concatenate([np.zeros(n_t * n_c), obj_w]),
+        a=sp.vstack(rows_a, format="csr"),
+        row_lo=np.concatenate(lo),
+        row_hi=np.concatenate(hi),
+        col_lo=np.zeros(n_t * n_c + n_g),
+        col_hi=np.concatenate([allowed[n].astype(float) for n in names] + [np.ones(n_g)]),
+        integer=np.concatenate([np.ones(n_t * n_c, dtype=bool), np.zeros(n_g, dtype=bool)]),
+        maximize=True,
+    )
+    what = "two-tier covering (" + ", ".join(f"{n}: k={k[n]}, T={T[n]:g} min" for n in names) + ")"
+    sol = _solve(milp, solver=solver, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
+                 what=what)
+    x = sol.x[: n_t * n_c].reshape(n_t, n_c) > 0.5
+    opened = {n: x[names.index(n)] for n in names}
+    for n in names:
+        if int(opened[n].sum()) != k[n]:
+            raise SolverError(f"{what}: solver returned {int(opened[n].sum())} new hubs for "
+                              f"tier {n!r}, not {k[n]}")
+    base_obj = sum(w[n] * baseline[n] for n in names)
+    sol.objective += base_obj
+    sol.bound += base_obj
+    if not sol.optimal and math.isfinite(sol.bound) and sol.objective > 0:
+        sol.gap = abs(sol.bound - sol.objective) / sol.objective
+    tiers = {}
+    for n in names:
+        tt = tts[n]
+        pos = cand.get_indexer(tt.candidates)
+        open_cand = np.zeros(len(tt.candidates), dtype=bool)
+        for s in serving[n]:
+            open_cand |= opened[s][pos]
+        open_mask = np.concatenate([open_cand, exist_open[n]])
+        fac, tim = _nearest_open(tt, open_mask, T[n])
+        d = tt.demand.to_numpy(float)
+        has = fac >= 0
+        fac_col = pd.Series(pd.NA, index=tt.demand.index, dtype=object)
+        fac_col[has] = np.asarray(tt.facilities[fac[has]], dtype=object)
+        within = tt.time_min <= T[n]
+        any_reach = np.zeros(len(d), dtype=bool)
+        any_reach[tt.demand_pos[within]] = True
+        covered = float(d[has].sum())
+        tiers[n] = TierResult(
+            tier=n, k=int(k[n]), selected=tuple(cand[opened[n]]),
+            existing_open=tuple(tt.existing[exist_open[n]]), serving=serving[n],
+            limit_min=T[n], total_demand_n=float(d.sum()), covered_demand_n=covered,
+            uncovered_demand_n=float(d[~has].sum()), baseline_covered_demand_n=baseline[n],
+            unreachable_demand_n=float(d[~any_reach].sum()),
+            assignment=pd.DataFrame({"demand_n": d, "facility_id": fac_col, "time_min": tim,
+                                     "covered_share": has.astype(float)},
+                                    index=tt.demand.index))
+    logger.info("%s: %s", what, "; ".join(
+        f"{n} covers {r.covered_demand_n:g} of {r.total_demand_n:g}" for n, r in tiers.items()))
+    return TwoTierResult(tiers=tiers, weights=w, unknown_profile=unknown_profile,
+                         status=sol.status, optimal=sol.optimal, objective=sol.objective,
+                         best_bound=sol.bound, mip_gap=sol.gap, solve_time_s=sol.time_s)
+
+
 __all__ = [
     "AllocationResult",
     "CoverageCurve",
+    "TierResult",
     "TravelTimes",
+    "TwoTierResult",
     "coverage_curve",
     "greedy_covering",
     "maximal_covering",
     "p_median",
     "travel_times_from_pairs",
+    "two_tier_covering",
 ]

@@ -34,6 +34,13 @@ STANDARDISATIONS = ("minmax", "rank", "zscore", "fuzzy")
 METHODS = ("wlc", "owa")
 
 
+#: Hub profiles a criteria file may be written for (``profile = ...``): a
+#: ``neighbourhood`` hub serves the people within a short walk, a ``city-wide`` hub
+#: draws its public from the whole city (public transport, bike). See
+#: ``productivecity/data/criteria/neighbourhood.toml`` and ``city-wide.toml``.
+PROFILES = ("neighbourhood", "city-wide")
+
+
 #: Saaty's random consistency index RI(n) for reciprocal matrices of order n.
 #: Source: T. L. Saaty (1980), *The Analytic Hierarchy Process*, McGraw-Hill,
 #: table of average random indices (also Saaty 1990, EJOR 48:9-26, for n <= 10).
@@ -63,6 +70,7 @@ _TOP_KEYS = (
     "name",
     "description",
     "method",
+    "profile",
     "owa_order_weights",
     "criterion",
     "constraint",
@@ -80,6 +88,7 @@ _CRITERION_KEYS = (
     "weight",
     "description",
     "precision",
+    "optional",
 )
 
 
@@ -129,6 +138,12 @@ class Criterion:
         minutes): values are rounded to it before standardising, so smaller
         differences carry no weight. Default: from the unit suffix of ``column``,
         see :data:`productivecity.siting.scoring.PRECISION_BY_SUFFIX`.
+    optional : bool, default False
+        The indicator is computed only by some runs (e.g. public-transport travel
+        times need a transit network): a site table without ``column`` drops the
+        criterion with a warning and a note (:func:`usable_criteria`) instead of
+        an error, and the configuration check accepts a column the indicators do
+        not produce yet.
     """
 
     name: str
@@ -139,9 +154,12 @@ class Criterion:
     weight: float | None = None
     description: str = ""
     precision: float | None = None
+    optional: bool = False
 
     def __post_init__(self) -> None:
         problems = []
+        if not isinstance(self.optional, bool):
+            problems.append(f"optional must be true or false, got {self.optional!r}")
         if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
             problems.append(
                 f"name {self.name!r} must start with a letter or '_' and hold only "
@@ -457,6 +475,9 @@ class CriteriaSpec:
         Defaults for the sensitivity analyses.
     name, description : str
         Shown in reports.
+    profile : str
+        The hub profile the criteria are written for, one of :data:`PROFILES`, or
+        ``""`` (none); the outputs say which profile a shortlist is for.
 
     Attributes
     ----------
@@ -487,6 +508,7 @@ class CriteriaSpec:
     sensitivity: SensitivitySettings = dataclasses.field(default_factory=SensitivitySettings)
     name: str = ""
     description: str = ""
+    profile: str = ""
     weights: pd.Series = dataclasses.field(init=False, repr=False, compare=False)
     ahp: AHPResult | None = dataclasses.field(init=False, repr=False, compare=False)
 
@@ -505,6 +527,8 @@ class CriteriaSpec:
             raise CriteriaError(f"criterion names must be unique; repeated: {dups}")
         if self.method not in METHODS:
             raise CriteriaError(f"method {self.method!r} is not one of {list(METHODS)}")
+        if self.profile not in ("", *PROFILES):
+            raise CriteriaError(f"profile {self.profile!r} is not one of {list(PROFILES)}")
         object.__setattr__(self, "weights", self._resolve_weights(names))
         self._resolve_order_weights(len(names))
 
@@ -613,9 +637,12 @@ def usable_criteria(spec: CriteriaSpec, table: pd.DataFrame, *, strict: bool = F
     An indicator is unavailable when its column is NaN at every site: its input
     is missing for the whole study area (e.g. no job-seeker table, no canal). A
     column absent from ``table`` is not dropped here: scoring reports it (a
-    typo in the criteria, or a sites file without it). Scoring it would exclude every site, so its
-    criteria and constraints are dropped and the other weights renormalised
-    (AHP weights become the resolved weights of the remaining criteria).
+    typo in the criteria, or a sites file without it), unless the criterion is
+    ``optional`` (an indicator only some runs compute, e.g. public-transport
+    travel times): then it is dropped too, named "not computed in this run".
+    Scoring an all-NaN column would exclude every site, so its criteria and
+    constraints are dropped and the other weights renormalised (AHP weights
+    become the resolved weights of the remaining criteria).
 
     Parameters
     ----------
@@ -645,11 +672,13 @@ def usable_criteria(spec: CriteriaSpec, table: pd.DataFrame, *, strict: bool = F
     def unavailable(col: str) -> bool:  # an absent column is left to the scoring's error
         return col in table.columns and bool(table[col].isna().all())
 
-    gone = [c for c in spec.criteria if unavailable(c.column)]
+    absent = [c for c in spec.criteria if c.optional and c.column not in table.columns]
+    gone = [c for c in spec.criteria if unavailable(c.column) or c in absent]
     gone_c = [c for c in spec.constraints if unavailable(c.column)]
     if not gone and not gone_c:
         return spec, []
-    dropped = [f"criterion {c.name!r} ({c.column})" for c in gone]
+    dropped = [f"criterion {c.name!r} ({c.column}"
+               + (", not computed in this run)" if c in absent else ")") for c in gone]
     dropped += [f"constraint on {c.column}" for c in gone_c]
     what = (f"no site has a value for the indicator(s) of {', '.join(dropped)} (their inputs "
             f"are missing; see the indicators' missing table)")
@@ -759,6 +788,7 @@ def criteria_from_dict(data: Mapping[str, Any], *, source: str = "<dict>") -> Cr
             sensitivity=SensitivitySettings(**sens),
             name=str(data.get("name", "")),
             description=str(data.get("description", "")),
+            profile=data.get("profile", ""),
             **kw_ahp,
         )
     except CriteriaError as err:
@@ -806,3 +836,53 @@ def load_criteria(path: str | Path) -> CriteriaSpec:
         raise CriteriaError(f"{path}: not valid TOML: {err}") from err
     return criteria_from_dict(data, source=str(path))
 
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(float(v)) if isinstance(v, float) else str(v)
+    if isinstance(v, tuple | list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def criteria_to_toml(spec: CriteriaSpec) -> str:
+    """Write a specification as a criteria file that :func:`load_criteria` reads back.
+
+    The weights are written as they are resolved (:attr:`CriteriaSpec.weights`,
+    so an AHP matrix becomes its weights); options at their default are left out.
+
+    Examples
+    --------
+    >>> from productivecity.workflow.examples import example_path
+    >>> spec = load_criteria(example_path("brussels-canal"))
+    >>> import tomllib
+    >>> again = criteria_from_dict(tomllib.loads(criteria_to_toml(spec)))
+    >>> again.weights.round(12).equals(spec.weights.round(12)), again.columns == spec.columns
+    (True, True)
+    """
+    weights = spec.weights
+    lines = [f"name = {_toml_value(spec.name)}", f"description = {_toml_value(spec.description)}",
+             f"method = {_toml_value(spec.method)}"]
+    if getattr(spec, "profile", ""):
+        lines.append(f"profile = {_toml_value(spec.profile)}")
+    if spec.owa_order_weights is not None:
+        lines.append(f"owa_order_weights = {_toml_value(spec.owa_order_weights)}")
+
+    def table(header: str, obj, overrides=None) -> None:
+        lines.extend(["", header])
+        for f in dataclasses.fields(obj):
+            v = (overrides or {}).get(f.name, getattr(obj, f.name))
+            if v is None or (f.name not in (overrides or {}) and f.default is not
+                             dataclasses.MISSING and v == f.default):
+                continue
+            lines.append(f"{f.name} = {_toml_value(v)}")
+
+    for c in spec.criteria:
+        table("[[criterion]]", c, {"weight": float(weights[c.name])})
+    for c in spec.constraints:
+        table("[[constraint]]", c)
+    table("[sensitivity]", spec.sensitivity)
+    return "\n".join(lines) + "\n"

@@ -54,6 +54,10 @@ logger = logging.getLogger(__name__)
 #: Controlled vocabulary of the ``type`` column.
 HUB_TYPES = ("maker_learning_hub", "fablab", "makerspace", "hackerspace", "broedplek",
              "makers_district", "other")
+#: Controlled vocabulary of the catalogue's ``profile`` column: the reach a hub's
+#: documentation supports (``neighbourhood``: the people within walking distance;
+#: ``city-wide``: a public from the whole city), ``unknown`` where it supports none.
+HUB_PROFILES = ("neighbourhood", "city-wide", "unknown")
 #: Columns of every hub layer (index ``hub_id``), in order.
 HUB_COLUMNS = ("name", "city", "municipality_nis5", "country", "type", "training_places_n",
                "location_precision", "source", "source_url")
@@ -75,7 +79,9 @@ def catalogue() -> gpd.GeoDataFrame:
     -------
     GeoDataFrame
         Index ``hub_id``; the columns of :data:`HUB_COLUMNS` plus ``address``,
-        ``source_note`` and ``checked`` (date the entry was checked), and
+        ``source_note``, ``checked`` (date the entry was checked), ``profile``
+        (one of :data:`HUB_PROFILES`) and ``profile_source`` (the source and
+        reason of the profile), and
         ``geometry`` (Point, EPSG:4326). Coordinates in the CSV are WGS84
         ``lon``/``lat``.
 
@@ -89,14 +95,21 @@ def catalogue() -> gpd.GeoDataFrame:
     4326
     """
     df = pd.read_csv(_CATALOGUE, dtype=str, keep_default_na=False, encoding="utf-8")
-    require_columns(df, ["hub_id", "name", "lon", "lat", "type", "source_url"],
-                    what=str(_CATALOGUE))
+    require_columns(df, ["hub_id", "name", "lon", "lat", "type", "source_url", "profile",
+                         "profile_source"], what=str(_CATALOGUE))
     problems = []
     if df["hub_id"].duplicated().any():
         problems.append(f"repeated hub_id {df.loc[df['hub_id'].duplicated(), 'hub_id'].tolist()}")
     bad_type = ~df["type"].isin(HUB_TYPES)
     if bad_type.any():
         problems.append(f"unknown type {df.loc[bad_type, 'type'].tolist()}")
+    bad_profile = ~df["profile"].isin(HUB_PROFILES)
+    if bad_profile.any():
+        problems.append(f"profile not one of {list(HUB_PROFILES)}: "
+                        f"{df.loc[bad_profile, 'profile'].tolist()}")
+    unsourced = df["profile"].ne("unknown") & df["profile_source"].str.strip().eq("")
+    if unsourced.any():
+        problems.append(f"profile without profile_source: {df.loc[unsourced, 'hub_id'].tolist()}")
     lon = pd.to_numeric(df["lon"], errors="coerce")
     lat = pd.to_numeric(df["lat"], errors="coerce")
     if lon.isna().any() or lat.isna().any():
@@ -117,11 +130,37 @@ def catalogue() -> gpd.GeoDataFrame:
             "address": df["address"],
             "source_note": df["source_note"],
             "checked": df["checked"],
+            "profile": df["profile"],
+            "profile_source": df["profile_source"],
         },
         geometry=gpd.points_from_xy(lon, lat, crs="EPSG:4326"),
     )
     out.index = pd.Index(df["hub_id"].to_numpy(), name="hub_id")
     return out
+
+
+def hub_profiles(hub_ids) -> pd.Series:
+    """Return the catalogue profile of each hub: ``neighbourhood``, ``city-wide`` or ``unknown``.
+
+    Parameters
+    ----------
+    hub_ids : iterable of str
+        Hub ids, e.g. the index of the ``hubs`` layer.
+
+    Returns
+    -------
+    pandas.Series
+        Named ``profile``, indexed by ``hub_ids``. Hubs not in the catalogue (the
+        user's own, OpenStreetMap's) are ``unknown``: their reach is never guessed.
+
+    Examples
+    --------
+    >>> from productivecity.sources.hubs import hub_profiles
+    >>> hub_profiles(["t2-campus", "openfab", "my-hub"]).tolist()
+    ['city-wide', 'unknown', 'unknown']
+    """
+    ids = pd.Index(list(hub_ids), name="hub_id")
+    return catalogue()["profile"].reindex(ids).fillna("unknown").rename("profile")
 
 
 def read_hubs(

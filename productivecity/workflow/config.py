@@ -31,8 +31,8 @@ logger = logging.getLogger(__name__)
 
 
 #: Output formats a run can write (``[outputs] formats``); the manifest is always written.
-FORMATS = ("atlas", "png", "webmap", "gpkg", "geoparquet", "geotiff", "csv", "xlsx",
-           "report")
+FORMATS = ("atlas", "png", "webmap", "weights", "gpkg", "geoparquet", "geotiff", "csv", "xlsx",
+           "report", "qgis")
 
 
 #: The computing steps, in order (``outputs`` follows them).
@@ -44,12 +44,14 @@ OUTPUT_FILES = {
     "atlas": "atlas.pdf",
     "png": "maps",  # a folder of <page>.png
     "webmap": "webmap.html",
+    "weights": "weights.html",  # the live weights page (sliders, exclusions, save weights)
     "gpkg": "results.gpkg",
     "geoparquet": "ranked_sites.parquet",
     "geotiff": "suitability.tif",
     "csv": "ranked_sites.csv",
     "xlsx": "ranked_places.xlsx",
     "report": "report.html",
+    "qgis": "project.qgz",  # a QGIS project over results.gpkg (needs "gpkg")
 }
 
 
@@ -65,7 +67,8 @@ class Option:
         ``"bool"``, ``"date"`` (TOML date or ``"YYYY-MM-DD"``), ``"numbers"``
         (list of numbers), ``"strs"`` (list of strings), ``"str|strs"`` or
         ``"table"`` (a TOML table of names to a string or a list of strings;
-        ``choices`` are then the allowed names).
+        ``choices`` are then the allowed names) or ``"mapping"`` (any TOML
+        table, checked by its consumer).
     default : object
         Value when the key is absent.
     choices : tuple, optional
@@ -89,7 +92,8 @@ class Option:
                  "int": "an integer", "bool": "true or false",
                  "date": "a date (YYYY-MM-DD)", "numbers": "a list of numbers",
                  "strs": "a list of strings", "str|strs": "a string or a list of strings",
-                 "table": "a table of names to a string or a list of strings"}
+                 "table": "a table of names to a string or a list of strings",
+                 "mapping": "a table"}
         text = names[self.kind]
         if self.gt is not None:
             text += f" > {self.gt:g}"
@@ -157,6 +161,18 @@ SCHEMA: dict[str, dict[str, Option]] = {
                                             help="bike catchment of the hub access 2SFCA (min)"),
         "station_limit_min": Option("number", _IND.station_limit_min, gt=0,
                                     help="largest walk to a station whose stops count (min)"),
+        # the engine: same results either way (not in the cache key of the indicators)
+        "engine": Option("str", "local", choices=("local", "dask"),
+                         help="'local' (one process) or 'dask' (one task per tile of sites)"),
+        "scheduler": Option("str", help="address of a Dask scheduler, e.g. "
+                                        "'tcp://host:8786' (engine = 'dask'; default: a "
+                                        "local cluster on this machine's cores)"),
+        "tile_m": Option("number", 2000.0, gt=0,
+                         help="side of the square tiles of sites (m; engine = 'dask')"),
+        "tile_buffer_m": Option("number", gt=0,
+                                help="buffer of each tile's slice of the inputs (m); default "
+                                     "and smallest allowed: the longest trip of the "
+                                     "indicators plus the snapping distance"),
     },
     "allocation": {
         "enabled": Option("bool", True, help="solve the coverage curve"),
@@ -194,6 +210,9 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "isochrone_top_k": Option("int", 5, ge=0, help="top sites with isochrones (0: none)"),
         "isochrone_mode": Option("str", "walk", choices=("walk", "bike")),
         "isochrone_times_min": Option("numbers", [10.0, 20.0], gt=0),
+        "transit_isochrone_times_min": Option(
+            "numbers", [15.0, 30.0], gt=0,
+            help="times of the public-transport isochrone page (with [transit])"),
         "raster_resolution_m": Option("number", 25.0, gt=0, help="GeoTIFF cell size (m)"),
         "date": Option("date", help="'made' date in the map footers, report and web map "
                                     "(default: none; each source's data date is shown)"),
@@ -243,6 +262,33 @@ SCHEMA: dict[str, dict[str, Option]] = {
                                              "medium, high, foreign_unrecognised, unknown], "
                                              "sex = [men, women], age = [the table's bands]; "
                                              "default {education = [\"low\"]}"),
+    },
+    "transit": {
+        "source": Option("str", "auto", choices=("auto", "gtfs", "topology", "none"),
+                         help="public-transport travel times: 'gtfs' (a feed with "
+                              "stop_times), 'topology' (estimated from line topology), "
+                              "'auto' (the GTFS named by gtfs or found under transit/ in the "
+                              "data folder, else the line-topology model when a region reader "
+                              "knows the data, else none, with a note) or 'none'"),
+        "gtfs": Option("path", help="a GTFS feed (folder or zip with stop_times.txt) to use"),
+        "date": Option("date", help="service date (default: the first Tuesday of the feed's "
+                                    "service period without calendar_dates exceptions)"),
+        "window": Option("strs", ["07:00", "09:00"],
+                         help="departure window [\"HH:MM\", \"HH:MM\"] (end excluded)"),
+        "step_min": Option("number", 1.0, gt=0, help="minutes between departures"),
+        "percentiles": Option("numbers", [50.0], gt=0,
+                              help="percentiles of the travel time over the window; the "
+                                   "first is counted (50: the median)"),
+        "max_transfers": Option("int", 4, ge=0, help="most transfers of a journey"),
+        "limits_min": Option("numbers", [30.0, 45.0], gt=0,
+                             help="public-transport catchments of the job-seeker counts "
+                                  "(min; they name the columns, jobseekers_transit_30min_n)"),
+        "access_walk_min": Option("number", 10.0, gt=0,
+                                  help="longest walk to the first and from the last stop "
+                                       "(min)"),
+        "assumptions": Option("mapping", help="overrides of the line-topology model's "
+                                              "speeds, dwell times, headways by mode and "
+                                              "band ([transit.assumptions])"),
     },
     "run": {
         "name": Option("str", help="scenario name (default: the config file name)"),
@@ -309,6 +355,13 @@ class PipelineConfig:
         """The catchment times of the indicators (``[indicators]``)."""
         return IndicatorOptions.from_config(self.sections["indicators"])
 
+    @property
+    def transit_options(self):
+        """The public-transport indicators' options (``[transit]``), a TransitOptions."""
+        from productivecity.indicators.transit import TransitOptions
+
+        return TransitOptions.from_config(self.sections["transit"])
+
     def require_criteria(self, what: str = "the ranking"):
         """Return the criteria, or raise ConfigError saying how to give them."""
         if self.criteria is None:
@@ -343,6 +396,8 @@ def _type_ok(value: Any, opt: Option) -> bool:
     elif kind == "str|strs":
         ok = isinstance(value, str) or (isinstance(value, list)
                                         and all(isinstance(v, str) for v in value))
+    elif kind == "mapping":
+        return isinstance(value, Mapping)
     elif kind == "table":
         return isinstance(value, Mapping) and all(
             isinstance(k, str) and (opt.choices is None or k in opt.choices)
@@ -515,6 +570,9 @@ def config_from_dict(data: Mapping[str, Any], *, base_dir: str | os.PathLike = "
                         f"columns, got {maps!r}")
     if len(set(outputs["formats"])) != len(outputs["formats"]):
         problems.append(f"[outputs] formats lists a format twice: {outputs['formats']}")
+    if "qgis" in outputs["formats"] and "gpkg" not in outputs["formats"]:
+        problems.append(f"[outputs] formats: 'qgis' (the QGIS project) shows the layers of "
+                        f"results.gpkg; add 'gpkg' to formats, got {outputs['formats']}")
     run = sections["run"]
     if run["name"] is None:
         run["name"] = path.stem if path is not None else "run"
@@ -561,9 +619,27 @@ def config_from_dict(data: Mapping[str, Any], *, base_dir: str | os.PathLike = "
         options = IndicatorOptions.from_config(sections["indicators"])
     except ConfigError as exc:
         problems.append(str(exc))
+    if options is not None and sections["indicators"].get("tile_buffer_m") is not None:
+        from productivecity.indicators.tiled import check_buffer, required_buffer_m
+
+        try:
+            check_buffer(sections["indicators"]["tile_buffer_m"], required_buffer_m(options))
+        except ConfigError as exc:
+            problems.append(str(exc))
+    from productivecity.indicators.transit import (
+        TransitOptions,
+        check_section,
+        transit_definitions,
+    )
+
+    problems += [f"[transit] {p}" for p in check_section(sections["transit"])]
     if spec is not None and options is not None and sites["kind"] in _SITE_COLUMNS:
         known = set(indicator_definitions(options)) | _SITE_COLUMNS[sites["kind"]]
-        used = [(f"criterion {c.name!r}", c.column) for c in spec.criteria]
+        if not any(p.startswith("[transit]") for p in problems):
+            known |= set(transit_definitions(TransitOptions.from_config(sections["transit"])))
+        # an optional criterion may name an indicator this run does not compute (dropped
+        # with a note when ranking, see usable_criteria)
+        used = [(f"criterion {c.name!r}", c.column) for c in spec.criteria if not c.optional]
         used += [("a constraint", c.column) for c in spec.constraints]
         for what, col in used:
             if col not in known:

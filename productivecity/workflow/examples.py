@@ -67,7 +67,8 @@ def scenario_names() -> list[str]:
     --------
     >>> from productivecity.workflow.examples import scenario_names
     >>> scenario_names()
-    ['brussels-vilvoorde', 'brussels-vilvoorde-people', 'brussels-vilvoorde-reuse', 'sample']
+    ['brussels-vilvoorde', 'brussels-vilvoorde-citywide', 'brussels-vilvoorde-neighbourhood',
+     'brussels-vilvoorde-people', 'brussels-vilvoorde-reuse', 'sample']
     """
     return _names("scenario")
 
@@ -79,7 +80,7 @@ def criteria_names() -> list[str]:
     --------
     >>> from productivecity.workflow.examples import criteria_names
     >>> criteria_names()
-    ['brussels-canal', 'canal-making', 'industrial-reuse']
+    ['brussels-canal', 'canal-making', 'city-wide', 'industrial-reuse', 'neighbourhood']
     """
     return _names("criteria")
 

@@ -16,7 +16,7 @@ from productivecity.workflow.config import OUTPUT_FILES, PipelineConfig
 PLACES_CSV = "ranked_places.csv"
 #: The atlas pages the HTML report embeds (the atlas itself has a card per place and a
 #: page per criterion; the report shows those as tables).
-REPORT_PAGES = ("overview", "new_hubs", "isochrones")
+REPORT_PAGES = ("overview", "new_hubs", "isochrones", "transit_isochrones")
 
 if TYPE_CHECKING:
     from productivecity.workflow.steps import _Run
@@ -55,7 +55,7 @@ def _indicator_maps(config: PipelineConfig, ranked, spec=None, criteria=None) ->
 
 def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_top_k,
                    isochrones, allocation, tables, date, missing_inputs=None,
-                   places=None) -> list[str]:
+                   places=None, transit_isochrones=None) -> list[str]:
     from productivecity.outputs import export, maps, report, webmap
 
     cfg = run.config["outputs"]
@@ -84,6 +84,7 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
 
         plan = maps.iter_atlas_figures(
             ranked, layers, isochrones=isochrones, indicators=indicators,
+            transit_isochrones=transit_isochrones,
             top_k=cfg["top_k"], isochrone_top_k=cfg["isochrone_top_k"],
             paper=cfg["paper"], basemap=run.basemap(layers), places=places,
             allocation=allocation, spec=spec,
@@ -114,6 +115,12 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
                 ranked, layers, tmp / OUTPUT_FILES["webmap"], top_k=cfg["top_k"],
                 indicators=indicators, title=cfg["title"], stability_top_k=mc_top_k,
                 basemap=run.basemap(layers), **common))
+        if "weights" in formats and spec is not None:
+            from productivecity.outputs.weights_page import write_weights_page
+
+            timed("weights", lambda: write_weights_page(
+                ranked, layers, tmp / OUTPUT_FILES["weights"], spec=spec, top_k=cfg["top_k"],
+                radius_m=cfg["place_radius_m"], basemap=run.basemap(layers), **common))
         if "gpkg" in formats:
             def gpkg():
                 path = tmp / OUTPUT_FILES["gpkg"]
@@ -123,6 +130,13 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
                 if allocation is not None:
                     context["new_hubs"] = allocation["new_hubs"]
                     context["demand_units"] = allocation["demand_units"]
+                if transit_isochrones is not None:  # with their source ("timetable", ...)
+                    context["transit_isochrones"] = transit_isochrones.reset_index()
+                if "qgis" in formats:  # the atlas's base map, for the QGIS project
+                    base = run.basemap(layers)
+                    for name, frame in ({} if base is None else base.frames()).items():
+                        if frame is not None and len(frame):
+                            context[f"basemap_{name}"] = frame
                 export.write_gpkg(ranked, context, path, stability=stability, isochrones=isochrones)
                 extra = {name: df for name, df in tables.items() if df is not None}
                 if extra:  # attribute tables appended to the same file
@@ -131,6 +145,12 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
                     for name, df in extra.items():
                         pyogrio.write_dataframe(df, path, layer=name, driver="GPKG")
             timed("gpkg", gpkg)
+        if "qgis" in formats:  # over the GeoPackage just written (the config requires it)
+            from productivecity.outputs.qgis import write_qgis_project
+
+            timed("qgis", lambda: write_qgis_project(
+                tmp / OUTPUT_FILES["gpkg"], tmp / OUTPUT_FILES["qgis"], lang=cfg["lang"],
+                title=cfg["title"]))
         if "geoparquet" in formats:
             timed("geoparquet", lambda: export.write_geoparquet(
                 ranked, tmp / OUTPUT_FILES["geoparquet"], stability=stability))

@@ -194,18 +194,25 @@ def run_pipeline(
                                                           f"demand = {wanted!r})"}
     else:
         allocation, alloc_meta = allocation_step(run, ranked, layers, demand)
-    isochrones = None
+    isochrones = transit_isochrones = None
     if config["outputs"]["isochrone_top_k"] > 0:
-        isochrones = isochrones_step(run, ranked)
+        iso_frames = isochrones_step(run, ranked, layers)
+        isochrones = iso_frames["isochrones"]
         if isochrones.geometry.isna().all():
             logger.warning("none of the top sites is on the %s network: no isochrone map",
                            config["outputs"]["isochrone_mode"])
             isochrones = None
+        transit_isochrones = iso_frames.get("transit_isochrones")
+        if transit_isochrones is not None and transit_isochrones.geometry.isna().all():
+            logger.warning("none of the top sites reaches a public-transport stop: no transit "
+                           "isochrone map")
+            transit_isochrones = None
     else:
         run.skipped("isochrones", "[outputs] isochrone_top_k = 0")
 
     # outputs
     from productivecity.indicators.options import indicator_definitions
+    from productivecity.indicators.transit import transit_definitions
     from productivecity.outputs import export
 
     if config["area"]["name"]:
@@ -223,7 +230,9 @@ def run_pipeline(
         "criteria": rank_frames["weights"],
         "sensitivity_one_at_a_time": rank_frames["one_at_a_time"],
         "indicator_definitions": definitions_table(
-            indicator_definitions(config.indicator_options)),
+            {**indicator_definitions(config.indicator_options),
+             **transit_definitions(config.transit_options,
+                                   source=(ind_report.get("transit") or {}).get("source"))}),
         "coverage_curve": (allocation["curve"].drop(columns=["solve_time_s"])
                            if allocation is not None else None),
         "backtest": backtest.reset_index() if backtest is not None else None,
@@ -238,6 +247,7 @@ def run_pipeline(
         files = _write_outputs(run, tmp, ranked=ranked_out, stability=None, layers=layers,
                                spec=run.criteria, mc_top_k=rank_meta["monte_carlo"]["top_k"],
                                isochrones=isochrones, allocation=allocation, tables=tables,
+                               transit_isochrones=transit_isochrones,
                                date=date, missing_inputs=missing_inputs, places=places)
         run.records.append({"step": "outputs", "status": "written",
                             "time_s": time.perf_counter() - t0, "key": None})

@@ -68,6 +68,7 @@ class _Run:
         # footprint completeness per municipality (set by demand_step; None without demand)
         self.completeness: list[dict] | None = None
         self.criteria = config.criteria  # the criteria scored (set by ranking_step)
+        self._transit = None  # (timetable or None, info): built once per run
 
     # ---- shared inputs, read once per run
     def require_data_dir(self, what: str) -> Path:
@@ -182,6 +183,18 @@ class _Run:
 
             self._open_land = read_open_land(layers, self.require_data_dir("the open land"))
         return self._open_land
+
+    def transit_timetable(self, layers):
+        """Return ``(timetable or None, info)`` of ``[transit]`` (built once per run)."""
+        if self._transit is None:
+            from productivecity.indicators.transit import load_timetable
+
+            opts = self.config.transit_options
+            walk = self.network("walk") if opts.enabled and self.data_dir is not None else None
+            self._transit = load_timetable(
+                opts, self.data_dir, crs=self.area_crs(), walk=walk,
+                stops=layers.layers.get("transit_stops"), area=layers.layers.get("study_area"))
+        return self._transit
 
     def basemap(self, layers):
         """Return the base map of the maps (streets, rail, water, green; read once per run).
@@ -463,18 +476,27 @@ def indicator_inputs(run: _Run, layers, demand):
 
 def indicators_step(run: _Run, sites, layers, demand):
     """Compute the site indicators (``[indicators]``); returns the table and a report dict."""
-    from productivecity.indicators.table import site_indicators
+    from productivecity.indicators.tiled import ENGINE_KEYS, engine_indicators
 
     cfg = run.config["indicators"]
     lang = run.config["outputs"]["lang"]  # the language of the site names
-    parts = {"sites": run.keys["sites"], "demand": run.keys["demand"], "indicators": cfg,
-             "inputs": run.input_hashes("data"), "names_lang": lang}
+    transit = run.config["transit"]
+    # the engine and its tiles give the same results: not in the key
+    engine = {k: cfg.get(k) for k in ENGINE_KEYS}
+    parts = {"sites": run.keys["sites"], "demand": run.keys["demand"],
+             "indicators": {k: v for k, v in cfg.items() if k not in ENGINE_KEYS},
+             "inputs": run.input_hashes("data"), "names_lang": lang,
+             "transit": {k: str(v) if isinstance(v, Path) else v for k, v in transit.items()},
+             "transit_feed": _feed_stamp(transit["gtfs"])}
 
     def compute():
         inputs = indicator_inputs(run, layers, demand)
-        table, rep = site_indicators(sites, layers, inputs,
-                                     options=run.config.indicator_options,
-                                     progress=run.progress)
+        table, rep = engine_indicators(sites, layers, inputs,
+                                       options=run.config.indicator_options,
+                                       progress=run.progress, **engine)
+        t_transit = time.perf_counter()
+        table, transit_rep = _with_transit(run, table, layers, demand, inputs)
+        t_transit = time.perf_counter() - t_transit
         table = _with_names(run, table, layers, lang)
         missing = rep.missing.reset_index(names="indicator")
         summary = {"missing": missing.astype({"missing_n": int}).to_dict("records"),
@@ -482,13 +504,78 @@ def indicators_step(run: _Run, sites, layers, demand):
                    "unsnapped_reasons": {str(k): int(v) for k, v in
                                          rep.unsnapped_sites["reason"].value_counts().items()}
                    if len(rep.unsnapped_sites) else {},
-                   "notes": list(rep.notes)}
+                   "notes": list(rep.notes), "transit": transit_rep}
+        why_transit = transit_rep.pop("missing", {})
+        for col in _transit_columns(run):
+            n = int(table[col].isna().sum()) if col in table.columns else len(table)
+            if n:
+                why = why_transit.get(col, "sites off the walk network (see unsnapped sites) "
+                                           "or outside the street data, or catchments where "
+                                           "under 95% of the residents have job-seeker data")
+                summary["missing"].append({"indicator": col, "missing_n": n, "reason": why})
         # timings go to the run section of the manifest (parts_s), not to the results
         run.details["indicators"] = {k: round(v, 3) for k, v in rep.timings_s.items()}
+        run.details["indicators"]["transit"] = round(t_transit, 3)
+        run.details["indicators"].update(
+            {f"transit_{k}": v for k, v in transit_rep.pop("timings_s", {}).items()})
         return {"table": table}, {"report": summary}
 
     frames, meta = run.step("indicators", parts, compute)
     return frames["table"], meta["report"]
+
+
+def _transit_columns(run: _Run) -> list[str]:
+    from productivecity.indicators.transit import transit_definitions
+
+    return list(transit_definitions(run.config.transit_options))
+
+
+def _feed_stamp(path) -> list | None:
+    """Names, sizes and times of a GTFS feed's files (the cache key of ``[transit] gtfs``)."""
+    if path is None or not Path(path).exists():
+        return None
+    p = Path(path)
+    files = sorted(p.iterdir()) if p.is_dir() else [p]
+    return [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file()]
+
+
+def _with_transit(run: _Run, table, layers, demand, inputs):
+    """Add the public-transport indicators (``[transit]``) to the site table.
+
+    Returns the table and a report (``source`` labels the results: "timetable" or
+    "estimated from line topology"; ``missing``: column → reason).
+    """
+    from productivecity.indicators import transit as _transit
+
+    opts = run.config.transit_options
+    if not opts.enabled:
+        return table, {"source": None, "note": "[transit] source = 'none'"}
+    timetable, info = run.transit_timetable(layers)
+    cols = list(_transit.transit_definitions(opts))
+    if timetable is None:
+        why = f"input missing: {info['note']}"
+        table = table.assign(**dict.fromkeys(cols, float("nan")))
+        return table, {**info, "missing": dict.fromkeys(cols, why)}
+    from productivecity import accessibility as acc
+    from productivecity.indicators.table import _water
+
+    walk = run.network("walk")
+    ws = acc.snap(walk, table, barriers=_water(layers), what="sites", warn=False)
+    values, rep = _transit.transit_indicators(table, walk, timetable, demand, opts,
+                                              layers=layers, site_snapping=ws,
+                                              progress=run.progress)
+    if inputs.osm_coverage is not None:  # as the walk and bike times: unknown outside
+        from productivecity.indicators.vacancy import covered_sites
+
+        outside = ~covered_sites(table, inputs.osm_coverage).to_numpy()
+        values.loc[outside, :] = float("nan")
+    table = table.copy()
+    for col in values.columns:
+        table[col] = values[col]
+    for note in info["notes"]:
+        logger.info("transit: %s", note)
+    return table, {**{k: v for k, v in info.items() if k != "note"}, **rep,
+                   "notes": list(dict.fromkeys([*info["notes"], *rep["notes"]]))}
 
 
 def _with_names(run: _Run, table, layers, lang: str):
@@ -648,8 +735,13 @@ def allocation_step(run: _Run, ranked, layers, demand, *, key: str | None = None
     return run.step("allocation", parts, compute)
 
 
-def isochrones_step(run: _Run, ranked):
-    """Isochrones of the top sites (``[outputs] isochrone_*``)."""
+def isochrones_step(run: _Run, ranked, layers=None) -> dict:
+    """Isochrones of the top sites (``[outputs] isochrone_*``), and by public transport.
+
+    Returns ``{"isochrones": ...}`` and, when ``[transit]`` gives a timetable (and
+    ``layers`` are given), ``"transit_isochrones"`` for ``transit_isochrone_times_min``
+    (a ``source`` column says "timetable" or "estimated from line topology").
+    """
     from productivecity.accessibility.isochrone_polygons import isochrones
 
     cfg = run.config["outputs"]
@@ -664,13 +756,27 @@ def isochrones_step(run: _Run, ranked):
     parts = {"indicators": run.keys["indicators"], "origins": [str(s) for s in top.index],
              "mode": cfg["isochrone_mode"], "times_min": cfg["isochrone_times_min"]}
 
+    opts = run.config.transit_options
+    transit = layers is not None and opts.enabled
+    if transit:  # the transit options themselves are in the indicators key already
+        parts["transit_times_min"] = list(cfg["transit_isochrone_times_min"])
+
     def compute():
         net = run.network(cfg["isochrone_mode"])
-        iso = isochrones(net, top[["geometry"]], times_min=cfg["isochrone_times_min"])
-        return {"isochrones": iso}, {}
+        frames = {"isochrones": isochrones(net, top[["geometry"]],
+                                           times_min=cfg["isochrone_times_min"])}
+        # the timetable (and its walk network) only when the step is not cached
+        timetable = run.transit_timetable(layers)[0] if transit else None
+        if timetable is not None:
+            from productivecity.indicators.transit import transit_isochrones
+
+            tiso = transit_isochrones(run.network("walk"), timetable, top[["geometry"]], opts,
+                                      times_min=cfg["transit_isochrone_times_min"])
+            frames["transit_isochrones"] = tiso.assign(source=timetable.source)
+        return frames, {}
 
     frames, _ = run.step("isochrones", parts, compute)
-    return frames["isochrones"]
+    return frames
 
 
 def definitions_table(definitions: Mapping[str, str]) -> pd.DataFrame:
