@@ -744,3 +744,26 @@ def test_networks_prefetched_in_a_second_process_equal_those_built_here(tmp_path
         for name in ("node_id", "x", "y", "edge_u", "edge_v", "edge_length_m", "arc_time_min"):
             np.testing.assert_array_equal(getattr(nets[mode], name), getattr(ref, name))
     assert run.prefetch_networks(["walk", "bike"]) == []  # cached: nothing to start
+
+
+def test_two_tiers_of_new_hubs(sample_run, tmp_path):
+    """[allocation] tiers: neighbourhood hubs on foot, city-wide hubs by public transport."""
+    tiers = {"neighbourhood": {"k": 2, "mode": "walk", "limit_min": 10.0},
+             "city-wide": {"k": 1, "mode": "transit", "limit_min": 20.0}}
+    cfg = sample_config(tmp_path, cache_dir=sample_run.cache_dir,
+                        allocation={"tiers": tiers}, outputs={"formats": ["gpkg"]})
+    result = run_pipeline(cfg, out_dir=tmp_path / "out", progress=False)
+    gpkg = tmp_path / "out" / OUTPUT_FILES["gpkg"]
+    hubs = pyogrio.read_dataframe(gpkg, layer="tier_new_hubs")
+    assert sorted(hubs["tier"]) == ["city-wide", "neighbourhood", "neighbourhood"]
+    assert hubs["site_id"].is_unique  # one new hub per site
+    table = pyogrio.read_dataframe(gpkg, layer="allocation_tiers").set_index("tier")
+    assert table.loc["city-wide", "mode"] == "transit"
+    # conservation per tier, and new hubs never cover less than the existing ones alone
+    np.testing.assert_allclose(table["covered_demand_n"] + table["uncovered_demand_n"],
+                               table["total_demand_n"])
+    assert (table["covered_demand_n"] >= table["baseline_covered_demand_n"] - 1e-9).all()
+    summary = result.manifest["results"]["allocation"]["tiers"]
+    assert summary["tiers"]["city-wide"]["selected"] == \
+        hubs.loc[hubs["tier"] == "city-wide", "site_id"].tolist()
+    assert any("public transport timetable" in n for n in summary["notes"])

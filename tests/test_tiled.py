@@ -18,14 +18,14 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
+import cloudpickle  # noqa: E402
+
 import productivecity as pc  # noqa: E402
 from productivecity._errors import ConfigError, ProductiveCityError  # noqa: E402
 from productivecity.indicators import tiled  # noqa: E402
 from productivecity.indicators.options import IndicatorOptions  # noqa: E402
 
 # the task functions below are sent to the workers by value (tests/ is not importable there)
-import cloudpickle  # noqa: E402
-
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 

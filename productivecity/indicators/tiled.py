@@ -203,12 +203,27 @@ def subnetwork(network: Network, bounds: tuple[float, float, float, float]) -> N
     return dataclasses.replace(sub, crs=network.crs)
 
 
-def _clip(gdf, box):
-    """Rows of ``gdf`` meeting ``box`` (whole geometries, input order); all if none does."""
+def _clip(gdf, box, *, by: str | None = None):
+    """Return the rows of ``gdf`` meeting ``box`` (whole geometries, input order).
+
+    A layer (or, with ``by``, a group of rows with the same value of that column, e.g.
+    the rail stations among the transit stops) with no row there is kept whole, so that
+    no input goes missing in the slice.
+    """
     if gdf is None or not len(gdf):
         return gdf
-    hit = gdf.sindex.query(box, predicate="intersects")
-    return gdf.iloc[np.sort(hit)] if len(hit) else gdf
+    keep = np.zeros(len(gdf), bool)
+    keep[gdf.sindex.query(box, predicate="intersects")] = True
+    groups = gdf[by].to_numpy() if by is not None and by in gdf.columns else np.zeros(len(gdf))
+    for value in pd.unique(groups):
+        group = groups == value
+        if not keep[group].any():
+            keep |= group
+    return gdf.iloc[np.flatnonzero(keep)]
+
+
+#: Columns whose groups are kept apart when a layer is cut (see :func:`_clip`).
+_GROUPS = {"transit_stops": "mode"}
 
 
 def tile_slice(sites: gpd.GeoDataFrame, layers: LayerSet, inputs: IndicatorInputs,
@@ -222,7 +237,7 @@ def tile_slice(sites: gpd.GeoDataFrame, layers: LayerSet, inputs: IndicatorInput
     bounds = (xmin - buffer_m, ymin - buffer_m, xmax + buffer_m, ymax + buffer_m)
     box = shapely.box(*bounds)
     sub_layers = dataclasses.replace(layers, layers={
-        name: gdf if name == "study_area" else _clip(gdf, box)
+        name: gdf if name == "study_area" else _clip(gdf, box, by=_GROUPS.get(name))
         for name, gdf in layers.layers.items()})
     sub_inputs = dataclasses.replace(
         inputs, walk=subnetwork(inputs.walk, bounds), bike=subnetwork(inputs.bike, bounds),
@@ -292,7 +307,32 @@ def compute_tile(tile: tuple[int, int], positions: np.ndarray, sites: gpd.GeoDat
         if unsure.any():
             table = _nearest_on_full(table, part.iloc[np.flatnonzero(unsure)], layers, inputs,
                                      options, cols)
+            _recount(report, table, cols)
     return positions, table, report
+
+
+_NOT_ON = re.compile(r"^(\d+) site\(s\) not on the (\w+) network")
+
+
+def _recount(report: IndicatorReport, table, cols: list[str]) -> None:
+    """Count the sites still without a value in ``cols`` after :func:`_nearest_on_full`.
+
+    The sites off the network stay so on the full network (the slice snaps as it does);
+    the others are those with no facility at all. Same texts as ``site_indicators``.
+    """
+    missing = report.missing.copy()
+    for col in cols:
+        n = int(table[col].isna().sum())
+        m = _NOT_ON.match(str(missing.loc[col, "reason"]))
+        unsn = int(m.group(1)) if m else 0
+        parts = [f"{unsn} site(s) not on the {m.group(2)} network (see unsnapped sites)"] \
+            if unsn else []
+        if n - unsn:
+            parts.append(f"{n - unsn} site(s) without the input data (e.g. no facility in "
+                         f"reach, no value for the unit)")
+        missing.loc[col, "missing_n"] = n
+        missing.loc[col, "reason"] = "; ".join(parts)
+    report.missing = missing
 
 
 def _nearest_on_full(table, part, layers, inputs, options, cols):

@@ -634,6 +634,51 @@ def transit_indicators(sites, walk, timetable, demand, options: TransitOptions, 
     return out, rep
 
 
+def transit_travel_pairs(walk, timetable, origins, destinations, options: TransitOptions, *,
+                         limit_min: float):
+    """Return the public-transport travel times from origins to destinations within a limit.
+
+    Walk to a stop on the street network (at most ``options.access_walk_min``),
+    ride (the RAPTOR median — or the percentile counted — over the departure
+    window), walk from the last stop; a walk alone counts too. Trips go from
+    the origins (e.g. where the job seekers live) to the destinations (e.g.
+    candidate sites and existing hubs).
+
+    Returns
+    -------
+    DataFrame
+        ``origin_id``, ``destination_id``, ``time_min`` for the pairs within
+        ``limit_min``; ``attrs["source"]`` the timetable's source label and
+        ``attrs["unsnapped"]`` the origins and destinations off the walk network.
+    """
+    from productivecity import accessibility as acc
+    from productivecity.accessibility.raptor import departure_times_s, travel_time_matrix
+
+    os_ = acc.snap(walk, origins, what="origins", warn=False)
+    ds = acc.snap(walk, destinations, what="destinations", warn=False)
+    ss = acc.snap(walk, timetable_stops(timetable), what="transit stops", warn=False)
+    access = _legs(acc.travel_times(walk, os_, ss, limit_min=options.access_walk_min),
+                   ("origin_id", "stop_id"))
+    egress = _legs(acc.travel_times(walk, ss, ds, limit_min=options.access_walk_min),
+                   ("stop_id", "destination_id"))
+    direct = _legs(acc.travel_times(walk, os_, ds, limit_min=limit_min),
+                   ("origin_id", "destination_id"))
+    p = options.percentile
+    m = travel_time_matrix(
+        timetable, access, egress,
+        departures_s=departure_times_s(*options.window, step_min=options.step_min),
+        direct=direct, origins=os_.index[os_.snapped.to_numpy()].astype(str),
+        destinations=ds.index[ds.snapped.to_numpy()].astype(str), percentiles=[p],
+        max_transfers=options.max_transfers, max_travel_time_min=limit_min)
+    col = "travel_time_min" if p == 50 else f"travel_time_p{p:g}_min"
+    out = m.loc[m[col].notna() & (m[col] <= limit_min), ["origin_id", "destination_id", col]]
+    out = out.rename(columns={col: "time_min"}).reset_index(drop=True)
+    out.attrs["source"] = timetable.source
+    out.attrs["unsnapped"] = {"origins_n": int(len(os_.unsnapped)),
+                              "destinations_n": int(len(ds.unsnapped))}
+    return out
+
+
 def transit_isochrones(walk, timetable, origins, options: TransitOptions, *, times_min,
                        buffer_m: float = 25.0):
     """Return isochrone polygons by public transport and on foot from each origin.
@@ -718,4 +763,5 @@ __all__ = [
     "transit_definitions",
     "transit_indicators",
     "transit_isochrones",
+    "transit_travel_pairs",
 ]

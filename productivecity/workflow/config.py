@@ -186,6 +186,10 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "units": Option("str", "neighbourhoods", choices=("neighbourhoods", "cells")),
         "unit_cell_m": Option("number", 250.0, gt=0, help="demand cell size (m), units='cells'"),
         "candidates": Option("str", "eligible", help="'eligible' or 'top:N'"),
+        "tiers": Option("mapping", help="two kinds of new hubs, each covering its own "
+                                        "catchment: {neighbourhood = {k, mode, limit_min}, "
+                                        "'city-wide' = {k, mode, limit_min}}; mode 'walk', "
+                                        "'bike' or 'transit' (with [transit])"),
     },
     "outputs": {
         "formats": Option("strs", [f for f in FORMATS if f != "png"], choices=FORMATS,
@@ -444,6 +448,41 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+#: The tiers of ``[allocation] tiers`` (the hub profiles of the criteria files).
+TIER_NAMES = ("neighbourhood", "city-wide")
+
+
+def _check_tiers(tiers) -> list[str]:
+    """Problems of ``[allocation] tiers``: each a profile with k, mode and limit_min."""
+    if tiers is None:
+        return []
+    if not isinstance(tiers, Mapping) or not tiers:
+        return [f"[allocation] tiers must be a table of tiers, e.g. {{neighbourhood = {{k = 5, "
+                f"mode = 'walk', limit_min = 15}}}}, got {_show(tiers)}"]
+    out = []
+    for name, tier in tiers.items():
+        where = f"[allocation] tiers.{name}"
+        if name not in TIER_NAMES:
+            out.append(f"{where}: unknown tier (known: {', '.join(TIER_NAMES)})")
+            continue
+        if not isinstance(tier, Mapping):
+            out.append(f"{where} must be a table {{k, mode, limit_min}}, got {_show(tier)}")
+            continue
+        extra = sorted(set(tier) - {"k", "mode", "limit_min"})
+        if extra:
+            out.append(f"{where}: unknown key(s) {extra} (known: k, mode, limit_min)")
+        k = tier.get("k")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            out.append(f"{where}.k must be an integer >= 0, got {_show(k)}")
+        if tier.get("mode") not in ("walk", "bike", "transit"):
+            out.append(f"{where}.mode must be 'walk', 'bike' or 'transit', "
+                       f"got {_show(tier.get('mode'))}")
+        lim = tier.get("limit_min")
+        if isinstance(lim, bool) or not isinstance(lim, int | float) or not lim > 0:
+            out.append(f"{where}.limit_min must be a number > 0 (minutes), got {_show(lim)}")
+    return out
+
+
 def config_from_dict(data: Mapping[str, Any], *, base_dir: str | os.PathLike = ".",
                      source: str = "<config>", path: Path | None = None,
                      require_criteria: bool = True) -> PipelineConfig:
@@ -633,6 +672,7 @@ def config_from_dict(data: Mapping[str, Any], *, base_dir: str | os.PathLike = "
     )
 
     problems += [f"[transit] {p}" for p in check_section(sections["transit"])]
+    problems += _check_tiers(sections["allocation"].get("tiers"))
     if spec is not None and options is not None and sites["kind"] in _SITE_COLUMNS:
         known = set(indicator_definitions(options)) | _SITE_COLUMNS[sites["kind"]]
         if not any(p.startswith("[transit]") for p in problems):

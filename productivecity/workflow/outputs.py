@@ -130,6 +130,8 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
                 if allocation is not None:
                     context["new_hubs"] = allocation["new_hubs"]
                     context["demand_units"] = allocation["demand_units"]
+                    if allocation.get("tier_hubs") is not None:  # [allocation] tiers
+                        context["tier_new_hubs"] = allocation["tier_hubs"]
                 if transit_isochrones is not None:  # with their source ("timetable", ...)
                     context["transit_isochrones"] = transit_isochrones.reset_index()
                 if "qgis" in formats:  # the atlas's base map, for the QGIS project

@@ -235,6 +235,8 @@ def run_pipeline(
                                    source=(ind_report.get("transit") or {}).get("source"))}),
         "coverage_curve": (allocation["curve"].drop(columns=["solve_time_s"])
                            if allocation is not None else None),
+        # [allocation] tiers: neighbourhood and city-wide hubs, each in its own catchment
+        "allocation_tiers": allocation.get("tiers") if allocation is not None else None,
         "backtest": backtest.reset_index() if backtest is not None else None,
         "data_coverage": coverage.reset_index() if coverage is not None else None,
     }

@@ -16,6 +16,7 @@ import pandas as pd
 
 from productivecity._console import step_logger
 from productivecity._errors import (
+    AllocationError,
     ConfigError,
     DataSourceError,
     MissingLayerError,
@@ -730,9 +731,74 @@ def allocation_step(run: _Run, ranked, layers, demand, *, key: str | None = None
                    "selected": [str(s) for s in final.selected]}
         if cfg["objective"] == "pmedian":
             summary["mean_time_min"] = final.mean_time_min
-        return {"curve": table, "new_hubs": chosen, "demand_units": dem}, {"summary": summary}
+        frames = {"curve": table, "new_hubs": chosen, "demand_units": dem}
+        if cfg.get("tiers"):
+            tier_frames, summary["tiers"] = _tiers(run, cfg, layers, units, eligible)
+            frames.update(tier_frames)
+        return frames, {"summary": summary}
 
     return run.step("allocation", parts, compute)
+
+
+def _tiers(run: _Run, cfg, layers, units, eligible) -> tuple[dict, dict]:
+    """Solve the two-tier covering of ``[allocation] tiers``: frames ``tiers``, ``tier_hubs``.
+
+    Each tier covers the demand units within its own mode and limit: on the walk or
+    bike network, or by public transport (``[transit]``: walk, ride, walk; from the
+    units towards the sites). The existing hubs count in the tier of their catalogue
+    profile; hubs of unknown profile count in both (their reach is not documented).
+    """
+    from productivecity.siting import allocation as alloc
+    from productivecity.siting.travel_times import network_travel_times
+    from productivecity.sources.hubs import hub_profiles
+
+    hubs = layers.layers.get("hubs")
+    hubs = hubs if hubs is not None and len(hubs) else None
+    tiers, notes = {}, []
+    for name, t in cfg["tiers"].items():
+        if t["mode"] != "transit":
+            tiers[name] = network_travel_times(
+                run.network(t["mode"]), eligible[["geometry"]], units,
+                demand_column=cfg["demand"], limit_min=float(t["limit_min"]), existing=hubs)
+            continue
+        timetable, info = run.transit_timetable(layers)
+        if timetable is None:
+            raise AllocationError(f"[allocation] tiers.{name}: mode 'transit' needs public "
+                                  f"transport ([transit]); {info['note']}")
+        from productivecity.indicators.transit import transit_travel_pairs
+
+        facilities = eligible[["geometry"]]
+        if hubs is not None:
+            facilities = pd.concat([facilities, hubs[["geometry"]].to_crs(eligible.crs)])
+        origins = units[["geometry"]].copy()
+        origins["geometry"] = units.geometry.representative_point()
+        pairs = transit_travel_pairs(run.network("walk"), timetable, origins, facilities,
+                                     run.config.transit_options,
+                                     limit_min=float(t["limit_min"]))
+        notes.append(f"tier {name}: public transport {pairs.attrs['source']}")
+        tiers[name] = alloc.travel_times_from_pairs(
+            pairs.rename(columns={"origin_id": "demand_id", "destination_id": "site_id"}),
+            units[cfg["demand"]].fillna(0.0).rename(index=str),
+            candidates=eligible.index.astype(str),
+            existing=[] if hubs is None else hubs.index.astype(str),
+            limit_min=float(t["limit_min"]))
+    profiles = hub_profiles([] if hubs is None else hubs.index)
+    res = alloc.two_tier_covering(tiers, {n: int(t["k"]) for n, t in cfg["tiers"].items()},
+                                  hub_profiles=profiles)
+    summary = res.summary().reset_index()
+    summary["mode"] = [cfg["tiers"][n]["mode"] for n in summary["tier"]]
+    rows = [(str(s), name) for name, r in res.tiers.items() for s in r.selected]
+    chosen = eligible.loc[[s for s, _ in rows], ["rank", "score", "geometry"]].copy()
+    chosen["tier"] = [n for _, n in rows]
+    meta = {"status": res.status, "notes": notes,
+            "tiers": {n: {"k": r.k, "mode": cfg["tiers"][n]["mode"], "limit_min": r.limit_min,
+                          "covered_demand_n": r.covered_demand_n,
+                          "total_demand_n": r.total_demand_n,
+                          "baseline_covered_demand_n": r.baseline_covered_demand_n,
+                          "existing_open_n": len(r.existing_open),
+                          "selected": [str(s) for s in r.selected]}
+                      for n, r in res.tiers.items()}}
+    return {"tiers": summary, "tier_hubs": chosen}, meta
 
 
 def isochrones_step(run: _Run, ranked, layers=None) -> dict:
