@@ -138,8 +138,15 @@ def test_subnetwork_keeps_order_and_main_component(sample):
     assert np.array_equal(sub.component, walk.component[idx])
 
 
+def _numba_threads():
+    import numba
+
+    return numba.config.NUMBA_NUM_THREADS
+
+
 def test_dask_equals_single_process_on_sample(sample, client, tmp_path):
     sites, layers, inputs, table, report = sample
+    assert set(client.run(_numba_threads).values()) == {1}  # one thread per worker
     task = functools.partial(_counting, log_dir=str(tmp_path))
     out, rep = tiled.tiled_indicators(sites, layers, inputs, tile_m=1000, client=client,
                                       task=task)
@@ -259,3 +266,16 @@ def test_nearest_times_beyond_the_buffer_are_exact(sample, monkeypatch):
     assert sum(again) > 20  # sites whose nearest facility lies beyond the slice
     _same(table, out)
     pd.testing.assert_frame_equal(report.missing, rep.missing)
+
+
+def test_sites_outside_the_networks_are_computed_with_a_neighbour(sample):
+    """A tile whose sites all lie off the street data (there snapping refuses them all)."""
+    sites, layers, inputs, *_ = sample
+    far = sites.iloc[:2].copy()
+    far.index = pd.Index(["far-1", "far-2"], name=sites.index.name)
+    far.geometry = far.geometry.translate(30_000, 0)
+    both = pd.concat([far.iloc[:1], sites.iloc[::8], far.iloc[1:]])
+    table, _report = pc.site_indicators(both, layers, inputs, progress=False)
+    assert table.loc[["far-1", "far-2"], "jobseekers_walk_20min_n"].isna().all()
+    out, _rep = tiled.tiled_indicators(both, layers, inputs, tile_m=1000)
+    _same(table, out)

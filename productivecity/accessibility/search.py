@@ -635,6 +635,10 @@ def _catchments(network: Network, s: Snapping, dests: Snapping, kind: str, limit
             futures = [pool.submit(work) for _ in range(nthreads - 1)]
             results = [work()] + [f.result() for f in futures]
     bar.close()
+    logger.info("catchments on the %s network: %d origins, %d distinct, %d searches %s to "
+                "%g %s", network.mode, s.n_items, len(first), n_rows,
+                "from the destinations" if p.reverse else "from the origins", lim[-1],
+                "min" if kind == "time" else "m")
     hi, lo, n, best = results[0]
     for r_hi, r_lo, r_n, r_best in results[1:]:  # double-double sums of the threads' sums
         t = hi + r_hi
@@ -643,7 +647,8 @@ def _catchments(network: Network, s: Snapping, dests: Snapping, kind: str, limit
         hi = t
         n = n + r_n
         best = np.minimum(best, r_best)
-    sums = hi + lo
+    sums = np.cumsum(hi + lo, axis=1)  # time buckets up to each limit
+    n = np.cumsum(n, axis=1)
     return _Catchments(sums=sums[inverse], counts=n[inverse], nearest=best[inverse],
                        limits=lim, searches_n=n_rows)
 

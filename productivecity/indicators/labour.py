@@ -425,7 +425,13 @@ def unit_values_at_sites(sites: gpd.GeoDataFrame, units: gpd.GeoDataFrame,
     ug = np.asarray(units.geometry.values)
     tree = shapely.STRtree(ug)
     si, ui = tree.query(geoms, predicate="intersects")
-    overlap = shapely.area(shapely.intersection(geoms[si], ug[ui]))
+    # a site wholly inside a unit overlaps it by its own area: one bulk query finds those
+    # pairs, only the others are intersected (unit polygons are large)
+    ui_in, si_in = shapely.STRtree(geoms).query(ug, predicate="contains_properly")
+    n_units = len(ug)
+    inside = np.isin(si * n_units + ui, si_in * n_units + ui_in)
+    overlap = shapely.area(geoms[si])
+    overlap[~inside] = shapely.area(shapely.intersection(geoms[si[~inside]], ug[ui[~inside]]))
     point_like = shapely.get_dimensions(geoms[si]) == 0
     overlap = np.where(point_like, 1.0, overlap)
     df = pd.DataFrame({"si": si, "ui": ui, "a": overlap}).sort_values(["si", "a"],

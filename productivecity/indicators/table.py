@@ -215,7 +215,7 @@ def site_indicators(
     if groups or "population_n" in have:
         for mode, net, snapped, dem in (("walk", walk, ws, wdem), ("bike", bike, bs, bdem)):
             catch[mode] = _mode_catchments(
-                net, snapped, dem, cells, groups=groups, no_js=no_js,
+                net, snapped, dem, cells, sites, groups=groups, no_js=no_js,
                 limits=list(options.limits(mode)),
                 residents_min=residents_min if mode == "bike" and "population_n" in have
                 else None, progress=progress)
@@ -324,13 +324,21 @@ class _ModeCatchments:
 
 
 def _mode_catchments(net: Network, snapped: acc.Snapping, dem: acc.Snapping,
-                     cells: gpd.GeoDataFrame, *, groups, no_js: np.ndarray, limits,
-                     residents_min: float | None, progress: bool) -> _ModeCatchments:
+                     cells: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, *, groups,
+                     no_js: np.ndarray, limits, residents_min: float | None,
+                     progress: bool) -> _ModeCatchments:
     """Every catchment sum of a mode from one bounded search per (distinct) site.
 
     The job-seeker ``groups`` and, where some cells lack job-seeker data, the residents
-    with and without it (``population_n``, ``population_nodata_n``) within each of
-    ``limits``; the residents within ``residents_min`` too when given.
+    with and without it (``population_n``, ``population_nodata_n``) and the cells
+    without it (``nodata_cells_n``) within each of ``limits``; the residents within
+    ``residents_min`` too when given.
+
+    The share of residents with job-seeker data that decides whether a count is kept
+    has been measured from the sites snapped without the water barriers (``sites``
+    snapped again): for the few sites whose access points differ without them, its
+    ``share_population_n`` and ``share_population_nodata_n`` come from a search of
+    their own, so the counts kept or blanked are the same as before.
     """
     from productivecity.accessibility.search import _catchments
 
@@ -345,6 +353,9 @@ def _mode_catchments(net: Network, snapped: acc.Snapping, dem: acc.Snapping,
                            index=cells.index).reindex(dem.index).to_numpy()
         columns.append("population_nodata_n")
         values.append(nodata)
+        columns.append("nodata_cells_n")
+        values.append(pd.Series(no_js.astype(float), index=cells.index).reindex(
+            dem.index).to_numpy())
     lims = sorted({float(t) for t in limits} | ({float(residents_min)} if residents_min
                                                  is not None else set()))
     c = _catchments(net, snapped, dem, "time", lims, np.column_stack(values),
@@ -356,7 +367,42 @@ def _mode_catchments(net: Network, snapped: acc.Snapping, dem: acc.Snapping,
             v = c.sums[:, k, j].copy()
             v[~valid] = np.nan
             data[(col, float(t))] = v
-    return _ModeCatchments(sums=pd.DataFrame(data, index=snapped.index))
+    sums = pd.DataFrame(data, index=snapped.index)
+    if no_js.any():
+        plain = acc.snap(net, sites, what="sites", warn=False)
+        # only sites with a cell without job-seeker data in reach are ever blanked
+        near = (sums[("nodata_cells_n", float(lims[-1]))] > 0).to_numpy()
+        differ = np.flatnonzero((_access_keys(plain) != _access_keys(snapped)) & near)
+        for col in ("population_n", "population_nodata_n"):
+            for t in lims:
+                sums[(f"share_{col}", float(t))] = sums[(col, float(t))]
+        logger.info("%s: %d site(s) snapped otherwise without the water barriers: their "
+                    "share of residents with job-seeker data from a search of their own",
+                    net.mode, len(differ))
+        if len(differ):
+            sub = acc.snap(net, sites.iloc[differ], what="sites", warn=False)
+            k = [columns.index("population_n"), columns.index("population_nodata_n")]
+            c2 = _catchments(net, sub, dem, "time", lims, np.column_stack(values)[:, k])
+            ok = sub.snapped.to_numpy()
+            for j, col in enumerate(("population_n", "population_nodata_n")):
+                for q, t in enumerate(c2.limits):
+                    sums.iloc[differ, sums.columns.get_loc((f"share_{col}", float(t)))] = np.where(
+                        ok, c2.sums[:, q, j], np.nan)
+    return _ModeCatchments(sums=sums)
+
+
+def _access_keys(s: acc.Snapping) -> np.ndarray:
+    """Per item, its access points (edge, node, position, connector) as one bytes value."""
+    order = np.argsort(s.item, kind="stable")
+    rec = np.empty(len(order), dtype=[("e", "i8"), ("n", "i8"), ("f", "f8"), ("c", "f8")])
+    rec["e"], rec["n"] = s.edge[order], s.node[order]
+    rec["f"], rec["c"] = s.frac[order], s.connector_m[order]
+    buf, size = rec.tobytes(), rec.dtype.itemsize
+    ptr = np.zeros(s.n_items + 1, dtype=np.int64)
+    np.cumsum(np.bincount(s.item, minlength=s.n_items), out=ptr[1:])
+    keys = np.empty(s.n_items, dtype=object)
+    keys[:] = [buf[size * a:size * b] for a, b in zip(ptr[:-1], ptr[1:], strict=True)]
+    return keys
 
 
 def _blank_known_share(lab: pd.DataFrame, catch: dict) -> dict:
@@ -372,10 +418,11 @@ def _blank_known_share(lab: pd.DataFrame, catch: dict) -> dict:
         cols = [col for col in lab.columns if f"_{mode}_" in col]
         limits = sorted({float(col.rsplit("_", 2)[-2].removesuffix("min")) for col in cols})
         for limit in limits:
-            r_all = c.column("population_n", limit).reindex(lab.index)
-            r_nd = c.column("population_nodata_n", limit).reindex(lab.index)
+            r_all = c.column("share_population_n", limit).reindex(lab.index)
+            r_nd = c.column("share_population_nodata_n", limit).reindex(lab.index)
+            near = (c.column("nodata_cells_n", limit).reindex(lab.index) > 0).to_numpy()
             known = 100 * (1 - r_nd / r_all.where(r_all > 0))
-            bad = known.index[(known < MIN_KNOWN_RESIDENTS_PCT).to_numpy()]
+            bad = known.index[(known < MIN_KNOWN_RESIDENTS_PCT).to_numpy() & near]
             for col in cols:
                 if col.endswith(f"_{limit:g}min_n"):
                     lab.loc[bad, col] = np.nan

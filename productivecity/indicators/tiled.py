@@ -4,7 +4,8 @@
 metres by their centroids (every site in exactly one tile) and computes each tile's
 indicators with :func:`~productivecity.indicators.table.site_indicators` on the
 tile's sites and a *slice* of the inputs: the street networks, layers, demand cells,
-buildings and open land within the tile's sites' bounds buffered by ``buffer_m``.
+buildings and open land within the tile's sites' bounds buffered by ``buffer_m`` (the
+layers read at the sites only, for vacancy and land cover, by their search radius).
 The tiles' tables are put back together in the order of the input sites.
 :func:`engine_indicators` chooses the engine from the ``[indicators]`` keys
 ``engine`` (``"local"``: one :func:`site_indicators` call, the default; ``"dask"``:
@@ -34,8 +35,10 @@ hub) have no limit. A tile's value ``t`` is exact when ``t * v_max + max_snap_m 
 buffer_m`` (the best path and its facility then lie inside the slice); the few sites
 with a larger or missing value are computed again on the full networks within the same
 task. A tile whose slice cannot be snapped at all (e.g. no transit stop near it) is
-computed on the full inputs. Each tile's output therefore equals the single-process
-run's rows for its sites (the tests compare them to 1e-9).
+computed on the full inputs, and a tile whose sites all lie off the street data (which
+snapping refuses as a whole) is joined to the nearest tile with sites on it. Each tile's
+output therefore equals the single-process run's rows for its sites (the tests compare
+them to 1e-9).
 
 Running on a cluster
 --------------------
@@ -52,7 +55,8 @@ processes (one per core, numba limited to one thread each) is started and closed
 A scheduler that does not answer within :data:`CONNECT_TIMEOUT_S` seconds is an error
 naming its address. Tasks have keys derived from their inputs (``pure=True``) and are
 retried (``retries``) when a worker fails; the result is checked to hold every input
-site exactly once.
+site exactly once. The public-transport indicators of ``[transit]`` (timetables) are
+not tiled: the indicators step computes them afterwards in the client process.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ from productivecity import accessibility as acc
 from productivecity._errors import ConfigError, EmptyLayerError, NetworkError, ProductiveCityError
 from productivecity.crs import to_crs
 from productivecity.indicators import access as _access
+from productivecity.indicators import vacancy as _vacancy
 from productivecity.indicators.options import IndicatorOptions, indicator_definitions
 from productivecity.indicators.table import (
     IndicatorInputs,
@@ -224,11 +229,19 @@ def _clip(gdf, box, *, by: str | None = None):
 
 #: Columns whose groups are kept apart when a layer is cut (see :func:`_clip`).
 _GROUPS = {"transit_stops": "mode"}
+#: Layers and inputs read at the sites only (vacancy and land cover): cut to the sites'
+#: bounds grown by the vacancy search radius (+1 m), not by the trip buffer.
+_LOCAL = ("poi", "industrial_zones", "buildings", "open_land")
+_LOCAL_M = float(inspect.signature(_vacancy.vacancy_indicators)
+                 .parameters["radius_m"].default) + 1.0
 
 
 def tile_slice(sites: gpd.GeoDataFrame, layers: LayerSet, inputs: IndicatorInputs,
                buffer_m: float) -> tuple[LayerSet, IndicatorInputs]:
     """Return the layers and inputs within ``buffer_m`` of the sites' bounds.
+
+    The layers read at the sites only (POIs, industrial zones, buildings, open land) are
+    cut to the sites' bounds grown by the vacancy search radius.
 
     Layers are cut to the features that meet the buffered bounds (whole features;
     a layer with none there is kept whole, so that no input goes missing).
@@ -236,13 +249,15 @@ def tile_slice(sites: gpd.GeoDataFrame, layers: LayerSet, inputs: IndicatorInput
     xmin, ymin, xmax, ymax = sites.total_bounds
     bounds = (xmin - buffer_m, ymin - buffer_m, xmax + buffer_m, ymax + buffer_m)
     box = shapely.box(*bounds)
+    near = shapely.box(xmin - _LOCAL_M, ymin - _LOCAL_M, xmax + _LOCAL_M, ymax + _LOCAL_M)
     sub_layers = dataclasses.replace(layers, layers={
-        name: gdf if name == "study_area" else _clip(gdf, box, by=_GROUPS.get(name))
+        name: gdf if name == "study_area" else
+        _clip(gdf, near if name in _LOCAL else box, by=_GROUPS.get(name))
         for name, gdf in layers.layers.items()})
     sub_inputs = dataclasses.replace(
         inputs, walk=subnetwork(inputs.walk, bounds), bike=subnetwork(inputs.bike, bounds),
-        demand=_clip(inputs.demand, box), buildings=_clip(inputs.buildings, box),
-        open_land=_clip(inputs.open_land, box), notes=list(inputs.notes))
+        demand=_clip(inputs.demand, box), buildings=_clip(inputs.buildings, near),
+        open_land=_clip(inputs.open_land, near), notes=list(inputs.notes))
     return sub_layers, sub_inputs
 
 
@@ -301,9 +316,7 @@ def compute_tile(tile: tuple[int, int], positions: np.ndarray, sites: gpd.GeoDat
             reach_min = (buffer_m - SNAP_M) / _v_max_m_per_min(net.speed_kmh)
             unsure |= ~(table[col].to_numpy(dtype=float) <= reach_min)
         if inputs.osm_coverage is not None:  # NaN outside the street data either way
-            from productivecity.indicators.vacancy import covered_sites
-
-            unsure &= covered_sites(part, inputs.osm_coverage).to_numpy()
+            unsure &= _vacancy.covered_sites(part, inputs.osm_coverage).to_numpy()
         if unsure.any():
             table = _nearest_on_full(table, part.iloc[np.flatnonzero(unsure)], layers, inputs,
                                      options, cols)
@@ -413,6 +426,7 @@ def tiled_indicators(
     inverse = np.asarray(inverse).ravel()
     order = np.argsort(inverse, kind="stable")
     groups = np.split(order, np.cumsum(np.bincount(inverse, minlength=len(tiles)))[:-1])
+    tiles, groups = _join_outside(tiles, groups, _on_networks(sites, inputs))
     logger.info("indicators: %d sites in %d tiles of %g m, buffer %g m", len(sites),
                 len(tiles), tile_m, buffer_m)
     inputs = dataclasses.replace(inputs, walk=_bare(inputs.walk), bike=_bare(inputs.bike))
@@ -421,14 +435,46 @@ def tiled_indicators(
         results = [task(tile, pos, sites, layers, inputs, options, buffer_m)
                    for tile, pos in args]
     else:
+        t = time.perf_counter()
         shared = client.scatter([sites, layers, inputs], broadcast=True)
+        scatter_s = time.perf_counter() - t
         futures = [client.submit(task, tile, pos, *shared, options, buffer_m, pure=True,
                                  retries=retries) for tile, pos in args]
         results = client.gather(futures)
     out, report = _assemble(sites, results, options)
     report.timings_s["total"] = time.perf_counter() - t0
     report.timings_s["tiles_n"] = float(len(tiles))
+    if client is not None:
+        report.timings_s["scatter"] = scatter_s
     return out, report
+
+
+def _on_networks(sites: gpd.GeoDataFrame, inputs: IndicatorInputs) -> np.ndarray:
+    """Whether each site lies wholly within both networks' extents (+ the snapping distance)."""
+    b = sites.geometry.bounds.to_numpy()
+    ok = np.ones(len(sites), bool)
+    for net in (inputs.walk, inputs.bike):
+        xmin, ymin, xmax, ymax = net.bounds
+        ok &= ((b[:, 0] >= xmin - SNAP_M) & (b[:, 1] >= ymin - SNAP_M)
+               & (b[:, 2] <= xmax + SNAP_M) & (b[:, 3] <= ymax + SNAP_M))
+    return ok
+
+
+def _join_outside(tiles: np.ndarray, groups: list[np.ndarray], inside: np.ndarray):
+    """Join each tile with no site within the networks' extents to the nearest tile with one.
+
+    Snapping refuses a set of sites that all lie outside the network; in the whole set
+    they are merely not snapped (NaN), so such a tile is computed with a neighbour.
+    """
+    has = np.array([inside[g].any() for g in groups])
+    if has.all() or not has.any():
+        return tiles, groups
+    keep = np.flatnonzero(has)
+    joined = {int(k): [groups[k]] for k in keep}
+    for k in np.flatnonzero(~has):
+        d = np.abs(tiles[keep] - tiles[k]).sum(axis=1)
+        joined[int(keep[np.argmin(d)])].append(groups[k])
+    return tiles[keep], [np.sort(np.concatenate(joined[int(k)])) for k in keep]
 
 
 def _assemble(sites, results, options) -> tuple[gpd.GeoDataFrame, IndicatorReport]:
@@ -543,16 +589,20 @@ def connect(scheduler: str, *, timeout_s: float = CONNECT_TIMEOUT_S):
         raise ConfigError(
             f"[indicators] scheduler {scheduler!r} did not answer within {timeout_s:g} s "
             f"({type(exc).__name__}: {exc}); is a Dask scheduler running at that address? "
-            f"Nothing was computed") from None
+            f"no indicators were computed and no output was written") from None
 
 
 def local_cluster(n_workers: int | None = None):
     """Start a LocalCluster of single-threaded worker processes, numba on one thread each."""
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1,
-                        processes=True, dashboard_address=None,
-                        env={"NUMBA_NUM_THREADS": "1"})
+    # set before the worker processes start (numba reads it once, when imported)
+    environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}),
+               "NUMBA_NUM_THREADS": "1"}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        return LocalCluster(n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1,
+                            processes=True, dashboard_address=":0")
 
 
 def engine_indicators(

@@ -842,7 +842,14 @@ def _effective(geoms, cover_parts, min_covered_pct) -> tuple[np.ndarray, np.ndar
     eff = geoms.copy()
     area = shapely.area(geoms)
     poly = ok & (area > 0)
-    covered_m2 = overlap_area_m2(geoms, cover_parts)
+    # sites wholly inside a coverage part (most of them) are covered by their own area:
+    # one bulk query, no intersection with the (large) coverage polygons
+    inside = np.zeros(len(geoms), dtype=bool)
+    if poly.any() and len(cover_parts):
+        inside[shapely.STRtree(geoms).query(cover_parts, predicate="contains_properly")[1]] = True
+        inside &= poly
+    covered_m2 = np.where(inside, area, 0.0)
+    covered_m2[~inside] = overlap_area_m2(geoms[~inside], cover_parts)
     share = np.where(poly, 100.0 * covered_m2 / np.where(poly, area, 1.0), 0.0)
     tree = shapely.STRtree(cover_parts)
     pt_idx = np.flatnonzero(ok & ~poly)

@@ -1,7 +1,7 @@
 """Bounded multi-seed Dijkstra on CSR arrays, compiled with numba.
 
 Each origin is a set of seeds ``(node, start cost)``; the search stops at
-``limit``. Three kernels share the search:
+``limit``. Four kernels share the search:
 
 * :func:`reach_chunk` returns, per origin, every node reached within the limit
   and its cost;
@@ -10,12 +10,14 @@ Each origin is a set of seeds ``(node, start cost)``; the search stops at
   offset)`` (a destination reached from node ``n`` costs ``cost(n) + offset``),
   plus *direct* candidates (origin and destination on the same edge);
 * :func:`count_min_rows` runs the same searches but only counts the pairs and
-  keeps their least cost per origin (or per destination), with no pair buffers.
+  keeps their least cost per origin (or per destination), with no pair buffers;
+* :func:`sums_rows` does the same and also sums destination values per time
+  bucket, so one search to the largest limit gives every limit and value column.
 
 They work on a chunk of origins at a time; the first two write into
 caller-provided buffers of ``capacity`` entries per origin, so memory stays
 bounded by ``chunk × capacity`` whatever the number of origins, and split the
-origins of a chunk over numba threads in a static stride. The third runs in
+origins of a chunk over numba threads in a static stride. The last two run in
 the calling thread without the GIL: the caller hands out blocks of origins to
 Python threads as they come free (idle threads sleep rather than spin, and a
 thread slowed by other programs on its core simply takes fewer blocks). Each
@@ -273,15 +275,15 @@ def sums_rows(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_d
 
     Runs the searches of :func:`count_min_rows` for rows ``o_start..o_end-1`` once, to
     the largest of ``limits`` (sorted, increasing); every (origin, destination) pair
-    reached at cost ``c`` (each once, at its least cost) adds, for each limit
-    ``limits[k] >= c``, 1 to ``acc_n[key, k]`` and the destination's ``values[dest, :]``
-    to ``acc_hi[key, k, :] + acc_lo[key, k, :]`` (double-double sums, so the result
-    does not depend on the order of the pairs), and lowers ``acc_min[key]`` to ``c``.
+    reached at cost ``c`` (each once, at its least cost) adds, for the first limit
+    ``limits[k] >= c`` (its time bucket), 1 to ``acc_n[key, k]`` and the destination's
+    ``values[dest, :]`` to ``acc_hi[key, k, :] + acc_lo[key, k, :]`` (double-double
+    sums, so the result does not depend on the order of the pairs), and lowers
+    ``acc_min[key]`` to ``c``; the caller sums the buckets up to each limit.
     ``key`` is the origin; with ``by_dest`` the rows are destinations (searches on the
     reversed arcs) and the columns origins. Work arrays as in :func:`count_min_rows`.
     """
     limit = limits[len(limits) - 1]
-    n_lim = len(limits)
     n_val = values.shape[1]
     for o in range(o_start, o_end):
         nd = _row_dests(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr,
@@ -299,13 +301,12 @@ def sums_rows(indptr, indices, w, seed_ptr, seed_node, seed_cost, att_ptr, att_d
                 src = d
             if c < acc_min[key]:
                 acc_min[key] = c
-            k0 = 0
-            while limits[k0] < c:
-                k0 += 1
-            for k in range(k0, n_lim):
-                acc_n[key, k] += 1
-                for j in range(n_val):
-                    _add2(acc_hi, acc_lo, key, k, j, values[src, j])
+            k = 0
+            while limits[k] < c:
+                k += 1
+            acc_n[key, k] += 1
+            for j in range(n_val):
+                _add2(acc_hi, acc_lo, key, k, j, values[src, j])
 
 
 @numba.njit(cache=_CACHE)
