@@ -630,7 +630,11 @@ def engine_indicators(
     if engine == "local":
         check_buffer(tile_buffer_m, required_buffer_m(
             options, walk_kmh=inputs.walk.speed_kmh, bike_kmh=inputs.bike.speed_kmh))
-        return site_indicators(sites, layers, inputs, options=options, progress=progress)
+        # looked up at call time: the pipeline's one site_indicators call
+        from productivecity.indicators import table as _table
+
+        return _table.site_indicators(sites, layers, inputs, options=options,
+                                      progress=progress)
     try:
         import distributed  # noqa: F401
     except ImportError:

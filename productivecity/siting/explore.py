@@ -183,6 +183,21 @@ def explore_weights(ranked: pd.DataFrame, spec, *, top_k: int = 10,
     ------
     ImportError
         ipywidgets is not installed (``pip install ipywidgets``).
+
+    Examples
+    --------
+    >>> import productivecity as pc
+    >>> from productivecity.indicators.names import site_names
+    >>> from productivecity.workflow.examples import example_path
+    >>> from productivecity.workflow.inputs import load_indicator_inputs
+    >>> layers = pc.load_layers("sample", progress=False)
+    >>> sites, _ = pc.candidate_sites(layers, "zones")
+    >>> table, _ = pc.site_indicators(sites, layers, load_indicator_inputs(layers), progress=False)
+    >>> spec = pc.load_criteria(example_path("brussels-canal"))
+    >>> panel = pc.explore_weights(table.join(site_names(table, layers)), spec, top_k=3)
+    >>> panel.sliders["jobseekers_walk"].value = 1.0  # the table below follows
+    >>> panel.children[-1].value.count("<tr>")
+    4
     """
     try:
         import ipywidgets as w
