@@ -193,9 +193,9 @@ def explore_weights(ranked: pd.DataFrame, spec, *, top_k: int = 10,
     >>> layers = pc.load_layers("sample", progress=False)
     >>> sites, _ = pc.candidate_sites(layers, "zones")
     >>> table, _ = pc.site_indicators(sites, layers, load_indicator_inputs(layers), progress=False)
-    >>> spec = pc.load_criteria(example_path("brussels-canal"))
+    >>> spec = pc.load_criteria(example_path("canal-making"))
     >>> panel = pc.explore_weights(table.join(site_names(table, layers)), spec, top_k=3)
-    >>> panel.sliders["jobseekers_walk"].value = 1.0  # the table below follows
+    >>> panel.sliders[spec.weights.index[0]].value = 1.0  # the table below follows
     >>> panel.children[-1].value.count("<tr>")
     4
     """
