@@ -59,3 +59,18 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     """Keep every test's cache out of the user's home and offline by default."""
     monkeypatch.setenv("PRODUCTIVECITY_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
     monkeypatch.setenv("PRODUCTIVECITY_OFFLINE", "1")
+
+
+#: The system Chromium of the browser tests (web map, weights page).
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """System Chromium (installed by .ci/run); missing is a failure in CI, a skip elsewhere."""
+    if not (CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK)):
+        msg = "Chromium not found at /usr/bin/chromium (apt-get install chromium)"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return CHROMIUM

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import os
 import re
 import shutil
 import subprocess
@@ -21,8 +20,6 @@ from productivecity._errors import OutputExistsError, ProductiveCityError
 from productivecity.outputs import webmap
 from productivecity.outputs.maps import STYLE
 
-CHROMIUM = Path("/usr/bin/chromium")
-
 
 @pytest.fixture(scope="module")
 def ranked():
@@ -37,17 +34,6 @@ def page(ranked, tmp_path_factory) -> Path:
     sites, mc = ranked
     m = webmap.web_map(sites, sample_layers(), date="2026-05-01", stability_top_k=mc.top_k)
     return webmap.save_web_map(m, tmp_path_factory.mktemp("web") / "map.html")
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    """System Chromium (installed by .ci/run); missing is a failure in CI, a skip elsewhere."""
-    if not (CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK)):
-        msg = "Chromium not found at /usr/bin/chromium (apt-get install chromium)"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return CHROMIUM
 
 
 def _run_chromium(exe: Path, url: Path, workdir: Path, *args: str) -> subprocess.CompletedProcess:

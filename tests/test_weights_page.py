@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
-import os
 import re
 import subprocess
 import urllib.parse
@@ -31,7 +30,6 @@ from productivecity.siting.criteria import Constraint, CriteriaSpec, Criterion, 
 from productivecity.siting.places import group_places
 from productivecity.siting.ranking import rank_sites
 
-CHROMIUM = Path("/usr/bin/chromium")
 RADIUS_M = 500.0
 TOP_K = 5
 
@@ -73,17 +71,6 @@ SPEC_OWA = CriteriaSpec(
 SPEC_WIDE = dataclasses.replace(SPEC_OWA, method="wlc", owa_order_weights=None,
                                 name="wlc-wide", profile="neighbourhood")
 PROFILES = (SPEC_WLC, SPEC_OWA, SPEC_WIDE)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    """System Chromium (installed by .ci/run); missing is a failure in CI, a skip elsewhere."""
-    if not (CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK)):
-        msg = "Chromium not found at /usr/bin/chromium (apt-get install chromium)"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return CHROMIUM
 
 
 @pytest.fixture(scope="module")
