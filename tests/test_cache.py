@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import itertools
 import json
 import os
@@ -317,3 +318,52 @@ def test_unique_dir_is_an_ordinary_folder_and_leaves_the_umask(tmp_path, monkeyp
     assert a.stat().st_mode & 0o777 == 0o777 & ~umask
     monkeypatch.undo()
     assert _umask() == umask
+
+
+def _ast_imports(source: str) -> list[tuple[int, str, list[str]]]:
+    """The import statements of a module by a walk of its syntax tree (the reference)."""
+    out = []
+    for n in cache._walk_code(ast.parse(source)):
+        if isinstance(n, ast.Import):
+            out.extend((0, a.name, []) for a in n.names)
+        elif isinstance(n, ast.ImportFrom):
+            out.append((n.level, n.module or "", [a.name for a in n.names]))
+    return out
+
+
+def test_text_imports_equal_the_syntax_tree_on_every_module():
+    """The modules' imports are read from their text; a syntax-tree walk is the reference."""
+    src = package_sources()
+    graph = cache._Graph(src)
+    for module, source in src.items():
+        assert graph.module_imports(module) == graph._resolve(_ast_imports(source), module), \
+            module
+    tricky = '''
+from typing import TYPE_CHECKING
+from productivecity import (a,  # the first, with a comment
+                            b as bee)
+import productivecity.c as c, productivecity.d
+
+if TYPE_CHECKING:
+    from productivecity import never
+
+    # a comment at the block's level or below does not end it
+from . import e
+def f():
+    from .g import h
+'''
+    got = sorted(cache._text_imports(tricky))
+    assert got == sorted(_ast_imports(tricky))
+    assert (0, "productivecity", ["never"]) not in got
+
+
+def test_module_digest_ignores_docstrings_comments_and_line_numbers():
+    # (adding or removing a docstring may change the digest: a NOP takes its place)
+    base = {"productivecity": "", "productivecity.m": ('"""M."""\ndef f(x):\n    """D."""\n'
+                                                       '    return {1, "a", "b"}\n')}
+    same = {**base, "productivecity.m": ('"""Module,\n\nlonger."""\n\n# a comment\n\n\n'
+                                         'def f(x):\n    """Doc."""\n\n'
+                                         '    return {"b", 1, "a"}  # set\n')}
+    other = {**base, "productivecity.m": base["productivecity.m"].replace('"b"', '"c"')}
+    digest = [cache._Graph(s).digest("productivecity.m") for s in (base, same, other)]
+    assert digest[0] == digest[1] != digest[2]

@@ -30,10 +30,12 @@ import importlib.metadata
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import sys
 import time
+import types
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -113,6 +115,89 @@ def _code_digest(node: ast.AST, *, copy: bool = True) -> str:
     return hashlib.sha256(ast.dump(tree, annotate_fields=True).encode()).hexdigest()
 
 
+def _code_object_digest(code: types.CodeType) -> str:
+    """Hash of a compiled module: its bytecode, names and constants, not its line numbers.
+
+    The code is compiled with ``optimize=2``, so docstrings (and ``assert`` statements)
+    are not in it; comments and layout never are. Sets among the constants are hashed
+    in sorted order (their iteration order changes with the string hash seed).
+    """
+    h = hashlib.sha256()
+
+    def const(c) -> str:
+        if isinstance(c, frozenset):
+            return "frozenset(" + ",".join(sorted(const(x) for x in c)) + ")"
+        if isinstance(c, tuple):
+            return "(" + ",".join(const(x) for x in c) + ")"
+        return f"{type(c).__name__}:{c!r}"
+
+    def walk(co: types.CodeType) -> None:
+        h.update(f"\0{co.co_qualname if hasattr(co, 'co_qualname') else co.co_name}"
+                 f"\0{co.co_argcount},{co.co_posonlyargcount},{co.co_kwonlyargcount},"
+                 f"{co.co_flags}\0{co.co_names}\0{co.co_varnames}\0{co.co_freevars}"
+                 f"\0{co.co_cellvars}\0".encode())
+        h.update(co.co_code)
+        h.update(getattr(co, "co_exceptiontable", b""))
+        for c in co.co_consts:
+            if isinstance(c, types.CodeType):
+                walk(c)
+            else:
+                h.update(f"\0{const(c)}".encode())
+
+    walk(code)
+    return h.hexdigest()
+
+
+# an import statement at the start of a line (in a module, a class or a function body):
+# ``from <dots><module> import <names or (names)>`` or ``import <modules>``
+_IMPORT_RE = re.compile(
+    r"^([ \t]*)(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)"
+    r"|import[ \t]+([^\n#;]*))", re.M)
+_TYPE_CHECKING_RE = re.compile(
+    r"^([ \t]*)if[ \t]+(?:[\w.]+\.)?TYPE_CHECKING[ \t]*:[ \t]*(?:#.*)?$", re.M)
+_INDENTED_LINE_RE = re.compile(r"^([ \t]*)(\S)", re.M)
+
+
+def _type_checking_spans(source: str) -> list[tuple[int, int]]:
+    """Character spans of the bodies of ``if TYPE_CHECKING:`` blocks (imports that never run)."""
+    spans = []
+    for m in _TYPE_CHECKING_RE.finditer(source):
+        indent = len(m.group(1).expandtabs())
+        end = len(source)
+        for line in _INDENTED_LINE_RE.finditer(source, m.end()):
+            if line.group(2) != "#" and len(line.group(1).expandtabs()) <= indent:
+                end = line.start()
+                break
+        spans.append((m.end(), end))
+    return spans
+
+
+def _text_imports(source: str) -> list[tuple[int, str, list[str]]]:
+    """Return the import statements of a module's text: ``(level, module, names)``.
+
+    ``import a.b as c, d`` gives ``(0, "a.b", [])`` and ``(0, "d", [])``;
+    ``from ..x import (y, z as w)`` gives ``(2, "x", ["y", "z"])``. Statements in
+    ``if TYPE_CHECKING:`` blocks are left out. The same statements as a walk of the
+    module's syntax tree (a line inside a string that reads like an import counts
+    too: a module more is covered, never one less).
+    """
+    skip = _type_checking_spans(source)
+    out = []
+    for m in _IMPORT_RE.finditer(source):
+        if any(a <= m.start() < b for a, b in skip):
+            continue
+        if m.group(5) is not None:  # import a.b [as c], d
+            for part in m.group(5).split(","):
+                name = part.split()[0] if part.split() else ""
+                if name:
+                    out.append((0, name, []))
+            continue
+        text = re.sub(r"#[^\n]*", "", m.group(4)).strip().strip("()").replace("\\", " ")
+        names = [p.split()[0] for p in text.split(",") if p.split() and p.split()[0] != "*"]
+        out.append((len(m.group(2)), m.group(3), names))
+    return out
+
+
 def _is_type_checking(test: ast.expr) -> bool:
     return ((isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
             or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"))
@@ -131,13 +216,24 @@ def _walk_code(node: ast.AST) -> Iterator[ast.AST]:
 
 
 class _Graph:
-    """The package's modules, their syntax trees and ``productivecity`` imports."""
+    """The package's modules and their ``productivecity`` imports.
+
+    Only the steps module is parsed into a syntax tree (its step functions are
+    followed one by one); every other module is read as text for its imports and
+    compiled for its digest, which takes a fraction of the time.
+    """
 
     def __init__(self, sources: Mapping[str, str]):
         self.sources = dict(sources)
-        self.trees = {name: ast.parse(src) for name, src in self.sources.items()}
+        self._steps_tree: ast.Module | None = None
         self._digests: dict[str, str] = {}
         self._module_imports: dict[str, set[str]] = {}
+
+    @property
+    def steps_tree(self) -> ast.Module | None:
+        if self._steps_tree is None and _STEPS_MODULE in self.sources:
+            self._steps_tree = ast.parse(self.sources[_STEPS_MODULE])
+        return self._steps_tree
 
     def is_package(self, name: str) -> bool:
         return any(m.startswith(name + ".") for m in self.sources)
@@ -155,22 +251,39 @@ class _Graph:
         name defined in) ``a``; the packages above are not counted (their
         ``__init__`` runs, but its imports are not used through this import).
         """
-        found: set[str] = set()
+        statements = []
         for n in _walk_code(node):
             if isinstance(n, ast.Import):
-                found.update(a.name for a in n.names if a.name in self.sources)
+                statements.extend((0, a.name, []) for a in n.names)
             elif isinstance(n, ast.ImportFrom):
-                base = n.module or ""
-                if n.level:
-                    anchor = module if self.is_package(module) else module.rpartition(".")[0]
-                    anchor_parts = anchor.split(".")
-                    anchor_parts = anchor_parts[:len(anchor_parts) - (n.level - 1)]
-                    base = ".".join([*anchor_parts, *([base] if base else [])])
-                if base not in self.sources:
-                    continue
-                for alias in n.names:
-                    sub = f"{base}.{alias.name}"
-                    found.add(sub if sub in self.sources else base)
+                statements.append((n.level, n.module or "", [a.name for a in n.names]))
+        return self._resolve(statements, module)
+
+    def module_imports(self, module: str) -> set[str]:
+        """Package modules a whole module imports (from its text: :func:`_text_imports`)."""
+        if module not in self._module_imports:
+            self._module_imports[module] = self._resolve(_text_imports(self.sources[module]),
+                                                         module)
+        return self._module_imports[module]
+
+    def _resolve(self, statements: Iterable[tuple[int, str, list[str]]],
+                 module: str) -> set[str]:
+        found: set[str] = set()
+        for level, base, names in statements:
+            if not names and not level:  # import a.b
+                if base in self.sources:
+                    found.add(base)
+                continue
+            if level:
+                anchor = module if self.is_package(module) else module.rpartition(".")[0]
+                anchor_parts = anchor.split(".")
+                anchor_parts = anchor_parts[:len(anchor_parts) - (level - 1)]
+                base = ".".join([*anchor_parts, *([base] if base else [])])
+            if base not in self.sources:
+                continue
+            for name in names:
+                sub = f"{base}.{name}"
+                found.add(sub if sub in self.sources else base)
         return found
 
     def closure(self, seeds: Iterable[str]) -> set[str]:
@@ -186,23 +299,19 @@ class _Graph:
             if m in done:
                 continue
             done.add(m)
-            if m not in self._module_imports:
-                self._module_imports[m] = self.imports(self.trees[m], m)
-            todo.extend(self._module_imports[m] - done)
+            todo.extend(self.module_imports(m) - done)
         return done | {p for m in done for p in self.with_parents(m)}
 
     def digest(self, module: str) -> str:
         if module not in self._digests:
-            # the module's own tree, its docstrings stripped in place (docstrings hold no
-            # imports), except the steps module's: its functions are digested one by one
-            tree = (ast.parse(self.sources[module]) if module == _STEPS_MODULE
-                    else self.trees[module])
-            self._digests[module] = _code_digest(tree, copy=False)
+            code = compile(self.sources[module], f"<{module}>", "exec", dont_inherit=True,
+                           optimize=2)
+            self._digests[module] = _code_object_digest(code)
         return self._digests[module]
 
 
 def _step_functions(graph: _Graph) -> dict[str, ast.FunctionDef]:
-    tree = graph.trees.get(_STEPS_MODULE)
+    tree = graph.steps_tree
     if tree is None:
         return {}
     return {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
@@ -222,7 +331,7 @@ def _step_code(graph: _Graph, step: str) -> tuple[list[tuple[str, ast.AST]], set
     entry = funcs.get(f"{step}_step") or funcs.get(f"_{step}_step")
     if entry is None:
         return [], set()
-    tree = graph.trees[_STEPS_MODULE]
+    tree = graph.steps_tree
     methods = {}
     for n in tree.body:
         if isinstance(n, ast.ClassDef) and n.name == "_Run":
@@ -328,8 +437,9 @@ def step_code_hash(step: str, sources: Mapping[str, str] | None = None) -> str:
     Returns
     -------
     str
-        sha256 hex digest over the step's functions of the steps module and the
-        modules of :func:`step_modules`, each from its syntax tree without docstrings.
+        sha256 hex digest over the step's functions of the steps module (each from its
+        syntax tree without docstrings) and the modules of :func:`step_modules` (each
+        compiled without docstrings and asserts; line numbers do not count).
     """
     graph = _graph(None) if sources is None else _Graph(sources)
     funcs, _ = _step_code(graph, step)
