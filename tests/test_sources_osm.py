@@ -638,3 +638,44 @@ def test_testbed_pbf_source(testbed):
     assert 60 <= (zones["kind"] == "industrial").sum() <= 80  # provenance: 69 in 2013
     canal, _ = osm.canal(_bbox_area(*AREA_TESTBED), source=pbf)
     assert (canal["feature"] == "waterway").sum() >= 6
+
+
+@pytest.mark.parametrize("which", ["sample", "karhula"])
+def test_small_files_read_once_per_layer_give_the_gdal_filtered_rows(which, request,
+                                                                     monkeypatch):
+    """Points and lines of a small file are read whole once and filtered in memory."""
+    import numpy as np
+    from pandas.testing import assert_frame_equal
+
+    from productivecity.sources import _osm_cut
+    from productivecity.sources import osm as osm_mod
+    from productivecity.sources.catalog import sample_data_dir
+
+    path = (sample_data_dir() / "osm" / "sample_canal_town.osm" if which == "sample"
+            else request.getfixturevalue("karhula") / "karhula_kotka_finland.osm.pbf")
+    reads = []
+    real = _osm_cut.pyogrio.raw.read
+    monkeypatch.setattr(_osm_cut.pyogrio.raw, "read",
+                        lambda *a, **kw: reads.append(kw.get("layer")) or real(*a, **kw))
+    _osm_cut.clear_shared_reads()
+    cases = [("lines", {"waterway": True, "water": "canal"}), ("lines", {"highway": True}),
+             ("lines", {"highway": True, "railway": True, "waterway": True}),
+             ("points", {"shop": True, "craft": True, "disused:shop": True}),
+             ("points", {"place": True}), ("points", {"amenity": ["school", "college"]})]
+    for layer, tags in cases:
+        assert _osm_cut.shares_reads(path, layer)
+        stat = path.stat()
+        fields, _ = osm_mod._osm_fields(str(path.resolve()), stat.st_mtime_ns, stat.st_size,
+                                        layer)
+        # the reference: GDAL's OGR SQL prefilter
+        gdal = osm_mod._read_osm_layer(path, layer, osm_mod._osm_where(tags, fields), tags)
+        shared = osm_mod._read_osm_layer(
+            path, layer, None, tags,
+            keep=lambda names, cols, tags=tags: osm_mod._osm_mask(tags, names, cols))
+        assert len(shared) == len(gdal)
+        assert_frame_equal(shared, gdal)
+    # one whole read per layer, one filtered read per case
+    assert sorted(reads) == sorted(["lines", "points"] + [layer for layer, _ in cases])
+    assert not _osm_cut.shares_reads(path, "multipolygons")
+    _osm_cut.clear_shared_reads()
+    np.testing.assert_equal(len(_osm_cut._SHARED), 0)

@@ -83,7 +83,68 @@ _DEFAULT_IGNORE = {
 # --------------------------------------------------------------------------------------
 
 
-def read_osm_layer(path: Path, layer: str, where: str | None) -> gpd.GeoDataFrame:
+#: Files up to this size are read once per GDAL layer and filtered in memory (GDAL's OSM
+#: driver parses the whole file for every read, whatever the filter).
+SHARED_READ_MAX_BYTES = 8 * 1024 * 1024
+#: The GDAL layers read that way. Not ``multipolygons``: with an attribute filter GDAL
+#: also returns closed ways it leaves out of an unfiltered read (members of a relation
+#: the filter drops), so filtering afterwards would not give the same rows.
+SHARED_READ_LAYERS = ("points", "lines")
+#: GDAL layers kept by :func:`shared_layer` (the points, lines and multipolygons of one file).
+_SHARED_MAX = 3
+_SHARED: dict[tuple, tuple] = {}
+
+
+def looks_like_osm(path: Path) -> bool:
+    """Whether the file starts as an OSM PBF (an ``OSMHeader`` blob) or OSM XML (``<osm``)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+    except OSError:
+        return False
+    return b"OSMHeader" in head[:32] or b"<osm" in head
+
+
+def shares_reads(path: Path, layer: str) -> bool:
+    """Whether :func:`read_osm_layer` with ``keep`` reads ``layer`` of ``path`` once."""
+    if layer not in SHARED_READ_LAYERS:
+        return False
+    try:
+        small = path.is_file() and path.stat().st_size <= SHARED_READ_MAX_BYTES
+    except OSError:
+        return False
+    return small and looks_like_osm(path)
+
+
+def shared_layer(path: Path, layer: str) -> tuple[dict, np.ndarray, list[np.ndarray]]:
+    """Every feature of a GDAL OSM layer of a small file, read once (the last few kept).
+
+    Returns pyogrio's ``(meta, wkb, fields)``; callers filter, never modify them.
+    """
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, layer)
+    if key in _SHARED:
+        _SHARED[key] = _SHARED.pop(key)  # most recently used last
+        return _SHARED[key]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            meta, _fids, wkb, fields = pyogrio.raw.read(path, layer=layer)
+    except Exception as exc:
+        raise DataSourceError(f"could not read layer {layer!r} of {path}: {exc}") from exc
+    while len(_SHARED) >= _SHARED_MAX:
+        _SHARED.pop(next(iter(_SHARED)))
+    _SHARED[key] = (meta, np.asarray(wkb, dtype=object), list(fields))
+    return _SHARED[key]
+
+
+def clear_shared_reads() -> None:
+    """Release the layers :func:`shared_layer` keeps."""
+    _SHARED.clear()
+
+
+def read_osm_layer(path: Path, layer: str, where: str | None, *,
+                   keep=None) -> gpd.GeoDataFrame:
     """Read one GDAL OSM layer, repairing what an extract cut by a box breaks.
 
     Parameters
@@ -95,6 +156,10 @@ def read_osm_layer(path: Path, layer: str, where: str | None) -> gpd.GeoDataFram
         ``multilinestrings``, ``other_relations``).
     where : str or None
         OGR SQL attribute filter.
+    keep : callable, optional
+        ``keep(field_names, fields)`` -> bool array, the same filter as ``where`` (or
+        wider) on the layer's columns: a file of :func:`shares_reads` is then read once
+        per layer (:func:`shared_layer`) and filtered with it instead of by GDAL.
 
     Returns
     -------
@@ -110,12 +175,17 @@ def read_osm_layer(path: Path, layer: str, where: str | None) -> gpd.GeoDataFram
     DataSourceError
         GDAL or pyosmium cannot read the file.
     """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            meta, _fids, wkb, fields = pyogrio.raw.read(path, layer=layer, where=where)
-    except Exception as exc:
-        raise DataSourceError(f"could not read layer {layer!r} of {path}: {exc}") from exc
+    if keep is not None and shares_reads(path, layer):
+        meta, wkb, fields = shared_layer(path, layer)
+        mask = np.asarray(keep([str(n) for n in meta["fields"]], fields), dtype=bool)
+        wkb, fields = wkb[mask], [f[mask] for f in fields]
+    else:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                meta, _fids, wkb, fields = pyogrio.raw.read(path, layer=layer, where=where)
+        except Exception as exc:
+            raise DataSourceError(f"could not read layer {layer!r} of {path}: {exc}") from exc
     names = [str(n) for n in meta["fields"]]
     data = pd.DataFrame({n: np.asarray(f, dtype=object) for n, f in zip(names, fields,
                                                                           strict=True)})

@@ -880,6 +880,14 @@ def read_osm_file(
         raise DataSourceError(f"OSM file {path} is empty")
 
     def read() -> gpd.GeoDataFrame:
+        if _osm_cut.shares_reads(path, geometry):
+            # a small OSM file: each GDAL layer is read once and filtered here, as the
+            # OGR SQL prefilter would (GDAL parses the whole file for each read anyway)
+            def keep(names, fields):
+                return _osm_mask(tags, names, fields) if tags else np.ones(
+                    len(fields[0]) if fields else 0, dtype=bool)
+
+            return _read_osm_layer(path, geometry, None, tags, keep=keep)
         try:
             stat = path.stat()
             fields, drv = _osm_fields(str(path.resolve()), stat.st_mtime_ns, stat.st_size,
@@ -920,10 +928,11 @@ def _tags_key(tags: Tags | None):
                   for k, v in tags.items())
 
 
-def _read_osm_layer(path: Path, layer: str, where: str | None, tags) -> gpd.GeoDataFrame:
+def _read_osm_layer(path: Path, layer: str, where: str | None, tags, *,
+                    keep=None) -> gpd.GeoDataFrame:
     # raw WKB, so that a ring GDAL writes for a cut way cannot stop the read; cut ways and
     # relations are repaired from what the file has and marked (see _osm_cut)
-    raw = _osm_cut.read_osm_layer(path, layer, where)
+    raw = _osm_cut.read_osm_layer(path, layer, where, keep=keep)
     return _expand_osm(raw, layer, tags)
 
 
@@ -943,6 +952,25 @@ def _osm_where(tags: Tags, fields: list[str]) -> str:
         elif "other_tags" in fields:
             clauses.append(f"other_tags LIKE '%\"{key}\"=>%'")
     return " OR ".join(clauses) if clauses else "1=0"
+
+
+def _osm_mask(tags: Tags, names: list[str], fields: list[np.ndarray]) -> np.ndarray:
+    """Return the rows :func:`_osm_where` keeps, on the columns of a layer read whole.
+
+    ``other_tags`` is searched case-sensitively (OGR's LIKE is not): a narrower
+    prefilter that keeps every row the exact test (:func:`_match_tags`) keeps.
+    """
+    n = len(fields[0]) if fields else 0
+    keep = np.zeros(n, dtype=bool)
+    by_name = dict(zip(names, fields, strict=True))
+    other = by_name.get("other_tags")
+    for key in tags:
+        if key in by_name:
+            keep |= pd.notna(by_name[key])
+        elif other is not None:
+            keep |= pd.Series(other, dtype=object).str.contains(
+                f'"{key}"=>', regex=False, na=False).to_numpy(dtype=bool)
+    return keep
 
 
 def _expand_osm(raw: gpd.GeoDataFrame, layer: str, tags: Tags | None) -> gpd.GeoDataFrame:

@@ -274,6 +274,9 @@ def run_pipeline(
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+        from productivecity.sources._osm_cut import clear_shared_reads
+
+        clear_shared_reads()  # the OSM layers read whole for this run
     logger.info("run %s done in %.1f s: %s", config.name, time.perf_counter() - t_start, out)
     steps = pd.DataFrame(run.records).set_index("step")
     return RunResult(out_dir=out, manifest=manifest, steps=steps, ranked=ranked_out,
