@@ -84,21 +84,29 @@ def grid100_s(data_dir: Path, *, cell_m: float = 100.0, save: Path | None = None
     return {"grid100_s": wall}
 
 
-def dask2_speedup(data_dir: Path, *, cell_m: float = 100.0, tile_m: float = 2000.0) -> dict:
+def dask2_speedup(data_dir: Path, *, cell_m: float = 100.0, tile_m: float | None = None) -> dict:
     """Speed-up of the tiled indicators on a LocalCluster of 2 workers over 1 worker.
 
     Each worker is one process with one thread, numba on one thread; the same tiles
-    (``tile_m``) of the test-bed grid (``cell_m``) run on each cluster, the inputs
+    (``tile_m``, default the engine's automatic size) of the test-bed grid (``cell_m``) run on each cluster, the inputs
     scattered first (included in the times). Also logs the overhead of the tiles: the
     1-worker time over the single-process :func:`site_indicators`.
     """
     from distributed import Client
 
     from productivecity.indicators.table import site_indicators
-    from productivecity.indicators.tiled import local_cluster, tiled_indicators
+    from productivecity.indicators.tiled import (
+        auto_tile_m,
+        local_cluster,
+        required_buffer_m,
+        tiled_indicators,
+    )
 
     run, layers, sites, inputs = _load(data_dir, cell_m)
     options = run.config.indicator_options
+    if tile_m is None:
+        tile_m = auto_tile_m(required_buffer_m(options, walk_kmh=inputs.walk.speed_kmh,
+                                               bike_kmh=inputs.bike.speed_kmh))
     log = logging.getLogger(__name__)
     t = time.perf_counter()
     site_indicators(sites, layers, inputs, options=options, progress=False)

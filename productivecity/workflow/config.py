@@ -167,8 +167,9 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "scheduler": Option("str", help="address of a Dask scheduler, e.g. "
                                         "'tcp://host:8786' (engine = 'dask'; default: a "
                                         "local cluster on this machine's cores)"),
-        "tile_m": Option("number", 2000.0, gt=0,
-                         help="side of the square tiles of sites (m; engine = 'dask')"),
+        "tile_m": Option("number", gt=0,
+                         help="side of the square tiles of sites (m; engine = 'dask'); "
+                              "default: the tile buffer / 2.5, at least 2000"),
         "tile_buffer_m": Option("number", gt=0,
                                 help="buffer of each tile's slice of the inputs (m); default "
                                      "and smallest allowed: the longest trip of the "
