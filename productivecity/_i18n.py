@@ -165,6 +165,19 @@ _TERMS: dict[str, dict[str, str]] = {
                            "fr": "Demande atteinte par les lieux existants"},
     "not_reached": {"en": "Demand not reached", "nl": "Vraag niet bereikt",
                     "fr": "Demande non atteinte"},
+    "demand_unknown": {"en": "Demand unknown (no job-seeker data)",
+                       "nl": "Vraag onbekend (geen gegevens over werkzoekenden)",
+                       "fr": "Demande inconnue (pas de données sur les demandeurs d'emploi)"},
+    "demand_unknown_note": {
+        "en": "{n} of the {total} demand units lie where there are no job-seeker data: their "
+              "demand is unknown and not in the coverage (not counted as covered, nor as "
+              "demand).",
+        "nl": "{n} van de {total} vraageenheden liggen waar geen gegevens over werkzoekenden "
+              "zijn: hun vraag is onbekend en telt niet mee in de dekking (niet als bereikt, "
+              "niet als vraag).",
+        "fr": "{n} des {total} unités de demande se trouvent là où il n'y a pas de données sur "
+              "les demandeurs d'emploi : leur demande est inconnue et n'entre pas dans la "
+              "couverture (ni comme couverte, ni comme demande)."},
     "coverage_curve": {"en": "Demand covered against the number of new hubs",
                        "nl": "Bereikte vraag tegenover het aantal nieuwe plekken",
                        "fr": "Demande couverte selon le nombre de nouveaux lieux"},

@@ -218,3 +218,24 @@ def test_paper_sizes_a0_accepted_unknown_refused_with_the_list():
     assert build_config(overrides=[("outputs", "paper", "A0")])["outputs"]["paper"] == "A0"
     with pytest.raises(ConfigError, match=r"A3 \| A4 \| A1 \| A0"):
         build_config(overrides=[("outputs", "paper", "B5")])
+
+
+def test_new_hubs_page_draws_unknown_demand_as_unknown_not_small(ranked, layers, allocation):
+    """A unit without job-seeker data is a hollow ring named in the legend, not a tiny dot."""
+    units = allocation["demand_units"].copy()
+    units["no_data"] = [False, False, False, True]
+    units.loc[units.index[3], "jobseekers_low_edu_n"] = 0.0  # as the demand units carry it
+    fig = atlas.plot_new_hubs({**allocation, "demand_units": units}, layers, ranked=ranked)
+    text = texts(fig)
+    assert "Demand unknown (no job-seeker data)" in text
+    assert "1 of the 4 demand units" in text.replace("\n", " ")
+    rings = [c for c in fig.axes[0].collections if c.get_gid() == "demand_unknown"]
+    assert len(rings) == 1 and len(rings[0].get_offsets()) == 1
+    x, y = rings[0].get_offsets()[0]
+    assert (x, y) == (X0 + 1450, Y0 + 950)
+    # the known units only are drawn as demand (one dot each)
+    dots = [c for c in fig.axes[0].collections
+            if c.get_gid() is None and len(c.get_offsets()) == 3]
+    assert dots
+    plain = texts(atlas.plot_new_hubs(allocation, layers, ranked=ranked))
+    assert "Demand unknown" not in plain and "demand units lie" not in plain

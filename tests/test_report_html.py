@@ -196,3 +196,20 @@ def test_criteria_get_distinct_colours_and_the_top_table_fits(pages):
     ind = next(t for t in _tables(en) if "class='ind'" in t)
     assert _i18n.column_label("canal_distance_m", "en") in ind
     assert "@media print" in en and "A4 portrait" in en
+
+
+def test_allocation_section_names_units_of_unknown_demand():
+    sites = pd.DataFrame({"place_name": ["Quay Street"]}, index=pd.Index(["s1"], name="site_id"))
+    curve = pd.DataFrame({"k": [0, 1], "covered_demand_n": [10.0, 30.0],
+                          "covered_share_pct": [25.0, 75.0], "marginal_gain_n": [np.nan, 20.0],
+                          "selected": ["", "s1"]})
+    units = pd.DataFrame({"jobseekers_low_edu_n": [10.0, 30.0, 0.0],
+                          "no_data": [False, False, True]})
+    html_en = "".join(report.allocation_section({"curve": curve, "demand_units": units}, sites))
+    assert "1 of the 3 demand units lie where there are no job-seeker data" in html_en
+    html_nl = "".join(report.allocation_section({"curve": curve, "demand_units": units}, sites,
+                                                "nl"))
+    assert "1 van de 3 vraageenheden" in html_nl
+    known = units.assign(no_data=False)
+    assert "no job-seeker data" not in "".join(
+        report.allocation_section({"curve": curve, "demand_units": known}, sites))

@@ -737,8 +737,21 @@ def plot_new_hubs(
         pts = new.geometry.representative_point()
         units = allocation.get("demand_units")
         hubs = _layer(layers, "hubs")
+        unknown_n = units_n = 0
         if units is not None and len(units) and "facility_id" in units.columns:
             u = units.to_crs(crs) if units.crs is not None and crs is not None else units
+            units_n = len(u)
+            # units without job-seeker data: their demand is unknown, not small (a hollow
+            # dashed ring of one size, no catchment line)
+            unknown = (u["no_data"].fillna(False).astype(bool) if "no_data" in u.columns
+                       else pd.Series(False, index=u.index))
+            unknown_n = int(unknown.sum())
+            if unknown_n:
+                upt_unknown = u.geometry[unknown].representative_point()
+                ax.scatter(upt_unknown.x, upt_unknown.y, s=(7 * s) ** 2, facecolor="none",
+                           edgecolor="#7a7a7a", linewidth=0.8 * s, linestyle=(0, (2, 1.5)),
+                           zorder=18.5, gid="demand_unknown")
+                u = u.loc[~unknown]
             upt = u.geometry.representative_point()
             where = {**({str(i): g for i, g in zip(hubs.index, hubs.geometry.representative_point(),
                                                    strict=True)} if hubs is not None else {}),
@@ -768,6 +781,11 @@ def plot_new_hubs(
                 handles.append((Line2D([], [], color="#9a9a9a", linestyle="none", marker="o",
                                        markersize=5 * s, alpha=0.5),
                                 _i18n.text("not_reached", lang)))
+            if unknown_n:
+                handles.append((Line2D([], [], color="#7a7a7a", linestyle="none", marker="o",
+                                       markerfacecolor="none", markersize=7 * s,
+                                       markeredgewidth=0.8 * s),
+                                _i18n.text("demand_unknown", lang)))
         _draw_overlays(sheet, layers, lang, handles, basemap=basemap)
         order = (pd.to_numeric(new["first_chosen_k"], errors="coerce")
                  if "first_chosen_k" in new.columns else pd.Series(np.nan, index=new.index))
@@ -839,6 +857,9 @@ def plot_new_hubs(
                                    _i18n.text("marginal_gain", lang)],
                    rows, [0.0, 0.06, 0.62, 0.72, 1.0],
                    align=["left", "left", "right", "right", "right"], max_rows=sheet.list_rows)
-        _paragraph(sheet, tax, y, _i18n.text("new_hubs_note", lang, k=k_max),
-                   chars=round(70 * ppos.width / 0.33 / s), size=8.0, color=_MUTED)
+        note = _i18n.text("new_hubs_note", lang, k=k_max)
+        if unknown_n:
+            note += " " + _i18n.text("demand_unknown_note", lang, n=unknown_n, total=units_n)
+        _paragraph(sheet, tax, y, note, chars=round(70 * ppos.width / 0.33 / s), size=8.0,
+                   color=_MUTED)
     return sheet.fig

@@ -550,6 +550,12 @@ def allocation_section(allocation: Mapping | None, sites: pd.DataFrame,
                              pct=num(final["covered_share_pct"].iloc[0], "pct"),
                              base=num(base["covered_demand_n"].iloc[0]),
                              base_pct=num(base["covered_share_pct"].iloc[0], "pct")) + "</p>")
+    units = allocation.get("demand_units")
+    if units is not None and len(units) and "no_data" in units.columns:
+        unknown_n = int(units["no_data"].fillna(False).astype(bool).sum())
+        if unknown_n:
+            out.append("<p>" + t("demand_unknown_note", n=num(unknown_n),
+                                 total=num(len(units))) + "</p>")
     out.append(f"<figure>{_curve_svg(curve, lang, total)}"
                f"<figcaption>{t('report_curve_caption')}</figcaption></figure>")
     gain_pct = share.diff()

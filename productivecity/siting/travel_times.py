@@ -65,7 +65,8 @@ def network_travel_times(
                           f"{[c for c in demand.columns if c != 'geometry']}")
     if "no_data" in demand.columns and demand["no_data"].any():
         logger.warning("%d demand units lie in municipalities without job-seeker data; their "
-                       "demand is unknown and counted as 0", int(demand["no_data"].sum()))
+                       "demand is unknown and left out of the coverage (neither covered nor "
+                       "demand)", int(demand["no_data"].sum()))
     existing = existing if existing is not None else candidates.iloc[:0]
     overlap = candidates.index.intersection(existing.index)
     if len(overlap):
