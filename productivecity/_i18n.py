@@ -163,9 +163,36 @@ _TERMS: dict[str, dict[str, str]] = {
     "catchment_existing": {"en": "Demand reached by existing hubs",
                            "nl": "Vraag bereikt door bestaande plekken",
                            "fr": "Demande atteinte par les lieux existants"},
+    "report_tiers_title": {"en": "Two tiers: neighbourhood and city-wide hubs",
+                           "nl": "Twee niveaus: buurt- en stadsbrede hubs",
+                           "fr": "Deux niveaux : hubs de quartier et hubs métropolitains"},
+    "report_tiers_intro": {
+        "en": "Each tier places its own new hubs to cover the demand within its own reach; "
+              "the existing hubs count in the tier of their profile (both when unknown).",
+        "nl": "Elk niveau plaatst zijn eigen nieuwe hubs om de vraag binnen zijn eigen bereik "
+              "te dekken; de bestaande hubs tellen mee in het niveau van hun profiel (in beide "
+              "als dat onbekend is).",
+        "fr": "Chaque niveau place ses propres nouveaux hubs pour couvrir la demande à sa propre "
+              "portée ; les hubs existants comptent dans le niveau de leur profil (dans les deux "
+              "s'il est inconnu)."},
+    "report_tier": {"en": "Tier", "nl": "Niveau", "fr": "Niveau"},
+    "report_tier_sites": {"en": "New hubs chosen", "nl": "Gekozen nieuwe hubs",
+                          "fr": "Nouveaux hubs choisis"},
+    "report_tier_reach": {"en": "Reach", "nl": "Bereik", "fr": "Portée"},
+    "report_tier_existing": {"en": "Existing hubs counted", "nl": "Bestaande hubs meegeteld",
+                             "fr": "Hubs existants comptés"},
+    "report_tier_before": {"en": "Within reach of existing hubs",
+                           "nl": "Binnen bereik van bestaande hubs",
+                           "fr": "À portée des hubs existants"},
+    "report_tier_after": {"en": "With the new hubs", "nl": "Met de nieuwe hubs",
+                          "fr": "Avec les nouveaux hubs"},
+    "reach_walk": {"en": "{t} min on foot", "nl": "{t} min te voet", "fr": "{t} min à pied"},
+    "reach_bike": {"en": "{t} min by bike", "nl": "{t} min met de fiets", "fr": "{t} min à vélo"},
+    "reach_transit": {"en": "{t} min by public transport", "nl": "{t} min met het openbaar vervoer",
+                      "fr": "{t} min en transports publics"},
     "not_reached": {"en": "Demand not reached", "nl": "Vraag niet bereikt",
                     "fr": "Demande non atteinte"},
-    "demand_unknown": {"en": "Demand unknown (no job-seeker data)",
+    "demand_unknown_units": {"en": "Demand unknown (no job-seeker data)",
                        "nl": "Vraag onbekend (geen gegevens over werkzoekenden)",
                        "fr": "Demande inconnue (pas de données sur les demandeurs d'emploi)"},
     "demand_unknown_note": {

@@ -213,3 +213,31 @@ def test_allocation_section_names_units_of_unknown_demand():
     known = units.assign(no_data=False)
     assert "no job-seeker data" not in "".join(
         report.allocation_section({"curve": curve, "demand_units": known}, sites))
+
+
+def test_allocation_section_shows_the_two_tiers():
+    sites = pd.DataFrame({"place_name": ["Quay Street", "Mill Road", "Dock Lane"]},
+                         index=pd.Index(["s1", "s2", "s3"], name="site_id"))
+    curve = pd.DataFrame({"k": [0, 1], "covered_demand_n": [10.0, 30.0],
+                          "covered_share_pct": [25.0, 75.0], "marginal_gain_n": [np.nan, 20.0],
+                          "selected": ["", "s1"]})
+    tiers = pd.DataFrame({"tier": ["neighbourhood", "city-wide"], "mode": ["walk", "transit"],
+                          "k": [2, 1], "limit_min": [15.0, 30.0], "existing_open_n": [3, 2],
+                          "total_demand_n": [1000.0, 1000.0],
+                          "covered_demand_n": [600.0, 950.0],
+                          "baseline_covered_demand_n": [200.0, 900.0],
+                          "selected": ["s1;s2", "s3"]})
+    tier_hubs = pd.DataFrame({"tier": ["neighbourhood", "neighbourhood", "city-wide"]},
+                             index=pd.Index(["s1", "s2", "s3"], name="site_id"))
+    alloc = {"curve": curve, "tiers": tiers, "tier_hubs": tier_hubs}
+    page = "".join(report.allocation_section(alloc, sites))
+    assert "<h3>Two tiers: neighbourhood and city-wide hubs</h3>" in page
+    part = page[page.index("Two tiers"):]
+    assert "15 min on foot" in part and "30 min by public transport" in part
+    assert "<th>New hubs chosen</th>" in part
+    assert "200 (20.0" in part and "600 (60.0" in part and "950 (95.0" in part
+    nb = part[part.index("neighbourhood"):part.index("city-wide</td>")]
+    assert "Quay Street" in nb and "Mill Road" in nb and "Dock Lane" not in nb
+    nl = "".join(report.allocation_section(alloc, sites, "nl"))
+    assert "Twee niveaus" in nl and "min te voet" in nl
+    assert "Two tiers" not in "".join(report.allocation_section({"curve": curve}, sites))

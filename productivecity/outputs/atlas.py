@@ -785,7 +785,7 @@ def plot_new_hubs(
                 handles.append((Line2D([], [], color="#7a7a7a", linestyle="none", marker="o",
                                        markerfacecolor="none", markersize=7 * s,
                                        markeredgewidth=0.8 * s),
-                                _i18n.text("demand_unknown", lang)))
+                                _i18n.text("demand_unknown_units", lang)))
         _draw_overlays(sheet, layers, lang, handles, basemap=basemap)
         order = (pd.to_numeric(new["first_chosen_k"], errors="coerce")
                  if "first_chosen_k" in new.columns else pd.Series(np.nan, index=new.index))

@@ -596,7 +596,48 @@ def allocation_section(allocation: Mapping | None, sites: pd.DataFrame,
                          "–" if pd.isna(r.get("rank")) else int(r["rank"])])
         out.append(_html_table([t("site"), t("report_first_k"), t("report_site_rank")],
                                body, lang))
+    out += _tiers_section(allocation.get("tiers"), allocation.get("tier_hubs"), sites, lang)
     return out
+
+
+def _tiers_section(tiers: pd.DataFrame | None, tier_hubs: pd.DataFrame | None,
+                   sites: pd.DataFrame, lang: str) -> list[str]:
+    """Return the HTML of ``[allocation] tiers`` (nothing without tiers).
+
+    Per tier: its reach, the existing hubs it counts, the demand within reach before
+    and after its new hubs, and the sites chosen.
+    """
+    if tiers is None or not len(tiers):
+        return []
+    e = html.escape
+    t = lambda key, **kw: e(_i18n.text(key, lang, **kw))  # noqa: E731
+    num = lambda v, unit="n": _i18n.format_number(v, lang, unit)  # noqa: E731
+    frame = tiers.reset_index() if "tier" not in tiers.columns else tiers
+    rows = []
+    for _, r in frame.iterrows():
+        mode = str(r.get("mode") or "")
+        limit = f"{float(r.get('limit_min')):g}"
+        reach = (t(f"reach_{mode}", t=limit) if f"reach_{mode}" in _i18n._TERMS
+                 else e(f"{limit} min {mode}"))
+        total = pd.to_numeric(r.get("total_demand_n"), errors="coerce")
+
+        def share(v, total=total):
+            v = pd.to_numeric(v, errors="coerce")
+            pct = v / total * 100 if total and pd.notna(total) and total > 0 else np.nan
+            return _Num(f"{num(v)} ({num(pct, 'pct')} %)" if pd.notna(pct) else num(v))
+
+        chosen = [s for s in str(r.get("selected") or "").split(";") if s.strip()]
+        if tier_hubs is not None and "tier" in tier_hubs.columns:
+            chosen = [str(s) for s in tier_hubs.index[tier_hubs["tier"].astype(str)
+                                                      == str(r["tier"])]] or chosen
+        names = "<br>".join(e(n) for n in _site_names(sites, chosen)) or "–"
+        rows.append([e(str(r["tier"])), reach, int(r.get("existing_open_n") or 0),
+                     share(r.get("baseline_covered_demand_n")),
+                     int(r.get("k") or 0), share(r.get("covered_demand_n")), names])
+    return [f"<h3>{t('report_tiers_title')}</h3>", f"<p>{t('report_tiers_intro')}</p>",
+            _html_table([t("report_tier"), t("report_tier_reach"), t("report_tier_existing"),
+                         t("report_tier_before"), t("report_k"), t("report_tier_after"),
+                         t("report_tier_sites")], rows, lang)]
 
 
 def _rank_span(lo, hi, lang: str) -> str:
