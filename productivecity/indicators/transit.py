@@ -429,6 +429,28 @@ def _legs(series, names):
                          "time_s": np.ceil(series.to_numpy() * 60 - 1e-9).astype(np.int64)})
 
 
+def _walk_legs(walk, origins, stops, destinations=None, *, access_min: float,
+               direct_min: float | None = None):
+    """Return the walks of a public-transport trip on the street network, in seconds.
+
+    ``access``: origin to stop and, with ``destinations``, ``egress``: stop to
+    destination (each within ``access_min``) and ``direct``: origin to destination on
+    foot (within ``direct_min``); None for those without destinations. Arguments
+    are :class:`~productivecity.accessibility.snapping.Snapping` of the walk network.
+    """
+    from productivecity import accessibility as acc
+
+    access = _legs(acc.travel_times(walk, origins, stops, limit_min=access_min),
+                   ("origin_id", "stop_id"))
+    if destinations is None:
+        return access, None, None
+    egress = _legs(acc.travel_times(walk, stops, destinations, limit_min=access_min),
+                   ("stop_id", "destination_id"))
+    direct = _legs(acc.travel_times(walk, origins, destinations, limit_min=direct_min),
+                   ("origin_id", "destination_id"))
+    return access, egress, direct
+
+
 def timetable_stops(timetable):
     """Return the timetable's stops as points (index ``stop_id``) in its CRS."""
     import geopandas as gpd
@@ -551,12 +573,8 @@ def transit_indicators(sites, walk, timetable, demand, options: TransitOptions, 
     ok = ds.snapped.reindex(cells.index).to_numpy(dtype=bool)
     rep["demand_not_snapped"] = {v: float(cells.loc[~ok, v].sum()) for v in values}
     t = time.perf_counter()
-    access = _legs(acc.travel_times(walk, ws, ss, limit_min=o.access_walk_min),
-                   ("origin_id", "stop_id"))
-    egress = _legs(acc.travel_times(walk, ss, ds, limit_min=o.access_walk_min),
-                   ("stop_id", "destination_id"))
-    direct = _legs(acc.travel_times(walk, ws, ds, limit_min=max(o.limits_min)),
-                   ("origin_id", "destination_id"))
+    access, egress, direct = _walk_legs(walk, ws, ss, ds, access_min=o.access_walk_min,
+                                        direct_min=max(o.limits_min))
     rep["timings_s"]["walk_legs"] = time.perf_counter() - t
     origins = ws.index[ws.snapped.to_numpy()].astype(str)
     dests = cells.index[ok]
@@ -657,12 +675,8 @@ def transit_travel_pairs(walk, timetable, origins, destinations, options: Transi
     os_ = acc.snap(walk, origins, what="origins", warn=False)
     ds = acc.snap(walk, destinations, what="destinations", warn=False)
     ss = acc.snap(walk, timetable_stops(timetable), what="transit stops", warn=False)
-    access = _legs(acc.travel_times(walk, os_, ss, limit_min=options.access_walk_min),
-                   ("origin_id", "stop_id"))
-    egress = _legs(acc.travel_times(walk, ss, ds, limit_min=options.access_walk_min),
-                   ("stop_id", "destination_id"))
-    direct = _legs(acc.travel_times(walk, os_, ds, limit_min=limit_min),
-                   ("origin_id", "destination_id"))
+    access, egress, direct = _walk_legs(walk, os_, ss, ds, access_min=options.access_walk_min,
+                                        direct_min=limit_min)
     p = options.percentile
     m = travel_time_matrix(
         timetable, access, egress,
@@ -719,8 +733,7 @@ def transit_isochrones(walk, timetable, origins, options: TransitOptions, *, tim
     os_ = origins if isinstance(origins, Snapping) else acc.snap(walk, origins, what="sites",
                                                                  warn=False)
     ss = acc.snap(walk, timetable_stops(timetable), what="transit stops", warn=False)
-    access = _legs(acc.travel_times(walk, os_, ss, limit_min=options.access_walk_min),
-                   ("origin_id", "stop_id"))
+    access, _, _ = _walk_legs(walk, os_, ss, access_min=options.access_walk_min)
     ids = os_.index.astype(str)
     p = options.percentile
     col = "travel_time_min" if p == 50 else f"travel_time_p{p:g}_min"
