@@ -424,3 +424,26 @@ def test_nearest_edges_equal_shapely_on_brussels(brussels_walk):
     for max_d in (250.0, 40.0, math.inf):
         e, d = net.nearest_edges(x, y, max_dist_m=max_d)
         assert_nearest_like_shapely(net, x, y, e, d, max_dist_m=max_d)
+
+
+def test_placeholder_street_names_are_no_names(tmp_path):
+    """'No Name' (an OSM mapping error) names no site and labels no street."""
+    import pandas as pd
+
+    from productivecity.indicators.names import read_street_names
+    from productivecity.sources.basemap import names_in
+
+    ways = [(101, [1, 2, 3, 4], {"highway": "residential", "name": "Quay Street"}),
+            (102, [4, 5], {"highway": "service", "name": "No Name"}),
+            (103, [4, 6], {"highway": "footway", "name": " unnamed "}),
+            (104, [1, 7], {"highway": "residential", "name": "No Name",
+                           "name:fr": "Rue du Moulin"})]
+    path = write_osm_xml(tmp_path / "names.osm", ways=ways)
+    streets = read_street_names(path, "EPSG:31370")
+    assert sorted(streets["name"]) == ["Quay Street"]
+    assert sorted(read_street_names(path, "EPSG:31370", lang="fr")["name"]) == [
+        "Quay Street", "Rue du Moulin"]
+    frame = pd.DataFrame({"name": ["Quay Street", "No Name", "NONAME", None],
+                          "name:fr": [None, "Rue du Moulin", None, None]})
+    assert names_in(frame, "fr").tolist() == ["Quay Street", "Rue du Moulin", None, None]
+    assert names_in(frame, "en").tolist() == ["Quay Street", None, None, None]

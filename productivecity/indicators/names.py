@@ -55,10 +55,12 @@ def read_street_names(path: str | os.PathLike, crs, *, lang: str | None = None
     lines = read_osm_file(Path(path), geometry="lines", tags={"highway": True})
     if "name" not in lines.columns:
         return None
-    name = lines["name"].astype("string")
+    from productivecity.sources.osm import drop_placeholder_names
+
+    name = drop_placeholder_names(lines["name"]).astype("string")
     key = f"name:{lang}" if lang else None
     if key and key in lines.columns:
-        name = lines[key].astype("string").fillna(name)
+        name = drop_placeholder_names(lines[key]).astype("string").fillna(name)
     keep = name.notna() & (name.str.strip() != "") & lines.geometry.notna()
     if not keep.any():
         return None

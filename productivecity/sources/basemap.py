@@ -128,12 +128,19 @@ class BaseMap:
 
 
 def names_in(frame: pd.DataFrame, lang: str) -> pd.Series:
-    """Return each row's name in ``lang`` (``name:<lang>``), else its ``name`` (None: no name)."""
+    """Return each row's name in ``lang`` (``name:<lang>``), else its ``name`` (None: no name).
+
+    Placeholders that say there is no name ("No Name", ...) are no name.
+    """
+    from productivecity.sources.osm import drop_placeholder_names
+
     name = frame["name"] if "name" in frame.columns else pd.Series(None, index=frame.index,
                                                                      dtype=object)
+    name = drop_placeholder_names(name)
     col = f"name:{lang}"
     if col in frame.columns:
-        name = frame[col].where(frame[col].notna(), name)
+        local = drop_placeholder_names(frame[col])
+        name = local.where(local.notna(), name)
     return name.astype(object).where(name.notna(), None)
 
 

@@ -815,6 +815,27 @@ _HSTORE_RE = re.compile(r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"')
 _UNESCAPE_RE = re.compile(r"\\(.)")
 
 
+#: ``name`` values that say there is no name (OSM mapping errors; ``noname=yes`` is the
+#: tag for that), compared without case and surrounding blanks.
+PLACEHOLDER_NAMES = frozenset({"no name", "noname", "unnamed", "unnamed road", "no_name",
+                               "sans nom", "naamloos", "geen naam", "ohne namen", "nimetön",
+                               "n/a", "na", "none", "null", "-", "?", "fixme", "tbd"})
+
+
+def drop_placeholder_names(name: pd.Series) -> pd.Series:
+    """Return ``name`` with missing values where it says there is no name ("No Name", ...).
+
+    Examples
+    --------
+    >>> drop_placeholder_names(pd.Series(["Quai des Usines", "No Name", " unnamed ", None])
+    ...                        ).tolist()
+    ['Quai des Usines', None, None, None]
+    """
+    text = name.astype("string").str.strip().str.lower()
+    out = name.astype(object).where(~text.isin(PLACEHOLDER_NAMES).fillna(False), None)
+    return out.where(out.notna(), None)
+
+
 def parse_other_tags(text: str | None) -> dict[str, str]:
     r"""Parse GDAL's OSM ``other_tags`` hstore text into a dict.
 
