@@ -176,6 +176,9 @@ _TERMS: dict[str, dict[str, str]] = {
               "portée ; les hubs existants comptent dans le niveau de leur profil (dans les deux "
               "s'il est inconnu)."},
     "report_tier": {"en": "Tier", "nl": "Niveau", "fr": "Niveau"},
+    "tier_existing": {"en": "Hubs", "nl": "Hubs", "fr": "Hubs"},
+    "tier_before": {"en": "Reached now", "nl": "Nu bereikt", "fr": "Atteints"},
+    "tier_after": {"en": "With new", "nl": "Met nieuwe", "fr": "Avec nouveaux"},
     "report_tier_sites": {"en": "New hubs chosen", "nl": "Gekozen nieuwe hubs",
                           "fr": "Nouveaux hubs choisis"},
     "report_tier_reach": {"en": "Reach", "nl": "Bereik", "fr": "Portée"},
@@ -905,6 +908,13 @@ _TERMS.update({
         "en": "Areas within reach of the best places, by travel time",
         "nl": "Gebieden binnen bereik van de beste plekken, naar reistijd",
         "fr": "Zones à portée des meilleurs lieux, selon le temps de trajet"},
+    "report_caption_tiers": {
+        "en": "The new hubs of each tier (neighbourhood and city-wide), each placed for the "
+              "demand within its own reach, with the demand reached before and after.",
+        "nl": "De nieuwe hubs van elk niveau (buurt en stad), elk geplaatst voor de vraag "
+              "binnen zijn eigen bereik, met de bereikte vraag ervoor en erna.",
+        "fr": "Les nouveaux hubs de chaque niveau (quartier et métropole), chacun placé pour "
+              "la demande à sa propre portée, avec la demande atteinte avant et après."},
     "report_caption_transit_isochrones": {
         "en": "Areas within reach of the best places by public transport and on foot",
         "nl": "Gebieden binnen bereik van de beste plekken met het openbaar vervoer en te voet",

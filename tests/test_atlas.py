@@ -13,7 +13,7 @@ import shapely
 from matplotlib.collections import PatchCollection
 from matplotlib.text import Text
 
-from productivecity._errors import ConfigError, ParameterError
+from productivecity._errors import ConfigError, ParameterError, SchemaError
 from productivecity.outputs import atlas, maps
 from productivecity.siting.criteria import CriteriaSpec, Criterion
 from productivecity.sources.basemap import empty_basemap
@@ -239,3 +239,28 @@ def test_new_hubs_page_draws_unknown_demand_as_unknown_not_small(ranked, layers,
     assert dots
     plain = texts(atlas.plot_new_hubs(allocation, layers, ranked=ranked))
     assert "Demand unknown" not in plain and "demand units lie" not in plain
+
+
+def test_tiers_page_shows_each_tiers_hubs_and_reach(ranked, layers, allocation):
+    tiers = pd.DataFrame({"tier": ["neighbourhood", "city-wide"], "mode": ["walk", "transit"],
+                          "k": [2, 1], "limit_min": [15.0, 30.0], "existing_open_n": [1, 1],
+                          "total_demand_n": [500.0, 500.0],
+                          "baseline_covered_demand_n": [100.0, 400.0],
+                          "covered_demand_n": [460.0, 480.0]})
+    hubs = ranked.loc[["s51", "s13", "s53"], ["rank", "score", "geometry"]].copy()
+    hubs["tier"] = ["neighbourhood", "neighbourhood", "city-wide"]
+    fig = atlas.plot_tiers({**allocation, "tiers": tiers, "tier_hubs": hubs}, layers,
+                           ranked=ranked)
+    text = texts(fig)
+    assert "Two tiers: neighbourhood and city-wide hubs" in text
+    assert "15 min on foot" in text and "30 min by public transport" in text
+    assert "20 %" in text and "92 %" in text and "96 %" in text  # before and after, per tier
+    assert "Quay Street 21" in text  # s51 by its street
+    drawn = {c.get_gid(): len(c.get_offsets()) for c in fig.axes[0].collections
+             if (c.get_gid() or "").startswith("tier_")}
+    assert drawn == {"tier_0": 2, "tier_1": 1}
+    with pytest.raises(SchemaError, match="tiers"):
+        atlas.plot_tiers(allocation, layers)
+    from productivecity.outputs import report
+
+    assert "each tier" in report.figure_caption("tiers", "en")

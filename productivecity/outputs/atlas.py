@@ -650,6 +650,131 @@ def _card_panel(sheet: _Sheet, best: pd.Series, row: pd.Series, eligible: pd.Dat
            fontsize=sheet.fs(9), ha="left", va="top", color=STYLE["text"], linespacing=1.35)
 
 
+#: Marker and colour of each tier's new hubs on the tiers page, in the tiers' order.
+_TIER_STYLE = (("o", "#1b7f5b"), ("s", "#7b3294"), ("^", "#c2571a"), ("D", "#2c7fb8"))
+
+
+def plot_tiers(
+    allocation: Mapping,
+    layers,
+    *,
+    ranked: gpd.GeoDataFrame | None = None,
+    lang: str = "en",
+    paper: str = "A3",
+    date=None,
+    sources: Iterable | None = None,
+    basemap=None,
+) -> Figure:
+    """Draw the tiers page of ``[allocation] tiers``: each tier's new hubs and what it covers.
+
+    Parameters
+    ----------
+    allocation : mapping
+        The run's allocation with ``tiers`` (one row per tier: ``tier``, ``mode``,
+        ``limit_min``, ``k``, ``existing_open_n``, ``total_demand_n``,
+        ``baseline_covered_demand_n``, ``covered_demand_n``) and ``tier_hubs`` (the
+        sites chosen, index: site id, column ``tier``).
+    layers : LayerSet or mapping
+    ranked : GeoDataFrame, optional
+        The sites, to name the hubs by their street.
+    lang, paper, date, sources, basemap
+        As in :func:`plot_site_card`.
+
+    Returns
+    -------
+    Figure
+
+    Raises
+    ------
+    SchemaError
+        ``allocation`` lacks ``tiers`` or ``tier_hubs``.
+    """
+    lang = _i18n.check_lang(lang)
+    missing = [k for k in ("tiers", "tier_hubs") if allocation.get(k) is None]
+    if missing:
+        raise SchemaError(f"allocation: missing {missing}; expected the run's allocation of "
+                          f"[allocation] tiers with 'tiers' and 'tier_hubs'")
+    tiers = allocation["tiers"]
+    tiers = tiers.reset_index() if "tier" not in tiers.columns else tiers
+    hubs = allocation["tier_hubs"]
+    area = _layer(layers, "study_area")
+    crs = area.crs if area is not None else hubs.crs
+    hubs = hubs.to_crs(crs) if hubs.crs is not None and crs is not None else hubs
+    keys = _credits(layers, sources)
+    names = _site_names(ranked, [str(i) for i in hubs.index])
+
+    def reach(r) -> str:
+        key = f"reach_{r.get('mode')}"
+        limit = f"{float(r.get('limit_min')):g}"
+        return (_i18n.text(key, lang, t=limit) if key in _i18n._TERMS
+                else f"{limit} min {r.get('mode')}")
+
+    def share(v, total) -> str:
+        v, total = pd.to_numeric(v, errors="coerce"), pd.to_numeric(total, errors="coerce")
+        if pd.isna(v) or pd.isna(total) or total <= 0:
+            return _fmt(v, lang)
+        return f"{v / total * 100:.0f} %"
+
+    with _rc():
+        sheet = _Sheet(None, paper)
+        s = sheet.scale
+        mpos = sheet.ax.get_position()
+        map_w = 0.55
+        sheet.ax.set_position((mpos.x0, mpos.y0, map_w, mpos.height))
+        px0 = mpos.x0 + map_w + 0.04
+        sheet.panel.set_position((px0, mpos.y0, 1 - px0 - sheet.left, mpos.height))
+        ax = sheet.ax
+        _fit_extent(sheet, area.total_bounds if area is not None else hubs.total_bounds)
+        handles: list = []
+        _draw_context(sheet, layers, lang, handles)
+        _draw_basemap(ax, basemap, ax.get_xlim() + ax.get_ylim(), lang, s)
+        _draw_overlays(sheet, layers, lang, handles, basemap=basemap)
+        rows, listed = [], []
+        for i, (_, r) in enumerate(tiers.iterrows()):
+            marker, colour = _TIER_STYLE[i % len(_TIER_STYLE)]
+            mine = hubs.loc[hubs["tier"].astype(str) == str(r["tier"])] \
+                if "tier" in hubs.columns else hubs.iloc[:0]
+            pts = mine.geometry.representative_point()
+            ax.scatter(pts.x, pts.y, s=(10 * s) ** 2, marker=marker, facecolor=colour,
+                       edgecolor="white", linewidth=1.0 * s, zorder=26, gid=f"tier_{i}")
+            label = f"{r['tier']}: {reach(r)}"
+            handles.append((Line2D([], [], marker=marker, linestyle="none",
+                                   markerfacecolor=colour, markeredgecolor="white",
+                                   markersize=10 * s), _i18n.text("new_hub", lang) + f" ({label})"))
+            rows.append([str(r["tier"]), reach(r), f"{int(r.get('existing_open_n') or 0)}",
+                         share(r.get("baseline_covered_demand_n"), r.get("total_demand_n")),
+                         f"{int(r.get('k') or 0)}",
+                         share(r.get("covered_demand_n"), r.get("total_demand_n"))])
+            listed += [(str(r["tier"]), names.get(str(sid), str(sid))) for sid in mine.index]
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        _draw_scale_bar(sheet)
+        _draw_north_arrow(sheet, crs)
+        leg = ax.legend(*zip(*handles, strict=True), loc="lower right", fontsize=sheet.fs(6.5),
+                        frameon=True, handlelength=2.0, labelspacing=0.5)
+        leg.get_frame().set_linewidth(0)
+        leg.set_zorder(30)
+        _page(sheet, title=_i18n.text("report_tiers_title", lang),
+              subtitle=_area_name(layers), lang=lang, date=date, sources=keys, crs=crs)
+        ppos = sheet.panel.get_position()
+        tax = _text_axes(sheet, (ppos.x0, ppos.y0, ppos.width, ppos.height))
+        chars = round(70 * ppos.width / 0.33 / s)
+        y = _paragraph(sheet, tax, 1.0, _i18n.text("report_tiers_intro", lang), chars=chars,
+                       size=8.5, color=_MUTED)
+        y = _table(sheet, tax, y, [_i18n.text("report_tier", lang),
+                                   _i18n.text("report_tier_reach", lang),
+                                   _i18n.text("tier_existing", lang),
+                                   _i18n.text("tier_before", lang), "k",
+                                   _i18n.text("tier_after", lang)],
+                   rows, [0.0, 0.22, 0.62, 0.76, 0.84, 1.0],
+                   align=["left", "left", "right", "right", "right", "right"])
+        y = _heading(sheet, tax, y, _i18n.text("report_tier_sites", lang))
+        _table(sheet, tax, y, [_i18n.text("report_tier", lang), _i18n.text("site", lang)],
+               [[t, _short(n, round(sheet.label_chars * 0.8))] for t, n in listed],
+               [0.0, 0.22], align=["left", "left"], max_rows=sheet.list_rows)
+    return sheet.fig
+
+
 def _site_names(ranked: pd.DataFrame | None, ids) -> dict:
     out = {}
     for sid in ids:

@@ -1364,6 +1364,10 @@ def iter_atlas_figures(
         k_max = int(curve["k"].max()) if "k" in curve.columns and len(curve) else 0
         pages.append(("new_hubs", _i18n.text("new_hubs_title", lang, k=k_max),
                       lambda: atlas.plot_new_hubs(allocation, layers, ranked=sites, **page_kw)))
+        tiers = allocation.get("tiers")
+        if tiers is not None and len(tiers) and allocation.get("tier_hubs") is not None:
+            pages.append(("tiers", _i18n.text("report_tiers_title", lang),
+                          lambda: atlas.plot_tiers(allocation, layers, ranked=sites, **page_kw)))
     for col in cols:
         pages.append((f"indicator_{col}", _i18n.column_label(col, lang),
                       lambda col=col: plot_indicator(sites, col, layers,

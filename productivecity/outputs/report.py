@@ -453,7 +453,7 @@ def figure_caption(name: str, lang: str = "en", *, sites_n: int | None = None,
     if name.startswith("indicator_"):
         return _i18n.text("report_caption_indicator", lang,
                           label=_i18n.column_label(name[len("indicator_"):], lang))
-    if name in ("isochrones", "transit_isochrones", "cover", "new_hubs"):
+    if name in ("isochrones", "transit_isochrones", "cover", "new_hubs", "tiers"):
         return _i18n.text(f"report_caption_{name}", lang)
     if name.startswith("place_") and places is not None:
         pid = name[len("place_"):]
