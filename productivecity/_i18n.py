@@ -177,6 +177,8 @@ _TERMS: dict[str, dict[str, str]] = {
               "s'il est inconnu)."},
     "report_tier": {"en": "Tier", "nl": "Niveau", "fr": "Niveau"},
     "tier_existing": {"en": "Hubs", "nl": "Hubs", "fr": "Hubs"},
+    "tier_new_hub": {"en": "New hub, {tier} ({reach})", "nl": "Nieuwe hub, {tier} ({reach})",
+                     "fr": "Nouveau hub, {tier} ({reach})"},
     "tier_before": {"en": "Reached now", "nl": "Nu bereikt", "fr": "Atteints"},
     "tier_after": {"en": "With new", "nl": "Met nieuwe", "fr": "Avec nouveaux"},
     "report_tier_sites": {"en": "New hubs chosen", "nl": "Gekozen nieuwe hubs",

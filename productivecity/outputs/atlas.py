@@ -737,10 +737,10 @@ def plot_tiers(
             pts = mine.geometry.representative_point()
             ax.scatter(pts.x, pts.y, s=(10 * s) ** 2, marker=marker, facecolor=colour,
                        edgecolor="white", linewidth=1.0 * s, zorder=26, gid=f"tier_{i}")
-            label = f"{r['tier']}: {reach(r)}"
             handles.append((Line2D([], [], marker=marker, linestyle="none",
                                    markerfacecolor=colour, markeredgecolor="white",
-                                   markersize=10 * s), _i18n.text("new_hub", lang) + f" ({label})"))
+                                   markersize=10 * s),
+                            _i18n.text("tier_new_hub", lang, tier=r["tier"], reach=reach(r))))
             rows.append([str(r["tier"]), reach(r), f"{int(r.get('existing_open_n') or 0)}",
                          share(r.get("baseline_covered_demand_n"), r.get("total_demand_n")),
                          f"{int(r.get('k') or 0)}",
@@ -766,7 +766,7 @@ def plot_tiers(
                                    _i18n.text("tier_existing", lang),
                                    _i18n.text("tier_before", lang), "k",
                                    _i18n.text("tier_after", lang)],
-                   rows, [0.0, 0.22, 0.62, 0.76, 0.84, 1.0],
+                   rows, [0.0, 0.2, 0.56, 0.76, 0.84, 1.0],
                    align=["left", "left", "right", "right", "right", "right"])
         y = _heading(sheet, tax, y, _i18n.text("report_tier_sites", lang))
         _table(sheet, tax, y, [_i18n.text("report_tier", lang), _i18n.text("site", lang)],
