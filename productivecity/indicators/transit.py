@@ -564,7 +564,9 @@ def transit_indicators(sites, walk, timetable, demand, options: TransitOptions, 
         msg = (f"{len(ss.unsnapped)} of {len(stops)} transit stops not on the walk network "
                f"({unsnapped_reasons(ss.unsnapped, max_snap_m=250.0)}): not boarded or left")
         rep["notes"].append(msg)
-        logger.warning("transit: %s", msg)
+        # in the report; the console has it once already, from the snapping of the
+        # transit_stops layer (the same stops: the timetable's source gives both)
+        logger.info("transit: %s", msg)
     values = ["population_n", *(f"{g}_n" for g in groups)]
     values = [v for v in values if v in demand.columns]
     cells = demand.loc[demand[values].fillna(0).sum(axis=1) > 0]
