@@ -132,6 +132,11 @@ class LayerSet:
         except KeyError:
             raise MissingLayerError(self._missing_message(name)) from None
 
+    def optional(self, name: str) -> gpd.GeoDataFrame | None:
+        """Return layer ``name``, or None when it was left out or is empty (an optional input)."""
+        gdf = self.layers.get(name)
+        return gdf if gdf is not None and len(gdf) else None
+
     def _missing_message(self, name: str) -> str:
         """Why layer ``name`` is not here, and which layers are."""
         loaded = f"loaded layers: {', '.join(self.layers) or 'none'}"

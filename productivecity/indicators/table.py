@@ -173,7 +173,7 @@ def site_indicators(
     # vacancy and land; OSM layers are complete inside the extract's clipping polygon only
     t = time.perf_counter()
     vac = _vacancy.vacancy_indicators(
-        sites, zones=_optional(layers, "industrial_zones"), poi=_optional(layers, "poi"),
+        sites, zones=layers.optional("industrial_zones"), poi=layers.optional("poi"),
         buildings=inputs.buildings,
         building_coverage=inputs.building_coverage, inventory=inventory,
         inventory_status_column=inventory_status_column,
@@ -193,7 +193,7 @@ def site_indicators(
     # labour: the dasymetric demand surface, snapped to both networks
     t = time.perf_counter()
     cells = inputs.demand
-    barriers = _water(layers)
+    barriers = water_barriers(layers)
     ws = acc.snap(walk, sites, barriers=barriers, what="sites")
     bs = acc.snap(bike, sites, barriers=barriers, what="sites")
     labour_cols = [c for c in definitions if c.startswith(("jobseekers_", "jobseekers_low"))]
@@ -235,7 +235,7 @@ def site_indicators(
         notes.append(f"job-seeker counts kept where >= {MIN_KNOWN_RESIDENTS_PCT:g}% of the "
                      f"catchment's residents have job-seeker data (lower bounds there), else "
                      f"NaN; sites set to NaN: {blanked}")
-    muni = _optional(layers, "units_municipalities")
+    muni = layers.optional("units_municipalities")
     for col in ("unemployment_rate_pct", "low_edu_adults_pct"):
         rates = inputs.unit_rates
         if rates is not None and col in rates.columns and muni is not None:
@@ -246,7 +246,7 @@ def site_indicators(
                 f"input missing: units_municipalities ({absent['units_municipalities']})"
                 if muni is None else "input missing: no unemployment / education rates per "
                                      "unit")
-    hubs = _optional(layers, "hubs")
+    hubs = layers.optional("hubs")
     col = "hub_access_2sfca_per_1000_jobseekers"
     if hubs is not None and bdem is not None and "jobseekers_n" in have:
         lab[col] = _labour.hub_access_2sfca(bike, bs, bdem, hubs,
@@ -259,8 +259,8 @@ def site_indicators(
 
     t = time.perf_counter()
     res = _access.access_indicators(
-        sites, walk=walk, bike=bike, transit_stops=_optional(layers, "transit_stops"),
-        hubs=hubs, canal=_optional(layers, "canal"), residents=None, walk_sites=ws,
+        sites, walk=walk, bike=bike, transit_stops=layers.optional("transit_stops"),
+        hubs=hubs, canal=layers.optional("canal"), residents=None, walk_sites=ws,
         bike_sites=bs, options=options,
     )
     if "population_n" in have:  # the residents by bike come from the bike catchments
@@ -430,12 +430,6 @@ def _blank_known_share(lab: pd.DataFrame, catch: dict) -> dict:
     return blanked
 
 
-def _optional(layers: LayerSet, name: str):
-    """Return the layer ``name``, or None when it was left out or is empty."""
-    gdf = layers.layers.get(name)
-    return gdf if gdf is not None and len(gdf) else None
-
-
 def _absent_layers(layers: LayerSet) -> dict[str, str]:
     """Layers that were left out, with the reason from their report."""
     out = {}
@@ -451,7 +445,11 @@ def _absent_layers(layers: LayerSet) -> dict[str, str]:
     return out
 
 
-def _water(layers: LayerSet):
+def water_barriers(layers: LayerSet) -> gpd.GeoDataFrame | None:
+    """Return the canal's water polygons, or None without them.
+
+    A site's or a cell's connector to the street may not cross them when it is snapped.
+    """
     canal = layers.layers.get("canal")
     if canal is None or canal.empty:
         return None

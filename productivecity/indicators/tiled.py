@@ -85,9 +85,8 @@ from productivecity.indicators.options import IndicatorOptions, indicator_defini
 from productivecity.indicators.table import (
     IndicatorInputs,
     IndicatorReport,
-    _optional,
-    _water,
     site_indicators,
+    water_barriers,
 )
 from productivecity.layers import LayerSet
 from productivecity.network import streets as _streets
@@ -280,11 +279,11 @@ def tile_slice(sites: gpd.GeoDataFrame, layers: LayerSet, inputs: IndicatorInput
 
 def _unbounded_present(layers: LayerSet) -> list[str]:
     """Return the nearest-facility columns whose facilities are in the layers."""
-    stops, hubs = _optional(layers, "transit_stops"), _optional(layers, "hubs")
+    stops, hubs = layers.optional("transit_stops"), layers.optional("hubs")
     modes = set(stops["mode"]) if stops is not None and "mode" in stops.columns else set()
     have = {"rail_station_walk_time_min": bool(modes & set(_access.RAIL_MODES)),
             "tram_metro_stop_walk_time_min": bool(modes & set(_access.TRAM_METRO_MODES)),
-            "canal_quay_walk_time_min": _optional(layers, "canal") is not None,
+            "canal_quay_walk_time_min": layers.optional("canal") is not None,
             "nearest_hub_walk_time_min": hubs is not None,
             "nearest_hub_bike_time_min": hubs is not None}
     return [c for c, ok in have.items() if ok]
@@ -367,13 +366,13 @@ def _recount(report: IndicatorReport, table, cols: list[str]) -> None:
 
 def _nearest_on_full(table, part, layers, inputs, options, cols):
     """Recompute the nearest-facility columns of ``part`` on the full networks."""
-    barriers = _water(layers)
+    barriers = water_barriers(layers)
     ws = acc.snap(inputs.walk, part, barriers=barriers, what="sites", warn=False)
     bs = acc.snap(inputs.bike, part, barriers=barriers, what="sites", warn=False)
     res = _access.access_indicators(
         part, walk=inputs.walk, bike=inputs.bike,
-        transit_stops=_optional(layers, "transit_stops"), hubs=_optional(layers, "hubs"),
-        canal=_optional(layers, "canal"), residents=None, walk_sites=ws, bike_sites=bs,
+        transit_stops=layers.optional("transit_stops"), hubs=layers.optional("hubs"),
+        canal=layers.optional("canal"), residents=None, walk_sites=ws, bike_sites=bs,
         options=options)
     table = table.copy()
     for col in cols:
