@@ -12,7 +12,7 @@ from productivecity import accessibility as acc
 from productivecity import network
 from productivecity.accessibility import search
 from productivecity.indicators import labour as lab
-from productivecity.indicators.table import _water, site_indicators
+from productivecity.indicators.table import site_indicators, water_barriers
 from productivecity.layers import load_layers
 from productivecity.sites import grid_sites
 from productivecity.workflow.inputs import load_indicator_inputs
@@ -148,7 +148,7 @@ def test_sample_catchments_equal_the_reference(sample):
     layers, sites, inputs, table = sample
     cells = inputs.demand
     for mode, net in (("walk", inputs.walk), ("bike", inputs.bike)):
-        s = acc.snap(net, table, barriers=_water(layers), what="sites", warn=False)
+        s = acc.snap(net, table, barriers=water_barriers(layers), what="sites", warn=False)
         dem, _ = lab.snap_demand(net, cells, value_columns=["population_n", "jobseekers_n",
                                                             "jobseekers_low_edu_n"])
         ref = lab._reachable_totals_reference(net, s, dem,
@@ -167,7 +167,7 @@ def test_sample_catchments_equal_the_reference(sample):
             assert known.sum() > 0
             assert np.allclose(got[known], res[known], rtol=TOL, atol=0)
     # the table's counts are the reference where not blanked for missing job-seeker data
-    walk_s = acc.snap(inputs.walk, table, barriers=_water(layers), what="sites", warn=False)
+    walk_s = acc.snap(inputs.walk, table, barriers=water_barriers(layers), what="sites", warn=False)
     wdem, _ = lab.snap_demand(inputs.walk, cells, value_columns=["jobseekers_n"])
     ref = lab._reachable_totals_reference(inputs.walk, walk_s, wdem, columns=["jobseekers_n"],
                                           limits_min=[20.0], prefix="walk")

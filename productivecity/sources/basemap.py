@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -158,6 +159,24 @@ def empty_basemap(crs, note: str, *, report: LayerReport | None = None) -> BaseM
                    places=frame(["kind", "name"]), languages={}, report=report)
 
 
+def read_basemap_features(path: str | os.PathLike):
+    """Read the base map's features of an OSM file: lines, polygons and points (cached).
+
+    Streets, rail and waterways; green space and water; place names. Each read is
+    kept in the decoded-layer cache, so a second process can read them ahead of the
+    run (:meth:`productivecity.workflow.steps._Run.prefetch_networks`).
+    """
+    from productivecity.sources.osm import read_osm_file
+
+    path = Path(path)
+    lines = read_osm_file(path, geometry="lines",
+                          tags={"highway": True, "railway": list(RAIL_KINDS),
+                                "waterway": list(WATERWAY_KINDS)})
+    polys = read_osm_file(path, geometry="multipolygons", tags=_polygon_tags())
+    points = read_osm_file(path, geometry="points", tags={"place": list(PLACE_KINDS)})
+    return lines, polys, points
+
+
 def read_basemap(
     layers,
     data_dir=None,
@@ -197,18 +216,12 @@ def read_basemap(
     if path is None:
         return _logged(empty_basemap(crs, "no OSM file (osm/*.osm.pbf or osm/*.osm) in the data "
                                           "directory: maps without streets", report=report))
-    from productivecity.sources.osm import read_osm_file
-
     clip = shapely.union_all(np.asarray(area.geometry.values)).buffer(margin_m)
     clip = shapely.simplify(clip, 10.0)
     shapely.prepare(clip)
     keys = ("name", *(f"name:{lang}" for lang in languages))
     try:
-        lines = read_osm_file(path, geometry="lines",
-                              tags={"highway": True, "railway": list(RAIL_KINDS),
-                                    "waterway": list(WATERWAY_KINDS)})
-        polys = read_osm_file(path, geometry="multipolygons", tags=_polygon_tags())
-        points = read_osm_file(path, geometry="points", tags={"place": list(PLACE_KINDS)})
+        lines, polys, points = read_basemap_features(path)
     except DataSourceError as exc:
         return _logged(empty_basemap(crs, f"OSM file not readable ({exc}): maps without "
                                           f"streets", report=report))

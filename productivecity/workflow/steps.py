@@ -349,11 +349,13 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str) ->
     """Read the buildings and build the street networks of an OSM file into the caches.
 
     Run in a second process by :meth:`_Run.prefetch_networks`: the buildings go into the
-    decoded-layer cache, the networks into the network cache, where the run finds them.
+    decoded-layer cache, the networks into the network cache, where the run finds them;
+    then the base map's features into the decoded-layer cache (the maps need them last).
     """
     import json
 
     from productivecity.network.streets import bike_network, walk_network
+    from productivecity.sources.basemap import read_basemap_features
     from productivecity.sources.osm import cache_osm_buildings
 
     settings = Settings(**json.loads(settings_json))
@@ -361,6 +363,7 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str) ->
     for mode in modes:
         (walk_network if mode == "walk" else bike_network)(Path(osm), crs=crs,
                                                             settings=settings)
+    read_basemap_features(Path(osm))
 
 
 def layers_step(run: _Run):
@@ -558,10 +561,10 @@ def _with_transit(run: _Run, table, layers, demand, inputs):
         table = table.assign(**dict.fromkeys(cols, float("nan")))
         return table, {**info, "missing": dict.fromkeys(cols, why)}
     from productivecity import accessibility as acc
-    from productivecity.indicators.table import _water
+    from productivecity.indicators.table import water_barriers
 
     walk = run.network("walk")
-    ws = acc.snap(walk, table, barriers=_water(layers), what="sites", warn=False)
+    ws = acc.snap(walk, table, barriers=water_barriers(layers), what="sites", warn=False)
     values, rep = _transit.transit_indicators(table, walk, timetable, demand, opts,
                                               layers=layers, site_snapping=ws,
                                               progress=run.progress)
