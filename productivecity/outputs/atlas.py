@@ -650,6 +650,38 @@ def _card_panel(sheet: _Sheet, best: pd.Series, row: pd.Series, eligible: pd.Dat
            fontsize=sheet.fs(9), ha="left", va="top", color=STYLE["text"], linespacing=1.35)
 
 
+def _area_map_sheet(paper: str, layers, bounds, lang: str, basemap) -> tuple[_Sheet, list]:
+    """Open a page with the whole area's map on the left and a panel on the right.
+
+    The map's context and base map are drawn; returns the sheet and the legend handles.
+    """
+    sheet = _Sheet(None, paper)
+    mpos = sheet.ax.get_position()
+    map_w = 0.55
+    sheet.ax.set_position((mpos.x0, mpos.y0, map_w, mpos.height))
+    px0 = mpos.x0 + map_w + 0.04
+    sheet.panel.set_position((px0, mpos.y0, 1 - px0 - sheet.left, mpos.height))
+    _fit_extent(sheet, bounds)
+    handles: list = []
+    _draw_context(sheet, layers, lang, handles)
+    ax = sheet.ax
+    _draw_basemap(ax, basemap, ax.get_xlim() + ax.get_ylim(), lang, sheet.scale)
+    return sheet, handles
+
+
+def _finish_area_map(sheet: _Sheet, handles: list, crs) -> None:
+    """Scale bar, north arrow and legend (lower right) of an :func:`_area_map_sheet` map."""
+    ax = sheet.ax
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    _draw_scale_bar(sheet)
+    _draw_north_arrow(sheet, crs)
+    leg = ax.legend(*zip(*handles, strict=True), loc="lower right", fontsize=sheet.fs(6.5),
+                    frameon=True, handlelength=2.0, labelspacing=0.5)
+    leg.get_frame().set_linewidth(0)
+    leg.set_zorder(30)
+
+
 #: Marker and colour of each tier's new hubs on the tiers page, in the tiers' order.
 _TIER_STYLE = (("o", "#1b7f5b"), ("s", "#7b3294"), ("^", "#c2571a"), ("D", "#2c7fb8"))
 
@@ -716,18 +748,10 @@ def plot_tiers(
         return f"{v / total * 100:.0f} %"
 
     with _rc():
-        sheet = _Sheet(None, paper)
-        s = sheet.scale
-        mpos = sheet.ax.get_position()
-        map_w = 0.55
-        sheet.ax.set_position((mpos.x0, mpos.y0, map_w, mpos.height))
-        px0 = mpos.x0 + map_w + 0.04
-        sheet.panel.set_position((px0, mpos.y0, 1 - px0 - sheet.left, mpos.height))
-        ax = sheet.ax
-        _fit_extent(sheet, area.total_bounds if area is not None else hubs.total_bounds)
-        handles: list = []
-        _draw_context(sheet, layers, lang, handles)
-        _draw_basemap(ax, basemap, ax.get_xlim() + ax.get_ylim(), lang, s)
+        sheet, handles = _area_map_sheet(
+            paper, layers, area.total_bounds if area is not None else hubs.total_bounds, lang,
+            basemap)
+        s, ax = sheet.scale, sheet.ax
         _draw_overlays(sheet, layers, lang, handles, basemap=basemap)
         rows, listed = [], []
         for i, (_, r) in enumerate(tiers.iterrows()):
@@ -746,14 +770,7 @@ def plot_tiers(
                          f"{int(r.get('k') or 0)}",
                          share(r.get("covered_demand_n"), r.get("total_demand_n"))])
             listed += [(str(r["tier"]), names.get(str(sid), str(sid))) for sid in mine.index]
-        ax.set_xlabel("")
-        ax.set_ylabel("")
-        _draw_scale_bar(sheet)
-        _draw_north_arrow(sheet, crs)
-        leg = ax.legend(*zip(*handles, strict=True), loc="lower right", fontsize=sheet.fs(6.5),
-                        frameon=True, handlelength=2.0, labelspacing=0.5)
-        leg.get_frame().set_linewidth(0)
-        leg.set_zorder(30)
+        _finish_area_map(sheet, handles, crs)
         _page(sheet, title=_i18n.text("report_tiers_title", lang),
               subtitle=_area_name(layers), lang=lang, date=date, sources=keys, crs=crs)
         ppos = sheet.panel.get_position()
@@ -846,19 +863,10 @@ def plot_new_hubs(
     k_max = int(curve["k"].max()) if len(curve) else 0
     keys = _credits(layers, sources)
     with _rc():
-        sheet = _Sheet(None, paper)
-        s = sheet.scale
-        mpos = sheet.ax.get_position()
-        map_w = 0.55
-        sheet.ax.set_position((mpos.x0, mpos.y0, map_w, mpos.height))
-        px0 = mpos.x0 + map_w + 0.04
-        sheet.panel.set_position((px0, mpos.y0, 1 - px0 - sheet.left, mpos.height))
-        ax = sheet.ax
-        bounds = area.total_bounds if area is not None else new.total_bounds
-        _fit_extent(sheet, bounds)
-        handles: list = []
-        _draw_context(sheet, layers, lang, handles)
-        _draw_basemap(ax, basemap, ax.get_xlim() + ax.get_ylim(), lang, s)
+        sheet, handles = _area_map_sheet(
+            paper, layers, area.total_bounds if area is not None else new.total_bounds, lang,
+            basemap)
+        s, ax = sheet.scale, sheet.ax
         pts = new.geometry.representative_point()
         units = allocation.get("demand_units")
         hubs = _layer(layers, "hubs")
@@ -925,14 +933,7 @@ def plot_new_hubs(
         handles.append((Line2D([], [], marker="*", linestyle="none", markerfacecolor=_NEW_HUB,
                                markeredgecolor="white", markersize=12 * s),
                         _i18n.text("new_hub", lang)))
-        ax.set_xlabel("")
-        ax.set_ylabel("")
-        _draw_scale_bar(sheet)
-        _draw_north_arrow(sheet, crs)
-        leg = ax.legend(*zip(*handles, strict=True), loc="lower right", fontsize=sheet.fs(6.5),
-                        frameon=True, handlelength=2.0, labelspacing=0.5)
-        leg.get_frame().set_linewidth(0)
-        leg.set_zorder(30)
+        _finish_area_map(sheet, handles, crs)
         _page(sheet, title=_i18n.text("new_hubs_title", lang, k=k_max),
               subtitle=_area_name(layers), lang=lang, date=date, sources=keys, crs=crs)
 
