@@ -3,7 +3,9 @@
 - :data:`step_logger` (``productivecity.steps``) logs one line per step with its time;
   the command line shows it by default, a library user with ``logging`` at INFO.
 - :func:`progress` makes every progress bar of the package: shown only when its loop
-  lasts longer than :data:`BAR_DELAY_S`, never for a loop of one item.
+  lasts longer than :data:`BAR_DELAY_S`, never for a loop of one item, and only on a
+  terminal or in a notebook (not into a log file or a pipe, where a bar's redrawn line
+  runs into the next line).
 - :class:`OnceFilter` drops a log message already shown in the same run.
 - :func:`solver_output` keeps what a solver prints from C (HiGHS's banner) off the
   console unless the log is verbose.
@@ -40,8 +42,8 @@ def progress(iterable=None, *, total: int | None = None, disable: bool = False, 
     Returns
     -------
     tqdm.tqdm
-        Disabled for a loop of at most one item; shown after :data:`BAR_DELAY_S`
-        seconds and removed when done.
+        Disabled for a loop of at most one item, and when neither a terminal nor a
+        notebook shows it; shown after :data:`BAR_DELAY_S` seconds and removed when done.
     """
     from tqdm.auto import tqdm
 
@@ -49,7 +51,20 @@ def progress(iterable=None, *, total: int | None = None, disable: bool = False, 
         total = len(iterable)
     one = total is not None and total <= 1
     kw.setdefault("leave", False)
-    return tqdm(iterable, total=total, disable=disable or one, delay=BAR_DELAY_S, **kw)
+    return tqdm(iterable, total=total, disable=disable or one or not bars_visible(),
+                delay=BAR_DELAY_S, **kw)
+
+
+def bars_visible() -> bool:
+    """Return True when a progress bar can be seen: a notebook, or stderr on a terminal."""
+    from tqdm.auto import tqdm
+
+    if any(c.__module__ == "tqdm.notebook" for c in tqdm.__mro__):  # the notebook widget
+        return True
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        return False
 
 
 def bar_on_screen() -> bool:

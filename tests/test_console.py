@@ -122,11 +122,22 @@ def test_once_filter_drops_repeated_warnings_only():
     assert f.filter(rec(logging.INFO, "step"))  # info lines are not filtered
 
 
-def test_progress_has_no_bar_for_one_item_and_a_delay():
+def test_progress_has_no_bar_for_one_item_and_a_delay(monkeypatch):
+    from productivecity import _console
+
+    monkeypatch.setattr(_console, "bars_visible", lambda: True)  # as on a terminal
     assert progress(range(1), desc="x").disable
     bar = progress(range(5), desc="x")
     assert not bar.disable and bar.delay >= 1
     bar.close()
+
+
+def test_no_bar_into_a_log_file_or_a_pipe(monkeypatch):
+    """Redirected output gets no bar: its redrawn line would run into the next line."""
+    import io
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert progress(range(50), desc="x").disable
 
 
 def test_a_layer_report_logged_twice_warns_once(caplog):
