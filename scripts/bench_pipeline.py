@@ -11,7 +11,8 @@ per-step times (manifest ``run.steps``), wall seconds and peak resident memory
     RESULT testbed_cold_s=... testbed_warm_s=... testbed_peak_mb=... sample_cold_s=... sample_peak_mb=... sample_tree_peak_mb=...
 
 ``--before PATH`` runs the test-bed cold case once more with PATH (e.g. an older
-checkout) first on PYTHONPATH, for before/after figures side by side. The sample
+checkout) first on PYTHONPATH, and each sample run too (interleaved with the current
+one, so both see the same machine), for before/after figures side by side. The sample
 (the README's main job, ``productivecity run sample``) runs ``--sample-runs``
 times (default 3), each with a new empty cache; the median is reported against
 issue 12's target (6 s wall, 800 MB peak on a 2-core machine).
@@ -153,22 +154,33 @@ def main(argv=None) -> int:
         warm = run_case(testbed, args.data_dir, cache, None, ROOT)
         show("test bed, warm", warm)
     s_cold = nan
+    old = Path(args.before) if args.before else None
     if not args.skip_sample:
-        runs = []
+        runs, before = [], []
         for i in range(max(1, args.sample_runs)):
             runs.append(run_case(sample, None, Path(tempfile.mkdtemp(prefix="bench_cache_")),
                                  None, ROOT))
             show(f"sample, cold, run {i + 1}", runs[-1])
+            if old is not None:  # interleaved: both see the same machine
+                before.append(run_case(scenario_file(old, "sample"), None,
+                                       Path(tempfile.mkdtemp(prefix="bench_cache_")),
+                                       str(old), old))
+                show(f"sample, cold, run {i + 1}, before ({old})", before[-1])
         runs.sort(key=lambda r: r["wall_s"])
         s_cold = runs[len(runs) // 2]
+        if before:
+            before.sort(key=lambda r: r["wall_s"])
+            b = before[len(before) // 2]
+            print(f"sample, cold, median before: {b['wall_s']:.1f} s, peak {b['peak_mb']:.0f} MB;"
+                  f" now / before: {s_cold['wall_s'] / b['wall_s']:.2f} (time), "
+                  f"{s_cold['peak_mb'] / b['peak_mb']:.2f} (peak)")
         print(f"sample, cold, median of {len(runs)}: {s_cold['wall_s']:.1f} s "
               f"({s_cold['wall_s'] / SAMPLE_TARGET_S:.2f} x the {SAMPLE_TARGET_S:g} s target), "
               f"peak {s_cold['peak_mb']:.0f} MB "
               f"({s_cold['peak_mb'] / SAMPLE_TARGET_MB:.2f} x the {SAMPLE_TARGET_MB:g} MB target); "
               f"process tree (PSS) {s_cold['tree_peak_mb']:.0f} MB "
               f"({s_cold['tree_peak_mb'] / SAMPLE_TARGET_MB:.2f} x)")
-    if args.before:
-        old = Path(args.before)
+    if old is not None and not args.sample_only:
         b = run_case(scenario_file(old, "brussels-vilvoorde"), args.data_dir,
                      Path(tempfile.mkdtemp(prefix="bench_cache_")), str(old), old)
         show(f"test bed, cold, before ({old})", b)
