@@ -729,6 +729,21 @@ def split_unit(column: str) -> tuple[str, str | None]:
     return column, None
 
 
+def reach_text(mode: str, limit_min: float, lang: str = "en") -> str:
+    """Return a catchment in words: ``"15 min on foot"``, ``"30 min met het openbaar vervoer"``.
+
+    ``mode`` is ``walk``, ``bike`` or ``transit``; another mode is named as it is.
+
+    Examples
+    --------
+    >>> reach_text("transit", 30.0, "en")
+    '30 min by public transport'
+    """
+    limit = f"{float(limit_min):g}"
+    key = f"reach_{mode}"
+    return text(key, lang, t=limit) if key in _TERMS else f"{limit} min {mode}"
+
+
 def column_label(column: str, lang: str = "en", *, unit: bool = True) -> str:
     """Return a readable label for an indicator column, with its unit in brackets.
 

@@ -99,8 +99,8 @@ logger = logging.getLogger(__name__)
 ENGINE_KEYS = ("engine", "scheduler", "tile_m", "tile_buffer_m")
 #: Engines of :func:`engine_indicators`.
 ENGINES = ("local", "dask")
-#: Side of a tile when none is given (m).
-DEFAULT_TILE_M = 2000.0  # the smallest automatic tile
+#: The smallest side of an automatic tile (m; see :func:`auto_tile_m`).
+MIN_AUTO_TILE_M = 2000.0
 #: Automatic tiles are the buffer over this: a tile's slice of the inputs reaches one buffer
 #: beyond it on every side, so smaller tiles repeat that slice's fixed work (sub-network,
 #: snapping the demand in reach) for fewer sites. On a city of 23,109 sites (100 m grid,
@@ -161,7 +161,7 @@ def auto_tile_m(buffer_m: float) -> float:
     >>> auto_tile_m(15250.0)
     6100.0
     """
-    return max(DEFAULT_TILE_M, round(float(buffer_m) / AUTO_TILE_BUFFER_RATIO, -2))
+    return max(MIN_AUTO_TILE_M, round(float(buffer_m) / AUTO_TILE_BUFFER_RATIO, -2))
 
 
 def check_buffer(buffer_m: float | None, required_m: float) -> float:

@@ -52,6 +52,7 @@ from productivecity.outputs.maps import (
     _short,
     footer_text,
 )
+from productivecity.siting.demand import unknown_demand
 from productivecity.siting.scoring import site_statuses
 
 logger = logging.getLogger(__name__)
@@ -735,12 +736,6 @@ def plot_tiers(
     keys = _credits(layers, sources)
     names = _site_names(ranked, [str(i) for i in hubs.index])
 
-    def reach(r) -> str:
-        key = f"reach_{r.get('mode')}"
-        limit = f"{float(r.get('limit_min')):g}"
-        return (_i18n.text(key, lang, t=limit) if key in _i18n._TERMS
-                else f"{limit} min {r.get('mode')}")
-
     def share(v, total) -> str:
         v, total = pd.to_numeric(v, errors="coerce"), pd.to_numeric(total, errors="coerce")
         if pd.isna(v) or pd.isna(total) or total <= 0:
@@ -756,6 +751,7 @@ def plot_tiers(
         rows, listed = [], []
         for i, (_, r) in enumerate(tiers.iterrows()):
             marker, colour = _TIER_STYLE[i % len(_TIER_STYLE)]
+            reach = _i18n.reach_text(str(r.get("mode")), r.get("limit_min"), lang)
             mine = hubs.loc[hubs["tier"].astype(str) == str(r["tier"])] \
                 if "tier" in hubs.columns else hubs.iloc[:0]
             pts = mine.geometry.representative_point()
@@ -764,8 +760,8 @@ def plot_tiers(
             handles.append((Line2D([], [], marker=marker, linestyle="none",
                                    markerfacecolor=colour, markeredgecolor="white",
                                    markersize=10 * s),
-                            _i18n.text("tier_new_hub", lang, tier=r["tier"], reach=reach(r))))
-            rows.append([str(r["tier"]), reach(r), f"{int(r.get('existing_open_n') or 0)}",
+                            _i18n.text("tier_new_hub", lang, tier=r["tier"], reach=reach)))
+            rows.append([str(r["tier"]), reach, f"{int(r.get('existing_open_n') or 0)}",
                          share(r.get("baseline_covered_demand_n"), r.get("total_demand_n")),
                          f"{int(r.get('k') or 0)}",
                          share(r.get("covered_demand_n"), r.get("total_demand_n"))])
@@ -876,8 +872,7 @@ def plot_new_hubs(
             units_n = len(u)
             # units without job-seeker data: their demand is unknown, not small (a hollow
             # dashed ring of one size, no catchment line)
-            unknown = (u["no_data"].fillna(False).astype(bool) if "no_data" in u.columns
-                       else pd.Series(False, index=u.index))
+            unknown = unknown_demand(u)
             unknown_n = int(unknown.sum())
             if unknown_n:
                 upt_unknown = u.geometry[unknown].representative_point()

@@ -28,6 +28,7 @@ from productivecity.outputs.maps import (
     _rc,
     indicator_columns,
 )
+from productivecity.siting.demand import unknown_demand
 from productivecity.siting.scoring import site_statuses, status_counts
 
 logger = logging.getLogger(__name__)
@@ -551,8 +552,8 @@ def allocation_section(allocation: Mapping | None, sites: pd.DataFrame,
                              base=num(base["covered_demand_n"].iloc[0]),
                              base_pct=num(base["covered_share_pct"].iloc[0], "pct")) + "</p>")
     units = allocation.get("demand_units")
-    if units is not None and len(units) and "no_data" in units.columns:
-        unknown_n = int(units["no_data"].fillna(False).astype(bool).sum())
+    if units is not None and len(units):
+        unknown_n = int(unknown_demand(units).sum())
         if unknown_n:
             out.append("<p>" + t("demand_unknown_note", n=num(unknown_n),
                                  total=num(len(units))) + "</p>")
@@ -615,10 +616,7 @@ def _tiers_section(tiers: pd.DataFrame | None, tier_hubs: pd.DataFrame | None,
     frame = tiers.reset_index() if "tier" not in tiers.columns else tiers
     rows = []
     for _, r in frame.iterrows():
-        mode = str(r.get("mode") or "")
-        limit = f"{float(r.get('limit_min')):g}"
-        reach = (t(f"reach_{mode}", t=limit) if f"reach_{mode}" in _i18n._TERMS
-                 else e(f"{limit} min {mode}"))
+        reach = e(_i18n.reach_text(str(r.get("mode") or ""), r.get("limit_min"), lang))
         total = pd.to_numeric(r.get("total_demand_n"), errors="coerce")
 
         def share(v, total=total):

@@ -20,6 +20,17 @@ logger = logging.getLogger(__name__)
 DEMAND_COLUMNS = ("population_n", "jobseekers_n", "jobseekers_low_edu_n")
 
 
+def unknown_demand(units: pd.DataFrame) -> pd.Series:
+    """Return, per demand unit, whether its demand is unknown (``no_data``: no job-seeker data).
+
+    Such a unit carries 0 persons of job seekers for the allocation (an optimiser cannot
+    use an unknown), and is shown and reported as unknown, never as small.
+    """
+    if "no_data" not in units.columns:
+        return pd.Series(False, index=units.index)
+    return units["no_data"].fillna(False).astype(bool)
+
+
 def demand_units(
     layers: LayerSet,
     surface: gpd.GeoDataFrame,

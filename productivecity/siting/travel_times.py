@@ -11,6 +11,7 @@ from productivecity import accessibility as acc
 from productivecity._errors import AllocationError, SchemaError
 from productivecity.network.streets import Network
 from productivecity.siting.allocation import TravelTimes, travel_times_from_pairs
+from productivecity.siting.demand import unknown_demand
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +64,11 @@ def network_travel_times(
     if demand_column not in demand.columns:
         raise SchemaError(f"demand units lack the column {demand_column!r}; columns: "
                           f"{[c for c in demand.columns if c != 'geometry']}")
-    if "no_data" in demand.columns and demand["no_data"].any():
+    unknown_n = int(unknown_demand(demand).sum())
+    if unknown_n:
         logger.warning("%d demand units lie in municipalities without job-seeker data; their "
                        "demand is unknown and left out of the coverage (neither covered nor "
-                       "demand)", int(demand["no_data"].sum()))
+                       "demand)", unknown_n)
     existing = existing if existing is not None else candidates.iloc[:0]
     overlap = candidates.index.intersection(existing.index)
     if len(overlap):

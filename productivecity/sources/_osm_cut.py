@@ -90,8 +90,8 @@ SHARED_READ_MAX_BYTES = 8 * 1024 * 1024
 #: also returns closed ways it leaves out of an unfiltered read (members of a relation
 #: the filter drops), so filtering afterwards would not give the same rows.
 SHARED_READ_LAYERS = ("points", "lines")
-#: GDAL layers kept by :func:`shared_layer` (the points, lines and multipolygons of one file).
-_SHARED_MAX = 3
+#: GDAL layers kept by :func:`shared_layer` (those of one file).
+_SHARED_MAX = len(SHARED_READ_LAYERS)
 _SHARED: dict[tuple, tuple] = {}
 
 

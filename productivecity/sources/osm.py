@@ -904,11 +904,8 @@ def read_osm_file(
         if _osm_cut.shares_reads(path, geometry):
             # a small OSM file: each GDAL layer is read once and filtered here, as the
             # OGR SQL prefilter would (GDAL parses the whole file for each read anyway)
-            def keep(names, fields):
-                return _osm_mask(tags, names, fields) if tags else np.ones(
-                    len(fields[0]) if fields else 0, dtype=bool)
-
-            return _read_osm_layer(path, geometry, None, tags, keep=keep)
+            return _read_osm_layer(path, geometry, None, tags,
+                                   keep=functools.partial(_osm_mask, tags))
         try:
             stat = path.stat()
             fields, drv = _osm_fields(str(path.resolve()), stat.st_mtime_ns, stat.st_size,
@@ -975,13 +972,16 @@ def _osm_where(tags: Tags, fields: list[str]) -> str:
     return " OR ".join(clauses) if clauses else "1=0"
 
 
-def _osm_mask(tags: Tags, names: list[str], fields: list[np.ndarray]) -> np.ndarray:
+def _osm_mask(tags: Tags | None, names: list[str], fields: list[np.ndarray]) -> np.ndarray:
     """Return the rows :func:`_osm_where` keeps, on the columns of a layer read whole.
 
-    ``other_tags`` is searched case-sensitively (OGR's LIKE is not): a narrower
-    prefilter that keeps every row the exact test (:func:`_match_tags`) keeps.
+    Every row without ``tags``. ``other_tags`` is searched case-sensitively (OGR's LIKE
+    is not): a narrower prefilter that keeps every row the exact test
+    (:func:`_match_tags`) keeps.
     """
     n = len(fields[0]) if fields else 0
+    if not tags:
+        return np.ones(n, dtype=bool)
     keep = np.zeros(n, dtype=bool)
     by_name = dict(zip(names, fields, strict=True))
     other = by_name.get("other_tags")

@@ -102,16 +102,14 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
-def _code_digest(node: ast.AST, *, copy: bool = True) -> str:
+def _code_digest(node: ast.AST) -> str:
     """Hash of a syntax tree without docstrings (comments and layout are not in it).
 
-    ``copy=False`` strips the docstrings of ``node`` itself (a tree parsed for this).
+    ``node`` is left as it is (its docstrings are stripped from a copy).
     """
-    if copy:
-        import copy as _copy
+    import copy
 
-        node = _copy.deepcopy(node)
-    tree = _strip_docstrings(node)
+    tree = _strip_docstrings(copy.deepcopy(node))
     return hashlib.sha256(ast.dump(tree, annotate_fields=True).encode()).hexdigest()
 
 
