@@ -133,3 +133,46 @@ def test_pdf_text_of_a_haloed_label_is_extracted_once(tmp_path):
     text = subprocess.run(["pdftotext", "-raw", str(tmp_path / "one.pdf"), "-"],
                           capture_output=True, text=True, check=True).stdout
     assert text.count("label 0") == 1
+
+
+def _labelled_pages(path, n_pages: int = 2) -> bytes:
+    """A PDF of pages with the same haloed labels, rotated and not, in two sizes."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    with maps._rc(), PdfPages(path, metadata={"CreationDate": None, "Producer": None}) as pdf:
+        for k in range(n_pages):
+            fig = Figure(figsize=(4, 3))
+            ax = fig.add_axes([0, 0, 1, 1])
+            for i, (s, size, angle) in enumerate([("Rue Ransfort", 9, 0), ("Quai", 9, 30),
+                                                  ("Rue Ransfort", 12, -15),
+                                                  ("Kanaal — é", 9, 0), ("Quai", 9, 30)]):
+                halo_text(ax, 0.1 + 0.05 * k, 0.1 + 0.17 * i, s, halo_pt=2.5, fontsize=size,
+                          rotation=angle, transform=ax.transAxes)
+            pdf.savefig(fig)
+    return path.read_bytes()
+
+
+def test_halo_labels_reused_in_a_pdf_are_the_bytes_matplotlib_writes(tmp_path, monkeypatch):
+    from matplotlib.backends.backend_pdf import RendererPdf
+
+    from productivecity.outputs import _paths
+
+    shaped = []
+    draw_text = RendererPdf.draw_text
+    monkeypatch.setattr(RendererPdf, "draw_text", lambda self, gc, x, y, s, *a, **kw:
+                        shaped.append(s) or draw_text(self, gc, x, y, s, *a, **kw))
+    # twice into a new file each: a glyph run is reused within its file only
+    cached = [_labelled_pages(tmp_path / f"cached{k}.pdf") for k in range(2)]
+    # 20 labels drawn twice (halo, fill) per file; 4 distinct (string, size) runs shaped
+    labels = {"Rue Ransfort", "Quai", "Kanaal — é"}
+    runs = ["Rue Ransfort", "Quai", "Rue Ransfort", "Kanaal — é"]  # one per file
+    assert sorted(s for s in shaped if s in labels) == sorted(2 * runs)
+    # the reference: every label through matplotlib's own draw_text, nothing reused
+    monkeypatch.setattr(_paths._HaloPdf, "_glyph_run",
+                        lambda self, gc, x, y, s, prop, angle, mtext:
+                        self._pdf.draw_text(gc, x, y, s, prop, angle, mtext=mtext))
+    monkeypatch.setattr(_paths, "_METRICS", {})
+    reference = _labelled_pages(tmp_path / "reference.pdf")
+    assert cached[0] == cached[1] == reference
+    content = _content_streams(reference)
+    assert content.count(b"1 Tr") == 10 and content.count(b"/ActualText ()") == 10

@@ -11,6 +11,10 @@ one path per feature, for fills that vary by feature.
 
 from __future__ import annotations
 
+import math
+import weakref
+
+import matplotlib as mpl
 import numpy as np
 import shapely
 from matplotlib import patheffects
@@ -160,6 +164,10 @@ class HaloText(Text):
     costs a few bytes instead of its glyphs as paths, and draws ten times
     faster. Elsewhere (PNG, SVG) it is matplotlib's ``withStroke`` path effect,
     which looks the same.
+
+    An atlas draws the same labels (street names) on many pages, each label
+    twice (halo and text): in a PDF, a label's measured size and its glyph
+    run are worked out once per process and PDF file (see :class:`_HaloPdf`).
     """
 
     def __init__(self, x, y, text, *, halo_pt: float, halo_colour="white", **kwargs):
@@ -179,14 +187,48 @@ class HaloText(Text):
         effects = self._path_effects
         self._path_effects = []  # not set_path_effects: that would mark the figure stale
         try:
-            super().draw(_StrokedText(renderer, pdf, self.halo_pt, self.halo_colour))
-            super().draw(renderer)
+            super().draw(_HaloPdf(renderer, pdf, self.halo_pt, self.halo_colour))
         finally:
             self._path_effects = effects
 
 
-class _StrokedText:
-    """A PDF renderer whose text is drawn as stroked glyph outlines (rendering mode 1)."""
+#: Text sizes measured for the PDF renderer, by (string, font, math mode): they do
+#: not depend on the page (matplotlib keeps its own cache per renderer, i.e. per page).
+_METRICS: dict = {}
+#: Glyph runs written into a PDF, by file, then (string, font, features, language).
+_RUNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: Entries kept in each cache before it starts anew (a bound on memory, not a tuning knob).
+_CACHE_MAX_N = 20_000
+
+
+class _Recorder:
+    """Stands in for a PDF content stream: keeps what is written to it."""
+
+    def __init__(self):
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(data)
+
+    def data(self) -> bytes:
+        return b"".join(self.parts)
+
+
+class _HaloPdf:
+    """A PDF renderer that draws each text twice: halo (stroked, mode 1), then fill.
+
+    The halo is drawn as matplotlib draws text, with the graphics state of a
+    white round-joined stroke of the halo's width, inside a span with an empty
+    ``ActualText`` (readers extract, search and copy the label once).
+
+    A label's glyph run (the ``BT`` … ``ET`` that matplotlib's ``draw_text``
+    writes after placing the text with ``cm``) depends on its string and font
+    only: the first time in a PDF file it is written by ``draw_text`` and kept;
+    later (the fill after the halo, the same street on the next page) it is
+    written again after matplotlib's own placement operators. The bytes are
+    those ``draw_text`` writes; a run whose bytes do not start with the
+    placement (another matplotlib) is never reused.
+    """
 
     def __init__(self, renderer, pdf, width_pt: float, colour):
         self._renderer, self._pdf = renderer, pdf
@@ -195,21 +237,74 @@ class _StrokedText:
     def __getattr__(self, name):
         return getattr(self._renderer, name)
 
+    def get_text_width_height_descent(self, s, prop, ismath):
+        key = (type(self._pdf), s, prop, ismath, mpl.rcParams["pdf.use14corefonts"])
+        hit = _METRICS.get(key)
+        if hit is None:
+            if len(_METRICS) >= _CACHE_MAX_N:
+                _METRICS.clear()
+            hit = _METRICS[(*key[:2], prop.copy(), *key[3:])] = \
+                self._renderer.get_text_width_height_descent(s, prop, ismath)
+        return hit
+
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
         r = self._pdf
-        gc.set_foreground(self._colour)
-        gc.set_linewidth(self._width_pt)
-        gc.set_joinstyle("round")
-        gc.set_capstyle("round")
-        # the graphics state first (colour, width, joins), so that the text's own
-        # check finds nothing to change and cannot reset the mode set here
-        r.check_gc(gc, gc._rgb)
-        # an empty ActualText: readers extract, search and copy the label once
-        r.file.write(b"/Span <</ActualText ()>> BDC\n1 Tr\n")
-        try:
-            r.draw_text(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+        halo = r.new_gc()
+        halo.copy_properties(gc)
+        halo.set_foreground(self._colour)
+        halo.set_linewidth(self._width_pt)
+        halo.set_joinstyle("round")
+        halo.set_capstyle("round")
+        plain = ismath or gc.get_url() is not None or mpl.rcParams["pdf.use14corefonts"]
+        for g, mode in ((halo, 1), (gc, 0)):
+            # the graphics state first (colour, width, joins), so that the text's own
+            # check finds nothing to change and cannot reset the mode set here
+            r.check_gc(g, g._rgb)
+            if mode:
+                r.file.write(b"/Span <</ActualText ()>> BDC\n1 Tr\n")
+            if plain:
+                r.draw_text(g, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+            else:
+                self._glyph_run(g, x, y, s, prop, angle, mtext)
+            if mode:
+                r.file.write(b"0 Tr\nEMC\n")
+
+    def _glyph_run(self, gc, x, y, s, prop, angle, mtext) -> None:
+        from matplotlib.backends.backend_pdf import Op
+
+        r = self._pdf
+        file = r.file
+        # the font features and language matplotlib >= 3.11 shapes the text with
+        features = getattr(mtext, "get_fontfeatures", lambda: None)()
+        language = getattr(mtext, "get_language", lambda: None)()
+        runs = _RUNS.setdefault(file, {})
+        key = (s, prop, features, language)
+        place = _Recorder()
+        stream, file.currentstream = file.currentstream, place
+        try:  # matplotlib's placement of a text: save the state, rotate and move
+            a = math.radians(angle)
+            file.output(Op.gsave)
+            file.output(math.cos(a), math.sin(a), -math.sin(a), math.cos(a), x, y,
+                        Op.concat_matrix)
         finally:
-            r.file.write(b"0 Tr\nEMC\n")
+            file.currentstream = stream
+        head = place.data()
+        run = runs.get(key)
+        if run is not None:
+            stream.write(head + run)
+            return
+        drawn = _Recorder()
+        file.currentstream = drawn
+        try:
+            r.draw_text(gc, x, y, s, prop, angle, mtext=mtext)
+        finally:
+            file.currentstream = stream
+        data = drawn.data()
+        stream.write(data)
+        if data.startswith(head):
+            if len(runs) >= _CACHE_MAX_N:
+                runs.clear()
+            runs[(s, prop.copy(), features, language)] = data[len(head):]
 
 
 def halo_text(ax: Axes, x: float, y: float, s: str, *, halo_pt: float, halo_colour="white",
