@@ -9,6 +9,7 @@ import sys
 import zlib
 
 import matplotlib
+import matplotlib.patches
 
 matplotlib.use("Agg")
 
@@ -176,3 +177,39 @@ def test_halo_labels_reused_in_a_pdf_are_the_bytes_matplotlib_writes(tmp_path, m
     assert cached[0] == cached[1] == reference
     content = _content_streams(reference)
     assert content.count(b"1 Tr") == 10 and content.count(b"/ActualText ()") == 10
+
+
+def test_previews_are_the_pdf_pages_rasterised_as_agg_draws_them(tmp_path):
+    def draw() -> Figure:
+        fig = Figure(figsize=(4, 3))
+        ax = fig.add_axes([0.1, 0.1, 0.8, 0.8])
+        ax.add_patch(matplotlib.patches.Rectangle((0, 0), 0.5, 1, color="#c03030"))
+        halo_text(ax, 0.6, 0.5, "Quai", halo_pt=2.0, fontsize=14, transform=ax.transAxes)
+        return fig
+
+    # with no atlas asked for, the PDF is kept in memory only to rasterise the previews
+    out = maps.save_figures([("a", draw()), ("b", draw())], preview_dpi=50,
+                            preview_pages={"b"})
+    assert list(out) == ["b"] and list(tmp_path.iterdir()) == []
+    pdfium = np.asarray(Image.open(io.BytesIO(out["b"])).convert("RGB")).astype(int)
+    agg = np.asarray(Image.open(io.BytesIO(_agg_png(draw(), 50))).convert("RGB")).astype(int)
+    assert pdfium.shape == agg.shape == (150, 200, 3)
+    # the same picture, up to how small glyphs are anti-aliased (a few % of pixels)
+    assert (np.abs(pdfium - agg).max(axis=2) > 128).mean() < 0.02
+    assert tuple(pdfium[75, 50]) == (0xc0, 0x30, 0x30)  # the red half, where Agg has it
+    with pytest.raises(maps.ParameterError, match=r"no page\(s\) \[2\]"):
+        maps.rasterise_pdf_pages(maps_pdf_bytes(draw()), [2], dpi=20)
+
+
+def _agg_png(fig: Figure, dpi: int) -> bytes:
+    buf = io.BytesIO()
+    with maps._rc():
+        fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def maps_pdf_bytes(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    with maps._rc():
+        fig.savefig(buf, format="pdf")
+    return buf.getvalue()
