@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
+import gc
 import json
 import logging
 import os
@@ -144,6 +146,31 @@ def run_pipeline(
     >>> result.manifest["results"]["allocation"]["k"]
     2
     """
+    with _batch_gc():
+        return _run_pipeline(config, out_dir=out_dir, data_dir=data_dir, overwrite=overwrite,
+                             settings=settings, progress=progress)
+
+
+#: The collector's thresholds during a run. A run allocates many short-lived
+#: containers (frames, geometries, matplotlib artists): with Python's default
+#: (700, 10, 10) the collector ran about 1,000 times in a run of the sample, 0.7 s of
+#: a 9 s run; with these, a dozen times (0.15 s). Memory freed by reference counting
+#: (nearly all of it) is unaffected; reference cycles live a little longer.
+RUN_GC_THRESHOLD = (50_000, 50, 50)
+
+
+@contextlib.contextmanager
+def _batch_gc():
+    """Use :data:`RUN_GC_THRESHOLD` while a run lasts (the caller's own afterwards)."""
+    old = gc.get_threshold()
+    gc.set_threshold(*RUN_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
+def _run_pipeline(config, *, out_dir, data_dir, overwrite, settings, progress) -> RunResult:
     t_start = time.perf_counter()
     started = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
     if not isinstance(config, PipelineConfig):

@@ -352,12 +352,15 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str) ->
     decoded-layer cache, the networks into the network cache, where the run finds them;
     then the base map's features into the decoded-layer cache (the maps need them last).
     """
+    import gc
     import json
 
     from productivecity.network.streets import bike_network, walk_network
     from productivecity.sources.basemap import read_basemap_features
     from productivecity.sources.osm import cache_osm_buildings
+    from productivecity.workflow.run import RUN_GC_THRESHOLD
 
+    gc.set_threshold(*RUN_GC_THRESHOLD)  # as the run that started this process
     settings = Settings(**json.loads(settings_json))
     cache_osm_buildings(Path(osm))
     for mode in modes:
