@@ -3,10 +3,12 @@
     python scripts/bench_pipeline.py DATA_DIR [--before PATH] [--skip-sample] [--sample-only]
                                               [--sample-runs N]
 
-Each case runs in a fresh Python process: "cold" with a new, empty
+Each case is the command a user types, ``productivecity run SCENARIO --out DIR``
+(``python -m productivecity.cli``), in a fresh process: "cold" with a new, empty
 PRODUCTIVECITY_CACHE_DIR, "warm" with the cache the cold run left. Prints the
-per-step times (manifest ``run.steps``), wall seconds and peak resident memory
-(``ru_maxrss`` of the child), and ends with one line::
+per-step times (manifest ``run.steps``), wall seconds (from starting the command
+to its exit) and peak resident memory (``ru_maxrss`` of the child), and ends with
+one line::
 
     RESULT testbed_cold_s=... testbed_warm_s=... testbed_peak_mb=... sample_cold_s=... sample_peak_mb=... sample_tree_peak_mb=...
 
@@ -27,34 +29,21 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Issue 12's target for the README main job on the sample, cold cache.
 SAMPLE_TARGET_S, SAMPLE_TARGET_MB = 6.0, 800.0
 
-_CHILD = r"""
-import json, sys, time
-t = time.perf_counter()
-try:
-    from productivecity.workflow.run import run_pipeline
-except ImportError:  # older layout
-    from productivecity.pipeline import run_pipeline
-kw = dict(out_dir=sys.argv[2], overwrite=True, progress=False)
-if sys.argv[3]:
-    kw["data_dir"] = sys.argv[3]
-run_pipeline(sys.argv[1], **kw)
-print(json.dumps({"wall_s": time.perf_counter() - t}))
-"""
 
 
 # runs one case in its own child and reports the peak resident memory of the largest
 # process (ru_maxrss) and of the whole process tree (the child and the atlas workers it
 # forks): their proportional set sizes (PSS: a page shared by n processes counts 1/n in
-# each), summed every 50 ms from /proc
+# each), summed every 250 ms from /proc (reading smaps_rollup of a 600 MB process costs
+# CPU: every 50 ms it slowed a run of the sample on 2 cores by 0.5 s)
 _LAUNCHER = r"""
-import json, os, resource, subprocess, sys, threading
+import json, os, resource, subprocess, sys, threading, time
 
 def tree_rss_kb(pid):
     total, todo = 0, [pid]
@@ -70,18 +59,22 @@ def tree_rss_kb(pid):
             pass
     return total
 
-proc = subprocess.Popen([sys.executable, "-c", sys.argv[1], *sys.argv[2:]])
+t0 = time.perf_counter()
+proc = subprocess.Popen([sys.executable, "-m", "productivecity.cli", *sys.argv[1:]],
+                        stdout=subprocess.DEVNULL)
 tree = [0]
 def watch():
     while proc.poll() is None:
         tree[0] = max(tree[0], tree_rss_kb(proc.pid))
-        threading.Event().wait(0.05)
+        threading.Event().wait(0.25)
 w = threading.Thread(target=watch, daemon=True)
 w.start()
 proc.wait()
+wall = time.perf_counter() - t0
 w.join()
 peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print("BENCH " + json.dumps({"rc": proc.returncode, "peak_kb": peak_kb, "tree_kb": tree[0]}))
+print("BENCH " + json.dumps({"rc": proc.returncode, "peak_kb": peak_kb, "tree_kb": tree[0],
+                             "wall_s": wall}))
 """
 
 
@@ -91,15 +84,17 @@ def run_case(scenario: Path, data_dir: str | None, cache: Path, pythonpath: str 
     env = dict(os.environ, PRODUCTIVECITY_CACHE_DIR=str(cache))
     if pythonpath:
         env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", _LAUNCHER, _CHILD, str(scenario), str(out),
-                           data_dir or ""], env=env, cwd=cwd, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
+    command = ["run", str(scenario), "--out", str(out)]
+    if data_dir:
+        command += ["--data-dir", str(data_dir)]
+    proc = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], env=env, cwd=cwd,
+                          capture_output=True, text=True)
     report = [ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH ")]
     bench = json.loads(report[-1][6:]) if report else {"rc": proc.returncode, "peak_kb": 0}
     if proc.returncode or bench["rc"]:
         sys.stderr.write(proc.stderr[-4000:])
         raise SystemExit(f"case {scenario} failed")
+    wall = bench["wall_s"]
     peak_kb = bench["peak_kb"]  # ru_maxrss of the largest process of the case (kB on Linux)
     steps = {}
     manifest = out / "manifest.json"
