@@ -124,6 +124,8 @@ _OSM_LAYERS = {"polygon": ("multipolygons",), "line": ("lines",), "point": ("poi
 #: Tags and geometry family of building footprints (:func:`buildings`).
 BUILDING_TAGS = {"building": True}
 _BUILDINGS_FAMILY = "polygon"
+#: Tags of the land whose plain ``building=yes`` buildings count as residential.
+RESIDENTIAL_LAND_TAGS = {"landuse": ["residential"]}
 _OSM_ELEMENT_LETTER = {"node": "n", "way": "w", "relation": "r"}
 
 #: DataDir source kinds per layer, in order of preference.
@@ -496,12 +498,8 @@ def open_land(
         ``tag`` (e.g. ``"leisure=park"``), ``name``, ``area_ha``; polygons.
     report : LayerReport
     """
-    tags: dict[str, list[str]] = {}
-    for kind_tags in OPEN_LAND_TAGS.values():
-        for key, values in kind_tags.items():
-            tags.setdefault(key, []).extend(v for v in values if v not in tags.get(key, []))
     kinds = tuple(OPEN_LAND_TAGS)
-    spec = _LayerSpec("open_land", tags, "polygon", kinds, _classify_open_land,
+    spec = _LayerSpec("open_land", _open_land_tags(), "polygon", kinds, _classify_open_land,
                       kind_column=("kind",))
     dd = _data_dir(data_dir)
     tiles = [p for p in _local_candidates("open_land", dd) if p.suffix == ".pmtiles"]
@@ -535,13 +533,15 @@ def open_land(
 
 
 def cache_osm_buildings(path: str | os.PathLike) -> None:
-    """Decode the building footprints of an OSM PBF/XML file into the layer cache.
+    """Decode the building footprints and the land of an OSM PBF/XML file into the layer cache.
 
-    What :func:`buildings` reads from such a file, so that a later call (e.g. in
+    What :func:`buildings` (footprints, ``landuse=residential``) and
+    :func:`open_land` read from such a file, so that a later call (e.g. in
     another process) finds it decoded.
     """
-    for layer in _OSM_LAYERS[_BUILDINGS_FAMILY]:
-        read_osm_file(path, geometry=layer, tags=BUILDING_TAGS)
+    for tags in (BUILDING_TAGS, RESIDENTIAL_LAND_TAGS, _open_land_tags()):
+        for layer in _OSM_LAYERS[_BUILDINGS_FAMILY]:
+            read_osm_file(path, geometry=layer, tags=tags)
 
 
 def buildings(
@@ -782,9 +782,18 @@ def _buildings_from_vector(path: Path, report: LayerReport) -> gpd.GeoDataFrame:
     )
 
 
+def _open_land_tags() -> dict[str, list[str]]:
+    """Return the OSM tags of every kind of :data:`OPEN_LAND_TAGS`, by key."""
+    tags: dict[str, list[str]] = {}
+    for kind_tags in OPEN_LAND_TAGS.values():
+        for key, values in kind_tags.items():
+            tags.setdefault(key, []).extend(v for v in values if v not in tags.get(key, []))
+    return tags
+
+
 def _residential_land(area_gs, frame, *, source, data_dir, online, settings):
     """``landuse=residential`` polygons for the ``building=yes`` rule, and a note on the source."""
-    spec = _LayerSpec("residential_land", {"landuse": ["residential"]}, "polygon",
+    spec = _LayerSpec("residential_land", RESIDENTIAL_LAND_TAGS, "polygon",
                       ("residential",), lambda t: _classify_landuse(t, ("residential",)),
                       kind_column=("kind", "landuse"))
     own = sorted({s for s in frame["source"].dropna() if str(s).lower().endswith(

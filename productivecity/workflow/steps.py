@@ -348,9 +348,10 @@ def _presets():
 def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str) -> None:
     """Read the buildings and build the street networks of an OSM file into the caches.
 
-    Run in a second process by :meth:`_Run.prefetch_networks`: the buildings go into the
-    decoded-layer cache, the networks into the network cache, where the run finds them;
-    then the base map's features into the decoded-layer cache (the maps need them last).
+    Run in a second process by :meth:`_Run.prefetch_networks`: the buildings and the
+    land (residential, open) go into the decoded-layer cache, the networks into the
+    network cache, where the run finds them; then the base map's features into the
+    decoded-layer cache (the maps need them last).
     """
     import gc
     import json
