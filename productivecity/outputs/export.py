@@ -494,7 +494,7 @@ def _number_format(column: str, decimals: int) -> str:
 
 
 def _cell(value):
-    """Return a value openpyxl can write: None for missing, Python scalars."""
+    """Return a value the workbook writer takes: None for missing, Python scalars."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, float | np.floating) and not np.isfinite(value):
@@ -505,65 +505,40 @@ def _cell(value):
 
 
 def _write_sheet(wb, name: str, frame: pd.DataFrame, *, decimals: dict[str, int],
-                 freeze: str = "A2", wide: frozenset = frozenset()) -> None:
+                 styles: dict, freeze: str = "A2", wide: frozenset = frozenset()) -> None:
     """One sheet: bold header row (frozen, filter), numbers with formats, column widths."""
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    ws = wb.create_sheet(name)
+    ws = wb.add_worksheet(name)
     columns = [str(c) for c in frame.columns]
-    ws.append(columns)
-    for row in frame.itertuples(index=False, name=None):
-        ws.append([_cell(v) for v in row])
-    bold, fill = Font(bold=True), PatternFill("solid", fgColor="E8E8E8")
-    for c in ws[1]:
-        c.font, c.fill = bold, fill
-    for j, col in enumerate(columns, start=1):
-        letter = get_column_letter(j)
+    ws.write_row(0, 0, columns, styles["header"])
+    for j, col in enumerate(columns):
+        values = frame.iloc[:200, j]
         if col in decimals:
-            fmt = _number_format(col, decimals[col])
-            for (c,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                c.number_format = fmt
-        values = frame.iloc[:200, j - 1]
-        if col in decimals:
+            number = _number_format(col, decimals[col])
+            if number not in styles:
+                styles[number] = wb.add_format({"num_format": number})
+            fmt = styles[number]
             longest = max((len(f"{v:,.{decimals[col]}f}") for v in values if pd.notna(v)),
                           default=0)
         else:
+            fmt = styles["wrap"] if col in wide else None
             longest = max((len(str(v)) for v in values if pd.notna(v)), default=0)
         limit = 80 if col in wide else 40
-        ws.column_dimensions[letter].width = min(limit, max(8, len(col), longest) + 2)
-        if col in wide:
-            for (c,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                c.alignment = Alignment(wrap_text=True, vertical="top")
-    ws.freeze_panes = freeze
+        # the column's format applies to its cells written without one (all of them)
+        ws.set_column(j, j, min(limit, max(8, len(col), longest) + 2), fmt)
+    for i, row in enumerate(frame.itertuples(index=False, name=None), start=1):
+        for j, value in enumerate(row):
+            v = _cell(value)
+            if v is None:
+                continue
+            if isinstance(v, str):  # never a formula or a link, whatever the text
+                ws.write_string(i, j, v)
+            elif isinstance(v, bool):
+                ws.write_boolean(i, j, v)
+            else:
+                ws.write_number(i, j, v)
+    ws.freeze_panes(int(freeze[1:]) - 1, ord(freeze[0]) - ord("A"))
     if len(frame):
-        ws.auto_filter.ref = ws.dimensions
-
-
-def _deterministic_zip(data: bytes, when) -> bytes:
-    """Return the same XLSX with fixed dates (equal inputs, equal bytes).
-
-    The members get a fixed zip date and the document's ``modified`` date (set
-    to the time of saving by openpyxl) becomes ``when``.
-    """
-    import io
-    import re
-    import zipfile
-
-    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                              rb"\g<1>" + stamp + rb"\g<2>", body)
-            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = info.external_attr
-            dst.writestr(fixed, body)
-    return out.getvalue()
+        ws.autofilter(0, 0, len(frame), len(columns) - 1)
 
 
 def write_workbook(
@@ -636,8 +611,7 @@ def write_workbook(
     import datetime
     import io
 
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    import xlsxwriter
 
     from productivecity import __version__, _i18n
 
@@ -699,33 +673,35 @@ def write_workbook(
     about += [("", _i18n.text("tables_sheets", lang)), ("", _i18n.text("tables_rounded", lang)),
               ("", f"{_i18n.text('made_with', lang)} {__version__}")]
 
-    wb = Workbook()
-    wb.remove(wb.active)
-    wb.properties.creator = "productivecity"
-    wb.properties.title = title or _i18n.text("tables_title", lang)
-    wb.properties.created = wb.properties.modified = when
+    buf = io.BytesIO()
+    # equal inputs, equal bytes: the document is dated with the data's date (XlsxWriter
+    # dates the zip members itself, fixed); texts stay texts (no formulas, no links)
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False,
+                                   "strings_to_urls": False, "strings_to_numbers": False})
+    wb.set_properties({"author": "productivecity", "created": when,
+                       "title": title or _i18n.text("tables_title", lang)})
+    styles = {"header": wb.add_format({"bold": True, "bg_color": "#E8E8E8", "pattern": 1}),
+              "wrap": wb.add_format({"text_wrap": True, "valign": "top"})}
     _write_sheet(wb, "places", round_for_people(place_table),
-                 decimals=people_decimals(place_table), freeze="B2")
+                 decimals=people_decimals(place_table), freeze="B2", styles=styles)
     _write_sheet(wb, "sites", round_for_people(site_table), decimals=site_decimals,
-                 freeze="B2")
+                 freeze="B2", styles=styles)
     _write_sheet(wb, "indicators", indicator_table, decimals={"decimals": 0},
-                 wide=frozenset({"definition"}))
+                 wide=frozenset({"definition"}), styles=styles)
     crit_dec = {c: SCORE_DECIMALS for c in ("weight", "weight_used")
                 if c in criteria_table.columns}
     # weights kept exact (they sum to 1), shown with SCORE_DECIMALS decimals
-    _write_sheet(wb, "criteria", criteria_table, decimals=crit_dec)
-    ws = wb.create_sheet("about")
-    for key, value in about:
-        ws.append([key, value])
-    for (c,) in ws.iter_rows(min_col=1, max_col=1):
-        c.font = Font(bold=True)
-    ws["A1"].font = Font(bold=True, size=14)
-    ws.column_dimensions["A"].width = 18
-    ws.column_dimensions["B"].width = 110
-    buf = io.BytesIO()
-    wb.save(buf)
+    _write_sheet(wb, "criteria", criteria_table, decimals=crit_dec, styles=styles)
+    ws = wb.add_worksheet("about")
+    bold, big = wb.add_format({"bold": True}), wb.add_format({"bold": True, "font_size": 14})
+    for i, (key, value) in enumerate(about):
+        ws.write_string(i, 0, key, big if i == 0 else bold)
+        ws.write_string(i, 1, value)
+    ws.set_column(0, 0, 18)
+    ws.set_column(1, 1, 110)
+    wb.close()
     with atomic_path(path, overwrite=overwrite) as tmp:
-        tmp.write_bytes(_deterministic_zip(buf.getvalue(), when))
+        tmp.write_bytes(buf.getvalue())
     return Path(path)
 
 
