@@ -61,3 +61,16 @@ def test_failure_keeps_previous_output(tmp_path, monkeypatch):
         write_geopackage({"a": _layer(7)}, out, overwrite=True)
     assert pyogrio.read_info(out, layer="a")["features"] == 2
     assert [p.name for p in tmp_path.iterdir()] == ["x.gpkg"]
+
+
+def test_sqlite_waits_for_the_disk_again_after_the_write(tmp_path):
+    import pandas as pd
+
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "NORMAL"})
+    try:
+        write_geopackage({"a": _layer(), "notes": pd.DataFrame({"x": [1, 2]})},
+                         tmp_path / "out.gpkg")
+        assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == "NORMAL"
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": None})
+    assert [n for n, _ in pyogrio.list_layers(tmp_path / "out.gpkg")] == ["a", "notes"]

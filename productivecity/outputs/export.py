@@ -32,6 +32,7 @@ import dataclasses
 import logging
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -148,6 +149,7 @@ def write_gpkg(
     *,
     stability=None,
     isochrones: gpd.GeoDataFrame | None = None,
+    tables: Mapping[str, pd.DataFrame] | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write the ranked sites and every layer into one GeoPackage (QGIS-ready).
@@ -169,11 +171,19 @@ def write_gpkg(
     isochrones : GeoDataFrame, optional
         Indexed by ``(origin, time_min)``; written as layer ``isochrones`` with
         columns ``origin`` and ``time_min``.
+    tables : mapping of str to DataFrame, optional
+        Attribute tables (no geometry) written last under their names, e.g. the
+        run's criteria and indicator definitions.
     overwrite : bool, default False
 
     Returns
     -------
     Path
+
+    Raises
+    ------
+    SchemaError
+        A layer or table named ``sites``, or two with one name.
 
     Notes
     -----
@@ -196,6 +206,11 @@ def write_gpkg(
         iso = isochrones.copy()
         iso.index = iso.index.set_names(["origin", "time_min"][: iso.index.nlevels])
         out["isochrones"] = iso.reset_index()
+    for name, table in (tables or {}).items():
+        if name in out:
+            raise SchemaError(f"GeoPackage {Path(path).name}: table name {name!r} is already "
+                              f"a layer")
+        out[name] = table
     return write_geopackage(out, path, overwrite=overwrite)
 
 

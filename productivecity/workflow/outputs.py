@@ -139,13 +139,10 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
                     for name, frame in ({} if base is None else base.frames()).items():
                         if frame is not None and len(frame):
                             context[f"basemap_{name}"] = frame
-                export.write_gpkg(ranked, context, path, stability=stability, isochrones=isochrones)
-                extra = {name: df for name, df in tables.items() if df is not None}
-                if extra:  # attribute tables appended to the same file
-                    import pyogrio
-
-                    for name, df in extra.items():
-                        pyogrio.write_dataframe(df, path, layer=name, driver="GPKG")
+                # the run's attribute tables (criteria, definitions, ...) in the same file
+                export.write_gpkg(ranked, context, path, stability=stability, isochrones=isochrones,
+                                  tables={name: df for name, df in tables.items()
+                                          if df is not None})
             timed("gpkg", gpkg)
         if "qgis" in formats:  # over the GeoPackage just written (the config requires it)
             from productivecity.outputs.qgis import write_qgis_project
