@@ -137,19 +137,31 @@ def test_pdf_text_of_a_haloed_label_is_extracted_once(tmp_path):
 
 
 def _labelled_pages(path, n_pages: int = 2) -> bytes:
-    """A PDF of pages with the same haloed labels, rotated and not, in two sizes."""
+    """A PDF of pages with the same haloed labels, rotated and not, in two sizes.
+
+    And the same plain texts on each page: title, tick labels, a legend, a link.
+    """
     from matplotlib.backends.backend_pdf import PdfPages
+
+    from productivecity.outputs._paths import pdf_text_cache
 
     with maps._rc(), PdfPages(path, metadata={"CreationDate": None, "Producer": None}) as pdf:
         for k in range(n_pages):
             fig = Figure(figsize=(4, 3))
-            ax = fig.add_axes([0, 0, 1, 1])
+            ax = fig.add_axes([0.1, 0.1, 0.8, 0.8])
             for i, (s, size, angle) in enumerate([("Rue Ransfort", 9, 0), ("Quai", 9, 30),
                                                   ("Rue Ransfort", 12, -15),
                                                   ("Kanaal — é", 9, 0), ("Quai", 9, 30)]):
                 halo_text(ax, 0.1 + 0.05 * k, 0.1 + 0.17 * i, s, halo_pt=2.5, fontsize=size,
                           rotation=angle, transform=ax.transAxes)
-            pdf.savefig(fig)
+            ax.set_title(f"Page {k} — Molenbeek", fontsize=11)
+            ax.plot([0, 1], [0, k + 1], label="canal")
+            ax.legend(loc="upper right")
+            fig.text(0.01, 0.01, "Sources: OSM", url="https://www.openstreetmap.org")
+            ax.text(0.5, 0.5, r"$\alpha_{k}$")  # mathematical text: drawn as it is
+            with pdf_text_cache(fig):
+                pdf.savefig(fig)
+            assert "draw" not in vars(fig)  # the figure is left as it was
     return path.read_bytes()
 
 
@@ -168,11 +180,16 @@ def test_halo_labels_reused_in_a_pdf_are_the_bytes_matplotlib_writes(tmp_path, m
     labels = {"Rue Ransfort", "Quai", "Kanaal — é"}
     runs = ["Rue Ransfort", "Quai", "Rue Ransfort", "Kanaal — é"]  # one per file
     assert sorted(s for s in shaped if s in labels) == sorted(2 * runs)
-    # the reference: every label through matplotlib's own draw_text, nothing reused
-    monkeypatch.setattr(_paths._HaloPdf, "_glyph_run",
-                        lambda self, gc, x, y, s, prop, angle, mtext:
-                        self._pdf.draw_text(gc, x, y, s, prop, angle, mtext=mtext))
-    monkeypatch.setattr(_paths, "_METRICS", {})
+    # plain texts: the legend entry once per file, the link on every page
+    assert shaped.count("canal") == 2 and shaped.count("Sources: OSM") == 4
+    # the reference: every text through matplotlib's own draw_text, nothing reused
+    monkeypatch.setattr(_paths, "_draw_text",
+                        lambda pdf, gc, x, y, s, prop, angle, ismath=False, mtext=None:
+                        type(pdf).draw_text(pdf, gc, x, y, s, prop, angle, ismath=ismath,
+                                            mtext=mtext))
+    monkeypatch.setattr(_paths, "_text_size",
+                        lambda pdf, s, prop, ismath:
+                        type(pdf).get_text_width_height_descent(pdf, s, prop, ismath))
     reference = _labelled_pages(tmp_path / "reference.pdf")
     assert cached[0] == cached[1] == reference
     content = _content_streams(reference)

@@ -11,8 +11,11 @@ one path per feature, for fills that vary by feature.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import weakref
+from collections.abc import Iterator
 
 import matplotlib as mpl
 import numpy as np
@@ -167,7 +170,7 @@ class HaloText(Text):
 
     An atlas draws the same labels (street names) on many pages, each label
     twice (halo and text): in a PDF, a label's measured size and its glyph
-    run are worked out once per process and PDF file (see :class:`_HaloPdf`).
+    run are worked out once per process and PDF file (see :func:`pdf_text_cache`).
     """
 
     def __init__(self, x, y, text, *, halo_pt: float, halo_colour="white", **kwargs):
@@ -214,20 +217,111 @@ class _Recorder:
         return b"".join(self.parts)
 
 
+def _text_size(pdf, s, prop, ismath):
+    """``get_text_width_height_descent`` of the PDF renderer ``pdf``, measured once per process."""
+    key = (type(pdf), s, prop, ismath, mpl.rcParams["pdf.use14corefonts"])
+    hit = _METRICS.get(key)
+    if hit is None:
+        if len(_METRICS) >= _CACHE_MAX_N:
+            _METRICS.clear()
+        hit = _METRICS[(*key[:2], prop.copy(), *key[3:])] = \
+            type(pdf).get_text_width_height_descent(pdf, s, prop, ismath)
+    return hit
+
+
+def _draw_text(pdf, gc, x, y, s, prop, angle, ismath=False, mtext=None) -> None:
+    """Matplotlib's ``draw_text`` of the PDF renderer ``pdf``, its glyph run reused.
+
+    A text's glyph run (the ``BT`` … ``ET`` that ``draw_text`` writes after
+    placing the text with ``cm``) depends on its string and font only: the
+    first time in a PDF file it is written by ``draw_text`` and kept; later
+    (the fill after a halo, the same street or legend entry on the next page)
+    it is written again after matplotlib's own placement operators. The bytes
+    are those ``draw_text`` writes; a run whose bytes do not start with the
+    placement (another matplotlib) is never reused. Mathematical text, links and
+    the PDF core fonts are drawn by ``draw_text`` itself.
+    """
+    from matplotlib.backends.backend_pdf import Op
+
+    if ismath or gc.get_url() is not None or mpl.rcParams["pdf.use14corefonts"]:
+        type(pdf).draw_text(pdf, gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+        return
+    # the graphics state first, as draw_text does: what it writes next is the placement
+    pdf.check_gc(gc, gc._rgb)
+    file = pdf.file
+    # the font features and language matplotlib >= 3.11 shapes the text with
+    features = getattr(mtext, "get_fontfeatures", lambda: None)()
+    language = getattr(mtext, "get_language", lambda: None)()
+    runs = _RUNS.setdefault(file, {})
+    key = (s, prop, features, language)
+    place = _Recorder()
+    stream, file.currentstream = file.currentstream, place
+    try:  # matplotlib's placement of a text: save the state, rotate and move
+        a = math.radians(angle)
+        file.output(Op.gsave)
+        file.output(math.cos(a), math.sin(a), -math.sin(a), math.cos(a), x, y,
+                    Op.concat_matrix)
+    finally:
+        file.currentstream = stream
+    head = place.data()
+    run = runs.get(key)
+    if run is not None:
+        stream.write(head + run)
+        return
+    drawn = _Recorder()
+    file.currentstream = drawn
+    try:
+        type(pdf).draw_text(pdf, gc, x, y, s, prop, angle, mtext=mtext)
+    finally:
+        file.currentstream = stream
+    data = drawn.data()
+    stream.write(data)
+    if data.startswith(head):
+        if len(runs) >= _CACHE_MAX_N:
+            runs.clear()
+        runs[(s, prop.copy(), features, language)] = data[len(head):]
+
+
+@contextlib.contextmanager
+def pdf_text_cache(fig) -> Iterator[None]:
+    """Within the block, a PDF of ``fig`` draws its texts through the text caches.
+
+    Every text of the figure (titles, legends, tick labels, …) is measured once
+    per process and its glyph run shaped once per PDF file (:func:`_draw_text`):
+    an atlas repeats its legend, footer and place names on every page. The PDF
+    renderer of the figure's drawing gets the cached ``draw_text`` and text
+    measure as attributes of its own, for that drawing only; the bytes written
+    are those matplotlib writes.
+    """
+    from matplotlib.backends.backend_pdf import RendererPdf
+
+    figure_draw = type(fig).draw
+
+    def draw(renderer):
+        pdf = getattr(renderer, "_renderer", renderer)
+        if not isinstance(pdf, RendererPdf) or "draw_text" in vars(pdf):
+            return figure_draw(fig, renderer)
+        pdf.draw_text = functools.partial(_draw_text, pdf)
+        pdf.get_text_width_height_descent = functools.partial(_text_size, pdf)
+        try:
+            return figure_draw(fig, renderer)
+        finally:
+            del pdf.draw_text, pdf.get_text_width_height_descent
+
+    fig.draw = draw
+    try:
+        yield
+    finally:
+        del fig.draw
+
+
 class _HaloPdf:
     """A PDF renderer that draws each text twice: halo (stroked, mode 1), then fill.
 
     The halo is drawn as matplotlib draws text, with the graphics state of a
     white round-joined stroke of the halo's width, inside a span with an empty
-    ``ActualText`` (readers extract, search and copy the label once).
-
-    A label's glyph run (the ``BT`` … ``ET`` that matplotlib's ``draw_text``
-    writes after placing the text with ``cm``) depends on its string and font
-    only: the first time in a PDF file it is written by ``draw_text`` and kept;
-    later (the fill after the halo, the same street on the next page) it is
-    written again after matplotlib's own placement operators. The bytes are
-    those ``draw_text`` writes; a run whose bytes do not start with the
-    placement (another matplotlib) is never reused.
+    ``ActualText`` (readers extract, search and copy the label once); both go
+    through the text caches (:func:`_text_size`, :func:`_draw_text`).
     """
 
     def __init__(self, renderer, pdf, width_pt: float, colour):
@@ -238,14 +332,7 @@ class _HaloPdf:
         return getattr(self._renderer, name)
 
     def get_text_width_height_descent(self, s, prop, ismath):
-        key = (type(self._pdf), s, prop, ismath, mpl.rcParams["pdf.use14corefonts"])
-        hit = _METRICS.get(key)
-        if hit is None:
-            if len(_METRICS) >= _CACHE_MAX_N:
-                _METRICS.clear()
-            hit = _METRICS[(*key[:2], prop.copy(), *key[3:])] = \
-                self._renderer.get_text_width_height_descent(s, prop, ismath)
-        return hit
+        return _text_size(self._pdf, s, prop, ismath)
 
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
         r = self._pdf
@@ -255,56 +342,15 @@ class _HaloPdf:
         halo.set_linewidth(self._width_pt)
         halo.set_joinstyle("round")
         halo.set_capstyle("round")
-        plain = ismath or gc.get_url() is not None or mpl.rcParams["pdf.use14corefonts"]
         for g, mode in ((halo, 1), (gc, 0)):
             # the graphics state first (colour, width, joins), so that the text's own
             # check finds nothing to change and cannot reset the mode set here
             r.check_gc(g, g._rgb)
             if mode:
                 r.file.write(b"/Span <</ActualText ()>> BDC\n1 Tr\n")
-            if plain:
-                r.draw_text(g, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
-            else:
-                self._glyph_run(g, x, y, s, prop, angle, mtext)
+            _draw_text(r, g, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
             if mode:
                 r.file.write(b"0 Tr\nEMC\n")
-
-    def _glyph_run(self, gc, x, y, s, prop, angle, mtext) -> None:
-        from matplotlib.backends.backend_pdf import Op
-
-        r = self._pdf
-        file = r.file
-        # the font features and language matplotlib >= 3.11 shapes the text with
-        features = getattr(mtext, "get_fontfeatures", lambda: None)()
-        language = getattr(mtext, "get_language", lambda: None)()
-        runs = _RUNS.setdefault(file, {})
-        key = (s, prop, features, language)
-        place = _Recorder()
-        stream, file.currentstream = file.currentstream, place
-        try:  # matplotlib's placement of a text: save the state, rotate and move
-            a = math.radians(angle)
-            file.output(Op.gsave)
-            file.output(math.cos(a), math.sin(a), -math.sin(a), math.cos(a), x, y,
-                        Op.concat_matrix)
-        finally:
-            file.currentstream = stream
-        head = place.data()
-        run = runs.get(key)
-        if run is not None:
-            stream.write(head + run)
-            return
-        drawn = _Recorder()
-        file.currentstream = drawn
-        try:
-            r.draw_text(gc, x, y, s, prop, angle, mtext=mtext)
-        finally:
-            file.currentstream = stream
-        data = drawn.data()
-        stream.write(data)
-        if data.startswith(head):
-            if len(runs) >= _CACHE_MAX_N:
-                runs.clear()
-            runs[(s, prop.copy(), features, language)] = data[len(head):]
 
 
 def halo_text(ax: Axes, x: float, y: float, s: str, *, halo_pt: float, halo_colour="white",

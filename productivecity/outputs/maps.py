@@ -58,7 +58,7 @@ from productivecity._errors import EmptyLayerError, ParameterError, SchemaError
 from productivecity._validate import require_columns
 from productivecity.crs import crs_label, metric_crs_of, north_angle_deg, to_crs
 from productivecity.io import atomic_path
-from productivecity.outputs._paths import add_geometries, halo_text, page_memo
+from productivecity.outputs._paths import add_geometries, halo_text, page_memo, pdf_text_cache
 from productivecity.outputs.attribution import dated_attribution, layer_credits
 from productivecity.siting.scoring import site_statuses, status_counts
 
@@ -1567,7 +1567,8 @@ def save_figures(
         pending = []
         for i, (name, fig) in enumerate(figures):
             if writer is not None:
-                writer.savefig(fig, dpi=dpi, facecolor=fig.get_facecolor())
+                with pdf_text_cache(fig):  # the texts every page repeats, shaped once
+                    writer.savefig(fig, dpi=dpi, facecolor=fig.get_facecolor())
             if png_dir is not None:
                 rgba = _render_rgba(fig, dpi)
                 path = png_dir / f"{name}.png"
@@ -1652,7 +1653,8 @@ def save_atlas(figures: Mapping[str, Figure] | Sequence[Figure], path: str | os.
         raise ParameterError(f"save_atlas needs at least one figure for {path}; got none")
     with _atlas_pdf(path, overwrite=overwrite) as pdf:
         for fig in pages:
-            pdf.savefig(fig, dpi=dpi, facecolor=fig.get_facecolor())
+            with pdf_text_cache(fig):
+                pdf.savefig(fig, dpi=dpi, facecolor=fig.get_facecolor())
     return Path(path)
 
 
