@@ -134,7 +134,7 @@ class TransitOptions:
 
 def check_section(section: Mapping) -> list[str]:
     """Return the problems of a resolved ``[transit]`` section (types are checked already)."""
-    from productivecity.network.timetable import parse_clock_s
+    from productivecity._clock import parse_clock_s
 
     out = []
     window = list(section.get("window") or [])

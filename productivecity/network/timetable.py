@@ -43,6 +43,7 @@ import pandas as pd
 import pyproj
 from scipy.spatial import cKDTree
 
+from productivecity._clock import parse_clock_s
 from productivecity._errors import ParameterError, SchemaError
 from productivecity.crs import as_crs, is_metric, utm_crs
 from productivecity.network.streets import WALK_SPEED_KMH
@@ -380,20 +381,6 @@ def _footpaths(stop_ids, x, y, footpaths, radius_m, speed_kmh):
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
     k = np.array(list(pairs.keys()), dtype=np.int64)
     return k[:, 0], k[:, 1], np.array(list(pairs.values()), dtype=np.int64)
-
-
-def parse_clock_s(value) -> int:
-    """``"07:30"`` / ``"25:10:00"`` / seconds → seconds after midnight."""
-    if isinstance(value, int | np.integer):
-        return int(value)
-    parts = str(value).strip().split(":")
-    try:
-        nums = [int(p) for p in parts]
-    except ValueError:
-        nums = []
-    if not 2 <= len(nums) <= 3:
-        raise ParameterError(f"{value!r} is not a time of day (expected HH:MM or HH:MM:SS)")
-    return nums[0] * 3600 + nums[1] * 60 + (nums[2] if len(nums) == 3 else 0)
 
 
 def gtfs_transfers(feed: GtfsFeed, stop_ids: Sequence[str]) -> tuple[pd.DataFrame, dict[str, int]]:

@@ -82,6 +82,7 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -91,7 +92,6 @@ from productivecity._errors import DataSourceError, ParameterError, SchemaError
 from productivecity._geom import repair_geometries
 from productivecity._validate import require_columns, require_numeric
 from productivecity.area import Preset
-from productivecity.network.line_topology import LineSequence, LineTopology
 from productivecity.sources._read import read_vector
 from productivecity.sources.catalog import SourceKind
 from productivecity.sources.labour import (
@@ -129,6 +129,9 @@ from productivecity.sources.units import (
     normalise_code,
     read_municipalities,
 )
+
+if TYPE_CHECKING:  # the line-topology model is imported where it is built
+    from productivecity.network.line_topology import LineTopology
 
 logger = logging.getLogger(__name__)
 
@@ -1019,6 +1022,8 @@ def read_stib_line_topology(
         Stops of :func:`read_stib_json` and the kept sequences; report layer
         ``transit_lines`` (``read_n``: sequences read; left out, by reason).
     """
+    from productivecity.network.line_topology import LineSequence, LineTopology
+
     folder = Path(folder)
     seq_json, index_json = folder / "stop_sequences.json", folder / "stop_shape_index.json"
     for f in (seq_json, index_json):
@@ -1124,6 +1129,8 @@ def read_sncb_line_topology(path: str | os.PathLike) -> LineTopology:
     iRail's station list has no line sequences: the generic model links
     consecutive stations (:func:`~productivecity.network.line_topology.station_links`).
     """
+    from productivecity.network.line_topology import LineTopology
+
     stops, stop_report = read_sncb_stations(path)
     report = LayerReport("transit_lines")
     report.absorb(stop_report)
