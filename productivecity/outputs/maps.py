@@ -1507,8 +1507,9 @@ def save_figures(
     pdf: str | os.PathLike | None = None,
     png_dir: str | os.PathLike | None = None,
     dpi: int = 300,
-    preview_dpi: int | None = None,
+    preview_dpi: float | None = None,
     preview_pages: Collection[str] | None = None,
+    preview_colors: int | None = None,
     overwrite: bool = False,
 ) -> dict[str, Path | bytes]:
     """Save figures one at a time into a multi-page PDF and/or PNG files, closing each.
@@ -1530,11 +1531,14 @@ def save_figures(
     png_dir : path-like, optional
         Folder for ``<name>.png`` (created).
     dpi : int, default 300
-    preview_dpi : int, optional
+    preview_dpi : float, optional
         Also keep a small PNG (bytes at this resolution) of the pages named in
         ``preview_pages``, e.g. for a report, rasterised from the PDF.
     preview_pages : collection of str, optional
         The pages to preview (default: every page).
+    preview_colors : int, optional
+        Previews as optimised PNGs of this many colours (for a file to mail);
+        default full colour.
     overwrite : bool, default False
 
     Returns
@@ -1589,18 +1593,20 @@ def save_figures(
     if previews:
         source = memory.getvalue() if memory is not None else Path(pdf)
         out.update(zip(previews, rasterise_pdf_pages(source, list(previews.values()),
-                                                     dpi=preview_dpi), strict=True))
+                                                     dpi=preview_dpi, colors=preview_colors),
+                       strict=True))
     return out
 
 
 def rasterise_pdf_pages(pdf: str | os.PathLike | bytes, pages: Sequence[int], *,
-                        dpi: float) -> list[bytes]:
+                        dpi: float, colors: int | None = None) -> list[bytes]:
     """Return PNG bytes of ``pages`` (0-based) of ``pdf`` at ``dpi``, rendered by PDFium.
 
     An atlas page is drawn once, as vectors, into the PDF; its pixels (a
     report's image of it) come from that page, as a PDF reader shows it,
     instead of drawing the figure a second time with Agg (pypdfium2, about
-    four times faster on an A3 map page).
+    four times faster on an A3 map page). With ``colors``, an optimised PNG of
+    that many colours (no dithering), else a full-colour one.
 
     Raises
     ------
@@ -1622,7 +1628,15 @@ def rasterise_pdf_pages(pdf: str | os.PathLike | bytes, pages: Sequence[int], *,
             image = page.render(scale=dpi / 72.0).to_pil()
             buf = io.BytesIO()
             # the pixel density in the file, as matplotlib writes it; no other metadata
-            image.save(buf, format="PNG", dpi=(dpi, dpi), compress_level=1)
+            if colors:
+                from PIL import Image
+
+                image.convert("RGB").quantize(
+                    colors=colors, method=Image.Quantize.FASTOCTREE,
+                    dither=Image.Dither.NONE).save(buf, format="PNG", dpi=(dpi, dpi),
+                                                   optimize=True)
+            else:
+                image.save(buf, format="PNG", dpi=(dpi, dpi), compress_level=1)
             out.append(buf.getvalue())
             page.close()
         return out

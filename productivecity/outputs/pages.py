@@ -77,8 +77,9 @@ def write_pages(
     pdf: str | os.PathLike | None = None,
     png_dir: str | os.PathLike | None = None,
     dpi: int = 300,
-    preview_dpi: int | None = None,
+    preview_dpi: float | None = None,
     preview_pages: Collection[str] | None = None,
+    preview_colors: int | None = None,
     overwrite: bool = False,
     workers: int | None = None,
     on_page: Callable[[str], None] | None = None,
@@ -90,7 +91,7 @@ def write_pages(
     plan : sequence of (name, draw)
         The pages in order, ``draw()`` giving the figure, e.g.
         ``iter_atlas_figures(..., as_plan=True)``.
-    pdf, png_dir, dpi, preview_dpi, preview_pages, overwrite
+    pdf, png_dir, dpi, preview_dpi, preview_pages, preview_colors, overwrite
         As :func:`~productivecity.outputs.maps.save_figures`.
     workers : int, optional
         Processes drawing pages (default: the cores available). With one, or
@@ -120,7 +121,7 @@ def write_pages(
     workers = available_workers() if workers is None else max(1, int(workers))
     workers = min(workers, len(plan) // MIN_PAGES_PER_WORKER)
     kw = dict(pdf=pdf, png_dir=png_dir, dpi=dpi, preview_dpi=preview_dpi,
-              preview_pages=preview_pages, overwrite=overwrite)
+              preview_pages=preview_pages, preview_colors=preview_colors, overwrite=overwrite)
     if workers <= 1 or not _can_fork() or pdf is None:
 
         def serial() -> dict:

@@ -397,20 +397,30 @@ def completeness_section(completeness: Sequence[Mapping] | pd.DataFrame | None,
 
 
 #: Widest embedded image (px): a figure is scaled down to it and stored as a
-#: 128-colour PNG, so that a dozen A3 pages keep the report a file one can mail.
+#: PNG of :data:`EMBED_COLORS` colours, so that a dozen A3 pages keep the report a
+#: file one can mail.
 EMBED_MAX_WIDTH_PX = 1000
+#: Colours of an embedded image.
+EMBED_COLORS = 128
 
 
 def _compact_png(png: bytes, max_width_px: int = EMBED_MAX_WIDTH_PX) -> bytes:
-    """Return ``png`` scaled to at most ``max_width_px`` wide, as an optimised 128-colour PNG."""
+    """Return ``png`` scaled to at most ``max_width_px`` wide, as an optimised palette PNG.
+
+    A palette PNG of at most :data:`EMBED_COLORS` colours and ``max_width_px`` is
+    returned as it is (the atlas's page workers make them so).
+    """
     from PIL import Image
 
     with Image.open(io.BytesIO(png)) as img:
+        if img.mode == "P" and img.width <= max_width_px and len(img.getpalette() or ()) \
+                <= 3 * EMBED_COLORS:
+            return png
         img = img.convert("RGB")
         if img.width > max_width_px:
             height = round(img.height * max_width_px / img.width)
             img = img.resize((max_width_px, height), Image.Resampling.LANCZOS, reducing_gap=1.5)
-        small = img.quantize(colors=128, method=Image.Quantize.FASTOCTREE,
+        small = img.quantize(colors=EMBED_COLORS, method=Image.Quantize.FASTOCTREE,
                              dither=Image.Dither.NONE)
         buf = io.BytesIO()
         small.save(buf, format="PNG", optimize=True)

@@ -99,8 +99,11 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
         atlas_job = write_pages(
             plan, pdf=tmp / OUTPUT_FILES["atlas"] if "atlas" in formats else None,
             png_dir=tmp / OUTPUT_FILES["png"] if "png" in formats else None,
-            dpi=cfg["dpi"], preview_dpi=100 if "report" in formats else None,
-            preview_pages=REPORT_PAGES, on_page=lambda _: bars and bars[0].update())
+            dpi=cfg["dpi"], preview_pages=REPORT_PAGES,
+            # the report's images, made by the page workers at the size the report embeds
+            preview_dpi=(report.EMBED_MAX_WIDTH_PX / (maps.PAPER_MM[cfg["paper"]][0] / 25.4)
+                         if "report" in formats else None),
+            preview_colors=report.EMBED_COLORS, on_page=lambda _: bars and bars[0].update())
 
         def pages():
             bars.append(progress(total=len(plan), desc="maps", unit="page",
