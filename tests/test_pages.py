@@ -214,6 +214,14 @@ def test_previews_are_the_pdf_pages_rasterised_as_agg_draws_them(tmp_path):
     # the same picture, up to how small glyphs are anti-aliased (a few % of pixels)
     assert (np.abs(pdfium - agg).max(axis=2) > 128).mean() < 0.02
     assert tuple(pdfium[75, 50]) == (0xc0, 0x30, 0x30)  # the red half, where Agg has it
+    # as the report embeds them: palette PNGs at their size, which it keeps as they are
+    from productivecity.outputs import report
+
+    small = maps.save_figures([("a", draw())], preview_dpi=30, preview_colors=16)["a"]
+    with Image.open(io.BytesIO(small)) as img:
+        assert img.mode == "P" and img.size == (120, 90)
+    assert report._compact_png(small, max_width_px=120) is small
+    assert report._compact_png(out["b"], max_width_px=120) != out["b"]  # scaled, quantised
     with pytest.raises(maps.ParameterError, match=r"no page\(s\) \[2\]"):
         maps.rasterise_pdf_pages(maps_pdf_bytes(draw()), [2], dpi=20)
 

@@ -101,7 +101,8 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
             png_dir=tmp / OUTPUT_FILES["png"] if "png" in formats else None,
             dpi=cfg["dpi"], preview_pages=REPORT_PAGES,
             # the report's images, made by the page workers at the size the report embeds
-            preview_dpi=(report.EMBED_MAX_WIDTH_PX / (maps.PAPER_MM[cfg["paper"]][0] / 25.4)
+            # (a pixel less: the renderer rounds the page's width up)
+            preview_dpi=((report.EMBED_MAX_WIDTH_PX - 1) / (maps.PAPER_MM[cfg["paper"]][0] / 25.4)
                          if "report" in formats else None),
             preview_colors=report.EMBED_COLORS, on_page=lambda _: bars and bars[0].update())
 
