@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import re
 import subprocess
 import sys
@@ -357,17 +356,11 @@ def test_sample_report_travels(sample_run):
     assert " x " not in re.sub("<[^>]+>", " ", report.split("Excluded because")[1][:3000])
 
 
-def test_same_inputs_same_bytes(sample_run, tmp_path, monkeypatch):
-    """A second run with an empty cache recomputes everything and gives the same outputs.
-
-    The first wrote its outputs from the output process forked while it analysed, this
-    one in its own process.
-    """
+def test_same_inputs_same_bytes(sample_run, tmp_path):
+    """A second run with an empty cache recomputes everything and gives the same outputs."""
     cfg = sample_config(tmp_path, cache_dir=tmp_path / "cache2",
                         outputs={"formats": list(FORMATS), "dpi": 60})  # as sample_run
-    monkeypatch.setenv("PRODUCTIVECITY_OUTPUT_PROCESS", "0")
     again = run_pipeline(cfg, out_dir=tmp_path / "out", progress=False)
-    assert sample_run.steps.index.tolist() == again.steps.index.tolist()  # outputs:* too
     assert (again.steps.loc[["layers", "indicators", "ranking", "allocation"], "status"]
             == "computed").all()
     a, b = sample_run.out_dir, again.out_dir
@@ -549,10 +542,9 @@ def test_interrupted_run_leaves_nothing_and_resumes(tmp_path, monkeypatch):
         raise RuntimeError("simulated crash while writing the CSV")
 
     monkeypatch.setattr(export, "write_sites_csv", crash)
-    # raised in the output process, raised here as it was; no process left running
     with pytest.raises(RuntimeError, match="simulated crash"):
         run_pipeline(cfg, out_dir=out, progress=False)
-    assert not out.exists() and multiprocessing.active_children() == []
+    assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "scenario.toml"]
     monkeypatch.undo()
     result = run_pipeline(cfg, out_dir=out, progress=False)
@@ -562,20 +554,6 @@ def test_interrupted_run_leaves_nothing_and_resumes(tmp_path, monkeypatch):
     assert sorted(p.name for p in out.iterdir()) == [
         "manifest.json", "ranked_places.csv", "ranked_sites.csv", "results.gpkg",
         "suitability.tif"]
-
-
-def test_failed_analysis_leaves_no_output_process(sample_run, tmp_path, monkeypatch):
-    from productivecity.workflow import run as run_module
-
-    cfg = sample_config(tmp_path, cache_dir=sample_run.cache_dir, outputs={"formats": ["csv"]})
-
-    def fail(*args, **kwargs):
-        raise ConfigError("simulated problem in the ranking")
-
-    monkeypatch.setattr(run_module, "ranking_step", fail)
-    with pytest.raises(ConfigError, match="simulated problem"):
-        run_pipeline(cfg, out_dir=tmp_path / "out", progress=False)
-    assert multiprocessing.active_children() == []  # started after the demand, stopped
 
 
 def test_killed_run_temporary_folder_is_removed(tmp_path):

@@ -46,7 +46,9 @@ from rasterio.enums import Resampling
 from productivecity._errors import EmptyLayerError, ParameterError, SchemaError
 from productivecity.crs import require_metric
 from productivecity.io import atomic_path, write_geopackage
-from productivecity.outputs._sites import _check_sites
+from productivecity.outputs.maps import (
+    _check_sites,
+)
 from productivecity.siting.scoring import PRECISION_BY_SUFFIX, SITE_STATUSES, site_statuses
 
 logger = logging.getLogger(__name__)

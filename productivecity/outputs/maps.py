@@ -55,10 +55,10 @@ from matplotlib.patches import Patch, Polygon, Rectangle
 
 from productivecity import _i18n
 from productivecity._errors import EmptyLayerError, ParameterError, SchemaError
+from productivecity._validate import require_columns
 from productivecity.crs import crs_label, metric_crs_of, north_angle_deg, to_crs
 from productivecity.io import atomic_path
 from productivecity.outputs._paths import add_geometries, halo_text, page_memo, pdf_text_cache
-from productivecity.outputs._sites import _check_sites
 from productivecity.outputs.attribution import dated_attribution, layer_credits
 from productivecity.siting.scoring import site_statuses, status_counts
 
@@ -186,6 +186,15 @@ def _context_layer(layers, name: str) -> gpd.GeoDataFrame | None:
         return _layer(layers, name)
     return page_memo(_CONTEXT, (data.get(name), data.get("study_area")), (),
                      lambda: _layer(layers, name), max_n=32)
+
+
+def _check_sites(sites: gpd.GeoDataFrame, columns: Sequence[str]) -> gpd.GeoDataFrame:
+    if not isinstance(sites, gpd.GeoDataFrame):
+        raise SchemaError(f"sites must be a GeoDataFrame, got {type(sites).__name__}")
+    require_columns(sites, columns, what="candidate sites")
+    if not len(sites):
+        raise EmptyLayerError("candidate sites: the table is empty; nothing to map")
+    return to_crs(sites, metric_crs_of(sites, what="candidate sites"), what="candidate sites")
 
 
 def indicator_columns(sites: pd.DataFrame) -> list[str]:

@@ -24,6 +24,7 @@ from productivecity.workflow.cache import _unique_dir
 from productivecity.workflow.config import PipelineConfig, _jsonable, load_config
 from productivecity.workflow.manifest import _manifest
 from productivecity.workflow.outdir import _clean_stale, _swap_in, check_output_dir
+from productivecity.workflow.outputs import _write_outputs
 from productivecity.workflow.steps import (
     _Run,
     allocation_step,
@@ -145,11 +146,9 @@ def run_pipeline(
     >>> result.manifest["results"]["allocation"]["k"]
     2
     """
-    from productivecity.workflow.output_server import OutputProcess
-
-    with _batch_gc(), OutputProcess() as outputs:
+    with _batch_gc():
         return _run_pipeline(config, out_dir=out_dir, data_dir=data_dir, overwrite=overwrite,
-                             settings=settings, progress=progress, outputs=outputs)
+                             settings=settings, progress=progress)
 
 
 #: The collector's thresholds during a run. A run allocates many short-lived
@@ -171,8 +170,7 @@ def _batch_gc():
         gc.set_threshold(*old)
 
 
-def _run_pipeline(config, *, out_dir, data_dir, overwrite, settings, progress,
-                  outputs) -> RunResult:
+def _run_pipeline(config, *, out_dir, data_dir, overwrite, settings, progress) -> RunResult:
     t_start = time.perf_counter()
     started = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
     if not isinstance(config, PipelineConfig):
@@ -196,9 +194,6 @@ def _run_pipeline(config, *, out_dir, data_dir, overwrite, settings, progress,
     layers = layers_step(run)
     sites, sites_report = sites_step(run, layers)
     demand = demand_step(run, layers)
-    # the second core is mostly idle from here on: the outputs' process imports its
-    # libraries and reads the base map meanwhile
-    outputs.start(run, layers)
     table, ind_report = indicators_step(run, sites, layers, demand)
     rank_frames, rank_meta = ranking_step(run, table)
     missing_inputs = _missing_inputs(layers, run, rank_meta)
@@ -278,11 +273,11 @@ def _run_pipeline(config, *, out_dir, data_dir, overwrite, settings, progress,
     try:
         t0 = time.perf_counter()
         step_logger.info("%-10s writing to %s", "outputs", out)
-        files = outputs.write(run, tmp, ranked=ranked_out, stability=None, layers=layers,
-                              spec=run.criteria, mc_top_k=rank_meta["monte_carlo"]["top_k"],
-                              isochrones=isochrones, allocation=allocation, tables=tables,
-                              transit_isochrones=transit_isochrones,
-                              date=date, missing_inputs=missing_inputs, places=places)
+        files = _write_outputs(run, tmp, ranked=ranked_out, stability=None, layers=layers,
+                               spec=run.criteria, mc_top_k=rank_meta["monte_carlo"]["top_k"],
+                               isochrones=isochrones, allocation=allocation, tables=tables,
+                               transit_isochrones=transit_isochrones,
+                               date=date, missing_inputs=missing_inputs, places=places)
         run.records.append({"step": "outputs", "status": "written",
                             "time_s": time.perf_counter() - t0, "key": None})
         step_logger.info("%-10s written   %5.1f s", "outputs", time.perf_counter() - t0)
