@@ -136,6 +136,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sample-only", action="store_true", help="only the sample case")
     ap.add_argument("--sample-runs", type=int, default=3, help="cold sample runs (median)")
     args = ap.parse_args(argv)
+    args.data_dir = str(Path(args.data_dir).resolve())  # the --before cases run in its folder
     testbed = scenario_file(ROOT, "brussels-vilvoorde")
     sample = scenario_file(ROOT, "sample")
     print(f"load average before: {os.getloadavg()}")
