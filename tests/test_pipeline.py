@@ -767,3 +767,45 @@ def test_two_tiers_of_new_hubs(sample_run, tmp_path):
     assert summary["tiers"]["city-wide"]["selected"] == \
         hubs.loc[hubs["tier"] == "city-wide", "site_id"].tolist()
     assert any("public transport timetable" in n for n in summary["notes"])
+
+
+def test_isochrones_from_the_second_process_equal_those_computed_here(tmp_path):
+    """The second process computes the isochrones while the run goes on: the same frames."""
+    from geopandas.testing import assert_geodataframe_equal
+
+    from productivecity.settings import get_settings
+    from productivecity.workflow.config import build_config
+    from productivecity.workflow.steps import (
+        _Run,
+        isochrones_step,
+        layers_step,
+        request_isochrones,
+    )
+
+    def new_run(cache: str) -> _Run:
+        run = _Run(build_config(), data_dir=None, settings=get_settings(cache_dir=tmp_path / cache),
+                   progress=False)
+        run.keys["indicators"] = "indicators of the test"
+        return run
+
+    run = new_run("there")
+    layers = layers_step(run)
+    hubs = layers["hubs"]  # three origins, ranked
+    ranked = hubs.assign(score=1.0, rank=np.arange(1, len(hubs) + 1))
+    assert run.prefetch_networks(["walk", "bike"]) == ["walk", "bike"]
+    pending = request_isochrones(run, ranked, layers)
+    assert pending is not None
+    there = isochrones_step(run, ranked, layers, pending=pending)
+    assert run.records[-1]["parts_s"]["second_process"] > 0  # computed there
+    here = isochrones_step(new_run("here"), ranked, layers)  # no second process
+    assert set(there) == set(here) == {"isochrones", "transit_isochrones"}
+    for name in here:
+        assert_geodataframe_equal(there[name], here[name], check_less_precise=False)
+    # the second process gone before it answers: the run computes them itself
+    run = new_run("gone")
+    run.prefetch_networks(["walk"])
+    pending = request_isochrones(run, ranked, layers)
+    run._helper.proc.kill()
+    again = isochrones_step(run, ranked, layers, pending=pending)
+    assert "second_process" not in (run.records[-1].get("parts_s") or {})
+    assert_geodataframe_equal(again["isochrones"], here["isochrones"])

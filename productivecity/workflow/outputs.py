@@ -53,6 +53,30 @@ def _indicator_maps(config: PipelineConfig, ranked, spec=None, criteria=None) ->
     return list(seen)
 
 
+def prepare_outputs(run: _Run, layers) -> None:
+    """Import the modules the outputs of ``[outputs] formats`` use and read the base map.
+
+    :func:`_write_outputs` would do it first; a run does it while its second process
+    computes the isochrones.
+    """
+    import importlib
+
+    formats = set(run.config["outputs"]["formats"])
+    modules = ["export"]
+    if {"atlas", "png", "report"} & formats:
+        modules += ["maps", "atlas", "pages", "report"]
+    if "webmap" in formats:
+        modules.append("webmap")
+    if "weights" in formats:
+        modules.append("weights_page")
+    if "qgis" in formats:
+        modules.append("qgis")
+    for name in modules:
+        importlib.import_module(f"productivecity.outputs.{name}")
+    if {"atlas", "png", "report", "webmap", "weights", "qgis"} & formats:
+        run.basemap(layers)
+
+
 def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_top_k,
                    isochrones, allocation, tables, date, missing_inputs=None,
                    places=None, transit_isochrones=None) -> list[str]:

@@ -24,7 +24,7 @@ from productivecity.workflow.cache import _unique_dir
 from productivecity.workflow.config import PipelineConfig, _jsonable, load_config
 from productivecity.workflow.manifest import _manifest
 from productivecity.workflow.outdir import _clean_stale, _swap_in, check_output_dir
-from productivecity.workflow.outputs import _write_outputs
+from productivecity.workflow.outputs import _write_outputs, prepare_outputs
 from productivecity.workflow.steps import (
     _Run,
     allocation_step,
@@ -34,6 +34,7 @@ from productivecity.workflow.steps import (
     isochrones_step,
     layers_step,
     ranking_step,
+    request_isochrones,
     sites_step,
 )
 
@@ -203,6 +204,9 @@ def _run_pipeline(config, *, out_dir, data_dir, overwrite, settings, progress) -
         (logger.warning if row["status"] == "failed" else logger.info)(
             "input %s %s: %s", name, row["status"], row["reason"])
     ranked = rank_frames["ranked"]
+    # the isochrones are computed in the second process (when there is one) meanwhile
+    isochrones_pending = (request_isochrones(run, ranked, layers)
+                          if config["outputs"]["isochrone_top_k"] > 0 else None)
     stability = rank_frames["stability"]
     places = rank_frames.get("places")
     if places is not None:
@@ -222,8 +226,10 @@ def _run_pipeline(config, *, out_dir, data_dir, overwrite, settings, progress) -
     else:
         allocation, alloc_meta = allocation_step(run, ranked, layers, demand)
     isochrones = transit_isochrones = None
+    if isochrones_pending is not None:  # the outputs' libraries and base map meanwhile
+        prepare_outputs(run, layers)
     if config["outputs"]["isochrone_top_k"] > 0:
-        iso_frames = isochrones_step(run, ranked, layers)
+        iso_frames = isochrones_step(run, ranked, layers, pending=isochrones_pending)
         isochrones = iso_frames["isochrones"]
         if isochrones.geometry.isna().all():
             logger.warning("none of the top sites is on the %s network: no isochrone map",

@@ -55,6 +55,7 @@ class _Run:
         self._open_land = None
         self._basemap = None
         self._prefetch: dict[str, Any] = {}
+        self._helper: _Helper | None = None  # the second process, once it is started
         self._crs: str | None = None
         self._area = None  # the study area polygon (set with the CRS)
         self.demand_notes: list[str] = []  # set by demand_step, shown with the indicators
@@ -113,23 +114,25 @@ class _Run:
                                for k, v in dataclasses.asdict(self.settings).items()})
         code = ("import sys; from productivecity.workflow.steps import _build_networks; "
                 "_build_networks(sys.argv[1], sys.argv[2].split(','), sys.argv[3], sys.argv[4])")
+        # its standard input and output carry requests and answers (pickles, see _Helper)
         proc = subprocess.Popen([sys.executable, "-c", code, str(osm), ",".join(todo), settings,
                                  crs],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL)
         weakref.finalize(self, _stop_process, proc)  # never outlives the run
+        self._helper = _Helper(proc, osm=str(osm), crs=crs, settings=settings)
         for mode in todo:
-            self._prefetch[mode] = proc
+            self._prefetch[mode] = self._helper
         logger.info("reading the buildings and building the %s network(s) in a second process",
                     ", ".join(todo))
         return todo
 
     def network(self, mode: str):
         """Return the ``mode`` street network of the data directory (built once per run)."""
-        proc = self._prefetch.pop(mode, None)
-        if proc is not None and proc.wait() != 0:  # built again below, with its own error
+        helper = self._prefetch.pop(mode, None)
+        if helper is not None and not helper.ready():  # built again below, with its own error
             logger.info("the %s network was not built in the second process (exit %s)",
-                        mode, proc.returncode)
+                        mode, helper.proc.poll())
         if mode not in self._networks:
             from productivecity.workflow.inputs import street_network
 
@@ -283,11 +286,15 @@ class _Run:
         return max(dates) if dates else "unknown"
 
     # ---- steps
+    def step_key(self, name: str, parts: Mapping[str, Any]) -> str:
+        """Return the cache key of a step: its code and ``parts`` (its inputs and options)."""
+        return _hash({"step": name, "code": step_code_key(name), "cache_version": _CACHE_VERSION,
+                      **parts})
+
     def step(self, name: str, parts: Mapping[str, Any], compute: Callable[[], tuple[dict, dict]]):
         """Return ``(frames, meta)`` of a step from the cache or by computing (and storing) it."""
         t0 = time.perf_counter()
-        key = _hash({"step": name, "code": step_code_key(name), "cache_version": _CACHE_VERSION,
-                     **parts})
+        key = self.step_key(name, parts)
         self.keys[name] = key
         folder = self.cache.entry(name, key)
         if folder is not None:
@@ -325,8 +332,87 @@ class _Run:
                              "reason": reason})
 
 
+class _Helper:
+    """The second process of a cold run, seen from the run.
+
+    It builds the networks (:func:`_build_networks`), says so on its standard output,
+    then answers requests from its standard input (pickles, one answer per request)
+    until that is closed: the run has work done there while it goes on, on the
+    second core. A request it cannot answer (the process ended, an error there) is
+    answered None: the run then does the work itself.
+    """
+
+    def __init__(self, proc, *, osm: str, crs: str, settings: str):
+        self.proc, self.osm, self.crs, self.settings = proc, osm, crs, settings
+        self._ready: bool | None = None
+
+    def receive(self):
+        """Return the next message of the process (None when it ended or sent something else)."""
+        import pickle
+
+        try:
+            return pickle.load(self.proc.stdout)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            return None
+
+    def ready(self) -> bool:
+        """Wait until the networks are built; False when the process ended without them."""
+        if self._ready is None:
+            self._ready = self.receive() == ("ready", "networks")
+            if not self._ready:
+                self.close()
+        return self._ready
+
+    def submit(self, kind: str, request: dict) -> _Pending | None:
+        """Send a request (:func:`_answer`); None when the process cannot take it."""
+        import pickle
+
+        if not self.ready() or self.proc.poll() is not None:
+            return None
+        try:
+            pickle.dump((kind, request), self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self.proc.stdin.flush()
+        except (OSError, pickle.PicklingError) as exc:
+            logger.info("the second process cannot take the %s (%s)", kind, exc)
+            self.close()
+            return None
+        return _Pending(self, kind)
+
+    def close(self) -> None:
+        """End the process (see :func:`_stop_process`)."""
+        _stop_process(self.proc)
+
+
+class _Pending:
+    """An answer the second process is working on."""
+
+    def __init__(self, helper: _Helper, kind: str):
+        self._helper, self.kind = helper, kind
+
+    def result(self):
+        """Return the answer, or None (the run then does the work itself, with its own errors)."""
+        reply = self._helper.receive()
+        if not (isinstance(reply, tuple) and len(reply) == 2 and reply[0] == "ok"):
+            why = reply[1] if isinstance(reply, tuple) and len(reply) == 2 else "no answer"
+            logger.info("the second process did not compute the %s (%s); computing here",
+                        self.kind, why)
+            return None
+        return reply[1]
+
+
 def _stop_process(proc) -> None:
-    if proc.poll() is None:
+    """End the second process: its input closed, it ends by itself; else it is stopped."""
+    import subprocess
+
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError:
+                pass
+    try:
+        proc.wait(timeout=0.5)  # waiting for a request: it reads the end of its input
+    except subprocess.TimeoutExpired:  # still building: not needed any more
         proc.terminate()
         proc.wait()
 
@@ -355,6 +441,8 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str) ->
     """
     import gc
     import json
+    import pickle
+    import sys
 
     from productivecity.network.streets import bike_network, walk_network
     from productivecity.sources.basemap import read_basemap_features
@@ -362,12 +450,55 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str) ->
     from productivecity.workflow.run import RUN_GC_THRESHOLD
 
     gc.set_threshold(*RUN_GC_THRESHOLD)  # as the run that started this process
+    # the standard output carries the answers: anything else printed goes nowhere
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    with open(os.devnull, "wb") as null:
+        os.dup2(null.fileno(), sys.stdout.fileno())
+    requests = sys.stdin.buffer
+
+    def send(message) -> None:
+        try:
+            data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001 - an answer that does not pickle
+            data = pickle.dumps(("error", f"the answer does not pickle: {exc}"))
+        answers.write(data)
+        answers.flush()
+
     settings = Settings(**json.loads(settings_json))
     cache_osm_buildings(Path(osm))
+    nets = {}
     for mode in modes:
-        (walk_network if mode == "walk" else bike_network)(Path(osm), crs=crs,
-                                                            settings=settings)
+        nets[mode] = (walk_network if mode == "walk" else bike_network)(
+            Path(osm), crs=crs, settings=settings)
+    send(("ready", "networks"))
     read_basemap_features(Path(osm))
+    while True:  # the run's requests, until it closes our input
+        try:
+            kind, request = pickle.load(requests)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            return
+        t0 = time.perf_counter()
+        try:
+            if kind != "isochrones":
+                raise ValueError(f"unknown request {kind!r}")
+            net = nets.get(request["mode"]) or (
+                walk_network if request["mode"] == "walk" else bike_network)(
+                Path(osm), crs=crs, settings=settings)
+            transit = request.get("transit")
+            walk = timetable = None
+            if transit is not None:
+                from productivecity.indicators.transit import load_timetable
+
+                walk = nets.get("walk") or walk_network(Path(osm), crs=crs, settings=settings)
+                timetable = load_timetable(transit["options"], transit["data_dir"], crs=crs,
+                                           walk=walk, stops=transit["stops"],
+                                           area=transit["area"])[0]
+            frames = _isochrone_frames(net, request["origins"], request["times_min"], walk=walk,
+                                       timetable=timetable, transit=transit)
+        except Exception as exc:  # noqa: BLE001 - the run computes it itself, with its error
+            send(("error", f"{type(exc).__name__}: {exc}"))
+        else:
+            send(("ok", (frames, time.perf_counter() - t0)))
 
 
 def layers_step(run: _Run):
@@ -808,15 +939,23 @@ def _tiers(run: _Run, cfg, layers, units, eligible) -> tuple[dict, dict]:
     return {"tiers": summary, "tier_hubs": chosen}, meta
 
 
-def isochrones_step(run: _Run, ranked, layers=None) -> dict:
-    """Isochrones of the top sites (``[outputs] isochrone_*``), and by public transport.
-
-    Returns ``{"isochrones": ...}`` and, when ``[transit]`` gives a timetable (and
-    ``layers`` are given), ``"transit_isochrones"`` for ``transit_isochrone_times_min``
-    (a ``source`` column says "timetable" or "estimated from line topology").
-    """
+def _isochrone_frames(net, origins, times_min, *, walk=None, timetable=None,
+                      transit: Mapping | None = None) -> dict:
+    """Return the isochrone step's frames: on ``net``, by public transport with a ``timetable``."""
     from productivecity.accessibility.isochrone_polygons import isochrones
 
+    frames = {"isochrones": isochrones(net, origins, times_min=times_min)}
+    if timetable is not None:
+        from productivecity.indicators.transit import transit_isochrones
+
+        tiso = transit_isochrones(walk, timetable, origins, transit["options"],
+                                  times_min=transit["times_min"])
+        frames["transit_isochrones"] = tiso.assign(source=timetable.source)
+    return frames
+
+
+def _isochrone_job(run: _Run, ranked, layers):
+    """Return the top sites' origins, the step's key parts and whether it has a transit part."""
     cfg = run.config["outputs"]
     ok = ranked.loc[ranked["score"].notna()]  # eligible: excluded and not assessable have none
     if "place_best" in ok.columns:  # the best site of each of the top places
@@ -829,24 +968,60 @@ def isochrones_step(run: _Run, ranked, layers=None) -> dict:
     parts = {"indicators": run.keys["indicators"], "origins": [str(s) for s in top.index],
              "mode": cfg["isochrone_mode"], "times_min": cfg["isochrone_times_min"]}
 
-    opts = run.config.transit_options
-    transit = layers is not None and opts.enabled
+    transit = layers is not None and run.config.transit_options.enabled
     if transit:  # the transit options themselves are in the indicators key already
         parts["transit_times_min"] = list(cfg["transit_isochrone_times_min"])
+    return top[["geometry"]], parts, transit
+
+
+def request_isochrones(run: _Run, ranked, layers=None):
+    """Have the second process compute the isochrones while this one goes on.
+
+    Returns what :func:`isochrones_step` takes as ``pending``, or None (no second
+    process, or the step is cached).
+    """
+    helper = run._helper
+    if helper is None:
+        return None
+    origins, parts, transit = _isochrone_job(run, ranked, layers)
+    if run.cache.entry("isochrones", run.step_key("isochrones", parts)) is not None:
+        return None
+    cfg, opts = run.config["outputs"], run.config.transit_options
+    request = {"mode": cfg["isochrone_mode"], "origins": origins,
+               "times_min": cfg["isochrone_times_min"], "transit": None}
+    if transit:
+        request["transit"] = {"options": opts, "data_dir": run.data_dir,
+                              "stops": layers.layers.get("transit_stops"),
+                              "area": layers.layers.get("study_area"),
+                              "times_min": list(cfg["transit_isochrone_times_min"])}
+    return helper.submit("isochrones", request)
+
+
+def isochrones_step(run: _Run, ranked, layers=None, *, pending=None) -> dict:
+    """Isochrones of the top sites (``[outputs] isochrone_*``), and by public transport.
+
+    Returns ``{"isochrones": ...}`` and, when ``[transit]`` gives a timetable (and
+    ``layers`` are given), ``"transit_isochrones"`` for ``transit_isochrone_times_min``
+    (a ``source`` column says "timetable" or "estimated from line topology").
+    ``pending`` (:func:`request_isochrones`) is the same computed in the second
+    process; without its answer they are computed here.
+    """
+    cfg = run.config["outputs"]
+    origins, parts, transit = _isochrone_job(run, ranked, layers)
 
     def compute():
-        net = run.network(cfg["isochrone_mode"])
-        frames = {"isochrones": isochrones(net, top[["geometry"]],
-                                           times_min=cfg["isochrone_times_min"])}
+        answer = pending.result() if pending is not None else None
+        if answer is not None:
+            frames, seconds = answer
+            run.details["isochrones"] = {"second_process": seconds}
+            return frames, {}
         # the timetable (and its walk network) only when the step is not cached
         timetable = run.transit_timetable(layers)[0] if transit else None
-        if timetable is not None:
-            from productivecity.indicators.transit import transit_isochrones
-
-            tiso = transit_isochrones(run.network("walk"), timetable, top[["geometry"]], opts,
-                                      times_min=cfg["transit_isochrone_times_min"])
-            frames["transit_isochrones"] = tiso.assign(source=timetable.source)
-        return frames, {}
+        return _isochrone_frames(
+            run.network(cfg["isochrone_mode"]), origins, cfg["isochrone_times_min"],
+            walk=run.network("walk") if timetable is not None else None, timetable=timetable,
+            transit={"options": run.config.transit_options,
+                     "times_min": list(cfg["transit_isochrone_times_min"])}), {}
 
     frames, _ = run.step("isochrones", parts, compute)
     return frames
