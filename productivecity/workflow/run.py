@@ -242,6 +242,7 @@ def _run_pipeline(config, *, out_dir, data_dir, overwrite, settings, progress) -
             transit_isochrones = None
     else:
         run.skipped("isochrones", "[outputs] isochrone_top_k = 0")
+    run.close_helper()  # the second process is done: its memory back before the outputs
 
     # outputs
     from productivecity.indicators.options import indicator_definitions

@@ -127,6 +127,13 @@ class _Run:
                     ", ".join(todo))
         return todo
 
+    def close_helper(self) -> None:
+        """End the second process (the run has no more work for it)."""
+        self._prefetch.clear()
+        if self._helper is not None:
+            self._helper.close()
+            self._helper = None
+
     def network(self, mode: str):
         """Return the ``mode`` street network of the data directory (built once per run)."""
         helper = self._prefetch.pop(mode, None)
@@ -476,7 +483,10 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str) ->
         try:
             kind, request = pickle.load(requests)
         except (EOFError, OSError, pickle.UnpicklingError):
-            return
+            # done: every answer is sent, every cache entry written (atomically); no need
+            # to free this process's objects one by one while the run waits
+            answers.close()
+            os._exit(0)
         t0 = time.perf_counter()
         try:
             if kind != "isochrones":
