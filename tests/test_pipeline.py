@@ -793,6 +793,10 @@ def test_isochrones_from_the_second_process_equal_those_computed_here(tmp_path):
     hubs = layers["hubs"]  # three origins, ranked
     ranked = hubs.assign(score=1.0, rank=np.arange(1, len(hubs) + 1))
     assert run.prefetch_networks(["walk", "bike"]) == ["walk", "bike"]
+    # the timetable not built in the run (indicators from the cache): not sent there, so
+    # that its warnings are shown here
+    assert request_isochrones(run, ranked, layers) is None
+    run.transit_timetable(layers)  # as the indicators step builds it
     pending = request_isochrones(run, ranked, layers)
     assert pending is not None
     there = isochrones_step(run, ranked, layers, pending=pending)
@@ -804,6 +808,7 @@ def test_isochrones_from_the_second_process_equal_those_computed_here(tmp_path):
     # the second process gone before it answers: the run computes them itself
     run = new_run("gone")
     run.prefetch_networks(["walk"])
+    run.transit_timetable(layers)
     pending = request_isochrones(run, ranked, layers)
     run._helper.proc.kill()
     again = isochrones_step(run, ranked, layers, pending=pending)

@@ -451,17 +451,18 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str) ->
     import pickle
     import sys
 
+    # the standard output carries the answers: anything else printed goes nowhere
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    with open(os.devnull, "wb") as null:
+        os.dup2(null.fileno(), sys.stdout.fileno())
+    requests = sys.stdin.buffer
+
     from productivecity.network.streets import bike_network, walk_network
     from productivecity.sources.basemap import read_basemap_features
     from productivecity.sources.osm import cache_osm_buildings
     from productivecity.workflow.run import RUN_GC_THRESHOLD
 
     gc.set_threshold(*RUN_GC_THRESHOLD)  # as the run that started this process
-    # the standard output carries the answers: anything else printed goes nowhere
-    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    with open(os.devnull, "wb") as null:
-        os.dup2(null.fileno(), sys.stdout.fileno())
-    requests = sys.stdin.buffer
 
     def send(message) -> None:
         try:
@@ -995,6 +996,10 @@ def request_isochrones(run: _Run, ranked, layers=None):
         return None
     origins, parts, transit = _isochrone_job(run, ranked, layers)
     if run.cache.entry("isochrones", run.step_key("isochrones", parts)) is not None:
+        return None
+    if transit and run._transit is None:
+        # the timetable is not built in this run yet (the indicators came from the cache):
+        # built here, its warnings are shown; there they would not be
         return None
     cfg, opts = run.config["outputs"], run.config.transit_options
     request = {"mode": cfg["isochrone_mode"], "origins": origins,
