@@ -461,11 +461,14 @@ def _cmd_indicators(args) -> int:
     out = args.out or DEFAULT_OUT_DIR / f"{_area_slug(config)}_sites.gpkg"
     _check_gpkg_out(out, overwrite=args.overwrite)
     run = _run(args, config)
-    run.prefetch_networks(["walk", "bike"])  # built on the second core while layers load
-    layers = layers_step(run)
-    sites, _ = sites_step(run, layers)
-    demand = demand_step(run, layers)
-    table, report = indicators_step(run, sites, layers, demand)
+    try:
+        run.prefetch_networks(["walk", "bike"])  # built on the second core while layers load
+        layers = layers_step(run)
+        sites, _ = sites_step(run, layers)
+        demand = demand_step(run, layers)
+        table, report = indicators_step(run, sites, layers, demand)
+    finally:
+        run.close_helper()
     definitions = indicator_definitions(config.indicator_options)
     write_geopackage({"sites": table.reset_index(), "study_area": layers["study_area"],
                       "indicator_definitions": definitions_table(definitions)},
@@ -509,12 +512,15 @@ def _cmd_allocate(args) -> int:
     config = _config(args)
     ranked = _read_layer(args.ranked, args.layer)
     run = _run(args, config)
-    run.prefetch_networks([config["allocation"]["mode"]])
-    layers = layers_step(run)
-    demand = demand_step(run, layers)
-    with _naming(args.ranked, args.layer):
-        frames, meta = allocation_step(run, ranked, layers, demand,
-                                       key=_file_key(args.ranked, args.layer))
+    try:
+        run.prefetch_networks([config["allocation"]["mode"]])
+        layers = layers_step(run)
+        demand = demand_step(run, layers)
+        with _naming(args.ranked, args.layer):
+            frames, meta = allocation_step(run, ranked, layers, demand,
+                                           key=_file_key(args.ranked, args.layer))
+    finally:
+        run.close_helper()
     write_geopackage({"chosen_sites": frames["new_hubs"].reset_index(),
                       "demand_units": frames["demand_units"].reset_index(),
                       "coverage_curve": frames["curve"]}, args.out, overwrite=args.overwrite)

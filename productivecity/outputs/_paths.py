@@ -189,10 +189,15 @@ class HaloText(Text):
             return super().draw(renderer)
         effects = self._path_effects
         self._path_effects = []  # not set_path_effects: that would mark the figure stale
+        # one line: halo and fill in one pass; several: every halo first, then the fills,
+        # so that no line's halo covers the line above
+        passes = [(1, 0)] if "\n" not in self.get_text() else [(1,), (0,)]
         try:
-            super().draw(_HaloPdf(renderer, pdf, self.halo_pt, self.halo_colour))
+            for modes in passes:
+                super().draw(_HaloPdf(renderer, pdf, self.halo_pt, self.halo_colour, modes))
         finally:
             self._path_effects = effects
+            self._renderer = renderer  # as a plain draw leaves it, not the wrapper
 
 
 #: Text sizes measured for the PDF renderer, by (string, font, math mode): they do
@@ -217,9 +222,22 @@ class _Recorder:
         return b"".join(self.parts)
 
 
+#: The settings that decide which font file a FontProperties of a generic family
+#: ("sans-serif", ...) resolves to: part of every text cache key.
+_FONT_RC = ("font.family", "font.sans-serif", "font.serif", "font.monospace",
+            "font.cursive", "font.fantasy", "pdf.use14corefonts", "pdf.fonttype")
+
+
+def _font_settings() -> tuple:
+    return tuple(tuple(v) if isinstance(v, list) else v
+                 for v in (mpl.rcParams[k] for k in _FONT_RC))
+
+
 def _text_size(pdf, s, prop, ismath):
     """``get_text_width_height_descent`` of the PDF renderer ``pdf``, measured once per process."""
-    key = (type(pdf), s, prop, ismath, mpl.rcParams["pdf.use14corefonts"])
+    if ismath:  # mathematical text: measured by matplotlib each time (its own settings)
+        return type(pdf).get_text_width_height_descent(pdf, s, prop, ismath)
+    key = (type(pdf), s, prop, ismath, _font_settings())
     hit = _METRICS.get(key)
     if hit is None:
         if len(_METRICS) >= _CACHE_MAX_N:
@@ -253,7 +271,7 @@ def _draw_text(pdf, gc, x, y, s, prop, angle, ismath=False, mtext=None) -> None:
     features = getattr(mtext, "get_fontfeatures", lambda: None)()
     language = getattr(mtext, "get_language", lambda: None)()
     runs = _RUNS.setdefault(file, {})
-    key = (s, prop, features, language)
+    key = (s, prop, features, language, _font_settings())
     place = _Recorder()
     stream, file.currentstream = file.currentstream, place
     try:  # matplotlib's placement of a text: save the state, rotate and move
@@ -279,7 +297,7 @@ def _draw_text(pdf, gc, x, y, s, prop, angle, ismath=False, mtext=None) -> None:
     if data.startswith(head):
         if len(runs) >= _CACHE_MAX_N:
             runs.clear()
-        runs[(s, prop.copy(), features, language)] = data[len(head):]
+        runs[(s, prop.copy(), *key[2:])] = data[len(head):]
 
 
 @contextlib.contextmanager
@@ -319,14 +337,15 @@ class _HaloPdf:
     """A PDF renderer that draws each text twice: halo (stroked, mode 1), then fill.
 
     The halo is drawn as matplotlib draws text, with the graphics state of a
-    white round-joined stroke of the halo's width, inside a span with an empty
+    round-joined stroke of the halo's width and colour, inside a span with an empty
     ``ActualText`` (readers extract, search and copy the label once); both go
     through the text caches (:func:`_text_size`, :func:`_draw_text`).
     """
 
-    def __init__(self, renderer, pdf, width_pt: float, colour):
+    def __init__(self, renderer, pdf, width_pt: float, colour, modes=(1, 0)):
         self._renderer, self._pdf = renderer, pdf
         self._width_pt, self._colour = width_pt, colour
+        self._modes = modes  # 1: the halo, 0: the fill
 
     def __getattr__(self, name):
         return getattr(self._renderer, name)
@@ -343,6 +362,8 @@ class _HaloPdf:
         halo.set_joinstyle("round")
         halo.set_capstyle("round")
         for g, mode in ((halo, 1), (gc, 0)):
+            if mode not in self._modes:
+                continue
             # the graphics state first (colour, width, joins), so that the text's own
             # check finds nothing to change and cannot reset the mode set here
             r.check_gc(g, g._rgb)

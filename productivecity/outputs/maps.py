@@ -1569,10 +1569,15 @@ def save_figures(
             writer = stack.enter_context(PdfPages(memory, metadata=dict(_PDF_METADATA)))
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
         pending = []
-        for i, (name, fig) in enumerate(figures):
-            if writer is not None:
+        written = 0  # pages in the PDF so far
+        for name, fig in figures:
+            preview = preview_dpi is not None and (preview_pages is None
+                                                   or name in preview_pages)
+            # the PDF in memory holds only the pages previewed
+            if writer is not None and (memory is None or preview):
                 with pdf_text_cache(fig):  # the texts every page repeats, shaped once
                     writer.savefig(fig, dpi=dpi, facecolor=fig.get_facecolor())
+                written += 1
             if png_dir is not None:
                 rgba = _render_rgba(fig, dpi)
                 path = png_dir / f"{name}.png"
@@ -1580,8 +1585,8 @@ def save_figures(
                 if preview_dpi is None:
                     out[name] = path
                 del rgba
-            if preview_dpi is not None and (preview_pages is None or name in preview_pages):
-                previews[name] = i
+            if preview:
+                previews[name] = written - 1
                 out[name] = b""  # in page order; rasterised once the PDF is complete
             fig.clear()
             del fig
@@ -1596,6 +1601,22 @@ def save_figures(
                                                      dpi=preview_dpi, colors=preview_colors),
                        strict=True))
     return out
+
+
+def palette_png(image, colors: int, *, dpi: float | None = None) -> bytes:
+    """Return a PIL ``image`` as an optimised PNG of ``colors`` colours (no dithering).
+
+    Maps have few colours: quantised so, a page image is a fraction of its
+    full-colour size and looks the same.
+    """
+    from PIL import Image
+
+    buf = io.BytesIO()
+    extra = {"dpi": (dpi, dpi)} if dpi else {}
+    image.convert("RGB").quantize(colors=colors, method=Image.Quantize.FASTOCTREE,
+                                  dither=Image.Dither.NONE).save(buf, format="PNG",
+                                                                 optimize=True, **extra)
+    return buf.getvalue()
 
 
 def rasterise_pdf_pages(pdf: str | os.PathLike | bytes, pages: Sequence[int], *,
@@ -1629,15 +1650,10 @@ def rasterise_pdf_pages(pdf: str | os.PathLike | bytes, pages: Sequence[int], *,
             buf = io.BytesIO()
             # the pixel density in the file, as matplotlib writes it; no other metadata
             if colors:
-                from PIL import Image
-
-                image.convert("RGB").quantize(
-                    colors=colors, method=Image.Quantize.FASTOCTREE,
-                    dither=Image.Dither.NONE).save(buf, format="PNG", dpi=(dpi, dpi),
-                                                   optimize=True)
+                out.append(palette_png(image, colors, dpi=dpi))
             else:
                 image.save(buf, format="PNG", dpi=(dpi, dpi), compress_level=1)
-            out.append(buf.getvalue())
+                out.append(buf.getvalue())
             page.close()
         return out
     finally:

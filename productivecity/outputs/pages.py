@@ -2,8 +2,9 @@
 
 Drawing a page is pure Python in matplotlib: one core per page at most. On a
 machine with more cores, :func:`write_pages` forks worker processes that each
-draw every n-th page into a part PDF (and their PNGs); the parts are joined
-page by page, in the atlas order, into one PDF. The workers start at once and
+draw their share of the pages (:func:`share_pages`) into a part PDF (and their
+PNGs); the parts are joined page by page, in the atlas order, into one PDF. The
+workers start at once and
 the caller writes its other outputs while they draw; :meth:`PageJob.wait`
 collects them. Where ``fork`` is not available (Windows, macOS) or there are
 few pages, the pages are drawn one after the other in the calling process.
@@ -149,9 +150,10 @@ def share_pages(names: Sequence[str], workers: int, *,
 
     The most costly page (:data:`PAGE_COST`, plus :data:`PREVIEW_COST` for a page in
     ``previews``; ``None``: every page) goes first to the worker with the least so
-    far (longest processing time first). The sharing depends on the names only, so
-    the same atlas is cut into the same parts (equal inputs, equal bytes). Each
-    worker's pages are in atlas order.
+    far (longest processing time first). The sharing depends on the page names,
+    ``workers`` and ``previews`` only, never on timing, so the same run cuts its
+    atlas into the same parts (equal inputs, equal bytes). Each worker's pages are in
+    atlas order.
 
     Examples
     --------

@@ -27,6 +27,7 @@ from productivecity.outputs.maps import (
     _layer,
     _rc,
     indicator_columns,
+    palette_png,
 )
 from productivecity.siting.demand import unknown_demand
 from productivecity.siting.scoring import site_statuses, status_counts
@@ -420,11 +421,7 @@ def _compact_png(png: bytes, max_width_px: int = EMBED_MAX_WIDTH_PX) -> bytes:
         if img.width > max_width_px:
             height = round(img.height * max_width_px / img.width)
             img = img.resize((max_width_px, height), Image.Resampling.LANCZOS, reducing_gap=1.5)
-        small = img.quantize(colors=EMBED_COLORS, method=Image.Quantize.FASTOCTREE,
-                             dither=Image.Dither.NONE)
-        buf = io.BytesIO()
-        small.save(buf, format="PNG", optimize=True)
-    return buf.getvalue()
+        return palette_png(img, EMBED_COLORS)
 
 
 def _figure_data_uris(figures: Sequence, dpi: int) -> list[str]:

@@ -191,126 +191,129 @@ def _run_pipeline(config, *, out_dir, data_dir, overwrite, settings, progress) -
 
     config.require_criteria("a run")
     # the indicators need both networks; a cold run builds them on the second core meanwhile
-    run.prefetch_networks(["walk", "bike"])
-    layers = layers_step(run)
-    sites, sites_report = sites_step(run, layers)
-    demand = demand_step(run, layers)
-    table, ind_report = indicators_step(run, sites, layers, demand)
-    rank_frames, rank_meta = ranking_step(run, table)
-    missing_inputs = _missing_inputs(layers, run, rank_meta)
-    failed = [str(i) for i, row in missing_inputs.iterrows() if row["status"] == "failed"
-              and str(i) not in config["run"]["allow_failed"]]
-    for name, row in missing_inputs.iterrows():
-        (logger.warning if row["status"] == "failed" else logger.info)(
-            "input %s %s: %s", name, row["status"], row["reason"])
-    ranked = rank_frames["ranked"]
-    # the isochrones are computed in the second process (when there is one) meanwhile
-    isochrones_pending = (request_isochrones(run, ranked, layers)
-                          if config["outputs"]["isochrone_top_k"] > 0 else None)
-    stability = rank_frames["stability"]
-    places = rank_frames.get("places")
-    if places is not None:
-        places.attrs["radius_m"] = config["outputs"]["place_radius_m"]
-    allocation = alloc_meta = None
-    wanted = config["allocation"]["demand"]
-    if not config["allocation"]["enabled"]:
-        run.skipped("allocation", "[allocation] enabled = false")
-    elif demand is None or wanted not in demand.columns or not demand[wanted].notna().any():
-        why = run.demand_missing or f"input missing: the demand data have no {wanted}"
-        logger.warning("allocation skipped: it needs the demand %s (%s)", wanted, why)
-        run.skipped("allocation", why)
-        if not run.demand_missing:  # else the demand row says it already
-            missing_inputs.loc["allocation"] = {"status": "missing",
-                                                "reason": f"skipped: {why} ([allocation] "
-                                                          f"demand = {wanted!r})"}
-    else:
-        allocation, alloc_meta = allocation_step(run, ranked, layers, demand)
-    isochrones = transit_isochrones = None
-    if isochrones_pending is not None:  # the outputs' libraries and base map meanwhile
-        prepare_outputs(run, layers)
-    if config["outputs"]["isochrone_top_k"] > 0:
-        iso_frames = isochrones_step(run, ranked, layers, pending=isochrones_pending)
-        isochrones = iso_frames["isochrones"]
-        if isochrones.geometry.isna().all():
-            logger.warning("none of the top sites is on the %s network: no isochrone map",
-                           config["outputs"]["isochrone_mode"])
-            isochrones = None
-        transit_isochrones = iso_frames.get("transit_isochrones")
-        if transit_isochrones is not None and transit_isochrones.geometry.isna().all():
-            logger.warning("none of the top sites reaches a public-transport stop: no transit "
-                           "isochrone map")
-            transit_isochrones = None
-    else:
-        run.skipped("isochrones", "[outputs] isochrone_top_k = 0")
-    run.close_helper()  # the second process is done: its memory back before the outputs
-
-    # outputs
-    from productivecity.indicators.options import indicator_definitions
-    from productivecity.indicators.transit import transit_definitions
-    from productivecity.outputs import export
-
-    if config["area"]["name"]:
-        area_layer = layers["study_area"].copy()
-        area_layer["name"] = config["area"]["name"]
-        layers = dataclasses.replace(layers, layers={**layers.layers, "study_area": area_layer})
-    # the outputs say "made <date>" only for a date the scenario gives: the wall clock would
-    # make equal inputs give unequal files, and the inputs' copy date is not when it was made
-    # (each source's own data date is in the credits)
-    date = config["outputs"]["date"]
-    ranked_out = export.ranked_sites(ranked, stability=stability)
-    backtest = _backtest(run, ranked_out, layers)
-    coverage = _coverage(run, ranked_out, layers)
-    tables = {
-        "criteria": rank_frames["weights"],
-        "sensitivity_one_at_a_time": rank_frames["one_at_a_time"],
-        "indicator_definitions": definitions_table(
-            {**indicator_definitions(config.indicator_options),
-             **transit_definitions(config.transit_options,
-                                   source=(ind_report.get("transit") or {}).get("source"))}),
-        "coverage_curve": (allocation["curve"].drop(columns=["solve_time_s"])
-                           if allocation is not None else None),
-        # [allocation] tiers: neighbourhood and city-wide hubs, each in its own catchment
-        "allocation_tiers": allocation.get("tiers") if allocation is not None else None,
-        "backtest": backtest.reset_index() if backtest is not None else None,
-        "data_coverage": coverage.reset_index() if coverage is not None else None,
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # an ordinary folder (mode 0o777 less the umask), not mkdtemp's private one
-    tmp = _unique_dir(out.parent, f".{out.name}.tmp-{os.getpid()}-")
     try:
-        t0 = time.perf_counter()
-        step_logger.info("%-10s writing to %s", "outputs", out)
-        files = _write_outputs(run, tmp, ranked=ranked_out, stability=None, layers=layers,
-                               spec=run.criteria, mc_top_k=rank_meta["monte_carlo"]["top_k"],
-                               isochrones=isochrones, allocation=allocation, tables=tables,
-                               transit_isochrones=transit_isochrones,
-                               date=date, missing_inputs=missing_inputs, places=places)
-        run.records.append({"step": "outputs", "status": "written",
-                            "time_s": time.perf_counter() - t0, "key": None})
-        step_logger.info("%-10s written   %5.1f s", "outputs", time.perf_counter() - t0)
-        manifest = _manifest(run, ranked_out, files=files, date=date or run.data_date(),
-                             started=started,
-                             t_start=t_start, sites_report=sites_report, ind_report=ind_report,
-                             rank_meta=rank_meta, alloc_meta=alloc_meta, out=out,
-                             sources=run.credits(layers), missing_inputs=missing_inputs,
-                             failed_sources=failed, places=places)
-        manifest["results"]["backtest"] = (_jsonable(backtest_summary(backtest, ranked_out))
-                                           if backtest is not None else None)
-        manifest["results"]["coverage"] = (_jsonable(coverage.reset_index().to_dict("records"))
-                                           if coverage is not None else None)
-        info = run.demand_info or {}
-        manifest["results"]["demand_definition"] = info.get("definition")
-        manifest["results"]["demand_total_n"] = info.get("total_n")
-        manifest["results"]["completeness"] = run.completeness
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False)
-                                           + "\n", encoding="utf-8")
-        _swap_in(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-        from productivecity.sources._osm_cut import clear_shared_reads
+        run.prefetch_networks(["walk", "bike"])
+        layers = layers_step(run)
+        sites, sites_report = sites_step(run, layers)
+        demand = demand_step(run, layers)
+        table, ind_report = indicators_step(run, sites, layers, demand)
+        rank_frames, rank_meta = ranking_step(run, table)
+        missing_inputs = _missing_inputs(layers, run, rank_meta)
+        failed = [str(i) for i, row in missing_inputs.iterrows() if row["status"] == "failed"
+                  and str(i) not in config["run"]["allow_failed"]]
+        for name, row in missing_inputs.iterrows():
+            (logger.warning if row["status"] == "failed" else logger.info)(
+                "input %s %s: %s", name, row["status"], row["reason"])
+        ranked = rank_frames["ranked"]
+        # the isochrones are computed in the second process (when there is one) meanwhile
+        isochrones_pending = (request_isochrones(run, ranked, layers)
+                              if config["outputs"]["isochrone_top_k"] > 0 else None)
+        stability = rank_frames["stability"]
+        places = rank_frames.get("places")
+        if places is not None:
+            places.attrs["radius_m"] = config["outputs"]["place_radius_m"]
+        allocation = alloc_meta = None
+        wanted = config["allocation"]["demand"]
+        if not config["allocation"]["enabled"]:
+            run.skipped("allocation", "[allocation] enabled = false")
+        elif demand is None or wanted not in demand.columns or not demand[wanted].notna().any():
+            why = run.demand_missing or f"input missing: the demand data have no {wanted}"
+            logger.warning("allocation skipped: it needs the demand %s (%s)", wanted, why)
+            run.skipped("allocation", why)
+            if not run.demand_missing:  # else the demand row says it already
+                missing_inputs.loc["allocation"] = {"status": "missing",
+                                                    "reason": f"skipped: {why} ([allocation] "
+                                                              f"demand = {wanted!r})"}
+        else:
+            allocation, alloc_meta = allocation_step(run, ranked, layers, demand)
+        isochrones = transit_isochrones = None
+        if isochrones_pending is not None:  # the outputs' libraries and base map meanwhile
+            prepare_outputs(run, layers)
+        if config["outputs"]["isochrone_top_k"] > 0:
+            iso_frames = isochrones_step(run, ranked, layers, pending=isochrones_pending)
+            isochrones = iso_frames["isochrones"]
+            if isochrones.geometry.isna().all():
+                logger.warning("none of the top sites is on the %s network: no isochrone map",
+                               config["outputs"]["isochrone_mode"])
+                isochrones = None
+            transit_isochrones = iso_frames.get("transit_isochrones")
+            if transit_isochrones is not None and transit_isochrones.geometry.isna().all():
+                logger.warning("none of the top sites reaches a public-transport stop: no transit "
+                               "isochrone map")
+                transit_isochrones = None
+        else:
+            run.skipped("isochrones", "[outputs] isochrone_top_k = 0")
+        run.close_helper()  # the second process is done: its memory back before the outputs
 
-        clear_shared_reads()  # the OSM layers read whole for this run
+        # outputs
+        from productivecity.indicators.options import indicator_definitions
+        from productivecity.indicators.transit import transit_definitions
+        from productivecity.outputs import export
+
+        if config["area"]["name"]:
+            area_layer = layers["study_area"].copy()
+            area_layer["name"] = config["area"]["name"]
+            layers = dataclasses.replace(layers, layers={**layers.layers, "study_area": area_layer})
+        # the outputs say "made <date>" only for a date the scenario gives: the wall clock would
+        # make equal inputs give unequal files, and the inputs' copy date is not when it was made
+        # (each source's own data date is in the credits)
+        date = config["outputs"]["date"]
+        ranked_out = export.ranked_sites(ranked, stability=stability)
+        backtest = _backtest(run, ranked_out, layers)
+        coverage = _coverage(run, ranked_out, layers)
+        tables = {
+            "criteria": rank_frames["weights"],
+            "sensitivity_one_at_a_time": rank_frames["one_at_a_time"],
+            "indicator_definitions": definitions_table(
+                {**indicator_definitions(config.indicator_options),
+                 **transit_definitions(config.transit_options,
+                                       source=(ind_report.get("transit") or {}).get("source"))}),
+            "coverage_curve": (allocation["curve"].drop(columns=["solve_time_s"])
+                               if allocation is not None else None),
+            # [allocation] tiers: neighbourhood and city-wide hubs, each in its own catchment
+            "allocation_tiers": allocation.get("tiers") if allocation is not None else None,
+            "backtest": backtest.reset_index() if backtest is not None else None,
+            "data_coverage": coverage.reset_index() if coverage is not None else None,
+        }
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # an ordinary folder (mode 0o777 less the umask), not mkdtemp's private one
+        tmp = _unique_dir(out.parent, f".{out.name}.tmp-{os.getpid()}-")
+        try:
+            t0 = time.perf_counter()
+            step_logger.info("%-10s writing to %s", "outputs", out)
+            files = _write_outputs(run, tmp, ranked=ranked_out, stability=None, layers=layers,
+                                   spec=run.criteria, mc_top_k=rank_meta["monte_carlo"]["top_k"],
+                                   isochrones=isochrones, allocation=allocation, tables=tables,
+                                   transit_isochrones=transit_isochrones,
+                                   date=date, missing_inputs=missing_inputs, places=places)
+            run.records.append({"step": "outputs", "status": "written",
+                                "time_s": time.perf_counter() - t0, "key": None})
+            step_logger.info("%-10s written   %5.1f s", "outputs", time.perf_counter() - t0)
+            manifest = _manifest(run, ranked_out, files=files, date=date or run.data_date(),
+                                 started=started,
+                                 t_start=t_start, sites_report=sites_report, ind_report=ind_report,
+                                 rank_meta=rank_meta, alloc_meta=alloc_meta, out=out,
+                                 sources=run.credits(layers), missing_inputs=missing_inputs,
+                                 failed_sources=failed, places=places)
+            manifest["results"]["backtest"] = (_jsonable(backtest_summary(backtest, ranked_out))
+                                               if backtest is not None else None)
+            manifest["results"]["coverage"] = (_jsonable(coverage.reset_index().to_dict("records"))
+                                               if coverage is not None else None)
+            info = run.demand_info or {}
+            manifest["results"]["demand_definition"] = info.get("definition")
+            manifest["results"]["demand_total_n"] = info.get("total_n")
+            manifest["results"]["completeness"] = run.completeness
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False)
+                                               + "\n", encoding="utf-8")
+            _swap_in(tmp, out)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+            from productivecity.sources._osm_cut import clear_shared_reads
+
+            clear_shared_reads()  # the OSM layers read whole for this run
+    finally:  # the second process never outlives the run, failed or not
+        run.close_helper()
     logger.info("run %s done in %.1f s: %s", config.name, time.perf_counter() - t_start, out)
     steps = pd.DataFrame(run.records).set_index("step")
     return RunResult(out_dir=out, manifest=manifest, steps=steps, ranked=ranked_out,

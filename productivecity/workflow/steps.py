@@ -112,8 +112,13 @@ class _Run:
         # guard is not run again
         settings = json.dumps({k: str(v) if isinstance(v, Path) else v
                                for k, v in dataclasses.asdict(self.settings).items()})
-        code = ("import sys; from productivecity.workflow.steps import _build_networks; "
-                "_build_networks(sys.argv[1], sys.argv[2].split(','), sys.argv[3], sys.argv[4])")
+        # its standard output carries the answers: it is set aside, and anything printed
+        # (by any import) goes nowhere
+        code = ("import os, sys; answers = os.dup(1); "
+                "os.dup2(os.open(os.devnull, os.O_WRONLY), 1); "
+                "from productivecity.workflow.steps import _build_networks; "
+                "_build_networks(sys.argv[1], sys.argv[2].split(','), sys.argv[3], sys.argv[4], "
+                "answers_fd=answers)")
         # its standard input and output carry requests and answers (pickles, see _Helper)
         proc = subprocess.Popen([sys.executable, "-c", code, str(osm), ",".join(todo), settings,
                                  crs],
@@ -352,6 +357,7 @@ class _Helper:
     def __init__(self, proc, *, osm: str, crs: str, settings: str):
         self.proc, self.osm, self.crs, self.settings = proc, osm, crs, settings
         self._ready: bool | None = None
+        self.busy = False  # a request sent, its answer not read yet
 
     def receive(self):
         """Return the next message of the process (None when it ended or sent something else)."""
@@ -359,7 +365,7 @@ class _Helper:
 
         try:
             return pickle.load(self.proc.stdout)
-        except (EOFError, OSError, pickle.UnpicklingError):
+        except Exception:  # noqa: BLE001 - ended, or not a message: the run does the work
             return None
 
     def ready(self) -> bool:
@@ -371,10 +377,14 @@ class _Helper:
         return self._ready
 
     def submit(self, kind: str, request: dict) -> _Pending | None:
-        """Send a request (:func:`_answer`); None when the process cannot take it."""
+        """Send a request; None when the process cannot take it.
+
+        One request at a time: its answer is the next message (:meth:`_Pending.result`
+        reads it before another request is sent).
+        """
         import pickle
 
-        if not self.ready() or self.proc.poll() is not None:
+        if self.busy or not self.ready() or self.proc.poll() is not None:
             return None
         try:
             pickle.dump((kind, request), self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
@@ -383,6 +393,7 @@ class _Helper:
             logger.info("the second process cannot take the %s (%s)", kind, exc)
             self.close()
             return None
+        self.busy = True
         return _Pending(self, kind)
 
     def close(self) -> None:
@@ -399,6 +410,7 @@ class _Pending:
     def result(self):
         """Return the answer, or None (the run then does the work itself, with its own errors)."""
         reply = self._helper.receive()
+        self._helper.busy = False
         if not (isinstance(reply, tuple) and len(reply) == 2 and reply[0] == "ok"):
             why = reply[1] if isinstance(reply, tuple) and len(reply) == 2 else "no answer"
             logger.info("the second process did not compute the %s (%s); computing here",
@@ -418,8 +430,8 @@ def _stop_process(proc) -> None:
             except OSError:
                 pass
     try:
-        proc.wait(timeout=0.5)  # waiting for a request: it reads the end of its input
-    except subprocess.TimeoutExpired:  # still building: not needed any more
+        proc.wait(timeout=0.2)  # waiting for a request: it reads the end of its input
+    except subprocess.TimeoutExpired:  # still at work: not needed any more
         proc.terminate()
         proc.wait()
 
@@ -438,7 +450,8 @@ def _presets():
     return PRESETS
 
 
-def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str) -> None:
+def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
+                    answers_fd: int | None = None) -> None:
     """Read the buildings and build the street networks of an OSM file into the caches.
 
     Run in a second process by :meth:`_Run.prefetch_networks`: the buildings and the
@@ -451,10 +464,11 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str) ->
     import pickle
     import sys
 
-    # the standard output carries the answers: anything else printed goes nowhere
-    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    with open(os.devnull, "wb") as null:
-        os.dup2(null.fileno(), sys.stdout.fileno())
+    if answers_fd is None:  # the standard output carries the answers, nothing else
+        answers_fd = os.dup(sys.stdout.fileno())
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), sys.stdout.fileno())
+    answers = os.fdopen(answers_fd, "wb")
     requests = sys.stdin.buffer
 
     from productivecity.network.streets import bike_network, walk_network
@@ -473,11 +487,17 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str) ->
         answers.flush()
 
     settings = Settings(**json.loads(settings_json))
+    nets: dict = {}
+
+    def network(mode: str):  # built (or read from its cache) once
+        if mode not in nets:
+            nets[mode] = (walk_network if mode == "walk" else bike_network)(
+                Path(osm), crs=crs, settings=settings)
+        return nets[mode]
+
     cache_osm_buildings(Path(osm))
-    nets = {}
     for mode in modes:
-        nets[mode] = (walk_network if mode == "walk" else bike_network)(
-            Path(osm), crs=crs, settings=settings)
+        network(mode)
     send(("ready", "networks"))
     read_basemap_features(Path(osm))
     while True:  # the run's requests, until it closes our input
@@ -492,15 +512,13 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str) ->
         try:
             if kind != "isochrones":
                 raise ValueError(f"unknown request {kind!r}")
-            net = nets.get(request["mode"]) or (
-                walk_network if request["mode"] == "walk" else bike_network)(
-                Path(osm), crs=crs, settings=settings)
+            net = network(request["mode"])
             transit = request.get("transit")
             walk = timetable = None
             if transit is not None:
                 from productivecity.indicators.transit import load_timetable
 
-                walk = nets.get("walk") or walk_network(Path(osm), crs=crs, settings=settings)
+                walk = network("walk")
                 timetable = load_timetable(transit["options"], transit["data_dir"], crs=crs,
                                            walk=walk, stops=transit["stops"],
                                            area=transit["area"])[0]
