@@ -238,3 +238,39 @@ def maps_pdf_bytes(fig: Figure) -> bytes:
     with maps._rc():
         fig.savefig(buf, format="pdf")
     return buf.getvalue()
+
+
+def test_text_sizes_follow_the_font_settings():
+    """A generic family resolves by the rc settings: the cached size follows them."""
+    from matplotlib.backends.backend_pdf import PdfFile, RendererPdf
+    from matplotlib.font_manager import FontProperties
+
+    from productivecity.outputs import _paths
+
+    pdf = RendererPdf(PdfFile(io.BytesIO()), 72, 100, 100)
+    prop = FontProperties(family="sans-serif", size=10)
+    widths = []
+    for font in ("DejaVu Sans", "DejaVu Sans Mono"):
+        with matplotlib.rc_context({"font.sans-serif": [font]}):
+            cached = _paths._text_size(pdf, "Rue Ransfort", prop, False)
+            assert cached == RendererPdf.get_text_width_height_descent(pdf, "Rue Ransfort",
+                                                                       prop, False)
+            widths.append(cached[0])
+    assert widths[0] != widths[1]
+
+
+def test_every_halo_of_a_multi_line_label_is_under_every_line():
+    fig = Figure(figsize=(3, 2))
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.set_axis_off()
+    halo_text(ax, 0.1, 0.5, "Quai\nde Mariemont", halo_pt=2.0, fontsize=12,
+              transform=ax.transAxes)
+    buf = io.BytesIO()
+    with maps._rc():
+        fig.savefig(buf, format="pdf")
+    content = _content_streams(buf.getvalue())
+    marks = [m for i in range(len(content)) for m in (b"1 Tr", b"0 Tr", b"\nBT\n")
+             if content.startswith(m, i)]
+    # each line's halo (stroked text between 1 Tr and 0 Tr), then each line's fill
+    assert marks == [b"1 Tr", b"\nBT\n", b"0 Tr", b"1 Tr", b"\nBT\n", b"0 Tr",
+                     b"\nBT\n", b"\nBT\n"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -814,3 +815,27 @@ def test_isochrones_from_the_second_process_equal_those_computed_here(tmp_path):
     again = isochrones_step(run, ranked, layers, pending=pending)
     assert "second_process" not in (run.records[-1].get("parts_s") or {})
     assert_geodataframe_equal(again["isochrones"], here["isochrones"])
+
+
+def _children() -> set[int]:
+    out = set()
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/children") as f:
+            out |= {int(p) for p in f.read().split()}
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_failed_run_leaves_no_second_process(tmp_path, monkeypatch):
+    from productivecity.workflow import run as run_module
+
+    before = _children()
+    cfg = sample_config(tmp_path, cache_dir=tmp_path / "cache", outputs={"formats": ["csv"]})
+
+    def fail(*args, **kwargs):
+        raise ConfigError("simulated problem in the ranking")
+
+    monkeypatch.setattr(run_module, "ranking_step", fail)
+    with pytest.raises(ConfigError, match="simulated problem"):
+        run_pipeline(cfg, out_dir=tmp_path / "out", progress=False)
+    assert _children() <= before  # the network process was started, and is gone
