@@ -200,10 +200,12 @@ class HaloText(Text):
             self._renderer = renderer  # as a plain draw leaves it, not the wrapper
 
 
-#: Text sizes measured for the PDF renderer, by (string, font, math mode): they do
-#: not depend on the page (matplotlib keeps its own cache per renderer, i.e. per page).
+#: Text sizes measured for the PDF renderer, by (string, font, font settings); not
+#: math text. They do not depend on the page (matplotlib keeps its own cache per
+#: renderer, i.e. per page).
 _METRICS: dict = {}
-#: Glyph runs written into a PDF, by file, then (string, font, features, language).
+#: Glyph runs written into a PDF, by file, then (string, font, features, language,
+#: font settings).
 _RUNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 #: Entries kept in each cache before it starts anew (a bound on memory, not a tuning knob).
 _CACHE_MAX_N = 20_000
@@ -237,12 +239,12 @@ def _text_size(pdf, s, prop, ismath):
     """``get_text_width_height_descent`` of the PDF renderer ``pdf``, measured once per process."""
     if ismath:  # mathematical text: measured by matplotlib each time (its own settings)
         return type(pdf).get_text_width_height_descent(pdf, s, prop, ismath)
-    key = (type(pdf), s, prop, ismath, _font_settings())
+    key = (type(pdf), s, prop, _font_settings())
     hit = _METRICS.get(key)
     if hit is None:
         if len(_METRICS) >= _CACHE_MAX_N:
             _METRICS.clear()
-        hit = _METRICS[(*key[:2], prop.copy(), *key[3:])] = \
+        hit = _METRICS[(*key[:2], prop.copy(), key[3])] = \
             type(pdf).get_text_width_height_descent(pdf, s, prop, ismath)
     return hit
 

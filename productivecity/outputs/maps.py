@@ -1647,11 +1647,11 @@ def rasterise_pdf_pages(pdf: str | os.PathLike | bytes, pages: Sequence[int], *,
         for p in pages:
             page = doc[p]
             image = page.render(scale=dpi / 72.0).to_pil()
-            buf = io.BytesIO()
             # the pixel density in the file, as matplotlib writes it; no other metadata
             if colors:
                 out.append(palette_png(image, colors, dpi=dpi))
             else:
+                buf = io.BytesIO()
                 image.save(buf, format="PNG", dpi=(dpi, dpi), compress_level=1)
                 out.append(buf.getvalue())
             page.close()

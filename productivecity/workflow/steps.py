@@ -125,7 +125,7 @@ class _Run:
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL)
         weakref.finalize(self, _stop_process, proc)  # never outlives the run
-        self._helper = _Helper(proc, osm=str(osm), crs=crs, settings=settings)
+        self._helper = _Helper(proc)
         for mode in todo:
             self._prefetch[mode] = self._helper
         logger.info("reading the buildings and building the %s network(s) in a second process",
@@ -354,8 +354,8 @@ class _Helper:
     answered None: the run then does the work itself.
     """
 
-    def __init__(self, proc, *, osm: str, crs: str, settings: str):
-        self.proc, self.osm, self.crs, self.settings = proc, osm, crs, settings
+    def __init__(self, proc):
+        self.proc = proc
         self._ready: bool | None = None
         self.busy = False  # a request sent, its answer not read yet
 
@@ -451,7 +451,7 @@ def _presets():
 
 
 def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
-                    answers_fd: int | None = None) -> None:
+                    answers_fd: int) -> None:
     """Read the buildings and build the street networks of an OSM file into the caches.
 
     Run in a second process by :meth:`_Run.prefetch_networks`: the buildings and the
@@ -464,10 +464,8 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
     import pickle
     import sys
 
-    if answers_fd is None:  # the standard output carries the answers, nothing else
-        answers_fd = os.dup(sys.stdout.fileno())
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), sys.stdout.fileno())
+    # the answers go to the standard output the process started with, set aside in
+    # answers_fd (what it prints goes nowhere: see prefetch_networks)
     answers = os.fdopen(answers_fd, "wb")
     requests = sys.stdin.buffer
 
@@ -984,7 +982,11 @@ def _isochrone_frames(net, origins, times_min, *, walk=None, timetable=None,
 
 
 def _isochrone_job(run: _Run, ranked, layers):
-    """Return the top sites' origins, the step's key parts and whether it has a transit part."""
+    """Return the top sites' origins, the step's key parts and its transit part.
+
+    The transit part (``options``, ``times_min``) is None without ``layers`` or
+    with ``[transit]`` off.
+    """
     cfg = run.config["outputs"]
     ok = ranked.loc[ranked["score"].notna()]  # eligible: excluded and not assessable have none
     if "place_best" in ok.columns:  # the best site of each of the top places
@@ -997,9 +999,12 @@ def _isochrone_job(run: _Run, ranked, layers):
     parts = {"indicators": run.keys["indicators"], "origins": [str(s) for s in top.index],
              "mode": cfg["isochrone_mode"], "times_min": cfg["isochrone_times_min"]}
 
-    transit = layers is not None and run.config.transit_options.enabled
-    if transit:  # the transit options themselves are in the indicators key already
-        parts["transit_times_min"] = list(cfg["transit_isochrone_times_min"])
+    transit = None
+    if layers is not None and run.config.transit_options.enabled:
+        transit = {"options": run.config.transit_options,
+                   "times_min": list(cfg["transit_isochrone_times_min"])}
+        # the transit options themselves are in the indicators key already
+        parts["transit_times_min"] = transit["times_min"]
     return top[["geometry"]], parts, transit
 
 
@@ -1015,18 +1020,17 @@ def request_isochrones(run: _Run, ranked, layers=None):
     origins, parts, transit = _isochrone_job(run, ranked, layers)
     if run.cache.entry("isochrones", run.step_key("isochrones", parts)) is not None:
         return None
-    if transit and run._transit is None:
+    if transit is not None and run._transit is None:
         # the timetable is not built in this run yet (the indicators came from the cache):
         # built here, its warnings are shown; there they would not be
         return None
-    cfg, opts = run.config["outputs"], run.config.transit_options
+    cfg = run.config["outputs"]
     request = {"mode": cfg["isochrone_mode"], "origins": origins,
-               "times_min": cfg["isochrone_times_min"], "transit": None}
-    if transit:
-        request["transit"] = {"options": opts, "data_dir": run.data_dir,
+               "times_min": cfg["isochrone_times_min"], "transit": transit}
+    if transit is not None:  # what the second process builds the timetable from
+        request["transit"] = {**transit, "data_dir": run.data_dir,
                               "stops": layers.layers.get("transit_stops"),
-                              "area": layers.layers.get("study_area"),
-                              "times_min": list(cfg["transit_isochrone_times_min"])}
+                              "area": layers.layers.get("study_area")}
     return helper.submit("isochrones", request)
 
 
@@ -1049,12 +1053,11 @@ def isochrones_step(run: _Run, ranked, layers=None, *, pending=None) -> dict:
             run.details["isochrones"] = {"second_process": seconds}
             return frames, {}
         # the timetable (and its walk network) only when the step is not cached
-        timetable = run.transit_timetable(layers)[0] if transit else None
+        timetable = run.transit_timetable(layers)[0] if transit is not None else None
         return _isochrone_frames(
             run.network(cfg["isochrone_mode"]), origins, cfg["isochrone_times_min"],
             walk=run.network("walk") if timetable is not None else None, timetable=timetable,
-            transit={"options": run.config.transit_options,
-                     "times_min": list(cfg["transit_isochrone_times_min"])}), {}
+            transit=transit), {}
 
     frames, _ = run.step("isochrones", parts, compute)
     return frames
