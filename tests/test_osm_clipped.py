@@ -13,6 +13,7 @@ import struct
 import geopandas as gpd
 import numpy as np
 import osmium
+import pyogrio
 import pyproj
 import pytest
 import shapely
@@ -314,3 +315,24 @@ def test_karhula_walk_network(karhula, karhula_cut, karhula_box):
     lon, lat = pyproj.Transformer.from_crs(net.crs, "EPSG:4326", always_xy=True).transform(
         net.x, net.y)
     assert shapely.buffer(karhula_box, 1e-6).contains(shapely.points(lon, lat)).all()
+
+
+def test_osm_index_sized_to_the_file_reads_the_same(karhula, tmp_path):
+    # GDAL's in-memory OSM index is sized to the file: the same features as GDAL's default
+    pbf = karhula / KARHULA_PBF
+    opts = _osm_cut.osm_open_options(pbf)
+    assert opts == {"MAX_TMPFILE_SIZE": "2"}  # 0.13 MB x 8, rounded up
+    for layer in ("multipolygons", "lines", "points"):
+        _, _, wkb_a, fields_a = pyogrio.raw.read(pbf, layer=layer)
+        _, _, wkb_b, fields_b = pyogrio.raw.read(pbf, layer=layer, **opts)
+        assert len(wkb_a) and list(wkb_a) == list(wkb_b)
+        assert all(list(a) == list(b) for a, b in zip(fields_a, fields_b, strict=True))
+    # the largest is GDAL's default; not an OSM file: no option (another driver would warn)
+    huge = tmp_path / "huge.osm"
+    with open(huge, "wb") as f:
+        f.write(b"<osm version='0.6'>")
+        f.truncate(40 * 2**20)
+    assert _osm_cut.osm_open_options(huge) == {"MAX_TMPFILE_SIZE": "100"}
+    other = tmp_path / "x.gpkg"
+    other.write_bytes(b"SQLite format 3\0")
+    assert _osm_cut.osm_open_options(other) == {}

@@ -940,7 +940,7 @@ def read_osm_file(
 def _osm_fields(path: str, mtime_ns: int, size: int, layer: str) -> tuple[tuple[str, ...],
                                                                           str | None]:
     # GDAL parses the whole file to open it: once per file version and layer, not per read
-    info = pyogrio.read_info(path, layer=layer)
+    info = pyogrio.read_info(path, layer=layer, **_osm_cut.osm_open_options(Path(path)))
     return tuple(info["fields"]), info.get("driver")
 
 

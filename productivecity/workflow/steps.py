@@ -513,13 +513,9 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
             net = network(request["mode"])
             transit = request.get("transit")
             walk = timetable = None
-            if transit is not None:
-                from productivecity.indicators.transit import load_timetable
-
-                walk = network("walk")
-                timetable = load_timetable(transit["options"], transit["data_dir"], crs=crs,
-                                           walk=walk, stops=transit["stops"],
-                                           area=transit["area"])[0]
+            if transit is not None and transit["timetable"] is not None:
+                # the run's own timetable (its stops on the walk network built here too)
+                walk, timetable = network("walk"), transit["timetable"]
             frames = _isochrone_frames(net, request["origins"], request["times_min"], walk=walk,
                                        timetable=timetable, transit=transit)
         except Exception as exc:  # noqa: BLE001 - the run computes it itself, with its error
@@ -1027,10 +1023,8 @@ def request_isochrones(run: _Run, ranked, layers=None):
     cfg = run.config["outputs"]
     request = {"mode": cfg["isochrone_mode"], "origins": origins,
                "times_min": cfg["isochrone_times_min"], "transit": transit}
-    if transit is not None:  # what the second process builds the timetable from
-        request["transit"] = {**transit, "data_dir": run.data_dir,
-                              "stops": layers.layers.get("transit_stops"),
-                              "area": layers.layers.get("study_area")}
+    if transit is not None:  # the timetable the indicators used, sent (not built again)
+        request["transit"] = {**transit, "timetable": run._transit[0]}
     return helper.submit("isochrones", request)
 
 
