@@ -129,6 +129,14 @@ def test_popup_escapes_text(ranked):
     assert "Uitgesloten locatie" in out
 
 
+def test_title_is_text_not_a_template(ranked):
+    # the panels are placed as they are: a "{{" in a title is not read as a template
+    sites, _ = ranked
+    m = webmap.web_map(sites.head(3), sample_layers(), title="Plan {{ 6 * 7 }} {% raw %}")
+    text = webmap.web_map_html(m)
+    assert "Plan {{ 6 * 7 }} {% raw %}" in text and "Plan 42" not in text
+
+
 def test_external_scripts_are_refused(ranked):
     sites, _ = ranked
     m = webmap.web_map(sites, sample_layers())

@@ -64,6 +64,21 @@ _EXTERNAL = re.compile(r"<script[^>]+src\s*=|<link[^>]+href\s*=\s*[\"']?(?:https
                        re.IGNORECASE)
 
 
+class RawHtml(Element):
+    """HTML placed in the page as it is, not read as a Jinja template.
+
+    branca's ``Element(html)`` compiles its text as a template: 0.15 s for Leaflet's
+    150 KB of code, and a ``{{`` in a title or a data value would be read as one.
+    """
+
+    def __init__(self, html: str):
+        super().__init__()
+        self._html = html
+
+    def render(self, **kwargs) -> str:
+        return self._html
+
+
 @functools.cache
 def _leaflet_assets() -> tuple[str, str]:
     """Leaflet's JS and CSS (images inlined as data URIs), from xstatic-leaflet."""
@@ -324,9 +339,9 @@ def web_map(
     m.default_css = []
     js, css = _leaflet_assets()
     root = m.get_root()
-    root.header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css_inline")
-    root.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline")
-    root.header.add_child(Element(f"<style>{_CSS}</style>"), name="productivecity_css")
+    root.header.add_child(RawHtml(f"<style>{css}</style>"), name="leaflet_css_inline")
+    root.header.add_child(RawHtml(f"<script>{js}</script>"), name="leaflet_js_inline")
+    root.header.add_child(RawHtml(f"<style>{_CSS}</style>"), name="productivecity_css")
     if tiles:
         folium.TileLayer(tiles, name="basemap", control=True).add_to(m)
 
@@ -508,7 +523,7 @@ def web_map(
     attr = html.escape(f"{t('sources')}: {dated_attribution(keys, lang) if keys else '–'} · "
                        f"{t('crs')}: {crs_label(sites.crs) if sites.crs is not None else '–'} "
                        f"→ WGS 84")
-    root.html.add_child(Element(
+    root.html.add_child(RawHtml(
         f"<div class='pc-panel pc-title'><h1>{head}</h1><p>{sub}</p></div>{legend}"
         f"<div class='pc-panel pc-attr'>{attr}</div>"
     ), name="productivecity_panels")

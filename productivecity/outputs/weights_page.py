@@ -49,7 +49,7 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import MacroElement
 from folium.template import Template
 
 from productivecity import _i18n
@@ -59,6 +59,7 @@ from productivecity.crs import crs_label, require_metric
 from productivecity.outputs.attribution import dated_attribution, layer_credits
 from productivecity.outputs.maps import STYLE, _layer
 from productivecity.outputs.webmap import (
+    RawHtml,
     _basemap_layers,
     _geo_features,
     _leaflet_assets,
@@ -869,9 +870,9 @@ def weights_page(
     m.default_css = []
     js, css = _leaflet_assets()
     root = m.get_root()
-    root.header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css_inline")
-    root.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline")
-    root.header.add_child(Element(f"<style>{_CSS}</style>"), name="productivecity_css")
+    root.header.add_child(RawHtml(f"<style>{css}</style>"), name="leaflet_css_inline")
+    root.header.add_child(RawHtml(f"<script>{js}</script>"), name="leaflet_js_inline")
+    root.header.add_child(RawHtml(f"<style>{_CSS}</style>"), name="productivecity_css")
     if basemap is not None and not basemap.empty:
         _basemap_layers(m, basemap, lang)
     if area is not None:
@@ -924,7 +925,7 @@ def weights_page(
         f"<div class='pc-attr'>{attr}</div>"
         + _json_script("pc-data", data) + _json_script("pc-geo", geo)
     )
-    root.html.add_child(Element(panel), name="productivecity_weights_panel")
+    root.html.add_child(RawHtml(panel), name="productivecity_weights_panel")
     _WeightsScript(top).add_to(m)
     return m
 
