@@ -464,6 +464,7 @@ def _cmd_indicators(args) -> int:
     try:
         run.prefetch_networks(["walk", "bike"])  # built on the second core while layers load
         layers = layers_step(run)
+        run.request_timetable(layers)
         sites, _ = sites_step(run, layers)
         demand = demand_step(run, layers)
         table, report = indicators_step(run, sites, layers, demand)
@@ -729,13 +730,15 @@ def command() -> None:
     run, the standard streams flushed), the process ends without the interpreter
     first freeing each object of the run one by one: 0.6 s after a run of the
     sample, which has no use for a process about to end. With another thread still
-    running, it exits the ordinary way (waiting for the thread).
+    running that the interpreter would wait for (not a daemon thread, such as tqdm's
+    monitor), it exits the ordinary way.
     """
     import atexit
     import threading
 
     code = main()
-    if threading.active_count() > 1:
+    if any(t is not threading.main_thread() and not t.daemon and t.is_alive()
+           for t in threading.enumerate()):
         sys.exit(code)
     atexit._run_exitfuncs()  # logging, multiprocessing, temporary folders
     for stream in (sys.stdout, sys.stderr):

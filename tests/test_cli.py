@@ -103,6 +103,45 @@ def test_console_script_exits_nonzero_without_traceback(tmp_path):
     assert proc.stderr.strip().count("\n") == 0  # one line
 
 
+_EXIT_SCRIPT = """
+import atexit, pathlib, sys, threading, time
+out = pathlib.Path(sys.argv[1])
+threading.Thread(target=time.sleep, args=(60,), daemon=True).start()  # as tqdm's monitor
+if sys.argv[2] == "thread":  # a thread the interpreter waits for
+    threading.Thread(target=lambda: (time.sleep(0.5), (out / "thread").write_text("done"))
+                     ).start()
+atexit.register(lambda: (out / "atexit").write_text("ran"))
+
+
+class Heap:  # an object the interpreter frees at an ordinary exit, not at os._exit
+    def __init__(self, path):
+        self.path = path
+
+    def __del__(self):
+        self.path.write_text("freed")
+
+
+heap = Heap(out / "freed")
+sys.argv = ["productivecity", "cache", "info"]
+from productivecity.cli import command
+command()
+"""
+
+
+@pytest.mark.parametrize("other", ["daemon", "thread"])
+def test_console_command_exits_at_once_unless_a_thread_runs(tmp_path, other):
+    env = {**os.environ, "PRODUCTIVECITY_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.run([sys.executable, "-c", _EXIT_SCRIPT, str(tmp_path), other],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "atexit").read_text() == "ran"  # the exit handlers ran either way
+    # a daemon thread does not hold the exit (os._exit: nothing freed one by one); another
+    # thread is waited for, in an ordinary exit
+    assert (tmp_path / "thread").exists() == (other == "thread")
+    if other == "daemon":
+        assert not (tmp_path / "freed").exists()
+
+
 def test_help_for_every_command():
     for cmd in ([], ["layers"]):
         with pytest.raises(SystemExit) as exc:

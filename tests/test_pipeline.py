@@ -817,6 +817,77 @@ def test_isochrones_from_the_second_process_equal_those_computed_here(tmp_path):
     assert_geodataframe_equal(again["isochrones"], here["isochrones"])
 
 
+_FORKED_SCRIPT = """
+import pickle, sys
+import numpy as np
+from productivecity.settings import get_settings
+from productivecity.workflow.config import build_config
+from productivecity.workflow import steps
+
+def new_run(cache):
+    run = steps._Run(build_config(), data_dir=None, settings=get_settings(cache_dir=cache),
+                     progress=False)
+    run.keys["indicators"] = "indicators of the test"
+    return run
+
+run = new_run(sys.argv[1] + "/there")
+assert steps._can_fork_helper()  # a fresh interpreter: numba's threads not started
+assert run.prefetch_networks(["walk", "bike"]) == ["walk", "bike"]
+assert isinstance(run._helper.proc, steps._ForkedHelper)
+layers = steps.layers_step(run)
+run.request_timetable(layers)
+assert run._transit_pending is not None
+timetable = run.transit_timetable(layers)  # answered there
+hubs = layers["hubs"]
+ranked = hubs.assign(score=1.0, rank=np.arange(1, len(hubs) + 1))
+pending = steps.request_isochrones(run, ranked, layers)
+there = steps.isochrones_step(run, ranked, layers, pending=pending)
+assert "second_process" in run.records[-1]["parts_s"]
+run.close_helper()
+here = new_run(sys.argv[1] + "/here")  # no second process: built and computed here
+sys.stdout.buffer.write(pickle.dumps(((timetable, there),
+                                      (here.transit_timetable(layers),
+                                       steps.isochrones_step(here, ranked, layers)))))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks")
+def test_forked_second_process_gives_what_the_run_computes(tmp_path):
+    """A run forks its second process: the timetable and isochrones built there are equal."""
+    import pickle
+
+    from geopandas.testing import assert_geodataframe_equal
+
+    proc = subprocess.run([sys.executable, "-c", _FORKED_SCRIPT, str(tmp_path)],
+                          capture_output=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    (tt_there, iso_there), (tt_here, iso_here) = pickle.loads(proc.stdout)
+    assert tt_there[0] is not None and tt_there[1]["source"] == "timetable"
+    assert pickle.dumps(tt_there) == pickle.dumps(tt_here)
+    assert set(iso_there) == set(iso_here) == {"isochrones", "transit_isochrones"}
+    for name in iso_here:
+        assert_geodataframe_equal(iso_there[name], iso_here[name], check_less_precise=False)
+
+
+def test_warnings_of_the_second_process_are_shown_here(caplog):
+    import logging
+    import warnings
+
+    from productivecity._errors import DataQualityWarning
+    from productivecity.workflow.steps import _caught, _replay
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing escapes the capture
+        with _caught() as (caught, records):
+            warnings.warn("stops off the network", DataQualityWarning, stacklevel=1)
+            logging.getLogger("productivecity.indicators").info("transfers walked %s", "here")
+    assert len(caught) == 1 and len(records) == 1
+    with caplog.at_level(logging.INFO, logger="productivecity"):
+        with pytest.warns(DataQualityWarning, match="stops off the network"):
+            assert _replay("result", caught, records) == "result"
+    assert "transfers walked here" in caplog.text
+
+
 def _children() -> set[int]:
     out = set()
     for task in os.listdir("/proc/self/task"):

@@ -194,6 +194,7 @@ def _run_pipeline(config, *, out_dir, data_dir, overwrite, settings, progress) -
     try:
         run.prefetch_networks(["walk", "bike"])
         layers = layers_step(run)
+        run.request_timetable(layers)  # built there while the demand step runs
         sites, sites_report = sites_step(run, layers)
         demand = demand_step(run, layers)
         table, ind_report = indicators_step(run, sites, layers, demand)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
+import sys
 import time
 import weakref
 from collections.abc import Callable, Mapping
@@ -71,6 +73,7 @@ class _Run:
         self.completeness: list[dict] | None = None
         self.criteria = config.criteria  # the criteria scored (set by ranking_step)
         self._transit = None  # (timetable or None, info): built once per run
+        self._transit_pending: _Pending | None = None  # the timetable, in the second process
 
     # ---- shared inputs, read once per run
     def require_data_dir(self, what: str) -> Path:
@@ -108,22 +111,24 @@ class _Run:
         import subprocess
         import sys
 
-        # a fresh interpreter (not multiprocessing): a user's script without a __main__
-        # guard is not run again
         settings = json.dumps({k: str(v) if isinstance(v, Path) else v
                                for k, v in dataclasses.asdict(self.settings).items()})
-        # its standard output carries the answers: it is set aside, and anything printed
-        # (by any import) goes nowhere
-        code = ("import os, sys; answers = os.dup(1); "
-                "os.dup2(os.open(os.devnull, os.O_WRONLY), 1); "
-                "from productivecity.workflow.steps import _build_networks; "
-                "_build_networks(sys.argv[1], sys.argv[2].split(','), sys.argv[3], sys.argv[4], "
-                "answers_fd=answers)")
-        # its standard input and output carry requests and answers (pickles, see _Helper)
-        proc = subprocess.Popen([sys.executable, "-c", code, str(osm), ",".join(todo), settings,
-                                 crs],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL)
+        if _can_fork_helper():  # the libraries imported here are there at once
+            proc = _ForkedHelper(str(osm), todo, settings, crs)
+        else:
+            # a fresh interpreter (not multiprocessing's spawn): a user's script without a
+            # __main__ guard is not run again. Its standard output carries the answers: it
+            # is set aside, and anything printed (by any import) goes nowhere
+            code = ("import os, sys; answers = os.dup(1); "
+                    "os.dup2(os.open(os.devnull, os.O_WRONLY), 1); "
+                    "from productivecity.workflow.steps import _build_networks; "
+                    "_build_networks(sys.argv[1], sys.argv[2].split(','), sys.argv[3], "
+                    "sys.argv[4], answers_fd=answers)")
+            # its standard input and output carry requests and answers (pickles, see _Helper)
+            proc = subprocess.Popen([sys.executable, "-c", code, str(osm), ",".join(todo),
+                                     settings, crs],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL)
         weakref.finalize(self, _stop_process, proc)  # never outlives the run
         self._helper = _Helper(proc)
         for mode in todo:
@@ -202,6 +207,11 @@ class _Run:
 
     def transit_timetable(self, layers):
         """Return ``(timetable or None, info)`` of ``[transit]`` (built once per run)."""
+        if self._transit is None and self._transit_pending is not None:
+            pending, self._transit_pending = self._transit_pending, None
+            answer = pending.result()
+            if answer is not None:  # built there: its warnings and messages shown here
+                self._transit = _replay(*answer)
         if self._transit is None:
             from productivecity.indicators.transit import load_timetable
 
@@ -211,6 +221,22 @@ class _Run:
                 opts, self.data_dir, crs=self.area_crs(), walk=walk,
                 stops=layers.layers.get("transit_stops"), area=layers.layers.get("study_area"))
         return self._transit
+
+    def request_timetable(self, layers) -> None:
+        """Have a forked second process build the timetable while the demand step runs.
+
+        :meth:`transit_timetable` then takes it (and shows its warnings). Only a
+        forked process is asked: it has the walk network by the end of the layers
+        step; a fresh interpreter would answer later than the run builds it.
+        """
+        opts = self.config.transit_options
+        helper = self._helper
+        if (helper is None or not isinstance(helper.proc, _ForkedHelper) or not opts.enabled
+                or self._transit is not None or self._transit_pending is not None):
+            return
+        self._transit_pending = helper.submit("timetable", {
+            "options": opts, "data_dir": self.data_dir,
+            "stops": layers.layers.get("transit_stops"), "area": layers.layers.get("study_area")})
 
     def basemap(self, layers):
         """Return the base map of the maps (streets, rail, water, green; read once per run).
@@ -357,7 +383,7 @@ class _Helper:
     def __init__(self, proc):
         self.proc = proc
         self._ready: bool | None = None
-        self.busy = False  # a request sent, its answer not read yet
+        self.outstanding: _Pending | None = None  # a request sent, its answer not read yet
 
     def receive(self):
         """Return the next message of the process (None when it ended or sent something else)."""
@@ -379,12 +405,15 @@ class _Helper:
     def submit(self, kind: str, request: dict) -> _Pending | None:
         """Send a request; None when the process cannot take it.
 
-        One request at a time: its answer is the next message (:meth:`_Pending.result`
-        reads it before another request is sent).
+        One request at a time: its answer is the next message; an answer not read yet
+        is read (and kept for its :meth:`_Pending.result`) before another request is
+        sent.
         """
         import pickle
 
-        if self.busy or not self.ready() or self.proc.poll() is not None:
+        if self.outstanding is not None:
+            self.outstanding.settle()
+        if not self.ready() or self.proc.poll() is not None:
             return None
         try:
             pickle.dump((kind, request), self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
@@ -393,8 +422,8 @@ class _Helper:
             logger.info("the second process cannot take the %s (%s)", kind, exc)
             self.close()
             return None
-        self.busy = True
-        return _Pending(self, kind)
+        self.outstanding = _Pending(self, kind)
+        return self.outstanding
 
     def close(self) -> None:
         """End the process (see :func:`_stop_process`)."""
@@ -404,19 +433,105 @@ class _Helper:
 class _Pending:
     """An answer the second process is working on."""
 
+    _UNREAD = object()
+
     def __init__(self, helper: _Helper, kind: str):
         self._helper, self.kind = helper, kind
+        self._reply = self._UNREAD
+
+    def settle(self) -> None:
+        """Read the answer (waiting for it), for :meth:`result`."""
+        if self._reply is self._UNREAD:
+            self._reply = self._helper.receive()
+            self._helper.outstanding = None
 
     def result(self):
         """Return the answer, or None (the run then does the work itself, with its own errors)."""
-        reply = self._helper.receive()
-        self._helper.busy = False
+        self.settle()
+        reply = self._reply
         if not (isinstance(reply, tuple) and len(reply) == 2 and reply[0] == "ok"):
             why = reply[1] if isinstance(reply, tuple) and len(reply) == 2 else "no answer"
             logger.info("the second process did not compute the %s (%s); computing here",
                         self.kind, why)
             return None
         return reply[1]
+
+
+def _can_fork_helper() -> bool:
+    """Whether the second process can be forked from this one.
+
+    On Linux, unless numba's OpenMP threads have started in this process (a second
+    run in a notebook): a forked child that calls a parallel kernel then aborts
+    ("fork() called from a process already using GNU OpenMP"). macOS and Windows
+    start a fresh interpreter.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    parallel = sys.modules.get("numba.np.ufunc.parallel")
+    return parallel is None or not getattr(parallel, "_is_initialized", False)
+
+
+class _ForkedHelper:
+    """The second process forked from this one, with what the run uses of ``Popen``.
+
+    A fork shares the libraries already imported here (0.8 s of imports that a
+    fresh interpreter repeats) and starts at once. Requests and answers go through
+    two pipes, as through a fresh interpreter's standard input and output; what the
+    process prints or logs goes nowhere.
+    """
+
+    def __init__(self, osm: str, modes: list[str], settings_json: str, crs: str):
+        import multiprocessing
+
+        req_r, req_w = os.pipe()
+        ans_r, ans_w = os.pipe()
+        ctx = multiprocessing.get_context("fork")
+        self._process = ctx.Process(
+            target=_forked_helper_main, name="productivecity-networks", daemon=True,
+            args=(osm, modes, settings_json, crs, req_r, ans_w, (req_w, ans_r)))
+        try:
+            self._process.start()
+        finally:
+            os.close(req_r)
+            os.close(ans_w)
+        self.stdin = os.fdopen(req_w, "wb")
+        self.stdout = os.fdopen(ans_r, "rb")
+
+    def poll(self) -> int | None:
+        return self._process.exitcode
+
+    def wait(self, timeout: float | None = None) -> int:
+        import subprocess
+
+        self._process.join(timeout)
+        if self._process.exitcode is None:
+            raise subprocess.TimeoutExpired("the second process", timeout)
+        return self._process.exitcode
+
+    def terminate(self) -> None:
+        self._process.terminate()
+
+    def kill(self) -> None:
+        self._process.kill()
+
+
+def _forked_helper_main(osm, modes, settings_json, crs, requests_fd, answers_fd,
+                        parent_fds) -> None:
+    import logging
+
+    for fd in parent_fds:  # the run's ends of the pipes
+        os.close(fd)
+    # nothing printed or logged here reaches the run's console (or a notebook's streams):
+    # the run shows what it is sent back
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    sys.stdout = sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+    for logger_ in (logging.root, *logging.root.manager.loggerDict.values()):
+        if isinstance(logger_, logging.Logger):
+            logger_.handlers.clear()
+    _build_networks(osm, modes, settings_json, crs, answers_fd=answers_fd,
+                    requests_fd=requests_fd)
 
 
 def _stop_process(proc) -> None:
@@ -436,6 +551,49 @@ def _stop_process(proc) -> None:
         proc.wait()
 
 
+@contextlib.contextmanager
+def _caught():
+    """Collect the warnings and log records of a request, for :func:`_replay` in the run."""
+    import logging
+    import warnings
+
+    caught: list = []
+    records: list = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            record.msg, record.args = record.getMessage(), None  # anything pickles
+            record.exc_info = record.exc_text = None
+            records.append(record)
+
+    root, package = logging.getLogger(), logging.getLogger("productivecity")
+    level, keep = package.level, Keep(logging.DEBUG)
+    root.addHandler(keep)
+    package.setLevel(logging.DEBUG)  # the run decides what it shows
+    try:
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            yield caught, records
+        caught.extend((w.message, w.category, w.filename, w.lineno) for w in got)
+    finally:
+        root.removeHandler(keep)
+        package.setLevel(level)
+
+
+def _replay(result, caught, records):
+    """Show here the warnings and log records of a request answered by the second process."""
+    import logging
+    import warnings
+
+    for record in records:
+        logger_ = logging.getLogger(record.name)
+        if logger_.isEnabledFor(record.levelno):
+            logger_.handle(record)
+    for message, category, filename, lineno in caught:
+        warnings.warn_explicit(message, category, filename, lineno)
+    return result
+
+
 def _area_context(layers):
     """Messages about missing inputs offer the files of the study area's regions only."""
     from productivecity.crs import lonlat_centroid
@@ -451,7 +609,7 @@ def _presets():
 
 
 def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
-                    answers_fd: int) -> None:
+                    answers_fd: int, requests_fd: int | None = None) -> None:
     """Read the buildings and build the street networks of an OSM file into the caches.
 
     Run in a second process by :meth:`_Run.prefetch_networks`: the buildings and the
@@ -467,7 +625,7 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
     # the answers go to the standard output the process started with, set aside in
     # answers_fd (what it prints goes nowhere: see prefetch_networks)
     answers = os.fdopen(answers_fd, "wb")
-    requests = sys.stdin.buffer
+    requests = sys.stdin.buffer if requests_fd is None else os.fdopen(requests_fd, "rb")
 
     from productivecity.network.streets import bike_network, walk_network
     from productivecity.sources.basemap import read_basemap_features
@@ -508,6 +666,15 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
             os._exit(0)
         t0 = time.perf_counter()
         try:
+            if kind == "timetable":
+                from productivecity.indicators.transit import load_timetable
+
+                with _caught() as (caught, records):
+                    result = load_timetable(request["options"], request["data_dir"], crs=crs,
+                                            walk=network("walk"), stops=request["stops"],
+                                            area=request["area"])
+                send(("ok", (result, caught, records)))
+                continue
             if kind != "isochrones":
                 raise ValueError(f"unknown request {kind!r}")
             net = network(request["mode"])
