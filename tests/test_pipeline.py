@@ -834,6 +834,10 @@ run = new_run(sys.argv[1] + "/there")
 assert steps._can_fork_helper()  # a fresh interpreter: numba's threads not started
 assert run.prefetch_networks(["walk", "bike"]) == ["walk", "bike"]
 assert isinstance(run._helper.proc, steps._ForkedHelper)
+# the code keys worked out there are those of this process
+from productivecity.workflow.cache import step_code_key
+keys = run._helper.code_keys()
+assert keys and keys == {s: step_code_key(s) for s in steps._KEYED_THERE}, keys
 layers = steps.layers_step(run)
 run.request_timetable(layers)
 assert run._transit_pending is not None

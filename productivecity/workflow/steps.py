@@ -114,7 +114,7 @@ class _Run:
         settings = json.dumps({k: str(v) if isinstance(v, Path) else v
                                for k, v in dataclasses.asdict(self.settings).items()})
         if _can_fork_helper():  # the libraries imported here are there at once
-            proc = _ForkedHelper(str(osm), todo, settings, crs)
+            proc = _ForkedHelper(str(osm), todo, settings, crs)  # it sends the code keys
         else:
             # a fresh interpreter (not multiprocessing's spawn): a user's script without a
             # __main__ guard is not run again. Its standard output carries the answers: it
@@ -326,8 +326,12 @@ class _Run:
     # ---- steps
     def step_key(self, name: str, parts: Mapping[str, Any]) -> str:
         """Return the cache key of a step: its code and ``parts`` (its inputs and options)."""
-        return _hash({"step": name, "code": step_code_key(name), "cache_version": _CACHE_VERSION,
-                      **parts})
+        code = None
+        if self._helper is not None and name in _KEYED_THERE:  # worked out there meanwhile
+            code = self._helper.code_keys().get(name)
+        if code is None:
+            code = step_code_key(name)
+        return _hash({"step": name, "code": code, "cache_version": _CACHE_VERSION, **parts})
 
     def step(self, name: str, parts: Mapping[str, Any], compute: Callable[[], tuple[dict, dict]]):
         """Return ``(frames, meta)`` of a step from the cache or by computing (and storing) it."""
@@ -383,6 +387,8 @@ class _Helper:
     def __init__(self, proc):
         self.proc = proc
         self._ready: bool | None = None
+        # a forked process sends the steps' code keys first (see _build_networks)
+        self._code_keys: dict | None = None if isinstance(proc, _ForkedHelper) else {}
         self.outstanding: _Pending | None = None  # a request sent, its answer not read yet
 
     def receive(self):
@@ -394,8 +400,21 @@ class _Helper:
         except Exception:  # noqa: BLE001 - ended, or not a message: the run does the work
             return None
 
+    def code_keys(self) -> dict[str, str]:
+        """Return the code keys of :data:`_KEYED_THERE` (waited for); empty if none sent."""
+        if self._code_keys is None:
+            self._code_keys = {}
+            message = self.receive()
+            if (isinstance(message, tuple) and len(message) == 2 and message[0] == "keys"
+                    and isinstance(message[1], dict)):
+                self._code_keys = message[1]
+            else:  # ended, or another message: nothing more is read from it
+                self.close()
+        return self._code_keys
+
     def ready(self) -> bool:
         """Wait until the networks are built; False when the process ended without them."""
+        self.code_keys()  # the first message, if any
         if self._ready is None:
             self._ready = self.receive() == ("ready", "networks")
             if not self._ready:
@@ -531,7 +550,7 @@ def _forked_helper_main(osm, modes, settings_json, crs, requests_fd, answers_fd,
         if isinstance(logger_, logging.Logger):
             logger_.handlers.clear()
     _build_networks(osm, modes, settings_json, crs, answers_fd=answers_fd,
-                    requests_fd=requests_fd)
+                    requests_fd=requests_fd, code_keys=True)
 
 
 def _stop_process(proc) -> None:
@@ -608,14 +627,22 @@ def _presets():
     return PRESETS
 
 
+#: The steps whose code keys (:func:`~productivecity.workflow.cache.step_code_key`, 0.2 s
+#: of compiling the package's modules) a forked second process works out for the run;
+#: the run's first step, the layers, is keyed in the run before they could come.
+_KEYED_THERE = ("sites", "demand", "indicators", "ranking", "allocation", "isochrones")
+
+
 def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
-                    answers_fd: int, requests_fd: int | None = None) -> None:
+                    answers_fd: int, requests_fd: int | None = None,
+                    code_keys: bool = False) -> None:
     """Read the buildings and build the street networks of an OSM file into the caches.
 
     Run in a second process by :meth:`_Run.prefetch_networks`: the buildings and the
     land (residential, open) go into the decoded-layer cache, the networks into the
     network cache, where the run finds them; then the base map's features into the
-    decoded-layer cache (the maps need them last).
+    decoded-layer cache (the maps need them last). With ``code_keys``, the code keys
+    of :data:`_KEYED_THERE` are its first message, sent after the buildings.
     """
     import gc
     import json
@@ -652,6 +679,8 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
         return nets[mode]
 
     cache_osm_buildings(Path(osm))
+    if code_keys:  # the run's demand step waits for the buildings, its sites step for these
+        send(("keys", {step: step_code_key(step) for step in _KEYED_THERE}))
     for mode in modes:
         network(mode)
     send(("ready", "networks"))
