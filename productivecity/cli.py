@@ -467,6 +467,7 @@ def _cmd_indicators(args) -> int:
         run.request_timetable(layers)
         sites, _ = sites_step(run, layers)
         demand = demand_step(run, layers)
+        run.request_transit(sites, layers, demand)
         table, report = indicators_step(run, sites, layers, demand)
     finally:
         run.close_helper()

@@ -841,6 +841,15 @@ assert keys and keys == {s: step_code_key(s) for s in steps._KEYED_THERE}, keys
 layers = steps.layers_step(run)
 run.request_timetable(layers)
 assert run._transit_pending is not None
+sites, _ = steps.sites_step(run, layers)
+demand = steps.demand_step(run, layers)
+run.request_transit(sites, layers, demand)
+assert run._transit_values is not None
+here_calls = []  # the transit indicators computed in this process (not in the forked one)
+compute = steps._transit_values
+steps._transit_values = lambda *a, **k: here_calls.append(1) or compute(*a, **k)
+table, _ = steps.indicators_step(run, sites, layers, demand)  # the transit part from there
+assert run._transit_values is None and here_calls == [], here_calls
 timetable = run.transit_timetable(layers)  # answered there
 hubs = layers["hubs"]
 ranked = hubs.assign(score=1.0, rank=np.arange(1, len(hubs) + 1))
@@ -849,9 +858,15 @@ there = steps.isochrones_step(run, ranked, layers, pending=pending)
 assert "second_process" in run.records[-1]["parts_s"]
 run.close_helper()
 here = new_run(sys.argv[1] + "/here")  # no second process: built and computed here
-sys.stdout.buffer.write(pickle.dumps(((timetable, there),
+steps.layers_step(here)
+steps.sites_step(here, layers)
+steps.demand_step(here, layers)
+table_here, _ = steps.indicators_step(here, sites, layers, demand)
+assert here_calls == [1]
+sys.stdout.buffer.write(pickle.dumps(((timetable, there, table),
                                       (here.transit_timetable(layers),
-                                       steps.isochrones_step(here, ranked, layers)))))
+                                       steps.isochrones_step(here, ranked, layers),
+                                       table_here))))
 """
 
 
@@ -865,7 +880,11 @@ def test_forked_second_process_gives_what_the_run_computes(tmp_path):
     proc = subprocess.run([sys.executable, "-c", _FORKED_SCRIPT, str(tmp_path)],
                           capture_output=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
-    (tt_there, iso_there), (tt_here, iso_here) = pickle.loads(proc.stdout)
+    (tt_there, iso_there, table_there), (tt_here, iso_here, table_here) = \
+        pickle.loads(proc.stdout)
+    assert_geodataframe_equal(table_there, table_here, check_less_precise=False)
+    transit_cols = [c for c in table_here.columns if "transit" in c]
+    assert transit_cols and table_here[transit_cols].notna().any().all()
     assert tt_there[0] is not None and tt_there[1]["source"] == "timetable"
     assert pickle.dumps(tt_there) == pickle.dumps(tt_here)
     assert set(iso_there) == set(iso_here) == {"isochrones", "transit_isochrones"}

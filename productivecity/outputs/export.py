@@ -38,10 +38,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import rasterio
-import rasterio.features
-from affine import Affine
-from rasterio.enums import Resampling
 
 from productivecity._errors import EmptyLayerError, ParameterError, SchemaError
 from productivecity.crs import require_metric
@@ -764,6 +760,12 @@ def write_suitability_raster(
         described as ``column``. Sites smaller than a cell may get no cell;
         their number is logged.
     """
+    # rasterio (0.15 s with the cloud-storage libraries it loads) only when a raster is made
+    import rasterio
+    import rasterio.features
+    from affine import Affine
+    from rasterio.enums import Resampling
+
     sites = _check_sites(sites, [column, "excluded"])
     if not (isinstance(resolution_m, int | float) and math.isfinite(resolution_m)
             and resolution_m > 0):

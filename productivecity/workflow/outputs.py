@@ -54,10 +54,12 @@ def _indicator_maps(config: PipelineConfig, ranked, spec=None, criteria=None) ->
 
 
 def prepare_outputs(run: _Run, layers) -> None:
-    """Import the modules the outputs of ``[outputs] formats`` use and read the base map.
+    """Import the modules the atlas pages use and read the base map.
 
     :func:`_write_outputs` would do it first; a run does it while its second process
-    computes the isochrones.
+    computes the isochrones. The modules of the other outputs (the web map's, the
+    GeoTIFF's, ...) are imported when they are written, after the page workers have
+    started: the run waits for no more than these.
     """
     import importlib
 
@@ -65,12 +67,6 @@ def prepare_outputs(run: _Run, layers) -> None:
     modules = ["export"]
     if {"atlas", "png", "report"} & formats:
         modules += ["maps", "atlas", "pages", "report"]
-    if "webmap" in formats:
-        modules.append("webmap")
-    if "weights" in formats:
-        modules.append("weights_page")
-    if "qgis" in formats:
-        modules.append("qgis")
     for name in modules:
         importlib.import_module(f"productivecity.outputs.{name}")
     if {"atlas", "png", "report", "webmap", "weights", "qgis"} & formats:
@@ -80,7 +76,7 @@ def prepare_outputs(run: _Run, layers) -> None:
 def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_top_k,
                    isochrones, allocation, tables, date, missing_inputs=None,
                    places=None, transit_isochrones=None) -> list[str]:
-    from productivecity.outputs import export, maps, report, webmap
+    from productivecity.outputs import export, maps, report
 
     cfg = run.config["outputs"]
     formats = cfg["formats"]
@@ -139,6 +135,8 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
                 bars[0].close()
     try:
         if "webmap" in formats:
+            from productivecity.outputs import webmap
+
             timed("webmap", lambda: webmap.write_web_map(
                 ranked, layers, tmp / OUTPUT_FILES["webmap"], top_k=cfg["top_k"],
                 indicators=indicators, title=cfg["title"], stability_top_k=mc_top_k,

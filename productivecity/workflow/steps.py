@@ -74,6 +74,9 @@ class _Run:
         self.criteria = config.criteria  # the criteria scored (set by ranking_step)
         self._transit = None  # (timetable or None, info): built once per run
         self._transit_pending: _Pending | None = None  # the timetable, in the second process
+        self._transit_asked = False  # the timetable was asked of the second process
+        # the public-transport indicators, in the second process (see request_transit)
+        self._transit_values: _Pending | None = None
 
     # ---- shared inputs, read once per run
     def require_data_dir(self, what: str) -> Path:
@@ -237,6 +240,23 @@ class _Run:
         self._transit_pending = helper.submit("timetable", {
             "options": opts, "data_dir": self.data_dir,
             "stops": layers.layers.get("transit_stops"), "area": layers.layers.get("study_area")})
+        self._transit_asked = self._transit_pending is not None
+
+    def request_transit(self, sites, layers, demand) -> None:
+        """Have the second process compute the public-transport indicators meanwhile.
+
+        With the timetable it built (:meth:`request_timetable`), while this process
+        computes the walk and bike indicators; :func:`indicators_step` takes them.
+        """
+        helper = self._helper
+        if helper is None or not self._transit_asked or self._transit_values is not None:
+            return
+        from productivecity.indicators.table import water_barriers
+
+        self._transit_values = helper.submit("transit", {
+            "sites": sites[[sites.geometry.name]], "layers": dict(layers.layers),
+            "demand": demand, "barriers": water_barriers(layers),
+            "options": self.config.transit_options})
 
     def basemap(self, layers):
         """Return the base map of the maps (streets, rail, water, green; read once per run).
@@ -389,7 +409,7 @@ class _Helper:
         self._ready: bool | None = None
         # a forked process sends the steps' code keys first (see _build_networks)
         self._code_keys: dict | None = None if isinstance(proc, _ForkedHelper) else {}
-        self.outstanding: _Pending | None = None  # a request sent, its answer not read yet
+        self.outstanding: list[_Pending] = []  # requests sent, in order, answers not read yet
 
     def receive(self):
         """Return the next message of the process (None when it ended or sent something else)."""
@@ -424,14 +444,13 @@ class _Helper:
     def submit(self, kind: str, request: dict) -> _Pending | None:
         """Send a request; None when the process cannot take it.
 
-        One request at a time: its answer is the next message; an answer not read yet
-        is read (and kept for its :meth:`_Pending.result`) before another request is
-        sent.
+        Requests are answered in the order they are sent; an answer is read when its
+        :meth:`_Pending.result` is asked for (the earlier answers first, kept for
+        theirs). A request larger than the pipe's buffer waits until the process
+        reads it.
         """
         import pickle
 
-        if self.outstanding is not None:
-            self.outstanding.settle()
         if not self.ready() or self.proc.poll() is not None:
             return None
         try:
@@ -441,8 +460,9 @@ class _Helper:
             logger.info("the second process cannot take the %s (%s)", kind, exc)
             self.close()
             return None
-        self.outstanding = _Pending(self, kind)
-        return self.outstanding
+        pending = _Pending(self, kind)
+        self.outstanding.append(pending)
+        return pending
 
     def close(self) -> None:
         """End the process (see :func:`_stop_process`)."""
@@ -459,10 +479,11 @@ class _Pending:
         self._reply = self._UNREAD
 
     def settle(self) -> None:
-        """Read the answer (waiting for it), for :meth:`result`."""
-        if self._reply is self._UNREAD:
-            self._reply = self._helper.receive()
-            self._helper.outstanding = None
+        """Read the answer (waiting for it; the earlier ones first), for :meth:`result`."""
+        queue = self._helper.outstanding
+        while self._reply is self._UNREAD and queue:
+            first = queue.pop(0)
+            first._reply = self._helper.receive()
 
     def result(self):
         """Return the answer, or None (the run then does the work itself, with its own errors)."""
@@ -504,6 +525,8 @@ class _ForkedHelper:
 
         req_r, req_w = os.pipe()
         ans_r, ans_w = os.pipe()
+        for fd in (req_w, ans_w):  # a request (the demand surface, ...) sent without waiting
+            _widen_pipe(fd)
         ctx = multiprocessing.get_context("fork")
         self._process = ctx.Process(
             target=_forked_helper_main, name="productivecity-networks", daemon=True,
@@ -532,6 +555,20 @@ class _ForkedHelper:
 
     def kill(self) -> None:
         self._process.kill()
+
+
+#: Buffer of the pipes to a forked second process (bytes; Linux's default is 64 KiB).
+PIPE_BUFFER_BYTES = 1 << 20
+
+
+def _widen_pipe(fd: int) -> None:
+    """Give a pipe a buffer of :data:`PIPE_BUFFER_BYTES` where the system allows it."""
+    import fcntl
+
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BUFFER_BYTES)
+    except (AttributeError, OSError):  # not Linux, or above the system's limit: as it is
+        pass
 
 
 def _forked_helper_main(osm, modes, settings_json, crs, requests_fd, answers_fd,
@@ -671,6 +708,7 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
 
     settings = Settings(**json.loads(settings_json))
     nets: dict = {}
+    built: dict = {}  # what the run's requests built here (the timetable)
 
     def network(mode: str):  # built (or read from its cache) once
         if mode not in nets:
@@ -702,6 +740,14 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
                     result = load_timetable(request["options"], request["data_dir"], crs=crs,
                                             walk=network("walk"), stops=request["stops"],
                                             area=request["area"])
+                built["timetable"] = result[0]
+                send(("ok", (result, caught, records)))
+                continue
+            if kind == "transit":  # the indicators, with the timetable built here
+                if built.get("timetable") is None:
+                    raise ValueError("no timetable built here")
+                with _caught() as (caught, records):
+                    result = _transit_values(network("walk"), built["timetable"], request)
                 send(("ok", (result, caught, records)))
                 continue
             if kind != "isochrones":
@@ -914,14 +960,16 @@ def _with_transit(run: _Run, table, layers, demand, inputs):
         why = f"input missing: {info['note']}"
         table = table.assign(**dict.fromkeys(cols, float("nan")))
         return table, {**info, "missing": dict.fromkeys(cols, why)}
-    from productivecity import accessibility as acc
     from productivecity.indicators.table import water_barriers
 
-    walk = run.network("walk")
-    ws = acc.snap(walk, table, barriers=water_barriers(layers), what="sites", warn=False)
-    values, rep = _transit.transit_indicators(table, walk, timetable, demand, opts,
-                                              layers=layers, site_snapping=ws,
-                                              progress=run.progress)
+    pending, run._transit_values = run._transit_values, None
+    answer = pending.result() if pending is not None else None  # computed there meanwhile
+    if answer is not None:
+        values, rep = _replay(*answer)
+    if answer is None or not values.index.equals(table.index):
+        values, rep = _transit_values(run.network("walk"), timetable, {
+            "sites": table, "barriers": water_barriers(layers), "demand": demand,
+            "options": opts, "layers": layers}, progress=run.progress)
     if inputs.osm_coverage is not None:  # as the walk and bike times: unknown outside
         from productivecity.indicators.vacancy import covered_sites
 
@@ -934,6 +982,18 @@ def _with_transit(run: _Run, table, layers, demand, inputs):
         logger.info("transit: %s", note)
     return table, {**{k: v for k, v in info.items() if k != "note"}, **rep,
                    "notes": list(dict.fromkeys([*info["notes"], *rep["notes"]]))}
+
+
+def _transit_values(walk, timetable, request: Mapping, *, progress: bool = False):
+    """Return the public-transport indicators of ``request`` (see :func:`_with_transit`)."""
+    from productivecity import accessibility as acc
+    from productivecity.indicators import transit as _transit
+
+    sites = request["sites"]
+    ws = acc.snap(walk, sites, barriers=request["barriers"], what="sites", warn=False)
+    return _transit.transit_indicators(sites, walk, timetable, request["demand"],
+                                       request["options"], layers=request["layers"],
+                                       site_snapping=ws, progress=progress)
 
 
 def _with_names(run: _Run, table, layers, lang: str):
