@@ -543,8 +543,12 @@ def _cmd_allocate(args) -> int:
 
 
 def _cmd_run(args) -> int:
+    from productivecity.workflow import run as run_module
     from productivecity.workflow.examples import resolve_config_path
     from productivecity.workflow.run import run_pipeline
+
+    if _ENDS_PROCESS and run_module._KEEP_UNTIL_EXIT is None:
+        run_module._KEEP_UNTIL_EXIT = []  # the process ends after: nothing freed one by one
 
     config = _config(args, path=resolve_config_path(args.config), require_criteria=True)
     result = run_pipeline(config, out_dir=args.out, overwrite=args.overwrite,
@@ -724,19 +728,26 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+#: Whether this process ends when the command is done (:func:`command`).
+_ENDS_PROCESS = False
+
+
 def command() -> None:
     """Run :func:`main` as the ``productivecity`` console command, then exit at once.
 
     When the command is done (every output written and closed, the exit handlers
     run, the standard streams flushed), the process ends without the interpreter
     first freeing each object of the run one by one: 0.6 s after a run of the
-    sample, which has no use for a process about to end. With another thread still
+    sample, which has no use for a process about to end (a run keeps its objects
+    until then: :data:`productivecity.workflow.run._KEEP_UNTIL_EXIT`). With another thread still
     running that the interpreter would wait for (not a daemon thread, such as tqdm's
     monitor), it exits the ordinary way.
     """
     import atexit
     import threading
 
+    global _ENDS_PROCESS
+    _ENDS_PROCESS = True
     code = main()
     if any(t is not threading.main_thread() and not t.daemon and t.is_alive()
            for t in threading.enumerate()):

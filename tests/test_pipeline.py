@@ -492,6 +492,19 @@ def test_cli_bad_config_one_line_exit_2(tmp_path, capsys):
     assert "not valid TOML" in capsys.readouterr().err
 
 
+def test_a_run_from_python_frees_its_objects(sample_run, tmp_path):
+    """Only the ``productivecity`` command (its process ends after) keeps a run's objects."""
+    import gc
+
+    from productivecity.workflow import run as run_module
+
+    frozen = gc.get_freeze_count()
+    cfg = sample_config(tmp_path, cache_dir=sample_run.cache_dir, outputs={"formats": ["csv"]})
+    run_pipeline(cfg, out_dir=tmp_path / "out", progress=False)
+    assert run_module._KEEP_UNTIL_EXIT is None
+    assert gc.get_freeze_count() == frozen  # nothing left out of the collections
+
+
 def test_cli_subprocess_no_traceback(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text("[area]\npreset = 3\n", encoding="utf-8")
