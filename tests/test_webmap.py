@@ -132,9 +132,15 @@ def test_popup_escapes_text(ranked):
 def test_title_is_text_not_a_template(ranked):
     # the panels are placed as they are: a "{{" in a title is not read as a template
     sites, _ = ranked
-    m = webmap.web_map(sites.head(3), sample_layers(), title="Plan {{ 6 * 7 }} {% raw %}")
+    few = sites.head(3).rename(index={sites.index[0]: "site {{ 6 * 7 }}"})
+    m = webmap.web_map(few, sample_layers(), title="Plan {{ 6 * 7 }} {% raw %}")
     text = webmap.web_map_html(m)
     assert "Plan {{ 6 * 7 }} {% raw %}" in text and "Plan 42" not in text
+    # nor in the features (a layer's script, with its GeoJSON)
+    assert "site {{ 6 * 7 }}" in text and "site 42" not in text
+    import branca.element
+
+    assert branca.element.Element is not webmap._Rendered  # branca's own again
 
 
 def test_external_scripts_are_refused(ranked):
