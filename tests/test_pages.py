@@ -274,3 +274,55 @@ def test_every_halo_of_a_multi_line_label_is_under_every_line():
     # each line's halo (stroked text between 1 Tr and 0 Tr), then each line's fill
     assert marks == [b"1 Tr", b"\nBT\n", b"0 Tr", b"1 Tr", b"\nBT\n", b"0 Tr",
                      b"\nBT\n", b"\nBT\n"]
+
+
+def _filled_pages(path) -> bytes:
+    """A PDF of two pages of per-feature fills: colours (grey ones too), repeats, an
+    opacity, an outline; a hatched collection and markers (drawn by matplotlib alone)."""
+    import shapely
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    from productivecity.outputs._paths import add_geometries, pdf_text_cache
+
+    boxes = [shapely.box(i, j, i + 0.8, j + 0.8) for i in range(6) for j in range(4)]
+    colours = [("#808080" if k % 5 == 0 else f"#{(40 * k) % 256:02x}60{255 - 9 * k:02x}")
+               for k in range(len(boxes))]
+    colours[3] = colours[2]  # a repeated fill: nothing written for it
+    with maps._rc(), PdfPages(path, metadata={"CreationDate": None, "Producer": None}) as pdf:
+        for k in range(2):
+            fig = Figure(figsize=(4, 3))
+            ax = fig.add_axes([0.05, 0.05, 0.9, 0.9])
+            add_geometries(ax, boxes, color=colours, per_feature=True, edgecolor="white",
+                           linewidth=0.6, alpha=0.85 if k else 1.0)
+            add_geometries(ax, boxes[:6], facecolor="none", edgecolor="black", hatch="//",
+                           per_feature=True)
+            # an outline colour per feature too (some the same as the one before)
+            add_geometries(ax, [b.buffer(-0.2) for b in boxes[6:12]], per_feature=True,
+                           facecolor=colours[6:12], linewidth=1.2,
+                           edgecolor=["red", "red", "#404040", "blue", "#101010", "blue"])
+            ax.scatter([1, 2, 3], [1, 2, 1], c=["red", "green", "blue"], s=30)
+            ax.set_xlim(-1, 7)
+            ax.set_ylim(-1, 5)
+            with pdf_text_cache(fig):
+                pdf.savefig(fig)
+    return path.read_bytes()
+
+
+def test_per_feature_fills_in_a_pdf_are_the_bytes_matplotlib_writes(tmp_path, monkeypatch):
+    from matplotlib.backends.backend_pdf import RendererPdf
+
+    from productivecity.outputs import _paths
+
+    fast = _paths._draw_path_collection
+    taken = []
+    monkeypatch.setattr(_paths, "_draw_path_collection",
+                        lambda pdf, gc, master, paths, *a, **kw:
+                        taken.append(len(paths)) or fast(pdf, gc, master, paths, *a, **kw))
+    written = _filled_pages(tmp_path / "fast.pdf")
+    monkeypatch.setattr(_paths, "_draw_path_collection",
+                        lambda pdf, *a, **kw: RendererPdf.draw_path_collection(pdf, *a, **kw))
+    reference = _filled_pages(tmp_path / "reference.pdf")
+    assert written == reference
+    assert 24 in taken and 6 in taken  # the fills went through the fast writer
+    content = _content_streams(reference)
+    assert content.count(b" rg") > 20  # a fill colour per box, but for the repeat

@@ -302,6 +302,89 @@ def _draw_text(pdf, gc, x, y, s, prop, angle, ismath=False, mtext=None) -> None:
         runs[(s, prop.copy(), *key[2:])] = data[len(head):]
 
 
+def _draw_path_collection(pdf, gc, master_transform, paths, all_transforms, offsets,
+                          offset_trans, facecolors, edgecolors, linewidths, linestyles,
+                          antialiaseds, urls, offset_position, *, hatchcolors=None):
+    """Matplotlib's ``draw_path_collection`` of the PDF renderer ``pdf``, fills written fast.
+
+    A collection of filled paths, one fill colour each (the sites of a map coloured
+    by their value), is drawn by matplotlib path after path, each one's graphics
+    state compared in full with the last (most of a page's drawing time). When the
+    paths differ in their fill colour only (no offsets, transforms, hatch, links;
+    one edge style; one opacity), the first is drawn by matplotlib and every other
+    one writes what matplotlib would write for it: its fill colour where it changes,
+    the path and the paint operator. The bytes are matplotlib's own.
+    """
+    fc = np.asarray(facecolors)
+    ec = np.asarray(edgecolors)
+    n = len(paths)
+    per_edge = len(ec) == n > 1  # an outline colour per path too (of one opacity)
+    same_but_fill = (
+        n > 1 and not len(all_transforms) and len(offsets) <= 1 and fc.ndim == 2
+        and fc.shape == (n, 4) and bool(np.all(fc[:, 3] == fc[0, 3])) and fc[0, 3] > 0
+        and (len(ec) <= 1 or (per_edge and ec.shape == (n, 4)
+                              and bool(np.all(ec[:, 3] == ec[0, 3])) and ec[0, 3] > 0))
+        and len(linewidths) <= 1 and len(linestyles) <= 1
+        and len(antialiaseds) <= 1 and not any(u is not None for u in urls)
+        and len(hc := np.asarray(hatchcolors if hatchcolors is not None else ())) in (0, 1, n)
+        and gc.get_hatch() is None and gc.get_sketch_params() is None
+        and not mpl.rcParams["pdf.inheritcolor"])
+    if same_but_fill and len(offsets):  # one offset (a patch collection's (0, 0)) for all
+        (xo, yo), = offset_trans.transform(offsets)
+        same_but_fill = bool(np.isfinite(xo) and np.isfinite(yo))
+    draw = type(pdf).draw_path_collection
+    if not same_but_fill:
+        return draw(pdf, gc, master_transform, paths, all_transforms, offsets, offset_trans,
+                    facecolors, edgecolors, linewidths, linestyles, antialiaseds, urls,
+                    offset_position, hatchcolors=hatchcolors)
+    # the first path by matplotlib: the graphics state is then that of every path but
+    # for its fill colour
+    per_hatch = len(hc) == n  # a hatch colour per path (the outline's), with no hatch
+    draw(pdf, gc, master_transform, paths[:1], all_transforms, offsets, offset_trans,
+         fc[:1], ec[:1] if per_edge else edgecolors, linewidths, linestyles, antialiaseds,
+         urls[:1], offset_position, hatchcolors=hc[:1] if per_hatch else hatchcolors)
+    from matplotlib.transforms import IdentityTransform
+
+    transform = IdentityTransform() + master_transform  # as matplotlib composes it
+    if len(offsets) and (xo != 0 or yo != 0):
+        transform = transform.frozen()
+        transform.translate(xo, yo)
+    state, file = pdf.gc, pdf.file
+    hatch = next(params for params, cmd in type(state).commands
+                 if cmd.__name__ == "hatch_cmd")
+    paint = state.paint()
+    for i in range(1, n):
+        # what the state's delta writes, in its order: a new fill colour, a new outline
+        # colour and, for a new hatch colour or as the hatch follows the fill, the hatch
+        # command (with no hatch, it repeats the fill colour)
+        ops: list = []
+        filled = not np.array_equal(state._fillcolor, fc[i])
+        if filled:
+            ops += state.fillcolor_cmd(fc[i])
+            state._fillcolor = fc[i]
+        if per_edge:
+            rgb = mpl.colors.to_rgba(ec[i])  # as matplotlib sets it
+            if not np.array_equal(state._rgb, rgb):
+                ops += state.rgb_cmd(rgb)
+                state._rgb = rgb
+        hatched = filled
+        if per_hatch:
+            colour = mpl.colors.to_rgba(hc[i])  # as the graphics context keeps it
+            if not np.array_equal(state._hatch_color, colour):
+                hatched = True
+        if hatched:
+            theirs = [getattr(state, p) for p in hatch]
+            if per_hatch:
+                theirs[hatch.index("_hatch_color")] = colour
+            ops += state.hatch_cmd(*theirs)
+            for p, v in zip(hatch, theirs, strict=True):
+                setattr(state, p, v)
+        if ops:
+            file.output(*ops)
+        file.writePath(paths[i], transform, False, None)
+        file.output(paint)
+
+
 @contextlib.contextmanager
 def pdf_text_cache(fig) -> Iterator[None]:
     """Within the block, a PDF of ``fig`` draws its texts through the text caches.
@@ -323,10 +406,11 @@ def pdf_text_cache(fig) -> Iterator[None]:
             return figure_draw(fig, renderer)
         pdf.draw_text = functools.partial(_draw_text, pdf)
         pdf.get_text_width_height_descent = functools.partial(_text_size, pdf)
+        pdf.draw_path_collection = functools.partial(_draw_path_collection, pdf)
         try:
             return figure_draw(fig, renderer)
         finally:
-            del pdf.draw_text, pdf.get_text_width_height_descent
+            del pdf.draw_text, pdf.get_text_width_height_descent, pdf.draw_path_collection
 
     fig.draw = draw
     try:
