@@ -858,12 +858,15 @@ sites, _ = steps.sites_step(run, layers)
 demand = steps.demand_step(run, layers)
 run.request_transit(sites, layers, demand)
 assert run._transit_values is not None
+run.request_basemap(layers)
+assert run._basemap_pending is not None
 here_calls = []  # the transit indicators computed in this process (not in the forked one)
 compute = steps._transit_values
 steps._transit_values = lambda *a, **k: here_calls.append(1) or compute(*a, **k)
 table, _ = steps.indicators_step(run, sites, layers, demand)  # the transit part from there
 assert run._transit_values is None and here_calls == [], here_calls
 timetable = run.transit_timetable(layers)  # answered there
+basemap = run.basemap(layers)  # read there
 hubs = layers["hubs"]
 ranked = hubs.assign(score=1.0, rank=np.arange(1, len(hubs) + 1))
 pending = steps.request_isochrones(run, ranked, layers)
@@ -876,10 +879,10 @@ steps.sites_step(here, layers)
 steps.demand_step(here, layers)
 table_here, _ = steps.indicators_step(here, sites, layers, demand)
 assert here_calls == [1]
-sys.stdout.buffer.write(pickle.dumps(((timetable, there, table),
+sys.stdout.buffer.write(pickle.dumps(((timetable, there, table, basemap),
                                       (here.transit_timetable(layers),
                                        steps.isochrones_step(here, ranked, layers),
-                                       table_here))))
+                                       table_here, here.basemap(layers)))))
 """
 
 
@@ -893,8 +896,12 @@ def test_forked_second_process_gives_what_the_run_computes(tmp_path):
     proc = subprocess.run([sys.executable, "-c", _FORKED_SCRIPT, str(tmp_path)],
                           capture_output=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
-    (tt_there, iso_there, table_there), (tt_here, iso_here, table_here) = \
+    (tt_there, iso_there, table_there, bm_there), (tt_here, iso_here, table_here, bm_here) = \
         pickle.loads(proc.stdout)
+    assert len(bm_here.streets) and bm_there.languages == bm_here.languages
+    for name in ("streets", "rail", "water", "green", "places"):
+        assert_geodataframe_equal(getattr(bm_there, name), getattr(bm_here, name))
+    assert bm_there.report.notes == bm_here.report.notes
     assert_geodataframe_equal(table_there, table_here, check_less_precise=False)
     transit_cols = [c for c in table_here.columns if "transit" in c]
     assert transit_cols and table_here[transit_cols].notna().any().all()

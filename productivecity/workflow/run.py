@@ -209,6 +209,7 @@ def _run_pipeline(config, *, out_dir, data_dir, overwrite, settings, progress) -
         sites, sites_report = sites_step(run, layers)
         demand = demand_step(run, layers)
         run.request_transit(sites, layers, demand)  # computed there with the walk and bike ones
+        run.request_basemap(layers)  # the maps' base map, read there next
         table, ind_report = indicators_step(run, sites, layers, demand)
         rank_frames, rank_meta = ranking_step(run, table)
         missing_inputs = _missing_inputs(layers, run, rank_meta)

@@ -56,6 +56,7 @@ class _Run:
         self._buildings = None
         self._open_land = None
         self._basemap = None
+        self._basemap_pending: _Pending | None = None  # the base map, in the second process
         self._prefetch: dict[str, Any] = {}
         self._helper: _Helper | None = None  # the second process, once it is started
         self._crs: str | None = None
@@ -258,12 +259,38 @@ class _Run:
             "demand": demand, "barriers": water_barriers(layers),
             "options": self.config.transit_options})
 
+    def request_basemap(self, layers) -> None:
+        """Have a forked second process read the base map while the indicators are computed.
+
+        :meth:`basemap` then takes it (and shows its messages). Only when an output
+        draws one and the data directory has an OSM file.
+        """
+        formats = set(self.config["outputs"]["formats"])
+        helper = self._helper
+        if (helper is None or not isinstance(helper.proc, _ForkedHelper)
+                or self._basemap is not None or self._basemap_pending is not None
+                or not {"atlas", "png", "report", "webmap", "weights", "qgis"} & formats):
+            return
+        from productivecity.sources.basemap import _osm_file
+
+        area = layers.layers.get("study_area")
+        source = _osm_file(layers, self.data_dir)
+        if area is None or source is None:  # the run says why there is none
+            return
+        self._basemap_pending = helper.submit("basemap", {"study_area": area,
+                                                          "source": source})
+
     def basemap(self, layers):
         """Return the base map of the maps (streets, rail, water, green; read once per run).
 
         Read from the run's OSM file; without one (or without a data directory) an
         empty base map with a note: the maps are drawn without streets.
         """
+        if self._basemap is None and self._basemap_pending is not None:
+            pending, self._basemap_pending = self._basemap_pending, None
+            answer = pending.result()
+            if answer is not None:  # read there: its messages shown here
+                self._basemap = _replay(*answer)
         if self._basemap is None:
             from productivecity.sources.basemap import read_basemap
 
@@ -698,13 +725,30 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
 
     gc.set_threshold(*RUN_GC_THRESHOLD)  # as the run that started this process
 
+    # answers are written by a thread, in order: a large one (the base map) waits in the
+    # pipe until the run reads it while this process works on the next request
+    import queue
+    import threading
+
+    outbox: queue.Queue = queue.Queue()
+
+    def write() -> None:
+        while (data := outbox.get()) is not None:
+            try:
+                answers.write(data)
+                answers.flush()
+            except OSError:  # the run has stopped reading: nothing more to say
+                return
+
+    writer = threading.Thread(target=write, name="answers", daemon=True)
+    writer.start()
+
     def send(message) -> None:
         try:
             data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # noqa: BLE001 - an answer that does not pickle
             data = pickle.dumps(("error", f"the answer does not pickle: {exc}"))
-        answers.write(data)
-        answers.flush()
+        outbox.put(data)
 
     settings = Settings(**json.loads(settings_json))
     nets: dict = {}
@@ -729,6 +773,8 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
         except (EOFError, OSError, pickle.UnpicklingError):
             # done: every answer is sent, every cache entry written (atomically); no need
             # to free this process's objects one by one while the run waits
+            outbox.put(None)
+            writer.join()
             answers.close()
             os._exit(0)
         t0 = time.perf_counter()
@@ -741,6 +787,14 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
                                             walk=network("walk"), stops=request["stops"],
                                             area=request["area"])
                 built["timetable"] = result[0]
+                send(("ok", (result, caught, records)))
+                continue
+            if kind == "basemap":
+                from productivecity.sources.basemap import read_basemap
+
+                with _caught() as (caught, records):
+                    result = read_basemap({"study_area": request["study_area"]},
+                                          source=request["source"])
                 send(("ok", (result, caught, records)))
                 continue
             if kind == "transit":  # the indicators, with the timetable built here
