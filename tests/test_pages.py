@@ -158,6 +158,9 @@ def _labelled_pages(path, n_pages: int = 2) -> bytes:
             ax.plot([0, 1], [0, k + 1], label="canal")
             ax.legend(loc="upper right")
             fig.text(0.01, 0.01, "Sources: OSM", url="https://www.openstreetmap.org")
+            fig.text(0.5, 0.02, "Two lines\nof a note", fontsize=7, ha="center",
+                     linespacing=1.4)  # laid out with the font's line metrics
+            fig.text(0.8, 0.02, "and its\nline gap", fontsize=6, linespacing="normal")
             ax.text(0.5, 0.5, r"$\alpha_{k}$")  # mathematical text: drawn as it is
             with pdf_text_cache(fig):
                 pdf.savefig(fig)
@@ -190,6 +193,9 @@ def test_halo_labels_reused_in_a_pdf_are_the_bytes_matplotlib_writes(tmp_path, m
     monkeypatch.setattr(_paths, "_text_size",
                         lambda pdf, s, prop, ismath:
                         type(pdf).get_text_width_height_descent(pdf, s, prop, ismath))
+    # and every text laid out with the line metrics matplotlib reads from the font itself
+    monkeypatch.setattr(_paths, "_font_height_metrics",
+                        lambda pdf, fig, prop: type(pdf)._get_font_height_metrics(pdf, prop))
     reference = _labelled_pages(tmp_path / "reference.pdf")
     assert cached[0] == cached[1] == reference
     content = _content_streams(reference)

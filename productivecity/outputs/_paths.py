@@ -302,6 +302,49 @@ def _draw_text(pdf, gc, x, y, s, prop, angle, ismath=False, mtext=None) -> None:
         runs[(s, prop.copy(), *key[2:])] = data[len(head):]
 
 
+#: A font's line metrics as matplotlib's text layout works them out, by (font, figure
+#: resolution, font settings): see :func:`_font_height_metrics`.
+_HEIGHTS: dict = {}
+
+
+def _font_height_metrics(pdf, fig, prop):
+    """Return the PDF renderer's ``_get_font_height_metrics``, once per font and size.
+
+    Matplotlib lays every text out with its font's ascent, descent and line gap: the
+    renderer may give them; otherwise (a TrueType font) the text looks its font up
+    and reads them from the font's tables, for each text drawn or measured. Here
+    they are read the same way, from the same tables and with the same arithmetic,
+    once per font properties and figure resolution.
+    """
+    own = type(pdf)._get_font_height_metrics(pdf, prop)
+    if own[0] is not None:  # the PDF core fonts: the renderer's own metrics
+        return own
+    dpi = fig.dpi
+    key = (prop, dpi, _font_settings())
+    hit = _HEIGHTS.get(key)
+    if hit is None:
+        from matplotlib.font_manager import fontManager, get_font
+
+        font = get_font(fontManager._find_fonts_by_props(prop))
+        hit = (None, None, None)  # no such table: matplotlib measures the font itself
+        for table_name, gap_key, ascent_key, descent_key in (
+                ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+                ("hhea", "lineGap", "ascent", "descent")):
+            table = font.get_sfnt_table(table_name)
+            if table is None:
+                continue
+            fontsize = prop.get_size_in_points()
+            units_per_em = font.get_sfnt_table("head")["unitsPerEm"]
+            scale = 1 / units_per_em * fontsize * dpi / 72
+            hit = (table[ascent_key] * scale, -table[descent_key] * scale,
+                   table[gap_key] * scale)
+            break
+        if len(_HEIGHTS) >= _CACHE_MAX_N:
+            _HEIGHTS.clear()
+        _HEIGHTS[(prop.copy(), *key[1:])] = hit
+    return hit
+
+
 def _draw_path_collection(pdf, gc, master_transform, paths, all_transforms, offsets,
                           offset_trans, facecolors, edgecolors, linewidths, linestyles,
                           antialiaseds, urls, offset_position, *, hatchcolors=None):
@@ -407,10 +450,12 @@ def pdf_text_cache(fig) -> Iterator[None]:
         pdf.draw_text = functools.partial(_draw_text, pdf)
         pdf.get_text_width_height_descent = functools.partial(_text_size, pdf)
         pdf.draw_path_collection = functools.partial(_draw_path_collection, pdf)
+        pdf._get_font_height_metrics = functools.partial(_font_height_metrics, pdf, fig)
         try:
             return figure_draw(fig, renderer)
         finally:
-            del pdf.draw_text, pdf.get_text_width_height_descent, pdf.draw_path_collection
+            del (pdf.draw_text, pdf.get_text_width_height_descent, pdf.draw_path_collection,
+                 pdf._get_font_height_metrics)
 
     fig.draw = draw
     try:
