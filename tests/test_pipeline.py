@@ -922,12 +922,17 @@ def test_warnings_of_the_second_process_are_shown_here(caplog):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing escapes the capture
         with _caught() as (caught, records):
-            warnings.warn("stops off the network", DataQualityWarning, stacklevel=1)
+            for _ in range(3):  # one place: shown once, as a warning from here would be
+                warnings.warn("stops off the network", DataQualityWarning, stacklevel=1)
             logging.getLogger("productivecity.indicators").info("transfers walked %s", "here")
-    assert len(caught) == 1 and len(records) == 1
+    assert len(caught) == 3 and len(records) == 1
     with caplog.at_level(logging.INFO, logger="productivecity"):
-        with pytest.warns(DataQualityWarning, match="stops off the network"):
+        with warnings.catch_warnings(record=True) as shown:
+            warnings.simplefilter("default")
             assert _replay("result", caught, records) == "result"
+    assert [(w.category, str(w.message)) for w in shown] == [
+        (DataQualityWarning, "stops off the network")]
+    assert shown[0].filename == __file__  # from the place it was raised
     assert "transfers walked here" in caplog.text
 
 

@@ -461,6 +461,10 @@ def timetable_stops(timetable):
                             crs=timetable.crs)
 
 
+#: The layers :func:`canal_district_cells` (and so :func:`transit_indicators`) reads.
+CANAL_DISTRICT_LAYERS = ("canal_zone", "units_neighbourhoods", "units_municipalities")
+
+
 def canal_district_cells(cells, layers) -> tuple:
     """Return the cells of the demand surface in the districts along the canal.
 
@@ -480,11 +484,11 @@ def canal_district_cells(cells, layers) -> tuple:
     from productivecity.crs import to_crs
 
     get = layers.layers.get if hasattr(layers, "layers") else layers.get
-    zone = get("canal_zone")
+    zone_name, *unit_names = CANAL_DISTRICT_LAYERS
+    zone = get(zone_name)
     if zone is None or not len(zone):
         return None, "input missing: no canal_zone layer (no canal in the study area)"
-    units = next((get(n) for n in ("units_neighbourhoods", "units_municipalities")
-                  if get(n) is not None and len(get(n))), None)
+    units = next((get(n) for n in unit_names if get(n) is not None and len(get(n))), None)
     if units is None:
         return None, "input missing: no units_neighbourhoods or units_municipalities layer"
     units = to_crs(units, cells.crs, what="units")

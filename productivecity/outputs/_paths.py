@@ -404,9 +404,10 @@ def _draw_path_collection(pdf, gc, master_transform, paths, all_transforms, offs
         filled = not np.array_equal(state._fillcolor, fc[i])
         if filled:
             ops += state.fillcolor_cmd(fc[i])
-            state._fillcolor = fc[i]
+            state._fillcolor = fc[i].copy()  # matplotlib keeps its own (a row of a copy)
         if per_edge:
-            rgb = mpl.colors.to_rgba(ec[i])  # as matplotlib sets it
+            # as matplotlib sets it (a collection never forces the graphics context's alpha)
+            rgb = mpl.colors.to_rgba(ec[i])
             if not np.array_equal(state._rgb, rgb):
                 ops += state.rgb_cmd(rgb)
                 state._rgb = rgb

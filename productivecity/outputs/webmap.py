@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -80,6 +81,9 @@ class RawHtml(Element):
         return self._html
 
 
+_RENDER_LOCK = threading.Lock()
+
+
 class _Rendered(RawHtml):
     """What a layer rendered (its script with its GeoJSON), placed as it is.
 
@@ -104,12 +108,13 @@ def _rendered_as_text():
     """
     import branca.element
 
-    original = branca.element.Element
-    branca.element.Element = _Rendered
-    try:
-        yield
-    finally:
-        branca.element.Element = original
+    with _RENDER_LOCK:  # one page at a time: the name is branca's own again after it
+        original = branca.element.Element
+        branca.element.Element = _Rendered
+        try:
+            yield
+        finally:
+            branca.element.Element = original
 
 
 @functools.cache

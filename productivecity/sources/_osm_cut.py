@@ -98,9 +98,11 @@ _SHARED: dict[tuple, tuple] = {}
 
 #: Largest in-memory index GDAL's OSM driver may use (MB): GDAL's own default.
 OSM_INDEX_MAX_MB = 100
-#: In-memory index per MB of OSM file (PBF or XML): GDAL's index of nodes and ways of a
-#: PBF file takes a few times the file's size; an XML file needs less than its size.
-OSM_INDEX_MB_PER_FILE_MB = 8
+#: In-memory index per MB of OSM file (PBF or XML): GDAL's index of the nodes and ways of
+#: a PBF file takes a few times the file's size (an XML file's, less than its size); 32
+#: leaves room enough that a file of up to 3 MB never moves its index to disk (to
+#: ``CPL_TMPDIR``, else the working folder), and a larger one gets GDAL's default.
+OSM_INDEX_MB_PER_FILE_MB = 32
 
 
 def osm_open_options(path: Path) -> dict[str, str]:

@@ -117,9 +117,13 @@ class _Run:
 
         settings = json.dumps({k: str(v) if isinstance(v, Path) else v
                                for k, v in dataclasses.asdict(self.settings).items()})
+        proc = None
         if _can_fork_helper():  # the libraries imported here are there at once
-            proc = _ForkedHelper(str(osm), todo, settings, crs)  # it sends the code keys
-        else:
+            try:
+                proc = _ForkedHelper(str(osm), todo, settings, crs)  # it sends the code keys
+            except Exception as exc:  # noqa: BLE001 - a fresh interpreter then
+                logger.info("could not fork the second process (%s); starting one", exc)
+        if proc is None:
             # a fresh interpreter (not multiprocessing's spawn): a user's script without a
             # __main__ guard is not run again. Its standard output carries the answers: it
             # is set aside, and anything printed (by any import) goes nowhere
@@ -252,10 +256,15 @@ class _Run:
         helper = self._helper
         if helper is None or not self._transit_asked or self._transit_values is not None:
             return
+        if self.cache.entry("indicators", self.step_key("indicators",
+                                                        _indicators_parts(self))) is not None:
+            return  # the step is cached: nothing to compute
         from productivecity.indicators.table import water_barriers
+        from productivecity.indicators.transit import CANAL_DISTRICT_LAYERS
 
         self._transit_values = helper.submit("transit", {
-            "sites": sites[[sites.geometry.name]], "layers": dict(layers.layers),
+            "sites": sites[[sites.geometry.name]],
+            "layers": {k: v for k, v in layers.layers.items() if k in CANAL_DISTRICT_LAYERS},
             "demand": demand, "barriers": water_barriers(layers),
             "options": self.config.transit_options})
 
@@ -375,7 +384,7 @@ class _Run:
         """Return the cache key of a step: its code and ``parts`` (its inputs and options)."""
         code = None
         if self._helper is not None and name in _KEYED_THERE:  # worked out there meanwhile
-            code = self._helper.code_keys().get(name)
+            code = self._helper.code_keys(wait=False).get(name)
         if code is None:
             code = step_code_key(name)
         return _hash({"step": name, "code": code, "cache_version": _CACHE_VERSION, **parts})
@@ -424,31 +433,59 @@ class _Run:
 class _Helper:
     """The second process of a cold run, seen from the run.
 
-    It builds the networks (:func:`_build_networks`), says so on its standard output,
-    then answers requests from its standard input (pickles, one answer per request)
-    until that is closed: the run has work done there while it goes on, on the
-    second core. A request it cannot answer (the process ended, an error there) is
-    answered None: the run then does the work itself.
+    It builds the networks (:func:`_build_networks`), says so (after the steps' code
+    keys, when forked), then answers requests (pickles, one answer per request, in
+    order) until its input is closed: the run has work done there while it goes on,
+    on the second core. Requests are written by a thread of the run, so that sending
+    a large one never waits for the process to read it. A request it cannot answer
+    (the process ended, an error there) is answered None: the run then does the work
+    itself.
     """
 
     def __init__(self, proc):
+        import queue
+
         self.proc = proc
         self._ready: bool | None = None
         # a forked process sends the steps' code keys first (see _build_networks)
         self._code_keys: dict | None = None if isinstance(proc, _ForkedHelper) else {}
         self.outstanding: list[_Pending] = []  # requests sent, in order, answers not read yet
+        self._outbox: queue.Queue = queue.Queue()
+        self._writer = None  # the thread writing the requests, once there is one
 
     def receive(self):
-        """Return the next message of the process (None when it ended or sent something else)."""
+        """Return the next message of the process (None when it ended or sent something else).
+
+        After a message that cannot be read, nothing more is: the process is ended.
+        """
         import pickle
 
         try:
             return pickle.load(self.proc.stdout)
         except Exception:  # noqa: BLE001 - ended, or not a message: the run does the work
+            self.close()
             return None
 
-    def code_keys(self) -> dict[str, str]:
-        """Return the code keys of :data:`_KEYED_THERE` (waited for); empty if none sent."""
+    def _write(self) -> None:
+        while (data := self._outbox.get()) is not None:
+            try:
+                self.proc.stdin.write(data)
+                self.proc.stdin.flush()
+            except (OSError, ValueError):  # the process ended: its answers say so
+                return
+
+    def code_keys(self, *, wait: bool = True) -> dict[str, str]:
+        """Return the code keys of :data:`_KEYED_THERE`; empty if none were sent.
+
+        With ``wait=False``, empty too while they have not come yet (they are then
+        read before the next message).
+        """
+        if self._code_keys is None and not wait:
+            import select
+
+            # nothing read from the pipe yet: the descriptor says whether they are there
+            if not select.select([self.proc.stdout], [], [], 0)[0]:
+                return {}
         if self._code_keys is None:
             self._code_keys = {}
             message = self.receive()
@@ -473,26 +510,36 @@ class _Helper:
 
         Requests are answered in the order they are sent; an answer is read when its
         :meth:`_Pending.result` is asked for (the earlier answers first, kept for
-        theirs). A request larger than the pipe's buffer waits until the process
-        reads it.
+        theirs). The request is written by a thread: this returns at once, even while
+        the process is still building the networks.
         """
         import pickle
+        import threading
 
-        if not self.ready() or self.proc.poll() is not None:
+        if self._ready is False or self.proc.poll() is not None:
             return None
         try:
-            pickle.dump((kind, request), self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self.proc.stdin.flush()
-        except (OSError, pickle.PicklingError) as exc:
+            data = pickle.dumps((kind, request), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001 - the run does the work itself
             logger.info("the second process cannot take the %s (%s)", kind, exc)
-            self.close()
             return None
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write, name="requests", daemon=True)
+            self._writer.start()
+        self._outbox.put(data)
         pending = _Pending(self, kind)
         self.outstanding.append(pending)
         return pending
 
     def close(self) -> None:
-        """End the process (see :func:`_stop_process`)."""
+        """End the process (see :func:`_stop_process`); requests not yet written are dropped."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            self._outbox.put(None)
+            writer.join(timeout=0.2)
+            if writer.is_alive():  # still writing to a process that does not read: stop it
+                self.proc.terminate()
+                writer.join()
         _stop_process(self.proc)
 
 
@@ -507,10 +554,12 @@ class _Pending:
 
     def settle(self) -> None:
         """Read the answer (waiting for it; the earlier ones first), for :meth:`result`."""
-        queue = self._helper.outstanding
+        helper = self._helper
+        queue = helper.outstanding
+        ready = helper.ready()  # the messages before the first answer
         while self._reply is self._UNREAD and queue:
             first = queue.pop(0)
-            first._reply = self._helper.receive()
+            first._reply = helper.receive() if ready else None
 
     def result(self):
         """Return the answer, or None (the run then does the work itself, with its own errors)."""
@@ -532,7 +581,14 @@ def _can_fork_helper() -> bool:
     ("fork() called from a process already using GNU OpenMP"). macOS and Windows
     start a fresh interpreter.
     """
+    import multiprocessing
+    import threading
+
     if not sys.platform.startswith("linux"):
+        return False
+    if threading.active_count() > 1 or multiprocessing.current_process().daemon:
+        # another thread might hold a lock the child then waits for (a notebook's
+        # kernel); a daemonic process (a pool's worker) may not have children
         return False
     parallel = sys.modules.get("numba.np.ufunc.parallel")
     return parallel is None or not getattr(parallel, "_is_initialized", False)
@@ -560,6 +616,10 @@ class _ForkedHelper:
             args=(osm, modes, settings_json, crs, req_r, ans_w, (req_w, ans_r)))
         try:
             self._process.start()
+        except BaseException:
+            os.close(req_w)
+            os.close(ans_r)
+            raise
         finally:
             os.close(req_r)
             os.close(ans_w)
@@ -601,7 +661,9 @@ def _widen_pipe(fd: int) -> None:
 def _forked_helper_main(osm, modes, settings_json, crs, requests_fd, answers_fd,
                         parent_fds) -> None:
     import logging
+    import signal
 
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # ended at once when the run stops it
     for fd in parent_fds:  # the run's ends of the pipes
         os.close(fd)
     # nothing printed or logged here reaches the run's console (or a notebook's streams):
@@ -672,8 +734,18 @@ def _replay(result, caught, records):
         logger_ = logging.getLogger(record.name)
         if logger_.isEnabledFor(record.levelno):
             logger_.handle(record)
+    seen: set = set()
     for message, category, filename, lineno in caught:
-        warnings.warn_explicit(message, category, filename, lineno)
+        if (key := (category, str(message), filename, lineno)) in seen:
+            continue  # captured each time; shown, as here, once from its place
+        seen.add(key)
+        # as the module that warns there would: its name (for the filters) and registry
+        module = next((name for name, m in list(sys.modules.items())
+                       if getattr(m, "__file__", None) == filename), None)
+        registry = (vars(sys.modules[module]).setdefault("__warningregistry__", {})
+                    if module is not None else None)
+        warnings.warn_explicit(message, category, filename, lineno, module=module,
+                               registry=registry)
     return result
 
 
@@ -706,7 +778,7 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
     land (residential, open) go into the decoded-layer cache, the networks into the
     network cache, where the run finds them; then the base map's features into the
     decoded-layer cache (the maps need them last). With ``code_keys``, the code keys
-    of :data:`_KEYED_THERE` are its first message, sent after the buildings.
+    of :data:`_KEYED_THERE` are its first message, sent after the buildings are read.
     """
     import gc
     import json
@@ -760,8 +832,8 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
                 Path(osm), crs=crs, settings=settings)
         return nets[mode]
 
-    cache_osm_buildings(Path(osm))
-    if code_keys:  # the run's demand step waits for the buildings, its sites step for these
+    cache_osm_buildings(Path(osm))  # the run's demand step waits for them
+    if code_keys:  # the run takes them if they are there when it keys its next step
         send(("keys", {step: step_code_key(step) for step in _KEYED_THERE}))
     for mode in modes:
         network(mode)
@@ -809,9 +881,12 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
             net = network(request["mode"])
             transit = request.get("transit")
             walk = timetable = None
-            if transit is not None and transit["timetable"] is not None:
-                # the run's own timetable (its stops on the walk network built here too)
-                walk, timetable = network("walk"), transit["timetable"]
+            if transit is not None and (transit["timetable"] is not None
+                                        or built.get("timetable") is not None):
+                # the run's own timetable (its stops on the walk network built here too),
+                # or the one built here for the run
+                walk = network("walk")
+                timetable = transit["timetable"] or built["timetable"]
             frames = _isochrone_frames(net, request["origins"], request["times_min"], walk=walk,
                                        timetable=timetable, transit=transit)
         except Exception as exc:  # noqa: BLE001 - the run computes it itself, with its error
@@ -938,14 +1013,8 @@ def indicators_step(run: _Run, sites, layers, demand):
 
     cfg = run.config["indicators"]
     lang = run.config["outputs"]["lang"]  # the language of the site names
-    transit = run.config["transit"]
-    # the engine and its tiles give the same results: not in the key
     engine = {k: cfg.get(k) for k in ENGINE_KEYS}
-    parts = {"sites": run.keys["sites"], "demand": run.keys["demand"],
-             "indicators": {k: v for k, v in cfg.items() if k not in ENGINE_KEYS},
-             "inputs": run.input_hashes("data"), "names_lang": lang,
-             "transit": {k: str(v) if isinstance(v, Path) else v for k, v in transit.items()},
-             "transit_feed": _feed_stamp(transit["gtfs"])}
+    parts = _indicators_parts(run)
 
     def compute():
         inputs = indicator_inputs(run, layers, demand)
@@ -980,6 +1049,20 @@ def indicators_step(run: _Run, sites, layers, demand):
 
     frames, meta = run.step("indicators", parts, compute)
     return frames["table"], meta["report"]
+
+
+def _indicators_parts(run: _Run) -> dict:
+    """Return the indicators step's key parts (its inputs' keys and options)."""
+    from productivecity.indicators.tiled import ENGINE_KEYS
+
+    cfg = run.config["indicators"]
+    transit = run.config["transit"]
+    # the engine and its tiles give the same results: not in the key
+    return {"sites": run.keys["sites"], "demand": run.keys["demand"],
+            "indicators": {k: v for k, v in cfg.items() if k not in ENGINE_KEYS},
+            "inputs": run.input_hashes("data"), "names_lang": run.config["outputs"]["lang"],
+            "transit": {k: str(v) if isinstance(v, Path) else v for k, v in transit.items()},
+            "transit_feed": _feed_stamp(transit["gtfs"])}
 
 
 def _transit_columns(run: _Run) -> list[str]:
@@ -1018,9 +1101,9 @@ def _with_transit(run: _Run, table, layers, demand, inputs):
 
     pending, run._transit_values = run._transit_values, None
     answer = pending.result() if pending is not None else None  # computed there meanwhile
-    if answer is not None:
+    if answer is not None and answer[0][0].index.equals(table.index):
         values, rep = _replay(*answer)
-    if answer is None or not values.index.equals(table.index):
+    else:
         values, rep = _transit_values(run.network("walk"), timetable, {
             "sites": table, "barriers": water_barriers(layers), "demand": demand,
             "options": opts, "layers": layers}, progress=run.progress)
@@ -1328,13 +1411,15 @@ def request_isochrones(run: _Run, ranked, layers=None):
         return None
     if transit is not None and run._transit is None:
         # the timetable is not built in this run yet (the indicators came from the cache):
-        # built here, its warnings are shown; there they would not be
+        # the isochrones are computed here, with the timetable built then
         return None
     cfg = run.config["outputs"]
     request = {"mode": cfg["isochrone_mode"], "origins": origins,
                "times_min": cfg["isochrone_times_min"], "transit": transit}
     if transit is not None:  # the timetable the indicators used, sent (not built again)
-        request["transit"] = {**transit, "timetable": run._transit[0]}
+        # not sent again to a process that built it
+        request["transit"] = {**transit, "timetable": (None if run._transit_asked
+                                                       else run._transit[0])}
     return helper.submit("isochrones", request)
 
 
