@@ -35,6 +35,11 @@ FORMATS = ("atlas", "png", "webmap", "weights", "gpkg", "geoparquet", "geotiff",
            "report", "qgis")
 
 
+#: The formats whose outputs draw the base map (streets, water, green; the QGIS project
+#: carries it as layers).
+BASEMAP_FORMATS = frozenset({"atlas", "png", "report", "webmap", "weights", "qgis"})
+
+
 #: The computing steps, in order (``outputs`` follows them).
 STEPS = ("layers", "sites", "indicators", "ranking", "allocation", "isochrones")
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from productivecity._errors import (
     ConfigError,
 )
-from productivecity.workflow.config import OUTPUT_FILES, PipelineConfig
+from productivecity.workflow.config import BASEMAP_FORMATS, OUTPUT_FILES, PipelineConfig
 
 #: The places table written next to the sites CSV (``[outputs] formats`` with ``csv``).
 PLACES_CSV = "ranked_places.csv"
@@ -69,7 +69,7 @@ def prepare_outputs(run: _Run, layers) -> None:
         modules += ["maps", "atlas", "pages", "report"]
     for name in modules:
         importlib.import_module(f"productivecity.outputs.{name}")
-    if {"atlas", "png", "report", "webmap", "weights", "qgis"} & formats:
+    if BASEMAP_FORMATS & formats:
         run.basemap(layers)
 
 

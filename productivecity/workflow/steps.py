@@ -26,7 +26,7 @@ from productivecity._errors import (
 )
 from productivecity.settings import Settings
 from productivecity.workflow.cache import _CACHE_VERSION, _hash, _StepCache, step_code_key
-from productivecity.workflow.config import PipelineConfig
+from productivecity.workflow.config import BASEMAP_FORMATS, PipelineConfig
 from productivecity.workflow.manifest import _file_record, data_files
 
 logger = logging.getLogger(__name__)
@@ -215,11 +215,9 @@ class _Run:
 
     def transit_timetable(self, layers):
         """Return ``(timetable or None, info)`` of ``[transit]`` (built once per run)."""
-        if self._transit is None and self._transit_pending is not None:
+        if self._transit is None and self._transit_pending is not None:  # built there
             pending, self._transit_pending = self._transit_pending, None
-            answer = pending.result()
-            if answer is not None:  # built there: its warnings and messages shown here
-                self._transit = _replay(*answer)
+            self._transit = pending.replayed()
         if self._transit is None:
             from productivecity.indicators.transit import load_timetable
 
@@ -239,7 +237,7 @@ class _Run:
         """
         opts = self.config.transit_options
         helper = self._helper
-        if (helper is None or not isinstance(helper.proc, _ForkedHelper) or not opts.enabled
+        if (helper is None or not helper.forked or not opts.enabled
                 or self._transit is not None or self._transit_pending is not None):
             return
         self._transit_pending = helper.submit("timetable", {
@@ -274,11 +272,10 @@ class _Run:
         :meth:`basemap` then takes it (and shows its messages). Only when an output
         draws one and the data directory has an OSM file.
         """
-        formats = set(self.config["outputs"]["formats"])
         helper = self._helper
-        if (helper is None or not isinstance(helper.proc, _ForkedHelper)
+        if (helper is None or not helper.forked
                 or self._basemap is not None or self._basemap_pending is not None
-                or not {"atlas", "png", "report", "webmap", "weights", "qgis"} & formats):
+                or not BASEMAP_FORMATS & set(self.config["outputs"]["formats"])):
             return
         from productivecity.sources.basemap import _osm_file
 
@@ -295,11 +292,9 @@ class _Run:
         Read from the run's OSM file; without one (or without a data directory) an
         empty base map with a note: the maps are drawn without streets.
         """
-        if self._basemap is None and self._basemap_pending is not None:
+        if self._basemap is None and self._basemap_pending is not None:  # read there
             pending, self._basemap_pending = self._basemap_pending, None
-            answer = pending.result()
-            if answer is not None:  # read there: its messages shown here
-                self._basemap = _replay(*answer)
+            self._basemap = pending.replayed()
         if self._basemap is None:
             from productivecity.sources.basemap import read_basemap
 
@@ -446,9 +441,10 @@ class _Helper:
         import queue
 
         self.proc = proc
+        self.forked = isinstance(proc, _ForkedHelper)  # it takes the requests of a run only
         self._ready: bool | None = None
         # a forked process sends the steps' code keys first (see _build_networks)
-        self._code_keys: dict | None = None if isinstance(proc, _ForkedHelper) else {}
+        self._code_keys: dict | None = None if self.forked else {}
         self.outstanding: list[_Pending] = []  # requests sent, in order, answers not read yet
         self._outbox: queue.Queue = queue.Queue()
         self._writer = None  # the thread writing the requests, once there is one
@@ -571,6 +567,17 @@ class _Pending:
                         self.kind, why)
             return None
         return reply[1]
+
+    def replayed(self, accept: Callable[[Any], bool] | None = None):
+        """Return the result of a request answered with its warnings and log records.
+
+        Those are shown here (:func:`_replay`); None (nothing shown) without an answer
+        or when ``accept(result)`` is false: the run then does the work itself.
+        """
+        answer = self.result()
+        if answer is None or (accept is not None and not accept(answer[0])):
+            return None
+        return _replay(*answer)
 
 
 def _can_fork_helper() -> bool:
@@ -832,6 +839,27 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
                 Path(osm), crs=crs, settings=settings)
         return nets[mode]
 
+    def timetable(request):
+        from productivecity.indicators.transit import load_timetable
+
+        result = load_timetable(request["options"], request["data_dir"], crs=crs,
+                                walk=network("walk"), stops=request["stops"],
+                                area=request["area"])
+        built["timetable"] = result[0]
+        return result
+
+    def basemap(request):
+        from productivecity.sources.basemap import read_basemap
+
+        return read_basemap({"study_area": request["study_area"]}, source=request["source"])
+
+    def transit_values(request):  # the indicators, with the timetable built here
+        if built.get("timetable") is None:
+            raise ValueError("no timetable built here")
+        return _transit_values(network("walk"), built["timetable"], request)
+
+    replayed = {"timetable": timetable, "basemap": basemap, "transit": transit_values}
+
     cache_osm_buildings(Path(osm))  # the run's demand step waits for them
     if code_keys:  # the run takes them if they are there when it keys its next step
         send(("keys", {step: step_code_key(step) for step in _KEYED_THERE}))
@@ -851,29 +879,9 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
             os._exit(0)
         t0 = time.perf_counter()
         try:
-            if kind == "timetable":
-                from productivecity.indicators.transit import load_timetable
-
+            if kind in replayed:  # answered with its warnings and log records
                 with _caught() as (caught, records):
-                    result = load_timetable(request["options"], request["data_dir"], crs=crs,
-                                            walk=network("walk"), stops=request["stops"],
-                                            area=request["area"])
-                built["timetable"] = result[0]
-                send(("ok", (result, caught, records)))
-                continue
-            if kind == "basemap":
-                from productivecity.sources.basemap import read_basemap
-
-                with _caught() as (caught, records):
-                    result = read_basemap({"study_area": request["study_area"]},
-                                          source=request["source"])
-                send(("ok", (result, caught, records)))
-                continue
-            if kind == "transit":  # the indicators, with the timetable built here
-                if built.get("timetable") is None:
-                    raise ValueError("no timetable built here")
-                with _caught() as (caught, records):
-                    result = _transit_values(network("walk"), built["timetable"], request)
+                    result = replayed[kind](request)
                 send(("ok", (result, caught, records)))
                 continue
             if kind != "isochrones":
@@ -881,12 +889,12 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
             net = network(request["mode"])
             transit = request.get("transit")
             walk = timetable = None
-            if transit is not None and (transit["timetable"] is not None
-                                        or built.get("timetable") is not None):
+            if transit is not None:
                 # the run's own timetable (its stops on the walk network built here too),
                 # or the one built here for the run
-                walk = network("walk")
-                timetable = transit["timetable"] or built["timetable"]
+                timetable = (transit["timetable"] if transit["timetable"] is not None
+                             else built.get("timetable"))
+                walk = network("walk") if timetable is not None else None
             frames = _isochrone_frames(net, request["origins"], request["times_min"], walk=walk,
                                        timetable=timetable, transit=transit)
         except Exception as exc:  # noqa: BLE001 - the run computes it itself, with its error
@@ -1100,9 +1108,10 @@ def _with_transit(run: _Run, table, layers, demand, inputs):
     from productivecity.indicators.table import water_barriers
 
     pending, run._transit_values = run._transit_values, None
-    answer = pending.result() if pending is not None else None  # computed there meanwhile
-    if answer is not None and answer[0][0].index.equals(table.index):
-        values, rep = _replay(*answer)
+    there = (pending.replayed(accept=lambda result: result[0].index.equals(table.index))
+             if pending is not None else None)  # computed there meanwhile
+    if there is not None:
+        values, rep = there
     else:
         values, rep = _transit_values(run.network("walk"), timetable, {
             "sites": table, "barriers": water_barriers(layers), "demand": demand,
@@ -1416,9 +1425,8 @@ def request_isochrones(run: _Run, ranked, layers=None):
     cfg = run.config["outputs"]
     request = {"mode": cfg["isochrone_mode"], "origins": origins,
                "times_min": cfg["isochrone_times_min"], "transit": transit}
-    if transit is not None:  # the timetable the indicators used, sent (not built again)
-        # not sent again to a process that built it
-        request["transit"] = {**transit, "timetable": (None if run._transit_asked
+    if transit is not None:  # the timetable the indicators used (not built there again)
+        request["transit"] = {**transit, "timetable": (None if run._transit_asked  # it has it
                                                        else run._transit[0])}
     return helper.submit("isochrones", request)
 
