@@ -242,11 +242,19 @@ def _text_size(pdf, s, prop, ismath):
     key = (type(pdf), s, prop, _font_settings())
     hit = _METRICS.get(key)
     if hit is None:
-        if len(_METRICS) >= _CACHE_MAX_N:
-            _METRICS.clear()
-        hit = _METRICS[(*key[:2], prop.copy(), key[3])] = \
-            type(pdf).get_text_width_height_descent(pdf, s, prop, ismath)
+        hit = type(pdf).get_text_width_height_descent(pdf, s, prop, ismath)
+        _keep(_METRICS, (*key[:2], prop.copy(), key[3]), hit)
     return hit
+
+
+def _keep(cache: dict, key: tuple, value) -> None:
+    """Store ``value`` in one of the text caches (emptied when it holds :data:`_CACHE_MAX_N`).
+
+    ``key`` holds a copy of the font properties: the text's own may change later.
+    """
+    if len(cache) >= _CACHE_MAX_N:
+        cache.clear()
+    cache[key] = value
 
 
 def _draw_text(pdf, gc, x, y, s, prop, angle, ismath=False, mtext=None) -> None:
@@ -297,9 +305,7 @@ def _draw_text(pdf, gc, x, y, s, prop, angle, ismath=False, mtext=None) -> None:
     data = drawn.data()
     stream.write(data)
     if data.startswith(head):
-        if len(runs) >= _CACHE_MAX_N:
-            runs.clear()
-        runs[(s, prop.copy(), *key[2:])] = data[len(head):]
+        _keep(runs, (s, prop.copy(), *key[2:]), data[len(head):])
 
 
 #: A font's line metrics as matplotlib's text layout works them out, by (font, figure
@@ -339,9 +345,7 @@ def _font_height_metrics(pdf, fig, prop):
             hit = (table[ascent_key] * scale, -table[descent_key] * scale,
                    table[gap_key] * scale)
             break
-        if len(_HEIGHTS) >= _CACHE_MAX_N:
-            _HEIGHTS.clear()
-        _HEIGHTS[(prop.copy(), *key[1:])] = hit
+        _keep(_HEIGHTS, (prop.copy(), *key[1:]), hit)
     return hit
 
 
@@ -352,11 +356,12 @@ def _draw_path_collection(pdf, gc, master_transform, paths, all_transforms, offs
 
     A collection of filled paths, one fill colour each (the sites of a map coloured
     by their value), is drawn by matplotlib path after path, each one's graphics
-    state compared in full with the last (most of a page's drawing time). When the
-    paths differ in their fill colour only (no offsets, transforms, hatch, links;
-    one edge style; one opacity), the first is drawn by matplotlib and every other
-    one writes what matplotlib would write for it: its fill colour where it changes,
-    the path and the paint operator. The bytes are matplotlib's own.
+    state compared in full with the last. When the paths differ only in their fill,
+    outline and (without a hatch) hatch colours, of one opacity each (no per-path
+    transforms or offsets, one line width and style, no links), the first is drawn
+    by matplotlib and every other one writes what matplotlib would write for it: the
+    colours that change, in the order of the state's delta, the path and the paint
+    operator. The bytes are matplotlib's own.
     """
     fc = np.asarray(facecolors)
     ec = np.asarray(edgecolors)
@@ -436,9 +441,10 @@ def pdf_text_cache(fig) -> Iterator[None]:
     Every text of the figure (titles, legends, tick labels, …) is measured once
     per process and its glyph run shaped once per PDF file (:func:`_draw_text`):
     an atlas repeats its legend, footer and place names on every page. The PDF
-    renderer of the figure's drawing gets the cached ``draw_text`` and text
-    measure as attributes of its own, for that drawing only; the bytes written
-    are those matplotlib writes.
+    renderer of the figure's drawing gets the cached ``draw_text``, text measure
+    and font line metrics (:func:`_font_height_metrics`) and the fast writer of
+    fills (:func:`_draw_path_collection`) as attributes of its own, for that
+    drawing only; the bytes written are those matplotlib writes.
     """
     from matplotlib.backends.backend_pdf import RendererPdf
 

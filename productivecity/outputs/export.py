@@ -547,7 +547,7 @@ def _write_sheet(wb, name: str, frame: pd.DataFrame, *, decimals: dict[str, int]
                 ws.write_boolean(i, j, v)
             else:
                 ws.write_number(i, j, v)
-    ws.freeze_panes(int(freeze[1:]) - 1, ord(freeze[0]) - ord("A"))
+    ws.freeze_panes(freeze)  # XlsxWriter reads the cell's A1 name
     if len(frame):
         ws.autofilter(0, 0, len(frame), len(columns) - 1)
 
