@@ -792,8 +792,8 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
     import pickle
     import sys
 
-    # the answers go to the standard output the process started with, set aside in
-    # answers_fd (what it prints goes nowhere: see prefetch_networks)
+    # the answers go to answers_fd: a fresh interpreter's standard output, set aside (what
+    # it prints goes nowhere: see prefetch_networks), or a forked process's pipe
     answers = os.fdopen(answers_fd, "wb")
     requests = sys.stdin.buffer if requests_fd is None else os.fdopen(requests_fd, "rb")
 
