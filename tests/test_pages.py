@@ -332,3 +332,55 @@ def test_per_feature_fills_in_a_pdf_are_the_bytes_matplotlib_writes(tmp_path, mo
     assert 24 in taken and 6 in taken  # the fills went through the fast writer
     content = _content_streams(reference)
     assert content.count(b" rg") > 20  # a fill colour per box, but for the repeat
+
+
+def _embedded_fonts(pdf_path) -> dict:
+    """The embedded TrueType fonts of a PDF, by base font name (fontTools objects)."""
+    from fontTools.ttLib import TTFont
+    from pypdf import PdfReader
+
+    fonts = {}
+    for page in PdfReader(pdf_path).pages:
+        for ref in page["/Resources"]["/Font"].values():
+            font = ref.get_object()
+            for desc in font.get("/DescendantFonts", [font]):
+                file = desc.get_object()["/FontDescriptor"].get_object().get("/FontFile2")
+                if file is not None:
+                    fonts[str(font["/BaseFont"])] = TTFont(io.BytesIO(file.get_object()
+                                                                     .get_data()))
+    return fonts
+
+
+def test_atlas_fonts_leave_out_the_layout_tables_and_draw_the_same(tmp_path):
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    from productivecity.outputs._paths import LAYOUT_TABLES
+
+    def figure() -> Figure:
+        fig = Figure(figsize=(3, 2))
+        fig.text(0.1, 0.5, "Quai de l'Industrie · Vilvoorde 2026", fontsize=11)
+        fig.text(0.1, 0.2, "better →", fontsize=9, fontweight="bold")
+        return fig
+
+    lean = maps.save_atlas([figure()], tmp_path / "lean.pdf")
+    with maps._rc(), PdfPages(tmp_path / "full.pdf", metadata=dict(maps._PDF_METADATA)) as pdf:
+        pdf.savefig(figure(), dpi=300)  # matplotlib's own subsets
+    full_fonts, lean_fonts = _embedded_fonts(tmp_path / "full.pdf"), _embedded_fonts(lean)
+    assert full_fonts.keys() == lean_fonts.keys() and len(lean_fonts) == 2  # regular, bold
+    for name, font in lean_fonts.items():
+        assert any(t in full_fonts[name] for t in LAYOUT_TABLES)  # matplotlib keeps them
+        assert not any(t in font for t in LAYOUT_TABLES)
+        assert font.getGlyphOrder() == full_fonts[name].getGlyphOrder()
+        assert font["glyf"].keys() == full_fonts[name]["glyf"].keys()
+    assert _pdf_text(lean) == _pdf_text(tmp_path / "full.pdf")
+    assert "Quai de l'Industrie · Vilvoorde 2026" in _pdf_text(lean)[0]
+    # drawn the same: the pages as pixels
+    import pypdfium2
+
+    pixels = [np.asarray(pypdfium2.PdfDocument(p)[0].render(scale=2).to_pil())
+              for p in (lean, tmp_path / "full.pdf")]
+    assert np.array_equal(*pixels)
+    # the swap is undone: another PDF keeps its layout tables
+    from matplotlib.backends import _backend_pdf_ps
+
+    assert _backend_pdf_ps.subset.Options is __import__("fontTools.subset").subset.Options

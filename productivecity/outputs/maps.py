@@ -58,7 +58,13 @@ from productivecity._errors import EmptyLayerError, ParameterError, SchemaError
 from productivecity._validate import require_columns
 from productivecity.crs import crs_label, metric_crs_of, north_angle_deg, to_crs
 from productivecity.io import atomic_path
-from productivecity.outputs._paths import add_geometries, halo_text, page_memo, pdf_text_cache
+from productivecity.outputs._paths import (
+    add_geometries,
+    halo_text,
+    lean_font_subsets,
+    page_memo,
+    pdf_text_cache,
+)
 from productivecity.outputs.attribution import dated_attribution, layer_credits
 from productivecity.siting.scoring import site_statuses, status_counts
 
@@ -1588,7 +1594,6 @@ def save_figures(
             if preview:
                 previews[name] = written - 1
                 out[name] = b""  # in page order; rasterised once the PDF is complete
-            fig.clear()
             del fig
             while len(pending) > 1:  # at most one page waiting for compression
                 pending.pop(0).result()
@@ -1698,6 +1703,10 @@ def _atlas_pdf(path: str | os.PathLike, *, overwrite: bool) -> Iterator[PdfPages
                              f"({path})")
     # the fonts are subset when the PDF closes: under the same rc settings as the pages
     with atomic_path(path, overwrite=overwrite) as tmp, _rc():
-        with PdfPages(tmp, metadata=dict(_PDF_METADATA)) as pdf:
+        pdf = PdfPages(tmp, metadata=dict(_PDF_METADATA))
+        try:
             yield pdf
+        finally:
+            with lean_font_subsets():  # the fonts are embedded now
+                pdf.close()
 
