@@ -264,3 +264,56 @@ def test_tiers_page_shows_each_tiers_hubs_and_reach(ranked, layers, allocation):
     from productivecity.outputs import report
 
     assert "each tier" in report.figure_caption("tiers", "en")
+
+
+def _colour_bar_page(vmin, vmax, extend, better, *, matplotlibs: bool, monkeypatch):
+    """A page with only a panel colour bar: its pixels (Agg, 150 dpi) and the figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    cmap = mpl.colormaps["cividis"]
+    cmap = cmap.reversed() if better == "low" else cmap.copy()
+    if better is not None:
+        cmap.better_end, cmap.better_label = better, "better"
+    norm = maps._RobustNorm(vmin, vmax)
+    norm.extend = extend
+    with monkeypatch.context() as m:
+        if matplotlibs:
+            m.setattr(maps, "_panel_colorbar", lambda *a, **k: False)
+        with maps._rc():
+            sheet = maps._Sheet(None, "A4")
+            maps._draw_colorbar(sheet, cmap, norm, "Walk time (min)", y=0.6)
+            canvas = FigureCanvasAgg(sheet.fig)
+            sheet.fig.set_dpi(150)
+            canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].astype(int), sheet.fig
+
+
+@pytest.mark.parametrize(("vmin", "vmax", "extend", "better"), [
+    (230.0, 1750.0, "max", "high"), (0.4, 28.0, "min", "low"), (0.0, 1.0, "neither", None),
+    (-3.2, 41.0, "both", "low"), (0.012, 0.094, "neither", "high"), (2e5, 9.5e5, "max", "high"),
+])
+def test_panel_colour_bar_looks_as_matplotlibs_colour_bar(vmin, vmax, extend, better,
+                                                          monkeypatch):
+    ours, fig = _colour_bar_page(vmin, vmax, extend, better, matplotlibs=False,
+                                 monkeypatch=monkeypatch)
+    theirs, ref = _colour_bar_page(vmin, vmax, extend, better, matplotlibs=True,
+                                   monkeypatch=monkeypatch)
+    assert not fig.axes[1].child_axes  # no colour-bar axes of its own
+    # the tick labels matplotlib shows, at the same places
+    (cax,) = ref.axes[1].child_axes
+    lo, hi = sorted(cax.get_xlim())
+    shown = [t.get_text() for t in cax.get_xticklabels()
+             if lo - 1e-9 * (hi - lo) <= t.get_position()[0] <= hi + 1e-9 * (hi - lo)]
+    assert len(shown) >= 2
+    assert shown == [t.get_text() for t in fig.axes[1].texts][:len(shown)]
+    # the same picture, but for anti-aliasing at the edges of the ticks and cells
+    differ = np.abs(ours - theirs).max(axis=2) > 60
+    assert differ.sum() <= 12, np.argwhere(differ)[:5]
+    assert np.abs(ours - theirs).max(axis=2).mean() < 0.05
+
+
+def test_panel_colour_bar_leaves_an_offset_scale_to_matplotlib(monkeypatch):
+    _, fig = _colour_bar_page(1000.1, 1000.5, "neither", "high", matplotlibs=False,
+                              monkeypatch=monkeypatch)
+    (cax,) = fig.axes[1].child_axes
+    assert cax.xaxis.get_offset_text().get_text()
