@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from PIL import Image
 
 from productivecity.outputs import maps, pages
@@ -177,8 +178,18 @@ def test_halo_labels_reused_in_a_pdf_are_the_bytes_matplotlib_writes(tmp_path, m
     draw_text = RendererPdf.draw_text
     monkeypatch.setattr(RendererPdf, "draw_text", lambda self, gc, x, y, s, *a, **kw:
                         shaped.append(s) or draw_text(self, gc, x, y, s, *a, **kw))
+    _paths._install_text_layout()
+    laid_out = []
+    layout = _paths._MPL_TEXT_LAYOUT
+    monkeypatch.setattr(_paths, "_MPL_TEXT_LAYOUT", lambda text, renderer:
+                        laid_out.append(text.get_text()) or layout(text, renderer))
+    monkeypatch.setattr(_paths, "_LAYOUTS", {})
     # twice into a new file each: a glyph run is reused within its file only
     cached = [_labelled_pages(tmp_path / f"cached{k}.pdf") for k in range(2)]
+    # a layout is worked out once per process: the labels' four, the legend's entry once
+    assert laid_out.count("Rue Ransfort") == 2 and laid_out.count("Quai") == 1
+    assert laid_out.count("canal") == 1 and "$\\alpha_{k}$" in laid_out  # math: each time
+    assert laid_out.count("$\\alpha_{k}$") == 4
     # 20 labels drawn twice (halo, fill) per file; 4 distinct (string, size) runs shaped
     labels = {"Rue Ransfort", "Quai", "Kanaal — é"}
     runs = ["Rue Ransfort", "Quai", "Rue Ransfort", "Kanaal — é"]  # one per file
@@ -196,6 +207,8 @@ def test_halo_labels_reused_in_a_pdf_are_the_bytes_matplotlib_writes(tmp_path, m
     # and every text laid out with the line metrics matplotlib reads from the font itself
     monkeypatch.setattr(_paths, "_font_height_metrics",
                         lambda pdf, fig, prop: type(pdf)._get_font_height_metrics(pdf, prop))
+    # and laid out by matplotlib each time
+    monkeypatch.setattr(Text, "_get_layout", layout)
     reference = _labelled_pages(tmp_path / "reference.pdf")
     assert cached[0] == cached[1] == reference
     content = _content_streams(reference)

@@ -236,11 +236,17 @@ def _font_settings() -> tuple:
                  for v in (mpl.rcParams[k] for k in _FONT_RC))
 
 
+def _fonts_of(pdf) -> tuple:
+    """Return the font settings of the figure ``pdf`` draws (read once), else the current ones."""
+    fonts = getattr(pdf, "_cached_text_fonts", None)
+    return _font_settings() if fonts is None else fonts
+
+
 def _text_size(pdf, s, prop, ismath):
     """``get_text_width_height_descent`` of the PDF renderer ``pdf``, measured once per process."""
     if ismath:  # mathematical text: measured by matplotlib each time (its own settings)
         return type(pdf).get_text_width_height_descent(pdf, s, prop, ismath)
-    key = (type(pdf), s, prop, _font_settings())
+    key = (type(pdf), s, prop, _fonts_of(pdf))
     hit = _METRICS.get(key)
     if hit is None:
         hit = type(pdf).get_text_width_height_descent(pdf, s, prop, ismath)
@@ -282,7 +288,7 @@ def _draw_text(pdf, gc, x, y, s, prop, angle, ismath=False, mtext=None) -> None:
     features = getattr(mtext, "get_fontfeatures", lambda: None)()
     language = getattr(mtext, "get_language", lambda: None)()
     runs = _RUNS.setdefault(file, {})
-    key = (s, prop, features, language, _font_settings())
+    key = (s, prop, features, language, _fonts_of(pdf))
     place = _Recorder()
     stream, file.currentstream = file.currentstream, place
     try:  # matplotlib's placement of a text: save the state, rotate and move
@@ -327,7 +333,7 @@ def _font_height_metrics(pdf, fig, prop):
     if own[0] is not None:  # the PDF core fonts: the renderer's own metrics
         return own
     dpi = fig.dpi
-    key = (prop, dpi, _font_settings())
+    key = (prop, dpi, _fonts_of(pdf))
     hit = _HEIGHTS.get(key)
     if hit is None:
         from matplotlib.font_manager import fontManager, get_font
@@ -435,6 +441,49 @@ def _draw_path_collection(pdf, gc, master_transform, paths, all_transforms, offs
         file.output(paint)
 
 
+#: Text layouts (matplotlib's ``Text._get_layout``) worked out for a PDF drawn through
+#: :func:`pdf_text_cache`, by everything a layout depends on (see :func:`_text_layout`).
+_LAYOUTS: dict = {}
+#: Matplotlib's own ``Text._get_layout`` (set when :func:`_text_layout` stands in for it).
+_MPL_TEXT_LAYOUT = None
+
+
+def _text_layout(text: Text, renderer):
+    """``Text._get_layout``, worked out once per process for a PDF drawn through the caches.
+
+    A text's layout (its lines' offsets, its rotated box) depends on its string,
+    font, alignment, rotation, line spacing and the figure's resolution alone: the
+    same label, legend entry or tick label on the next page has the same layout.
+    Any other renderer, and a text that wraps, uses TeX or mathematical text, is
+    laid out by matplotlib each time.
+    """
+    pdf = getattr(renderer, "_pdf", None) or getattr(renderer, "_renderer", renderer)
+    fonts = getattr(pdf, "_cached_text_fonts", None)  # set while pdf_text_cache draws
+    s = text.get_text()
+    if fonts is None or text.get_wrap() or text.get_usetex() or "$" in s:
+        return _MPL_TEXT_LAYOUT(text, renderer)
+    key = (s, text._fontproperties, text._linespacing, text.get_figure(root=True).dpi,
+           text._get_multialignment(), text.get_rotation(), text._horizontalalignment,
+           text._verticalalignment, text.get_rotation_mode(), text.get_parse_math(), fonts)
+    hit = _LAYOUTS.get(key)
+    if hit is None:
+        hit = _MPL_TEXT_LAYOUT(text, renderer)
+        _keep(_LAYOUTS, (s, text._fontproperties.copy(), *key[2:]), hit)
+    return hit
+
+
+def _install_text_layout() -> None:
+    """Put :func:`_text_layout` in place of ``Text._get_layout`` (once per process).
+
+    It leaves every renderer but a PDF one drawing through :func:`pdf_text_cache`
+    to matplotlib's own layout.
+    """
+    global _MPL_TEXT_LAYOUT
+    if _MPL_TEXT_LAYOUT is None:
+        _MPL_TEXT_LAYOUT = Text._get_layout
+        Text._get_layout = _text_layout
+
+
 @contextlib.contextmanager
 def pdf_text_cache(fig) -> Iterator[None]:
     """Within the block, a PDF of ``fig`` draws its texts through the text caches.
@@ -450,6 +499,7 @@ def pdf_text_cache(fig) -> Iterator[None]:
     from matplotlib.backends.backend_pdf import RendererPdf
 
     figure_draw = type(fig).draw
+    _install_text_layout()
 
     def draw(renderer):
         pdf = getattr(renderer, "_renderer", renderer)
@@ -459,11 +509,12 @@ def pdf_text_cache(fig) -> Iterator[None]:
         pdf.get_text_width_height_descent = functools.partial(_text_size, pdf)
         pdf.draw_path_collection = functools.partial(_draw_path_collection, pdf)
         pdf._get_font_height_metrics = functools.partial(_font_height_metrics, pdf, fig)
+        pdf._cached_text_fonts = _font_settings()  # the rc settings the text caches key on
         try:
             return figure_draw(fig, renderer)
         finally:
             del (pdf.draw_text, pdf.get_text_width_height_descent, pdf.draw_path_collection,
-                 pdf._get_font_height_metrics)
+                 pdf._get_font_height_metrics, pdf._cached_text_fonts)
 
     fig.draw = draw
     try:
