@@ -138,10 +138,10 @@ def write_pages(
 
 #: Relative drawing time of an atlas page by the start of its name (measured on the
 #: sample: an indicator page 1.0); other pages count 1.
-PAGE_COST = {"cover": 0.7, "overview": 1.3, "place_": 1.25, "new_hubs": 1.05, "tiers": 1.05,
-             "isochrones": 1.1, "transit_isochrones": 1.7}
+PAGE_COST = {"cover": 0.5, "overview": 1.0, "place_": 1.3, "new_hubs": 1.6, "tiers": 1.6,
+             "isochrones": 1.5, "transit_isochrones": 1.6}
 #: What a preview (a report's image of a page, rasterised once the part is written) adds.
-PREVIEW_COST = 0.4
+PREVIEW_COST = 0.45
 
 
 def share_pages(names: Sequence[str], workers: int, *,
