@@ -157,8 +157,8 @@ def share_pages(names: Sequence[str], workers: int, *,
 
     Examples
     --------
-    >>> share_pages(["cover", "overview", "indicator_a", "indicator_b"], 2)
-    [[0, 1], [2, 3]]
+    >>> share_pages(["cover", "overview", "place_P01", "indicator_a", "indicator_b"], 2)
+    [[2, 4], [0, 1, 3]]
     """
     def cost(i: int) -> float:
         name = names[i]
