@@ -29,7 +29,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import folium
@@ -173,15 +173,24 @@ def _geo_features(gdf: gpd.GeoDataFrame, props: list[dict]) -> dict:
     return {"type": "FeatureCollection", "features": feats}
 
 
-def site_popup_html(row: pd.Series, *, site_id, lang: str = "en",
+def _number(value) -> float:
+    """``value`` as a float; NaN for a missing or non-numeric one (as ``pd.to_numeric``)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def site_popup_html(row: pd.Series | Mapping, *, site_id, lang: str = "en",
                     indicators: Sequence[str] = (), n_ranked: int | None = None,
                     top_k: int | None = None) -> str:
     """HTML of one site's popup: score, rank, breakdown, stability, indicators.
 
     Parameters
     ----------
-    row : pandas.Series
-        One row of the sites table (``score``, ``rank``, ``excluded``,
+    row : pandas.Series or mapping
+        One row of the sites table, or its columns' values by name (``score``, ``rank``,
+        ``excluded``,
         ``excluded_reason``, ``status``, ``missing_inputs``, ``contrib_*``,
         stability and indicator columns as available). An excluded site says
         "excluded: <reason>"; a not-assessable one "not assessable: no value
@@ -203,6 +212,7 @@ def site_popup_html(row: pd.Series, *, site_id, lang: str = "en",
     """
     t = functools.partial(_i18n.text, lang=lang)
     e = html.escape
+    row = row.to_dict() if isinstance(row, pd.Series) else row  # a web map has one per site
     name = row.get("place_name")
     title = (f"{e(str(name))} <small>({e(str(site_id))})</small>"
              if name is not None and pd.notna(name) and str(name) != str(site_id)
@@ -225,18 +235,19 @@ def site_popup_html(row: pd.Series, *, site_id, lang: str = "en",
         reason = row.get("excluded_reason", "")
         if isinstance(reason, str) and reason:  # rules failed on the values that are known
             parts.append(f"<p class='pc-na'>{e(t('also_fails', reason=reason))}</p>")
-    elif "score" in row.index:
+    elif "score" in row:
         rank = row.get("rank")
         of = f" / {n_ranked}" if n_ranked else ""
         parts.append(f"<p><b>{e(t('score_short'))}</b> {_fmt(row['score'])} &nbsp; "
                      f"<b>{e(t('rank'))}</b> {_fmt(rank)}{of}</p>")
-        contrib = [c for c in row.index if str(c).startswith("contrib_")]
-        if contrib:
-            vals = pd.to_numeric(row[contrib], errors="coerce").astype(float)
-            vmax = max(float(vals.abs().max()), 1e-12) if vals.notna().any() else 1.0
+        vals = [(c, _number(v)) for c, v in row.items() if str(c).startswith("contrib_")]
+        if vals:
+            known = [abs(v) for _, v in vals if not np.isnan(v)]
+            vmax = max(max(known), 1e-12) if known else 1.0
             parts.append(f"<table class='pc-bd'><tr><th colspan='3'>{e(t('breakdown'))}"
                          "</th></tr>")
-            for c, v in vals.sort_values(ascending=False, kind="stable").items():
+            # largest first, the missing last, ties in column order
+            for c, v in sorted(vals, key=lambda cv: (np.isnan(cv[1]), -cv[1])):
                 width = 0 if np.isnan(v) else int(round(80 * abs(v) / vmax))
                 parts.append(
                     f"<tr><td>{e(_i18n.column_label(str(c), lang))}</td>"
@@ -244,7 +255,7 @@ def site_popup_html(row: pd.Series, *, site_id, lang: str = "en",
                     f"<td class='pc-num'>{_fmt(v)}</td></tr>"
                 )
             parts.append("</table>")
-        if "topk_share" in row.index and pd.notna(row.get("topk_share")):
+        if "topk_share" in row and pd.notna(row.get("topk_share")):
             k = top_k if top_k is not None else "k"
             lo, hi = row.get("rank_p05"), row.get("rank_p95")
             interval = f"{_fmt(lo)}–{_fmt(hi)}" if pd.notna(lo) and pd.notna(hi) else "–"
@@ -415,9 +426,10 @@ def web_map(
     counts = status_counts(sites)
     n_ranked = counts["eligible"]
     props = []
-    for sid, row in sites.drop(columns=sites.geometry.name).iterrows():
-        v = values.loc[sid]
-        if excluded.loc[sid]:  # failed a rule: solid edge, the excluded fill
+    records = sites.drop(columns=sites.geometry.name).to_dict("records")
+    for sid, row, v, out in zip(sites.index, records, values.to_numpy(), excluded.to_numpy(),
+                                strict=True):
+        if out:  # failed a rule: solid edge, the excluded fill
             style = {"color": "#9c958a", "weight": 0.8,
                      "fillColor": STYLE["excluded_fill"], "fillOpacity": 0.8}
             tip = f"{sid} · {_i18n.text('excluded', lang)}"
