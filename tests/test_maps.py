@@ -292,3 +292,22 @@ def test_map_numbers_use_the_decimal_mark_of_the_language():
     assert maps._fmt(12.34, "fr") == "12,3" and maps._fmt(12.34, "en") == "12.3"
     assert maps._fmt(76070.0, "nl") == "76\u2009070"  # thousands: a thin space in every language
     assert maps._fmt(float("nan"), "fr") == "–"
+
+
+def test_drawn_pages_are_collected_once_the_process_has_grown(monkeypatch):
+    sizes = iter([500.0, 520.0, 600.0, 640.0, 700.0, 700.0, 705.0])
+    monkeypatch.setattr(maps, "_resident_mb", lambda: next(sizes))
+    released = []
+    monkeypatch.setattr(maps, "_release_memory", lambda: released.append(True))
+    held = maps._PageMemory()  # 500 MB
+    for _ in range(3):  # 520, 600: under 128 MB more; 640: over, collected (then 700)
+        held.page_done()
+    assert len(released) == 1 and held.base == 700.0
+    held.page_done()  # 705
+    assert len(released) == 1
+    # where the size is not known: after every page
+    monkeypatch.setattr(maps, "_resident_mb", lambda: None)
+    held = maps._PageMemory()
+    held.page_done()
+    held.page_done()
+    assert len(released) == 3
