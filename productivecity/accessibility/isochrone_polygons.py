@@ -77,10 +77,15 @@ def isochrones(network: Network, origins, *, times_min: Sequence[float],
                                for u in nodes]) if len(nodes) else np.empty(0, np.int64)
         cand_edges = np.unique(np.concatenate([network.arc_edge[arcs], s.edge[aps][s.edge[aps]
                                                                                    >= 0]]))
-        for t in times:
+        # the times in increasing order: an area reached in a shorter time is part of the
+        # longer one's, which adds the streets (and longer parts of streets) reached since
+        done: dict[float, object] = {}
+        union = None  # the last time's merged buffers (before its holes are filled)
+        whole: set = set()  # the streets wholly reached by then
+        walked: set = set()  # the connectors walked wholly by then
+        for t in sorted(set(times)):
             if not len(aps):
-                rows.append((label, t))
-                geoms.append(None)
+                done[t] = None
                 continue
             pieces = []
             for e in cand_edges:
@@ -102,22 +107,30 @@ def isochrones(network: Network, origins, *, times_min: Sequence[float],
                     intervals.append((max(0.0, lo), min(1.0, hi)))
                 for lo, hi in _merge_intervals(intervals):
                     if lo <= 0.0 and hi >= 1.0:
-                        pieces.append(egeo[e])
+                        if e not in whole:  # in the last union already otherwise
+                            whole.add(e)
+                            pieces.append(egeo[e])
                     elif hi > lo:
                         pieces.append(ops.substring(egeo[e], lo, hi, normalized=True))
             # connectors walked (partially) from each access point
             src = s.frame.geometry.iloc[i] if s.frame is not None else None
             for a in aps:
-                if conn_t[a] > t:
+                if conn_t[a] > t or a in walked:
                     continue
+                walked.add(a)
                 end = shapely.Point(s.x[a], s.y[a])
                 pieces.append(end if src is None else shapely.shortest_line(src, end))
-            geom = (shapely.union_all(shapely.buffer(np.asarray(pieces, dtype=object), buffer_m))
-                    if pieces else shapely.Polygon())
+            parts = list(shapely.buffer(np.asarray(pieces, dtype=object), buffer_m))
+            if union is not None:
+                parts.append(union)
+            union = shapely.union_all(np.asarray(parts, dtype=object)) if parts else None
+            geom = union if union is not None else shapely.Polygon()
             if fill_holes_m2 > 0 and not geom.is_empty:
                 geom = _fill_small_holes(geom, fill_holes_m2)
+            done[t] = geom
+        for t in times:
             rows.append((label, t))
-            geoms.append(geom)
+            geoms.append(done[t])
     idx = pd.MultiIndex.from_tuples(rows, names=[s.index.name or "origin", "time_min"])
     return gpd.GeoDataFrame(geometry=geoms, index=idx, crs=network.crs)
 
