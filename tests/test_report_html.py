@@ -241,3 +241,17 @@ def test_allocation_section_shows_the_two_tiers():
     nl = "".join(report.allocation_section(alloc, sites, "nl"))
     assert "Twee niveaus" in nl and "min te voet" in nl
     assert "Two tiers" not in "".join(report.allocation_section({"curve": curve}, sites))
+
+
+def test_figures_given_by_a_callable_are_asked_for_last(run_inputs, pages, tmp_path):
+    sites, kw, _ = run_inputs
+    asked = []
+
+    def figures():  # a run's pages, drawn while the report's text is written
+        asked.append(True)
+        return kw["figures"]
+
+    out = report.write_report(sites, tmp_path / "en.html", lang="en",
+                              **{**kw, "figures": figures})
+    assert asked == [True]
+    assert out.read_text(encoding="utf-8") == pages["en"]

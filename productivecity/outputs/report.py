@@ -9,7 +9,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -743,7 +743,7 @@ def write_report(
     path: str | os.PathLike,
     *,
     stability=None,
-    figures: Mapping[str, Figure | str | os.PathLike] | None = None,
+    figures: Mapping[str, Figure | str | os.PathLike] | Callable[[], Mapping] | None = None,
     layers=None,
     spec=None,
     indicators: Sequence[str] | None = None,
@@ -775,13 +775,14 @@ def write_report(
     stability : MonteCarloResult or DataFrame, optional
         Rank stability; without it (and without the columns in ``sites``) the
         stability columns are left out.
-    figures : mapping of str to Figure, PNG bytes or path, optional
+    figures : mapping of str to Figure, PNG bytes or path, or a callable giving one, optional
         Maps to show, by atlas page name (``"overview"``, ``"indicator_<column>"``,
         ``"isochrones"``: captioned with what they show, :func:`figure_caption`)
         or by caption. Every one is embedded (a ``data:`` URI; a Figure drawn at
         ``figure_dpi``, a PNG file read), scaled to at most
         :data:`EMBED_MAX_WIDTH_PX` wide as a 128-colour PNG: the report is one
-        file without any external reference.
+        file without any external reference. A callable is called when the maps are
+        embedded, last (a run draws them meanwhile).
     layers : LayerSet or mapping, optional
         Used for the study-area name and the default attribution.
     spec : CriteriaSpec, optional
@@ -1005,6 +1006,8 @@ def write_report(
     out += completeness_section(completeness, lang)
 
     # maps, embedded: the report is one file
+    if callable(figures):  # asked for last: they may still be being drawn
+        figures = figures()
     if figures:
         out.append(f"<h2>{t('maps')}</h2>")
         uris = _figure_data_uris(list(figures.values()), figure_dpi)

@@ -82,12 +82,12 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
     formats = cfg["formats"]
     common = dict(lang=cfg["lang"], date=date, sources=run.credits(layers))
 
-    def timed(name, fn, since=None):
+    def timed(name, fn, since=None, waited=None):
         from productivecity._console import step_logger
 
         t0 = time.perf_counter() if since is None else since
         fn()
-        dt = time.perf_counter() - t0
+        dt = time.perf_counter() - t0 - (sum(waited) if waited else 0.0)
         written = {"maps": [OUTPUT_FILES[f] + ("/" if f == "png" else "")
                             for f in ("atlas", "png") if f in formats],
                    "places_csv": [PLACES_CSV]}.get(name, [OUTPUT_FILES.get(name, name)])
@@ -197,18 +197,29 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
                 ranked, tmp / OUTPUT_FILES["xlsx"], places=places, stability=stability,
                 criteria=tables.get("criteria"), definitions=tables.get("indicator_definitions"),
                 title=cfg["title"], **common))
-        if atlas_job is not None:  # the pages, drawn meanwhile
+        waited: list[float] = []
+
+        def drawn_pages() -> dict:  # the pages, drawn meanwhile
+            t0 = time.perf_counter()
             timed("maps", pages, since=t_maps)
+            waited.append(time.perf_counter() - t0)
+            return figures
+
+        if atlas_job is not None and "report" not in formats:
+            drawn_pages()
         if "report" in formats:
+            # the report's text is written while the pages are drawn, its images once
+            # they are (the report asks for them last)
             timed("report", lambda: report.write_report(
-                ranked, tmp / OUTPUT_FILES["report"], stability=stability, figures=figures,
+                ranked, tmp / OUTPUT_FILES["report"], stability=stability,
+                figures=drawn_pages if atlas_job is not None else figures,
                 layers=layers, spec=spec, indicators=indicators, top_k=cfg["top_k"],
                 stability_top_k=mc_top_k, title=cfg["title"], missing_inputs=missing_inputs,
                 backtest=tables.get("backtest"), places=places, demand=run.demand_info,
                 completeness=run.completeness,
                 coverage=tables.get("data_coverage"), allocation=allocation,
                 sensitivity=tables.get("sensitivity_one_at_a_time"),
-                **common))
+                **common), waited=waited)
     except BaseException:  # no worker left drawing for a run that failed
         if atlas_job is not None:
             atlas_job.cancel()
