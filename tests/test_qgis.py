@@ -270,3 +270,46 @@ def _rgba_text(colour) -> str:
 def _fill_colour(symbol: ET.Element) -> tuple[int, int, int]:
     text = _option(symbol.find("layer"), "color")
     return tuple(int(v) for v in text.split(",")[:3])
+
+
+def _gdal_infos(path) -> dict:
+    """Every layer's information as GDAL reads it, one open of the file per layer."""
+    out = {}
+    for name, _ in pyogrio.list_layers(path):
+        info = pyogrio.read_info(path, layer=str(name), force_total_bounds=True)
+        out[str(name)] = {"geometry_type": info["geometry_type"],
+                          "fields": [str(f) for f in info["fields"]],
+                          "features": int(info["features"]), "crs": info["crs"],
+                          "total_bounds": info.get("total_bounds")}
+    return out
+
+
+def test_layer_information_read_from_the_gpkg_tables_is_gdals(qgis_run, tmp_path):
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from productivecity.outputs import qgis
+
+    path = qgis_run / "results.gpkg"
+    assert len(qgis._gpkg_tables(path)) > 10  # the run's layers, read from its tables
+    assert qgis._layer_infos(path) == _gdal_infos(path)
+    # what the tables do not say plainly is left to GDAL: no features, 3D, a CRS of no
+    # authority; and a layer name with a quote
+    odd = tmp_path / "odd.gpkg"
+    crs = pyproj.CRS.from_proj4("+proj=tmerc +lat_0=0 +lon_0=27 +k=1 +x_0=500000 +units=m")
+    frames = {
+        "points": gpd.GeoDataFrame({"n": [1, 2]}, geometry=[shapely.Point(1, 2),
+                                                            shapely.Point(3, 5)], crs=3067),
+        "empty": gpd.GeoDataFrame({"n": pd.Series([], dtype=int)},
+                                  geometry=gpd.GeoSeries([], crs=3067)),
+        "with z": gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.Point(1, 2, 3)], crs=3067),
+        'own "crs"': gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.box(0, 0, 2, 1)],
+                                      crs=crs),
+    }
+    for name, frame in frames.items():
+        frame.to_file(odd, layer=name, driver="GPKG", engine="pyogrio")
+    pyogrio.write_dataframe(pd.DataFrame({"a": [1.5], "b": ["x"]}), odd, layer="table",
+                            driver="GPKG")
+    assert set(qgis._gpkg_tables(odd)) == {"points", "table"}
+    assert qgis._layer_infos(odd) == _gdal_infos(odd)

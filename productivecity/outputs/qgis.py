@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import uuid
 import zipfile
 from collections.abc import Sequence
@@ -527,14 +528,83 @@ def _maplayer(layer: _Layer, source: str, crs: pyproj.CRS | None) -> ET.Element:
 
 
 def _layer_infos(path: Path) -> dict[str, dict]:
+    """Each layer's geometry type, fields, feature count, CRS and bounds, as GDAL reads them.
+
+    Read from the GeoPackage's own tables (one SQLite connection) where they say it
+    plainly; a layer they do not (a geometry type or CRS GDAL would have to work
+    out, bounds not stored) is read with GDAL (``pyogrio.read_info``), which opens
+    the file again for each layer.
+    """
+    try:
+        tables = _gpkg_tables(path)
+    except (sqlite3.Error, OSError):
+        tables = None
     infos = {}
     for name, _geom in pyogrio.list_layers(path):
-        info = pyogrio.read_info(path, layer=str(name), force_total_bounds=True)
-        infos[str(name)] = {"geometry_type": info["geometry_type"],
-                            "fields": [str(f) for f in info["fields"]],
-                            "features": int(info["features"]), "crs": info["crs"],
-                            "total_bounds": info.get("total_bounds")}
+        name = str(name)
+        info = None if tables is None else tables.get(name)
+        if info is None:
+            info = pyogrio.read_info(path, layer=name, force_total_bounds=True)
+        infos[name] = {"geometry_type": info["geometry_type"],
+                       "fields": [str(f) for f in info["fields"]],
+                       "features": int(info["features"]), "crs": info["crs"],
+                       "total_bounds": info.get("total_bounds")}
     return infos
+
+
+#: GeoPackage geometry type names (2D) as GDAL names them.
+_GPKG_GEOMETRY_TYPES = {
+    "POINT": "Point", "LINESTRING": "LineString", "POLYGON": "Polygon",
+    "MULTIPOINT": "MultiPoint", "MULTILINESTRING": "MultiLineString",
+    "MULTIPOLYGON": "MultiPolygon", "GEOMETRYCOLLECTION": "GeometryCollection",
+    "GEOMETRY": "Unknown"}
+
+
+def _gpkg_tables(path: Path) -> dict[str, dict]:
+    """Return the layers a GeoPackage's tables describe plainly (see :func:`_layer_infos`)."""
+    import contextlib
+
+    out = {}
+    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+        names = {str(r[0]) for r in db.execute("SELECT name FROM sqlite_master")}
+        counts = (dict(db.execute("SELECT table_name, feature_count FROM gpkg_ogr_contents"))
+                  if "gpkg_ogr_contents" in names else {})
+        geometry = {str(r[0]): r[1:] for r in db.execute(
+            "SELECT table_name, column_name, geometry_type_name, z, m "
+            "FROM gpkg_geometry_columns")}
+        srs = {r[0]: r[1:] for r in db.execute(
+            "SELECT srs_id, organization, organization_coordsys_id FROM gpkg_spatial_ref_sys")}
+        for table, kind, srs_id, *bounds in db.execute(
+                "SELECT table_name, data_type, srs_id, min_x, min_y, max_x, max_y "
+                "FROM gpkg_contents"):
+            table = str(table)
+            count = counts.get(table)
+            columns = db.execute(f'PRAGMA table_info("{table.replace(chr(34), 2 * chr(34))}")'
+                                 ).fetchall()
+            if count is None or not columns:
+                continue
+            keys = [c[1] for c in columns if c[5]]  # the primary key: GDAL's FID column
+            if len(keys) != 1:
+                continue
+            if kind == "attributes" and table not in geometry:
+                out[table] = {"geometry_type": None, "crs": None, "features": int(count),
+                              "fields": [c[1] for c in columns if c[1] != keys[0]],
+                              "total_bounds": None}
+                continue
+            if kind != "features" or table not in geometry:
+                continue
+            column, type_name, z, m = geometry[table]
+            org, code = srs.get(srs_id, (None, None))
+            if (str(type_name).upper() not in _GPKG_GEOMETRY_TYPES or z or m or not count
+                    or any(b is None for b in bounds) or str(org).upper() != "EPSG"
+                    or code is None):
+                continue  # left to GDAL
+            out[table] = {"geometry_type": _GPKG_GEOMETRY_TYPES[str(type_name).upper()],
+                          "crs": f"EPSG:{int(code)}", "features": int(count),
+                          "fields": [c[1] for c in columns if c[1] not in (keys[0], column)],
+                          "total_bounds": tuple(float(b) for b in bounds)}
+    return out
 
 
 def project_xml(gpkg: str | os.PathLike, *, lang: str = "en", title: str | None = None,
