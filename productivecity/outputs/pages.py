@@ -142,6 +142,10 @@ PAGE_COST = {"cover": 0.5, "overview": 1.0, "place_": 1.3, "new_hubs": 1.6, "tie
              "isochrones": 1.5, "transit_isochrones": 1.6}
 #: What a preview (a report's image of a page, rasterised once the part is written) adds.
 PREVIEW_COST = 0.45
+#: The pages of the whole area's map (by the start of their name): one worker draws them
+#: all when they are no more than its share, planning their base map and shaping their
+#: labels once.
+SAME_MAP = ("overview", "indicator_")
 
 
 def share_pages(names: Sequence[str], workers: int, *,
@@ -150,15 +154,18 @@ def share_pages(names: Sequence[str], workers: int, *,
 
     The most costly page (:data:`PAGE_COST`, plus :data:`PREVIEW_COST` for a page in
     ``previews``; ``None``: every page) goes first to the worker with the least so
-    far (longest processing time first). The sharing depends on the page names,
-    ``workers`` and ``previews`` only, never on timing, so the same run cuts its
-    atlas into the same parts (equal inputs, equal bytes). Each worker's pages are in
-    atlas order.
+    far (longest processing time first). The pages of one map (:data:`SAME_MAP`) go
+    to one worker first when together they cost no more than a worker's share. The
+    sharing depends on the page names, ``workers`` and ``previews`` only, never on
+    timing, so the same run cuts its atlas into the same parts (equal inputs, equal
+    bytes). Each worker's pages are in atlas order.
 
     Examples
     --------
     >>> share_pages(["cover", "overview", "place_P01", "indicator_a", "indicator_b"], 2)
     [[2, 4], [0, 1, 3]]
+    >>> share_pages(["cover", "overview", "place_P01", "place_P02", "indicator_a"], 2)
+    [[0, 1, 4], [2, 3]]
     """
     def cost(i: int) -> float:
         name = names[i]
@@ -169,7 +176,12 @@ def share_pages(names: Sequence[str], workers: int, *,
 
     load = [0.0] * workers
     out: list[list[int]] = [[] for _ in range(workers)]
-    for i in sorted(range(len(names)), key=lambda i: (-cost(i), i)):
+    same = [i for i, name in enumerate(names) if name.startswith(SAME_MAP)]
+    if workers > 1 and sum(map(cost, same)) <= sum(map(cost, range(len(names)))) / workers:
+        out[0], load[0] = list(same), sum(map(cost, same))
+    else:
+        same = []
+    for i in sorted(set(range(len(names))) - set(same), key=lambda i: (-cost(i), i)):
         w = min(range(workers), key=lambda w: (load[w], w))
         out[w].append(i)
         load[w] += cost(i)
