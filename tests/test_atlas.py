@@ -317,3 +317,38 @@ def test_panel_colour_bar_leaves_an_offset_scale_to_matplotlib(monkeypatch):
                               monkeypatch=monkeypatch)
     (cax,) = fig.axes[1].child_axes
     assert cax.xaxis.get_offset_text().get_text()
+
+
+def _why_bars_page(labels, full, values, *, own: bool):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    with maps._rc():
+        sheet = maps._Sheet(None, "A3")
+        pos = sheet.panel.get_position()
+        h = 0.034 * len(labels) * pos.height
+        atlas._why_bars(sheet, (pos.x0 + pos.width * 0.47, pos.y1 - 0.035 - h,
+                                pos.width * 0.45, h), labels, full, values, own=own)
+        canvas = FigureCanvasAgg(sheet.fig)
+        sheet.fig.set_dpi(150)
+        canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].astype(int), sheet.fig
+
+
+@pytest.mark.parametrize(("full", "values"), [
+    ([0.3, 0.2, 0.2, 0.15, 0.15], [0.28, 0.15, 0.1, 0.05, 0.0]),
+    ([0.5, 0.5], [0.02, 0.41]),
+    ([0.0, 0.0, 0.0], [0.7, 0.0, 0.33]),
+    ([40.0, 25.0, 35.0], [12.5, 25.0, 3.0]),
+])
+def test_why_bars_look_as_matplotlibs_bar_chart(full, values):
+    labels = [f"Criterion {i} of the place" for i in range(len(full))]
+    ours, fig = _why_bars_page(labels, full, values, own=True)
+    theirs, ref = _why_bars_page(labels, full, values, own=False)
+    assert len(fig.axes) == 2 and len(ref.axes) == 3  # no axes of their own
+    assert {t.get_text() for t in fig.axes[1].texts} >= set(labels)
+    assert (np.abs(ours - theirs).max(axis=2) > 60).sum() <= 12
+
+
+def test_why_bars_with_an_offset_scale_are_matplotlibs():
+    _, fig = _why_bars_page(["a", "b"], [2e7, 1e7], [1.5e7, 0.5e7], own=True)
+    assert len(fig.axes) == 3

@@ -50,6 +50,7 @@ from productivecity.outputs.maps import (
     _rc,
     _Sheet,
     _short,
+    default_ticks,
     footer_text,
 )
 from productivecity.siting.demand import unknown_demand
@@ -579,7 +580,6 @@ def _card_panel(sheet: _Sheet, best: pd.Series, row: pd.Series, eligible: pd.Dat
     items.sort(key=lambda t: -t[1])
     items = items[:sheet.list_rows]
     n = len(items)
-    fig = sheet.fig
     ppos = p.get_position()
     y_top = ppos.y0 + ppos.height
     p.text(0.0, 1.0, _i18n.text("why_place", lang), transform=p.transAxes,
@@ -587,24 +587,10 @@ def _card_panel(sheet: _Sheet, best: pd.Series, row: pd.Series, eligible: pd.Dat
     bar_h = min(0.42, 0.034 * max(n, 1)) * ppos.height
     chars = round(40 * sheet.fig.get_size_inches()[0] / 16.53 / sheet.scale)
     if n:
-        bax = fig.add_axes((ppos.x0 + ppos.width * 0.47, y_top - 0.035 - bar_h,
-                            ppos.width * 0.45, bar_h))
-        ys = np.arange(n)[::-1]
+        box = (ppos.x0 + ppos.width * 0.47, y_top - 0.035 - bar_h, ppos.width * 0.45, bar_h)
         full = [w if w is not None else 0.0 for _, _, w in items]
-        bax.barh(ys, full, color=_BAR_BACK, height=0.7, zorder=1)
-        bax.barh(ys, [v for _, v, _ in items], color=_BAR, height=0.7, zorder=2)
-        bax.set_yticks(ys, [_short(lab, chars) for lab, _, _ in items],
-                       fontsize=sheet.fs(8))
-        hi = max([*full, *(v for _, v, _ in items), 1e-9])
-        for yy, (_, v, _) in zip(ys, items, strict=True):
-            bax.text(v + hi * 0.02, yy, f"{v:.2f}", va="center", ha="left",
-                     fontsize=sheet.fs(6.5), color=STYLE["text"])
-        bax.set_xlim(0, hi * 1.18)
-        bax.tick_params(axis="x", labelsize=sheet.fs(6.5), length=2 * sheet.scale)
-        bax.tick_params(axis="y", length=0)
-        for side in ("top", "right", "left"):
-            bax.spines[side].set_visible(False)
-        bax.spines["bottom"].set_linewidth(0.5 * sheet.scale)
+        _why_bars(sheet, box, [_short(lab, chars) for lab, _, _ in items], full,
+                  [v for _, v, _ in items])
         y = (y_top - 0.035 - bar_h - 0.05 - ppos.y0) / ppos.height
     else:
         y = 0.9
@@ -649,6 +635,85 @@ def _card_panel(sheet: _Sheet, best: pd.Series, row: pd.Series, eligible: pd.Dat
         text = _i18n.text("rank_stability_none", lang)
     p.text(0.0, y, "\n".join(textwrap.wrap(text, round(chars * 1.6))), transform=p.transAxes,
            fontsize=sheet.fs(9), ha="left", va="top", color=STYLE["text"], linespacing=1.35)
+
+
+def _why_bars(sheet: _Sheet, box: Sequence[float], labels: Sequence[str],
+              full: Sequence[float], values: Sequence[float], *, own: bool = True) -> None:
+    """Draw the why-this-place bars in ``box`` (figure fractions): weights and parts.
+
+    Drawn as matplotlib's horizontal bars in an axes of their own would look (bars of
+    0.7, labels at the left, the values after the bars, ticks below), but as artists
+    of the page's panel: an axes is half the card's drawing time. With ``own`` false,
+    or ticks that need an offset, matplotlib's axes draws them.
+    """
+    fig, s = sheet.fig, sheet.scale
+    n = len(labels)
+    ys = np.arange(n)[::-1]
+    hi = max([*full, *values, 1e-9])
+    x_max = hi * 1.18
+    fig_w, fig_h = fig.get_size_inches()
+    ticks = default_ticks(0.0, x_max, length_pt=box[2] * fig_w * 72,
+                          label_pt=sheet.fs(6.5)) if own else None
+    if ticks is None:
+        bax = fig.add_axes(tuple(box))
+        bax.barh(ys, full, color=_BAR_BACK, height=0.7, zorder=1)
+        bax.barh(ys, values, color=_BAR, height=0.7, zorder=2)
+        bax.set_yticks(ys, labels, fontsize=sheet.fs(8))
+        for yy, v in zip(ys, values, strict=True):
+            bax.text(v + hi * 0.02, yy, f"{v:.2f}", va="center", ha="left",
+                     fontsize=sheet.fs(6.5), color=STYLE["text"])
+        bax.set_xlim(0, x_max)
+        bax.tick_params(axis="x", labelsize=sheet.fs(6.5), length=2 * s)
+        bax.tick_params(axis="y", length=0)
+        for side in ("top", "right", "left"):
+            bax.spines[side].set_visible(False)
+        bax.spines["bottom"].set_linewidth(0.5 * s)
+        return
+    from matplotlib.collections import LineCollection, PatchCollection
+    from matplotlib.lines import TICKDOWN
+    from matplotlib.patches import Rectangle
+    from matplotlib.transforms import Affine2D, blended_transform_factory, offset_copy
+
+    p = sheet.panel
+    # the y limits matplotlib's autoscaling gives the bars: their extent and 5 % margins
+    lo, top = -0.35, n - 1 + 0.35
+    margin = (top - lo) * mpl.rcParams["axes.ymargin"]
+    lo, top = lo - margin, top + margin
+    x0, y0, w, h = box
+    data = Affine2D().scale(w / x_max, h / (top - lo)).translate(x0, y0 - lo * h / (top - lo)) \
+        + fig.transFigure
+    for widths, colour, z in ((full, _BAR_BACK, 1), (values, _BAR, 2)):
+        p.add_collection(PatchCollection(
+            [Rectangle((0.0, yy - 0.35), v, 0.7) for yy, v in zip(ys, widths, strict=True)],
+            facecolor=colour, edgecolor="none", transform=data, clip_on=False, zorder=z),
+            autolim=False)
+    # the labels at the left, as y tick labels (no tick marks)
+    left = offset_copy(blended_transform_factory(fig.transFigure, data), fig,
+                       x=-mpl.rcParams["ytick.major.pad"], units="points")
+    label_colour = mpl.rcParams["ytick.labelcolor"]
+    label_colour = mpl.rcParams["ytick.color"] if label_colour == "inherit" else label_colour
+    for yy, label in zip(ys, labels, strict=True):
+        p.text(x0, yy, label, transform=left, ha="right", va="center_baseline",
+               fontsize=sheet.fs(8), color=label_colour)
+    for yy, v in zip(ys, values, strict=True):
+        p.text(v + hi * 0.02, yy, f"{v:.2f}", transform=data, va="center", ha="left",
+               fontsize=sheet.fs(6.5), color=STYLE["text"])
+    # the axis: its line, ticks down from it and their labels
+    edge = mpl.rcParams["axes.edgecolor"]
+    p.add_collection(LineCollection([[(0.0, lo), (x_max, lo)]], colors=edge,
+                                    linewidths=0.5 * s, capstyle="projecting",
+                                    transform=data, clip_on=False, zorder=2.5), autolim=False)
+    length, colour = 2 * s, mpl.rcParams["xtick.color"]
+    label_colour = mpl.rcParams["xtick.labelcolor"]
+    label_colour = colour if label_colour == "inherit" else label_colour
+    p.add_line(Line2D([v for v, _ in ticks], [lo] * len(ticks), transform=data, clip_on=False,
+                      linestyle="none", marker=TICKDOWN, markersize=length,
+                      markeredgewidth=mpl.rcParams["xtick.major.width"], color=colour,
+                      zorder=2.01))
+    below = offset_copy(data, fig, y=-(length + mpl.rcParams["xtick.major.pad"]), units="points")
+    for v, text in ticks:
+        p.text(v, lo, text, transform=below, ha="center", va="top", fontsize=sheet.fs(6.5),
+               color=label_colour)
 
 
 def _area_map_sheet(paper: str, layers, bounds, lang: str, basemap) -> tuple[_Sheet, list]:

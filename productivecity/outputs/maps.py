@@ -834,6 +834,28 @@ def _draw_colorbar(sheet: _Sheet, cmap, norm, label: str, *, y: float) -> None:
                       length=2.5 * sheet.scale)
 
 
+def default_ticks(vmin: float, vmax: float, *, length_pt: float,
+                  label_pt: float) -> list[tuple[float, str]] | None:
+    """Return the ticks matplotlib puts on an axis from ``vmin`` to ``vmax``, with their labels.
+
+    As a horizontal axis of ``length_pt`` points with labels of ``label_pt`` points
+    and the default locator and formatter: as many ticks as labels three times their
+    size wide fit (at most nine intervals), on multiples of 1, 2, 2.5 or 5. None when
+    the labels need a common offset or exponent (for matplotlib's own axis to show).
+    """
+    nbins = max(min(int(np.floor(length_pt / (label_pt * 3))), 9), 1)
+    locs = mpl.ticker.MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]).tick_values(vmin, vmax)
+    formatter = mpl.ticker.ScalarFormatter()
+    formatter.create_dummy_axis()
+    formatter.axis.set_view_interval(vmin, vmax)
+    labels = formatter.format_ticks(locs)
+    if formatter.get_offset():
+        return None
+    tol = (vmax - vmin) * 1e-10
+    return [(float(v), t) for v, t in zip(locs, labels, strict=True)
+            if vmin - tol <= v <= vmax + tol]
+
+
 def _panel_colorbar(sheet: _Sheet, cmap, norm, label: str, *, y: float, better) -> bool:
     """Draw :func:`_draw_colorbar`'s panel colour bar as artists of the panel itself.
 
@@ -866,21 +888,13 @@ def _panel_colorbar(sheet: _Sheet, cmap, norm, label: str, *, y: float, better) 
     bx, bw, bh = _COLORBAR_BOX
     w = bw / (1 + left + right)  # the inside of the bar; the arrows beyond it
     x0, y0 = bx + left * w, y
-    # matplotlib's default ticks: as many as labels three times their size wide fit
     fig_w, fig_h = sheet.fig.get_size_inches()
     pos = p.get_position()
     width_pt, height_pt = pos.width * fig_w * 72, pos.height * fig_h * 72
     size_pt = sheet.fs(6.5)
-    nbins = max(min(int(np.floor(w * width_pt / (size_pt * 3))), 9), 1)
-    locs = mpl.ticker.MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]).tick_values(vmin, vmax)
-    formatter = mpl.ticker.ScalarFormatter()
-    formatter.create_dummy_axis()
-    formatter.axis.set_view_interval(vmin, vmax)
-    labels = formatter.format_ticks(locs)
-    if formatter.get_offset():
+    shown = default_ticks(vmin, vmax, length_pt=w * width_pt, label_pt=size_pt)
+    if shown is None:
         return False
-    tol = (vmax - vmin) * 1e-10
-    shown = [(v, t) for v, t in zip(locs, labels, strict=True) if vmin - tol <= v <= vmax + tol]
 
     def bar_x(v):
         f = (v - vmin) / (vmax - vmin)
