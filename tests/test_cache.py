@@ -367,3 +367,12 @@ def test_module_digest_ignores_docstrings_comments_and_line_numbers():
     other = {**base, "productivecity.m": base["productivecity.m"].replace('"b"', '"c"')}
     digest = [cache._Graph(s).digest("productivecity.m") for s in (base, same, other)]
     assert digest[0] == digest[1] != digest[2]
+
+
+def test_a_step_without_any_entry_is_known_before_its_key(tmp_path):
+    c = _StepCache(tmp_path, max_mb=1000)
+    assert not c.has_entries("layers") and not _StepCache(None).has_entries("layers")
+    (tmp_path / "layers" / ".k1.tmp-1-x").mkdir(parents=True)  # a write never finished
+    assert not c.has_entries("layers")
+    c.store("layers", "k1", {"t": pd.DataFrame({"a": [1]})}, {})
+    assert c.has_entries("layers") and not c.has_entries("sites")

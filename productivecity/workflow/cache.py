@@ -644,6 +644,16 @@ class _StepCache:
         self.max_mb = max_mb
         self.in_use: set[Path] = set()
 
+    def has_entries(self, step: str) -> bool:
+        """Whether the cache holds any entry of ``step`` (whatever its key)."""
+        if self.root is None:
+            return False
+        try:
+            return any((d / "meta.json").is_file() for d in (self.root / step).iterdir()
+                       if not d.name.startswith("."))
+        except OSError:  # no folder for the step yet
+            return False
+
     def entry(self, step: str, key: str) -> Path | None:
         if self.root is None:
             return None

@@ -385,12 +385,17 @@ class _Run:
         return _hash({"step": name, "code": code, "cache_version": _CACHE_VERSION, **parts})
 
     def step(self, name: str, parts: Mapping[str, Any], compute: Callable[[], tuple[dict, dict]]):
-        """Return ``(frames, meta)`` of a step from the cache or by computing (and storing) it."""
+        """Return ``(frames, meta)`` of a step from the cache or by computing (and storing) it.
+
+        With no entry of the step in the cache at all (a cold cache), the step is
+        computed first and keyed after, to store it: its code key may have come from
+        the second process meanwhile (:data:`_KEYED_THERE`).
+        """
         t0 = time.perf_counter()
-        key = self.step_key(name, parts)
-        self.keys[name] = key
-        folder = self.cache.entry(name, key)
+        key = self.step_key(name, parts) if self.cache.has_entries(name) else None
+        folder = self.cache.entry(name, key) if key is not None else None
         if folder is not None:
+            self.keys[name] = key
             try:
                 frames, meta = _StepCache.load(folder)
             except Exception as exc:  # noqa: BLE001 - any unreadable entry is recomputed
@@ -408,6 +413,9 @@ class _Run:
 
         with collect_credits() as credits:  # what the step's readers declared
             frames, meta = compute()
+        if key is None:
+            key = self.step_key(name, parts)
+        self.keys[name] = key
         meta = {**meta, "credits": [dataclasses.asdict(c) for c in credits]}
         self.input_credits += meta["credits"]
         self.cache.store(name, key, frames, meta)
@@ -773,7 +781,8 @@ def _presets():
 #: The steps whose code keys (:func:`~productivecity.workflow.cache.step_code_key`, 0.2 s
 #: of compiling the package's modules) a forked second process works out for the run;
 #: the run's first step, the layers, is keyed in the run before they could come.
-_KEYED_THERE = ("sites", "demand", "indicators", "ranking", "allocation", "isochrones")
+_KEYED_THERE = ("layers", "sites", "demand", "indicators", "ranking", "allocation",
+                "isochrones")
 
 
 def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
