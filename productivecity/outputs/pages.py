@@ -137,8 +137,9 @@ def write_pages(
 
 
 #: Relative drawing time of an atlas page by the start of its name (measured on the
-#: sample: an indicator page 1.0); other pages count 1.
-PAGE_COST = {"cover": 0.5, "overview": 1.0, "place_": 1.3, "new_hubs": 1.6, "tiers": 1.6,
+#: sample: an indicator page 1.0); other pages count 1. The overview plans the base map
+#: of the whole area's map, which the indicator pages drawn after it reuse.
+PAGE_COST = {"cover": 0.5, "overview": 2.3, "place_": 1.3, "new_hubs": 1.6, "tiers": 1.6,
              "isochrones": 1.5, "transit_isochrones": 1.6}
 #: What a preview (a report's image of a page, rasterised once the part is written) adds.
 PREVIEW_COST = 0.45
@@ -163,9 +164,10 @@ def share_pages(names: Sequence[str], workers: int, *,
     Examples
     --------
     >>> share_pages(["cover", "overview", "place_P01", "indicator_a", "indicator_b"], 2)
-    [[2, 4], [0, 1, 3]]
-    >>> share_pages(["cover", "overview", "place_P01", "place_P02", "indicator_a"], 2)
-    [[0, 1, 4], [2, 3]]
+    [[1, 4], [0, 2, 3]]
+    >>> share_pages(["cover", "overview", "place_P01", "place_P02", "indicator_a", "new_hubs"],
+    ...             2)
+    [[0, 1, 4], [2, 3, 5]]
     """
     def cost(i: int) -> float:
         name = names[i]
