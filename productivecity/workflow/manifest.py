@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as _dt
 import functools
@@ -96,6 +97,17 @@ def _code_sha256() -> str:
 
 def _versions() -> dict:
     """Versions of Python, the package, its dependencies and the C libraries."""
+    return copy.deepcopy(_versions_once())
+
+
+def prepare() -> None:
+    """Work out what every manifest records of this process (a run does it while it waits)."""
+    _versions_once()
+    _code_sha256()
+
+
+@functools.cache
+def _versions_once() -> dict:
     pkgs: dict[str, str] = {"productivecity": __version__}
     try:
         reqs = importlib.metadata.requires("productivecity") or []

@@ -200,6 +200,9 @@ def _write_outputs(run: _Run, tmp: Path, *, ranked, stability, layers, spec, mc_
         waited: list[float] = []
 
         def drawn_pages() -> dict:  # the pages, drawn meanwhile
+            from productivecity.workflow import manifest
+
+            manifest.prepare()  # while the pages are drawn
             t0 = time.perf_counter()
             timed("maps", pages, since=t_maps)
             waited.append(time.perf_counter() - t0)
