@@ -243,35 +243,11 @@ def _run_pipeline(config, *, out_dir, data_dir, overwrite, settings, progress) -
         isochrones = transit_isochrones = None
         if isochrones_pending is not None:  # the outputs' libraries and base map meanwhile
             prepare_outputs(run, layers)
-        if config["outputs"]["isochrone_top_k"] > 0:
-            iso_frames = isochrones_step(run, ranked, layers, pending=isochrones_pending)
-            isochrones = iso_frames["isochrones"]
-            if isochrones.geometry.isna().all():
-                logger.warning("none of the top sites is on the %s network: no isochrone map",
-                               config["outputs"]["isochrone_mode"])
-                isochrones = None
-            transit_isochrones = iso_frames.get("transit_isochrones")
-            if transit_isochrones is not None and transit_isochrones.geometry.isna().all():
-                logger.warning("none of the top sites reaches a public-transport stop: no transit "
-                               "isochrone map")
-                transit_isochrones = None
-        else:
-            run.skipped("isochrones", "[outputs] isochrone_top_k = 0")
-        run.close_helper()  # the second process is done: its memory back before the outputs
-
-        # outputs
+        # the outputs' tables (they need no isochrones): ready when the isochrones come
         from productivecity.indicators.options import indicator_definitions
         from productivecity.indicators.transit import transit_definitions
         from productivecity.outputs import export
 
-        if config["area"]["name"]:
-            area_layer = layers["study_area"].copy()
-            area_layer["name"] = config["area"]["name"]
-            layers = dataclasses.replace(layers, layers={**layers.layers, "study_area": area_layer})
-        # the outputs say "made <date>" only for a date the scenario gives: the wall clock would
-        # make equal inputs give unequal files, and the inputs' copy date is not when it was made
-        # (each source's own data date is in the credits)
-        date = config["outputs"]["date"]
         ranked_out = export.ranked_sites(ranked, stability=stability)
         backtest = _backtest(run, ranked_out, layers)
         coverage = _coverage(run, ranked_out, layers)
@@ -289,6 +265,31 @@ def _run_pipeline(config, *, out_dir, data_dir, overwrite, settings, progress) -
             "backtest": backtest.reset_index() if backtest is not None else None,
             "data_coverage": coverage.reset_index() if coverage is not None else None,
         }
+        if config["outputs"]["isochrone_top_k"] > 0:
+            iso_frames = isochrones_step(run, ranked, layers, pending=isochrones_pending)
+            isochrones = iso_frames["isochrones"]
+            if isochrones.geometry.isna().all():
+                logger.warning("none of the top sites is on the %s network: no isochrone map",
+                               config["outputs"]["isochrone_mode"])
+                isochrones = None
+            transit_isochrones = iso_frames.get("transit_isochrones")
+            if transit_isochrones is not None and transit_isochrones.geometry.isna().all():
+                logger.warning("none of the top sites reaches a public-transport stop: no transit "
+                               "isochrone map")
+                transit_isochrones = None
+        else:
+            run.skipped("isochrones", "[outputs] isochrone_top_k = 0")
+        run.close_helper()  # the second process is done: its memory back before the outputs
+
+        # outputs
+        if config["area"]["name"]:
+            area_layer = layers["study_area"].copy()
+            area_layer["name"] = config["area"]["name"]
+            layers = dataclasses.replace(layers, layers={**layers.layers, "study_area": area_layer})
+        # the outputs say "made <date>" only for a date the scenario gives: the wall clock would
+        # make equal inputs give unequal files, and the inputs' copy date is not when it was made
+        # (each source's own data date is in the credits)
+        date = config["outputs"]["date"]
         out.parent.mkdir(parents=True, exist_ok=True)
         # an ordinary folder (mode 0o777 less the umask), not mkdtemp's private one
         tmp = _unique_dir(out.parent, f".{out.name}.tmp-{os.getpid()}-")
