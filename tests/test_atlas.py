@@ -352,3 +352,13 @@ def test_why_bars_look_as_matplotlibs_bar_chart(full, values):
 def test_why_bars_with_an_offset_scale_are_matplotlibs():
     _, fig = _why_bars_page(["a", "b"], [2e7, 1e7], [1.5e7, 0.5e7], own=True)
     assert len(fig.axes) == 3
+
+
+@pytest.mark.parametrize("style", [{"xtick.direction": "in"}, {"axes.facecolor": "#eeeeee"},
+                                   {"_internal.classic_mode": True}, {"axes.grid": True}])
+def test_hand_drawn_axes_leave_a_users_style_to_matplotlib(style, monkeypatch):
+    assert maps.default_ticks(0.0, 1.0, length_pt=200, label_pt=6) is not None
+    with mpl.rc_context(style):
+        assert maps.default_ticks(0.0, 1.0, length_pt=200, label_pt=6) is None
+        _, fig = _why_bars_page(["a", "b"], [0.5, 0.5], [0.2, 0.4], own=True)
+        assert len(fig.axes) == 3  # matplotlib's bar chart, in the style

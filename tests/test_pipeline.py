@@ -958,3 +958,28 @@ def test_a_failed_run_leaves_no_second_process(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="simulated problem"):
         run_pipeline(cfg, out_dir=tmp_path / "out", progress=False)
     assert _children() <= before  # the network process was started, and is gone
+
+
+def test_a_step_computed_before_its_key_is_stored_under_its_inputs_as_given(tmp_path):
+    import pandas as pd
+
+    from productivecity.settings import get_settings
+    from productivecity.workflow.config import build_config
+    from productivecity.workflow.steps import _Run
+
+    run = _Run(build_config(), data_dir=None, settings=get_settings(cache_dir=tmp_path),
+               progress=False)
+    parts = {"options": {"radius_m": 500}}
+    expected = run.step_key("sites", parts)
+
+    def compute():  # a step that changes its own inputs (it should not, but if it did)
+        parts["options"]["radius_m"] = 900
+        return {"t": pd.DataFrame({"a": [1]})}, {}
+
+    run.step("sites", parts, compute)  # an empty cache: computed first, keyed after
+    assert run.keys["sites"] == expected
+    assert run.records[-1]["status"] == "computed"
+    again = _Run(build_config(), data_dir=None, settings=get_settings(cache_dir=tmp_path),
+                 progress=False)
+    frames, _ = again.step("sites", {"options": {"radius_m": 500}}, compute)
+    assert again.records[-1]["status"] == "cached" and frames["t"]["a"].tolist() == [1]

@@ -462,7 +462,7 @@ def _text_layout(text: Text, renderer):
     s = text.get_text()
     if fonts is None or text.get_wrap() or text.get_usetex() or "$" in s:
         return _MPL_TEXT_LAYOUT(text, renderer)
-    key = (s, text._fontproperties, text._linespacing, text.get_figure(root=True).dpi,
+    key = (s, text._fontproperties, text._linespacing, text.figure.dpi,  # a sub-figure's too
            text._get_multialignment(), text.get_rotation(), text._horizontalalignment,
            text._verticalalignment, text.get_rotation_mode(), text.get_parse_math(), fonts)
     hit = _LAYOUTS.get(key)
@@ -479,9 +479,10 @@ def _install_text_layout() -> None:
     to matplotlib's own layout.
     """
     global _MPL_TEXT_LAYOUT
-    if _MPL_TEXT_LAYOUT is None:
-        _MPL_TEXT_LAYOUT = Text._get_layout
-        Text._get_layout = _text_layout
+    with _SWAP_LOCK:
+        if _MPL_TEXT_LAYOUT is None and Text.__dict__.get("_get_layout") is not _text_layout:
+            _MPL_TEXT_LAYOUT = Text._get_layout
+            Text._get_layout = _text_layout
 
 
 @contextlib.contextmanager
@@ -593,8 +594,10 @@ def lean_font_subsets() -> Iterator[None]:
     Matplotlib subsets each font (fontTools) when the PDF is closed, keeping the
     layout tables: about 60 ms of a page worker's time per font. The glyphs, their
     outlines, widths and the text's Unicode mapping are those matplotlib writes;
-    the PDF is smaller. A matplotlib without ``get_glyphs_subset`` (the function this
-    replaces for the block) is left as it is.
+    the PDF is smaller. A matplotlib without ``get_glyphs_subset`` (the function whose
+    fontTools module this replaces for the block) is left as it is. The replacement is
+    for the whole process: a PDF closed by another thread within the block is subset
+    the same way.
     """
     from matplotlib.backends import _backend_pdf_ps
 

@@ -51,7 +51,9 @@ from productivecity.outputs.maps import (
     _Sheet,
     _short,
     default_ticks,
+    draw_ticks_below,
     footer_text,
+    tick_colours,
 )
 from productivecity.siting.demand import unknown_demand
 from productivecity.siting.scoring import site_statuses
@@ -670,7 +672,6 @@ def _why_bars(sheet: _Sheet, box: Sequence[float], labels: Sequence[str],
         bax.spines["bottom"].set_linewidth(0.5 * s)
         return
     from matplotlib.collections import LineCollection, PatchCollection
-    from matplotlib.lines import TICKDOWN
     from matplotlib.patches import Rectangle
     from matplotlib.transforms import Affine2D, blended_transform_factory, offset_copy
 
@@ -690,8 +691,7 @@ def _why_bars(sheet: _Sheet, box: Sequence[float], labels: Sequence[str],
     # the labels at the left, as y tick labels (no tick marks)
     left = offset_copy(blended_transform_factory(fig.transFigure, data), fig,
                        x=-mpl.rcParams["ytick.major.pad"], units="points")
-    label_colour = mpl.rcParams["ytick.labelcolor"]
-    label_colour = mpl.rcParams["ytick.color"] if label_colour == "inherit" else label_colour
+    _, label_colour = tick_colours("y")
     for yy, label in zip(ys, labels, strict=True):
         p.text(x0, yy, label, transform=left, ha="right", va="center_baseline",
                fontsize=sheet.fs(8), color=label_colour)
@@ -703,17 +703,9 @@ def _why_bars(sheet: _Sheet, box: Sequence[float], labels: Sequence[str],
     p.add_collection(LineCollection([[(0.0, lo), (x_max, lo)]], colors=edge,
                                     linewidths=0.5 * s, capstyle="projecting",
                                     transform=data, clip_on=False, zorder=2.5), autolim=False)
-    length, colour = 2 * s, mpl.rcParams["xtick.color"]
-    label_colour = mpl.rcParams["xtick.labelcolor"]
-    label_colour = colour if label_colour == "inherit" else label_colour
-    p.add_line(Line2D([v for v, _ in ticks], [lo] * len(ticks), transform=data, clip_on=False,
-                      linestyle="none", marker=TICKDOWN, markersize=length,
-                      markeredgewidth=mpl.rcParams["xtick.major.width"], color=colour,
-                      zorder=2.01))
-    below = offset_copy(data, fig, y=-(length + mpl.rcParams["xtick.major.pad"]), units="points")
-    for v, text in ticks:
-        p.text(v, lo, text, transform=below, ha="center", va="top", fontsize=sheet.fs(6.5),
-               color=label_colour)
+    draw_ticks_below(p, [(v, lo, text) for v, text in ticks], transform=data,
+                     length_pt=2 * s, width_pt=mpl.rcParams["xtick.major.width"],
+                     label_pt=sheet.fs(6.5))
 
 
 def _area_map_sheet(paper: str, layers, bounds, lang: str, basemap) -> tuple[_Sheet, list]:

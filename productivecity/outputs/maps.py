@@ -788,8 +788,9 @@ def _draw_legend(sheet: _Sheet, handles: list, *, lang: str) -> None:
         leg.set_zorder(30)
 
 
-#: The colour bar of a page's panel: its box (panel fractions, from the left; the height
-#: is set per page), the length of an end arrow (a fraction of the bar's inside).
+#: The colour bar of a page's panel: its left end, width and height (panel fractions; its
+#: height on the panel is set per page), the length of an end arrow (a fraction of the
+#: bar's inside).
 _COLORBAR_BOX = (0.0, 0.85, 0.022)
 _COLORBAR_EXTENDFRAC = 0.04
 
@@ -834,6 +835,52 @@ def _draw_colorbar(sheet: _Sheet, cmap, norm, label: str, *, y: float) -> None:
                       length=2.5 * sheet.scale)
 
 
+#: The settings under which :func:`default_ticks` and :func:`draw_ticks_below` draw a
+#: horizontal axis as matplotlib does (its defaults); with any other value (a user's
+#: style), the axis is left to matplotlib.
+_AXIS_DEFAULTS = {"xtick.direction": "out", "ytick.direction": "out",
+                  "xtick.bottom": True, "xtick.top": False, "xtick.labelbottom": True,
+                  "xtick.labeltop": False, "ytick.left": True, "ytick.labelleft": True,
+                  "xtick.minor.visible": False, "ytick.minor.visible": False,
+                  "axes.grid": False, "axes.autolimit_mode": "data",
+                  "_internal.classic_mode": False}
+
+
+def _axis_defaults() -> bool:
+    face = mpl.colors.to_rgba(mpl.rcParams["axes.facecolor"])
+    return face == (1.0, 1.0, 1.0, 1.0) and all(
+        mpl.rcParams[k] == v for k, v in _AXIS_DEFAULTS.items())
+
+
+def tick_colours(axis: str = "x") -> tuple:
+    """Return the colour of ``axis``'s tick marks and of their labels (rc settings)."""
+    colour = mpl.rcParams[f"{axis}tick.color"]
+    label = mpl.rcParams[f"{axis}tick.labelcolor"]
+    return colour, colour if label == "inherit" else label
+
+
+def draw_ticks_below(ax: Axes, ticks: Sequence[tuple[float, float, str]], *, transform,
+                     length_pt: float, width_pt: float, label_pt: float) -> None:
+    """Draw x-axis ticks at ``(x, y, label)`` (in ``transform``): marks down, labels below.
+
+    As matplotlib draws a bottom axis's major ticks: marks of ``length_pt`` and
+    ``width_pt``, labels of ``label_pt`` points centred under them, the tick pad
+    below the marks.
+    """
+    from matplotlib.lines import TICKDOWN
+    from matplotlib.transforms import offset_copy
+
+    colour, label_colour = tick_colours("x")
+    ax.add_line(Line2D([x for x, _, _ in ticks], [y for _, y, _ in ticks], transform=transform,
+                       linestyle="none", marker=TICKDOWN, markersize=length_pt,
+                       markeredgewidth=width_pt, color=colour, clip_on=False, zorder=2.01))
+    below = offset_copy(transform, ax.figure, y=-(length_pt + mpl.rcParams["xtick.major.pad"]),
+                        units="points")
+    for x, y, text in ticks:
+        ax.text(x, y, text, transform=below, ha="center", va="top", fontsize=label_pt,
+                color=label_colour)
+
+
 def default_ticks(vmin: float, vmax: float, *, length_pt: float,
                   label_pt: float) -> list[tuple[float, str]] | None:
     """Return the ticks matplotlib puts on an axis from ``vmin`` to ``vmax``, with their labels.
@@ -841,8 +888,11 @@ def default_ticks(vmin: float, vmax: float, *, length_pt: float,
     As a horizontal axis of ``length_pt`` points with labels of ``label_pt`` points
     and the default locator and formatter: as many ticks as labels three times their
     size wide fit (at most nine intervals), on multiples of 1, 2, 2.5 or 5. None when
-    the labels need a common offset or exponent (for matplotlib's own axis to show).
+    the labels need a common offset or exponent, or the axis settings are not
+    matplotlib's defaults (:data:`_AXIS_DEFAULTS`): for matplotlib's own axis to show.
     """
+    if not _axis_defaults():
+        return None
     nbins = max(min(int(np.floor(length_pt / (label_pt * 3))), 9), 1)
     locs = mpl.ticker.MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]).tick_values(vmin, vmax)
     formatter = mpl.ticker.ScalarFormatter()
@@ -868,7 +918,6 @@ def _panel_colorbar(sheet: _Sheet, cmap, norm, label: str, *, y: float, better) 
     drawing nothing, for a scale whose labels need a common offset or exponent
     (left to matplotlib).
     """
-    from matplotlib.collections import LineCollection
     from matplotlib.image import AxesImage
     from matplotlib.patches import PathPatch
     from matplotlib.path import Path as MplPath
@@ -920,18 +969,8 @@ def _panel_colorbar(sheet: _Sheet, cmap, norm, label: str, *, y: float, better) 
     p.add_patch(PathPatch(MplPath(outline), facecolor="none", linewidth=0.4 * s,
                           edgecolor=mpl.rcParams["axes.edgecolor"], capstyle="projecting",
                           transform=to_panel, clip_on=False, zorder=2.5))
-    # the ticks, down from the bar, and their labels below them
-    tick_pt, pad_pt = 2.5 * s, mpl.rcParams["xtick.major.pad"]
-    colour = mpl.rcParams["xtick.color"]
-    label_colour = mpl.rcParams["xtick.labelcolor"]
-    label_colour = colour if label_colour == "inherit" else label_colour
-    p.add_collection(LineCollection(
-        [[(bar_x(v), y0), (bar_x(v), y0 - tick_pt / height_pt)] for v, _ in shown],
-        colors=colour, linewidths=0.4 * s, transform=p.transAxes, clip_on=False, zorder=2.01),
-        autolim=False)
-    for v, text in shown:
-        p.text(bar_x(v), y0 - (tick_pt + pad_pt) / height_pt, text, transform=p.transAxes,
-               ha="center", va="top", fontsize=size_pt, color=label_colour)
+    draw_ticks_below(p, [(bar_x(v), y0, text) for v, text in shown], transform=p.transAxes,
+                     length_pt=2.5 * s, width_pt=0.4 * s, label_pt=size_pt)
     p.text(x0, y0 + bh + 4 * s / height_pt, label, transform=p.transAxes, ha="left",
            va="baseline", fontsize=sheet.fs(8.5), fontweight="bold", color=STYLE["text"])
     if better is not None:
@@ -1666,12 +1705,13 @@ def save_figures(
     preview_colors: int | None = None,
     overwrite: bool = False,
 ) -> dict[str, Path | bytes]:
-    """Save figures one at a time into a multi-page PDF and/or PNG files, closing each.
+    """Save figures one at a time into a multi-page PDF and/or PNG files.
 
     Each figure is drawn, written to the PDF, drawn as pixels for its PNG (the
     PNG compression runs in a background thread while the next figure is drawn)
-    and then released; the pages' garbage is collected whenever the process has grown by
-    :data:`RELEASE_AFTER_MB`, so the memory holds few pages at a time. The PDF and PNG
+    and then dropped (freed when the caller keeps no reference to it either); the pages'
+    garbage is collected whenever the process has grown by :data:`RELEASE_AFTER_MB`, so
+    the memory holds few pages at a time. The PDF and PNG
     bytes equal those of :func:`save_atlas` and :func:`save_figure`. Previews
     are not drawn again: they are rasterised from the finished PDF's pages
     (with PDFium, :func:`rasterise_pdf_pages`; a PDF kept in memory when no
@@ -1721,7 +1761,12 @@ def save_figures(
             writer = stack.enter_context(_atlas_pdf(pdf, overwrite=overwrite))
         elif memory is not None:  # a PDF only to rasterise the previews from
             stack.enter_context(_rc())
-            writer = stack.enter_context(PdfPages(memory, metadata=dict(_PDF_METADATA)))
+            writer = PdfPages(memory, metadata=dict(_PDF_METADATA))
+
+            def close(writer=writer):
+                with lean_font_subsets():  # the fonts are embedded now
+                    writer.close()
+            stack.callback(close)
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
         held = _PageMemory()
         pending = []
@@ -1747,7 +1792,7 @@ def save_figures(
             del fig
             while len(pending) > 1:  # at most one page waiting for compression
                 pending.pop(0).result()
-            held.page_done()  # cheap: the heap before the pages is frozen
+            held.page_done()  # a collection, when there is one, skips the frozen heap
         for f in pending:
             f.result()
     if previews:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import logging
 import os
@@ -393,6 +394,8 @@ class _Run:
         """
         t0 = time.perf_counter()
         key = self.step_key(name, parts) if self.cache.has_entries(name) else None
+        if key is None:  # keyed after: by the inputs as they are now, whatever compute does
+            parts = copy.deepcopy(parts)
         folder = self.cache.entry(name, key) if key is not None else None
         if folder is not None:
             self.keys[name] = key
@@ -778,9 +781,11 @@ def _presets():
     return PRESETS
 
 
-#: The steps whose code keys (:func:`~productivecity.workflow.cache.step_code_key`, 0.2 s
-#: of compiling the package's modules) a forked second process works out for the run;
-#: the run's first step, the layers, is keyed in the run before they could come.
+#: The steps whose code keys (:func:`~productivecity.workflow.cache.step_code_key`, 0.3 s
+#: of compiling the package's modules) a forked second process works out for the run. A
+#: step is keyed when the cache has an entry of it (to look it up) or once it is computed
+#: (to store it): with an empty cache, even the first step, the layers, takes the key
+#: worked out there when it has come by then.
 _KEYED_THERE = ("layers", "sites", "demand", "indicators", "ranking", "allocation",
                 "isochrones")
 
