@@ -1761,12 +1761,7 @@ def save_figures(
             writer = stack.enter_context(_atlas_pdf(pdf, overwrite=overwrite))
         elif memory is not None:  # a PDF only to rasterise the previews from
             stack.enter_context(_rc())
-            writer = PdfPages(memory, metadata=dict(_PDF_METADATA))
-
-            def close(writer=writer):
-                with lean_font_subsets():  # the fonts are embedded now
-                    writer.close()
-            stack.callback(close)
+            writer = stack.enter_context(_pdf_pages(memory))
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
         held = _PageMemory()
         pending = []
@@ -1897,11 +1892,17 @@ def _atlas_pdf(path: str | os.PathLike, *, overwrite: bool) -> Iterator[PdfPages
         raise ParameterError(f"an atlas is a PDF: give a .pdf file name, got {path.name!r} "
                              f"({path})")
     # the fonts are subset when the PDF closes: under the same rc settings as the pages
-    with atomic_path(path, overwrite=overwrite) as tmp, _rc():
-        pdf = PdfPages(tmp, metadata=dict(_PDF_METADATA))
-        try:
-            yield pdf
-        finally:
-            with lean_font_subsets():  # the fonts are embedded now
-                pdf.close()
+    with atomic_path(path, overwrite=overwrite) as tmp, _rc(), _pdf_pages(tmp) as pdf:
+        yield pdf
+
+
+@contextlib.contextmanager
+def _pdf_pages(target) -> Iterator[PdfPages]:
+    """Open a multi-page PDF without dates or producer; its fonts are subset lean on closing."""
+    pdf = PdfPages(target, metadata=dict(_PDF_METADATA))
+    try:
+        yield pdf
+    finally:
+        with lean_font_subsets():  # the fonts are embedded now
+            pdf.close()
 
