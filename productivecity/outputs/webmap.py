@@ -117,6 +117,25 @@ def _rendered_as_text():
             branca.element.Element = original
 
 
+def offline_map(frame: gpd.GeoDataFrame, css: str) -> tuple[folium.Map, np.ndarray]:
+    """Return a Leaflet map centred on ``frame`` and ``frame``'s lon/lat bounds.
+
+    Leaflet's code and style and ``css`` are inlined: no CDN link, the page works offline.
+    """
+    bounds = frame.to_crs(4326).total_bounds
+    xmin, ymin, xmax, ymax = bounds
+    m = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], tiles=None,
+                   zoom_start=13, control_scale=False, prefer_canvas=False, zoom_snap=0.25)
+    m.default_js = []
+    m.default_css = []
+    js, leaflet_css = _leaflet_assets()
+    root = m.get_root()
+    root.header.add_child(RawHtml(f"<style>{leaflet_css}</style>"), name="leaflet_css_inline")
+    root.header.add_child(RawHtml(f"<script>{js}</script>"), name="leaflet_js_inline")
+    root.header.add_child(RawHtml(f"<style>{css}</style>"), name="productivecity_css")
+    return m, bounds
+
+
 @functools.cache
 def _leaflet_assets() -> tuple[str, str]:
     """Leaflet's JS and CSS (images inlined as data URIs), from xstatic-leaflet."""
@@ -379,18 +398,8 @@ def web_map(
     inds = indicator_columns(sites) if indicators is None else list(indicators)
     area = _layer(layers, "study_area")
     bounds_src = area if area is not None else sites
-    xmin, ymin, xmax, ymax = bounds_src.to_crs(4326).total_bounds
-
-    m = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], tiles=None,
-                   zoom_start=13, control_scale=False, prefer_canvas=False, zoom_snap=0.25)
-    # offline: no CDN links; Leaflet inlined below
-    m.default_js = []
-    m.default_css = []
-    js, css = _leaflet_assets()
+    m, (xmin, ymin, xmax, ymax) = offline_map(bounds_src, _CSS)
     root = m.get_root()
-    root.header.add_child(RawHtml(f"<style>{css}</style>"), name="leaflet_css_inline")
-    root.header.add_child(RawHtml(f"<script>{js}</script>"), name="leaflet_js_inline")
-    root.header.add_child(RawHtml(f"<style>{_CSS}</style>"), name="productivecity_css")
     if tiles:
         folium.TileLayer(tiles, name="basemap", control=True).add_to(m)
 

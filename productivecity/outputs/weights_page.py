@@ -62,8 +62,8 @@ from productivecity.outputs.webmap import (
     RawHtml,
     _basemap_layers,
     _geo_features,
-    _leaflet_assets,
     _MetricScale,
+    offline_map,
     save_web_map,
 )
 from productivecity.siting.criteria import CriteriaSpec
@@ -863,16 +863,8 @@ def weights_page(
                              top_k=top_k)
     t = functools.partial(_i18n.text, lang=lang)
     area = _layer(layers, "study_area")
-    xmin, ymin, xmax, ymax = (area if area is not None else ranked).to_crs(4326).total_bounds
-    m = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], tiles=None, zoom_start=13,
-                   control_scale=False, prefer_canvas=False, zoom_snap=0.25)
-    m.default_js = []
-    m.default_css = []
-    js, css = _leaflet_assets()
+    m, (xmin, ymin, xmax, ymax) = offline_map(area if area is not None else ranked, _CSS)
     root = m.get_root()
-    root.header.add_child(RawHtml(f"<style>{css}</style>"), name="leaflet_css_inline")
-    root.header.add_child(RawHtml(f"<script>{js}</script>"), name="leaflet_js_inline")
-    root.header.add_child(RawHtml(f"<style>{_CSS}</style>"), name="productivecity_css")
     if basemap is not None and not basemap.empty:
         _basemap_layers(m, basemap, lang)
     if area is not None:
