@@ -473,14 +473,6 @@ class _Helper:
             self.close()
             return None
 
-    def _write(self) -> None:
-        while (data := self._outbox.get()) is not None:
-            try:
-                self.proc.stdin.write(data)
-                self.proc.stdin.flush()
-            except (OSError, ValueError):  # the process ended: its answers say so
-                return
-
     def code_keys(self, *, wait: bool = True) -> dict[str, str]:
         """Return the code keys of :data:`_KEYED_THERE`; empty if none were sent.
 
@@ -531,7 +523,8 @@ class _Helper:
             logger.info("the second process cannot take the %s (%s)", kind, exc)
             return None
         if self._writer is None:
-            self._writer = threading.Thread(target=self._write, name="requests", daemon=True)
+            self._writer = threading.Thread(target=_write_queued, name="requests", daemon=True,
+                                            args=(self._outbox, self.proc.stdin))
             self._writer.start()
         self._outbox.put(data)
         pending = _Pending(self, kind)
@@ -589,6 +582,21 @@ class _Pending:
         if answer is None or (accept is not None and not accept(answer[0])):
             return None
         return _replay(*answer)
+
+
+def _write_queued(outbox, stream) -> None:
+    """Write what is put in ``outbox`` to ``stream``, in order, until None (a thread's loop).
+
+    The requests to the second process and its answers: a large one waits in the pipe
+    while the writer's process goes on. It stops when the other end is gone (its
+    answers, or the lack of them, say so).
+    """
+    while (data := outbox.get()) is not None:
+        try:
+            stream.write(data)
+            stream.flush()
+        except (OSError, ValueError):
+            return
 
 
 def _can_fork_helper() -> bool:
@@ -825,15 +833,8 @@ def _build_networks(osm: str, modes: list[str], settings_json: str, crs: str, *,
 
     outbox: queue.Queue = queue.Queue()
 
-    def write() -> None:
-        while (data := outbox.get()) is not None:
-            try:
-                answers.write(data)
-                answers.flush()
-            except OSError:  # the run has stopped reading: nothing more to say
-                return
-
-    writer = threading.Thread(target=write, name="answers", daemon=True)
+    writer = threading.Thread(target=_write_queued, name="answers", daemon=True,
+                              args=(outbox, answers))
     writer.start()
 
     def send(message) -> None:
