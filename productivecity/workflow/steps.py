@@ -255,9 +255,8 @@ class _Run:
         helper = self._helper
         if helper is None or not self._transit_asked or self._transit_values is not None:
             return
-        if self.cache.entry("indicators", self.step_key("indicators",
-                                                        _indicators_parts(self))) is not None:
-            return  # the step is cached: nothing to compute
+        if self.cached("indicators", _indicators_parts(self)):
+            return  # nothing to compute
         from productivecity.indicators.table import water_barriers
         from productivecity.indicators.transit import CANAL_DISTRICT_LAYERS
 
@@ -384,6 +383,11 @@ class _Run:
         if code is None:
             code = step_code_key(name)
         return _hash({"step": name, "code": code, "cache_version": _CACHE_VERSION, **parts})
+
+    def cached(self, name: str, parts: Mapping[str, Any]) -> bool:
+        """Whether the cache holds the step with these inputs (no key worked out without any)."""
+        return (self.cache.has_entries(name)
+                and self.cache.entry(name, self.step_key(name, parts)) is not None)
 
     def step(self, name: str, parts: Mapping[str, Any], compute: Callable[[], tuple[dict, dict]]):
         """Return ``(frames, meta)`` of a step from the cache or by computing (and storing) it.
@@ -1431,7 +1435,7 @@ def request_isochrones(run: _Run, ranked, layers=None):
     if helper is None:
         return None
     origins, parts, transit = _isochrone_job(run, ranked, layers)
-    if run.cache.entry("isochrones", run.step_key("isochrones", parts)) is not None:
+    if run.cached("isochrones", parts):
         return None
     if transit is not None and run._transit is None:
         # the timetable is not built in this run yet (the indicators came from the cache):
