@@ -114,8 +114,8 @@ def osm_open_options(path: Path) -> dict[str, str]:
     file's size. Sized to the file (:data:`OSM_INDEX_MB_PER_FILE_MB` times its size,
     1 to :data:`OSM_INDEX_MAX_MB` MB), a read of a 0.4 MB file takes 20 ms instead of
     70 ms; an index that outgrows it moves to a file on disk, as GDAL does with its
-    default. The features read are the same. None for a file that does not look like
-    OSM data (:func:`looks_like_osm`): another driver would warn about the option.
+    default. The features read are the same. No option for a file that does not look
+    like OSM data (:func:`looks_like_osm`): another driver would warn about it.
     """
     if not looks_like_osm(path):
         return {}
@@ -125,6 +125,16 @@ def osm_open_options(path: Path) -> dict[str, str]:
         return {}
     mb = min(OSM_INDEX_MAX_MB, max(1, math.ceil(size_mb * OSM_INDEX_MB_PER_FILE_MB)))
     return {"MAX_TMPFILE_SIZE": str(mb)}
+
+
+def _read_raw(path: Path, layer: str, where: str | None = None):
+    """``pyogrio.raw.read`` of an OSM layer (GDAL's warnings muted); one error naming it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return pyogrio.raw.read(path, layer=layer, where=where, **osm_open_options(path))
+    except Exception as exc:
+        raise DataSourceError(f"could not read layer {layer!r} of {path}: {exc}") from exc
 
 
 def looks_like_osm(path: Path) -> bool:
@@ -158,13 +168,7 @@ def shared_layer(path: Path, layer: str) -> tuple[dict, np.ndarray, list[np.ndar
     if key in _SHARED:
         _SHARED[key] = _SHARED.pop(key)  # most recently used last
         return _SHARED[key]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            meta, _fids, wkb, fields = pyogrio.raw.read(path, layer=layer,
-                                                        **osm_open_options(path))
-    except Exception as exc:
-        raise DataSourceError(f"could not read layer {layer!r} of {path}: {exc}") from exc
+    meta, _fids, wkb, fields = _read_raw(path, layer)
     while len(_SHARED) >= _SHARED_MAX:
         _SHARED.pop(next(iter(_SHARED)))
     _SHARED[key] = (meta, np.asarray(wkb, dtype=object), list(fields))
@@ -213,13 +217,7 @@ def read_osm_layer(path: Path, layer: str, where: str | None, *,
         mask = np.asarray(keep([str(n) for n in meta["fields"]], fields), dtype=bool)
         wkb, fields = wkb[mask], [f[mask] for f in fields]
     else:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                meta, _fids, wkb, fields = pyogrio.raw.read(path, layer=layer, where=where,
-                                                            **osm_open_options(path))
-        except Exception as exc:
-            raise DataSourceError(f"could not read layer {layer!r} of {path}: {exc}") from exc
+        meta, _fids, wkb, fields = _read_raw(path, layer, where)
     names = [str(n) for n in meta["fields"]]
     data = pd.DataFrame({n: np.asarray(f, dtype=object) for n, f in zip(names, fields,
                                                                           strict=True)})
