@@ -646,7 +646,8 @@ def _why_bars(sheet: _Sheet, box: Sequence[float], labels: Sequence[str],
     Drawn as matplotlib's horizontal bars in an axes of their own would look (bars of
     0.7, labels at the left, the values after the bars, ticks below), but as artists
     of the page's panel: an axes is half the card's drawing time. With ``own`` false,
-    or ticks that need an offset, matplotlib's axes draws them.
+    ticks that need an offset or a user's axis style (:func:`default_ticks`),
+    matplotlib's axes draws them.
     """
     fig, s = sheet.fig, sheet.scale
     n = len(labels)

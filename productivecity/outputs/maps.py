@@ -915,8 +915,8 @@ def _panel_colorbar(sheet: _Sheet, cmap, norm, label: str, *, y: float, better) 
     puts them, labels as its default formatter writes them, title and "better"
     note. Matplotlib's colour bar is an axes of its own, with a tick machinery and
     a mesh of 256 cells: half of an indicator page's drawing time. Returns False,
-    drawing nothing, for a scale whose labels need a common offset or exponent
-    (left to matplotlib).
+    drawing nothing, for a scale whose labels need a common offset or exponent, or
+    under a user's axis style (:func:`default_ticks`): left to matplotlib.
     """
     from matplotlib.image import AxesImage
     from matplotlib.patches import PathPatch

@@ -179,8 +179,9 @@ def share_pages(names: Sequence[str], workers: int, *,
     load = [0.0] * workers
     out: list[list[int]] = [[] for _ in range(workers)]
     same = [i for i, name in enumerate(names) if name.startswith(SAME_MAP)]
-    if workers > 1 and sum(map(cost, same)) <= sum(map(cost, range(len(names)))) / workers:
-        out[0], load[0] = list(same), sum(map(cost, same))
+    same_cost = sum(map(cost, same))
+    if workers > 1 and same_cost <= sum(map(cost, range(len(names)))) / workers:
+        out[0], load[0] = list(same), same_cost
     else:
         same = []
     for i in sorted(set(range(len(names))) - set(same), key=lambda i: (-cost(i), i)):
